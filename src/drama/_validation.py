@@ -1,0 +1,77 @@
+"""Turn what users pass (numpy, pandas, polars, lists) into checked float64 arrays.
+
+Every check here raises a ValueError/TypeError whose message says what to do, so that
+bad input never surfaces as a traceback from deep inside NumPy or scikit-learn.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def _from_dataframe(X: Any) -> np.ndarray:
+    """pandas / polars frames: refuse non-numeric columns by name."""
+    columns = list(X.columns)
+    if hasattr(X, "select_dtypes"):  # pandas
+        bad = [c for c in columns if not (X[c].dtype.kind in "biuf")]
+        if bad:
+            raise TypeError(
+                f"Column(s) {bad} are not numeric. Drop them or encode them as numbers "
+                "before passing the table to DRAMA."
+            )
+        return X.to_numpy(dtype=np.float64)
+    bad = [c for c, dt in zip(columns, X.dtypes) if not dt.is_numeric()]  # polars
+    if bad:
+        raise TypeError(
+            f"Column(s) {bad} are not numeric. Drop them or encode them as numbers "
+            "before passing the table to DRAMA."
+        )
+    return X.to_numpy().astype(np.float64)
+
+
+def check_array(X: Any, *, name: str = "X", min_objects: int = 1) -> np.ndarray:
+    """Return ``X`` as a float64 array of shape (n, ...) with n >= ``min_objects``.
+
+    Tables are (n, d); sequences (n, T) or (n, T, C); images (n, H, W) or (n, H, W, C).
+    """
+    if hasattr(X, "columns") and hasattr(X, "to_numpy"):
+        arr = _from_dataframe(X)
+    else:
+        try:
+            arr = np.asarray(X)
+        except Exception as exc:  # ragged lists and the like
+            raise TypeError(f"{name} could not be read as an array: {exc}") from None
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(
+                f"{name} must hold numbers; it has dtype {arr.dtype}. Convert strings or "
+                "objects to numeric columns first."
+            )
+        arr = arr.astype(np.float64, copy=False)
+    if arr.ndim < 2:
+        raise ValueError(
+            f"{name} must be 2-D (objects x features) or higher; got shape {arr.shape}. "
+            "Reshape a single feature with X.reshape(-1, 1), a single object with X.reshape(1, -1)."
+        )
+    if arr.shape[0] == 0 or arr[0].size == 0:
+        raise ValueError(f"{name} is empty (shape {arr.shape}); pass at least one object and one feature.")
+    if arr.shape[0] < min_objects:
+        raise ValueError(
+            f"{name} has {arr.shape[0]} object(s); DRAMA needs at least {min_objects} to learn "
+            "what normal looks like."
+        )
+    if not np.isfinite(arr).all():
+        bad = np.argwhere(~np.isfinite(arr.reshape(len(arr), -1)))[0]
+        raise ValueError(
+            f"{name} contains NaN or infinite values (first at object {bad[0]}, feature {bad[1]}). "
+            "Impute or drop them before fitting or scoring."
+        )
+    return arr
+
+
+def check_option(value: str, allowed: list[str] | tuple[str, ...], what: str) -> str:
+    """Validate a name against the allowed choices with a helpful message."""
+    if value not in allowed:
+        raise ValueError(f"Unknown {what} {value!r}; choose one of {', '.join(allowed)}.")
+    return value

@@ -1,0 +1,598 @@
+"""The ``drama`` command line: score tables, fit and save models, list data sets, run a demo.
+
+The engine, the loaders and the plotting code are imported inside the commands, so
+``drama --help`` and ``drama --version`` answer at once and a broken optional
+dependency only affects the command that needs it. Errors the user can cause (bad
+file, unknown column, unknown reducer, ...) print one red line and exit with code 2;
+nothing the user can cause ends in a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+if TYPE_CHECKING:  # pragma: no cover - for type hints only
+    import pandas as pd
+
+    from drama import Drama
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="drama",
+    help="DRAMA - find anomalies in tables of objects by dimensionality reduction.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+TABLE_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+USER_ERROR = 2
+RUNTIME_ERROR = 1
+
+# Model options: defaults live here (not in the typer signature) so that `score --model`
+# can tell whether the user also asked for settings the saved model would ignore.
+MODEL_DEFAULTS: dict[str, Any] = {
+    "reducer": "pca",
+    "metric": "l2",
+    "n_levels": 2,
+    "latent_dim": 2,
+    "scaling": "minmax",
+    "contamination": 0.05,
+    "random_state": 0,
+}
+
+
+def _out() -> Console:
+    """Console for results (stdout); made per call so test runners can capture it."""
+    return Console(soft_wrap=True)
+
+
+def _err() -> Console:
+    """Console for errors and progress (stderr), so piped results stay clean."""
+    return Console(stderr=True, soft_wrap=True)
+
+
+class UserError(ValueError):
+    """A mistake in how the command was called; printed as one line, exit code 2."""
+
+
+@contextlib.contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn errors the user can cause into one red line and an exit code, never a traceback."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except (ValueError, TypeError, FileNotFoundError, IsADirectoryError) as exc:
+        _err().print(f"[bold red]Error:[/bold red] [red]{escape(str(exc))}[/red]")
+        raise typer.Exit(USER_ERROR) from None
+    except ImportError as exc:
+        if "pip install" not in str(exc):  # a broken installation, not the user's doing
+            raise
+        # An optional dependency (torch, umap-learn) that the chosen option needs.
+        _err().print(f"[bold red]Error:[/bold red] [red]{escape(str(exc))}[/red]")
+        raise typer.Exit(USER_ERROR) from None
+    except OSError as exc:
+        _err().print(f"[bold red]Error:[/bold red] [red]{escape(str(exc))}[/red]")
+        raise typer.Exit(RUNTIME_ERROR) from None
+
+
+def _version() -> str:
+    """The installed distribution's version, or the package's own when run from a checkout."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("drama-anomaly")
+    except PackageNotFoundError:
+        import drama
+
+        return str(getattr(drama, "__version__", "0+unknown"))
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        _out().print(f"drama {_version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version_callback,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """DRAMA: the Dimensionality Reduction Anomaly Meta-Algorithm.
+
+    Higher scores mean more anomalous; rank 1 is the most anomalous object.
+    """
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _table_format(path: Path, role: str) -> str:
+    """'csv' or 'parquet' from the file extension, with a clear error for anything else."""
+    fmt = TABLE_SUFFIXES.get(path.suffix.lower())
+    if fmt is None:
+        raise UserError(
+            f"Cannot tell the format of {role} {str(path)!r} from its extension "
+            f"{path.suffix or '(none)'!r}; use one of {', '.join(sorted(TABLE_SUFFIXES))}."
+        )
+    return fmt
+
+
+def _table_columns(path: Path) -> list[str]:
+    """Column names of a CSV or Parquet file, read without loading the data."""
+    if _table_format(path, "input") == "parquet":
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path).names)
+    import pandas as pd
+
+    return [str(c) for c in pd.read_csv(path, nrows=0).columns]
+
+
+def _check_input(path: Path, id_column: str | None, label_column: str | None) -> list[str]:
+    """Fail early, before any fitting, on a missing file or a column that is not there."""
+    if not path.exists():
+        raise UserError(f"Input file {str(path)!r} does not exist; check the path.")
+    if path.is_dir():
+        raise UserError(f"Input {str(path)!r} is a folder; pass a CSV or Parquet file.")
+    columns = _table_columns(path)
+    for option, name in (("--id-column", id_column), ("--label-column", label_column)):
+        if name is not None and name not in columns:
+            shown = ", ".join(columns[:20]) + (", ..." if len(columns) > 20 else "")
+            raise UserError(
+                f"{option} {name!r} is not a column of {path.name}; available columns: {shown}."
+            )
+    if id_column is not None and id_column == label_column:
+        raise UserError("--id-column and --label-column name the same column; give two columns.")
+    return columns
+
+
+def _read_input(
+    path: Path, id_column: str | None, label_column: str | None
+) -> tuple[pd.DataFrame, np.ndarray | None, np.ndarray | None, str | None]:
+    """Features, ids, labels and the id column's name, in the file's row order.
+
+    Without ``--id-column`` the loader still takes a column called ``id`` (any case) as
+    the ids and one called ``y``, ``label`` or ``is_anomaly`` as the true labels; the
+    user is told, because those columns are then left out of the features.
+    """
+    from drama.datasets import load_table
+
+    columns = _check_input(path, id_column, label_column)
+    features, ids, y = load_table(path, id_column=id_column, label_column=label_column)
+    if len(features) == 0:
+        raise UserError(f"{path.name} has no rows; there is nothing to score.")
+    unused = [c for c in columns if c not in set(map(str, features.columns))]
+    id_name = id_column
+    if ids is not None and id_name is None:
+        id_name = next((c for c in unused if c.lower() == "id"), "id")
+        _err().print(f"Using column {escape(repr(id_name))} as the object ids.")
+    if y is not None and label_column is None:
+        found = [c for c in unused if c != id_name]
+        if found:
+            _err().print(
+                f"Using column {escape(repr(found[0]))} as the true labels "
+                "(left out of the features)."
+            )
+    if id_name in ("score", "label", "rank"):
+        raise UserError(
+            f"The id column is called {id_name!r}, which clashes with an output column; "
+            "rename it in the input file."
+        )
+    ids_arr = None if ids is None else np.asarray(ids)
+    y_arr = None if y is None else np.asarray(y)
+    return features, ids_arr, y_arr, id_name
+
+
+def _check_output(path: Path) -> str:
+    """Validate the output path before the (possibly long) fit, not after."""
+    fmt = _table_format(path, "output")
+    if not path.parent.exists():
+        raise UserError(
+            f"The folder {str(path.parent)!r} for the output does not exist; create it first."
+        )
+    if path.is_dir():
+        raise UserError(f"Output {str(path)!r} is a folder; give a file name ending in .csv.")
+    return fmt
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None], suffix: str) -> None:
+    """Write through a temporary file in the same folder, then rename it into place.
+
+    A crash or Ctrl-C part-way leaves the old file (or none) untouched, never half a file.
+    """
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _write_table(frame: pd.DataFrame, path: Path) -> None:
+    fmt = _check_output(path)
+    if fmt == "parquet":
+        _atomic_write(path, lambda p: frame.to_parquet(p, index=False), ".parquet")
+    else:
+        _atomic_write(path, lambda p: frame.to_csv(p, index=False), ".csv")
+
+
+def _ranks(scores: np.ndarray) -> np.ndarray:
+    """Rank 1 = highest score; ties keep the input order (as in drama.metrics)."""
+    from drama.metrics import ranking
+
+    order = ranking(scores)
+    ranks = np.empty(len(scores), dtype=np.int64)
+    ranks[order] = np.arange(1, len(scores) + 1)
+    return ranks
+
+
+def _model_params(**given: Any) -> dict[str, Any]:
+    """The user's model options over the defaults."""
+    return {k: (MODEL_DEFAULTS[k] if v is None else v) for k, v in given.items()}
+
+
+def _fit(features: Any, params: dict[str, Any]) -> Drama:
+    from drama import Drama
+
+    det = Drama(**params)
+    with _err().status(f"Fitting DRAMA ({params['reducer']}, {params['metric']}) ..."):
+        det.fit(features)
+    return det
+
+
+def _save_model(det: Drama, path: Path) -> None:
+    """Save the model; Drama.save itself writes through a temporary file."""
+    if not path.parent.exists():
+        raise UserError(
+            f"The folder {str(path.parent)!r} for the model does not exist; create it first."
+        )
+    if path.is_dir():
+        raise UserError(f"--model {str(path)!r} is a folder; give a file name ending in .npz.")
+    det.save(path)
+
+
+def _load_model(path: Path) -> Drama:
+    from drama import Drama
+
+    if not path.exists():
+        raise UserError(f"Model file {str(path)!r} does not exist; create it with `drama fit`.")
+    return Drama.load(path)
+
+
+def _print_metrics(y: np.ndarray, scores: np.ndarray, console: Console) -> dict[str, float]:
+    """AUC / MCC / RWS table when true labels are known."""
+    from drama.metrics import evaluate
+
+    values = evaluate(y, scores)
+    table = Table(title="Evaluation against the true labels")
+    for name in ("AUC", "MCC", "RWS", "AP"):
+        table.add_column(name, justify="right")
+    table.add_row(*(f"{values[k]:.3f}" for k in ("auc", "mcc", "rws", "ap")))
+    console.print(table)
+    return values
+
+
+def _print_top(
+    ids: np.ndarray,
+    scores: np.ndarray,
+    console: Console,
+    *,
+    y: np.ndarray | None = None,
+    id_name: str = "row",
+    n: int = 10,
+) -> None:
+    """The n most anomalous objects as a rich table."""
+    from drama.metrics import ranking
+
+    order = ranking(scores)[:n]
+    table = Table(title=f"Top {len(order)} anomalies")
+    table.add_column("rank", justify="right")
+    table.add_column(id_name)
+    table.add_column("score", justify="right")
+    if y is not None:
+        table.add_column("true label", justify="right")
+    for r, i in enumerate(order, start=1):
+        row = [str(r), escape(str(ids[i])), f"{scores[i]:.4g}"]
+        if y is not None:
+            row.append(str(int(y[i])))
+        table.add_row(*row)
+    console.print(table)
+
+
+# ----------------------------------------------------------------------------- options
+
+InputArg = Annotated[
+    Path, typer.Argument(help="Table to read: .csv, .parquet or .pq.", show_default=False)
+]
+IdOpt = Annotated[
+    str | None,
+    typer.Option("--id-column", help="Column that identifies objects; copied to the output."),
+]
+LabelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--label-column",
+        help="Column of true labels (1 = anomaly); left out of the features and used to "
+        "report AUC / MCC / RWS.",
+    ),
+]
+ReducerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--reducer",
+        help="Dimensionality reducer: none, pca, ica, nmf (ae, vae, ... with extras).",
+        show_default="pca",
+    ),
+]
+MetricOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--metric",
+        help="Distance to the prototypes: l1, l2, l4, wl2, wl4, braycurtis, chebyshev, "
+        "canberra, correlation, mahalanobis.",
+        show_default="l2",
+    ),
+]
+LevelsOpt = Annotated[
+    int | None,
+    typer.Option("--levels", min=1, help="Depth of the splitting tree.", show_default="2"),
+]
+LatentOpt = Annotated[
+    int | None,
+    typer.Option("--latent-dim", min=1, help="Size of the latent space.", show_default="2"),
+]
+ScalingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scaling",
+        help="Feature scaling: minmax, standard, robust, global or none.",
+        show_default="minmax",
+    ),
+]
+ContamOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--contamination",
+        help="Expected fraction of anomalies, in (0, 0.5); sets the 0/1 label threshold.",
+        show_default="0.05",
+    ),
+]
+SeedOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--seed", help="Random seed; the same seed gives the same scores.", show_default="0"
+    ),
+]
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+@app.command()
+def score(
+    input: InputArg,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Where to write the scores (.csv, .parquet or .pq).",
+            show_default="INPUT-scores.csv next to INPUT",
+        ),
+    ] = None,
+    id_column: IdOpt = None,
+    label_column: LabelOpt = None,
+    reducer: ReducerOpt = None,
+    metric: MetricOpt = None,
+    levels: LevelsOpt = None,
+    latent_dim: LatentOpt = None,
+    scaling: ScalingOpt = None,
+    contamination: ContamOpt = None,
+    seed: SeedOpt = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            help="Apply a model saved by `drama fit` instead of fitting one on INPUT.",
+        ),
+    ] = None,
+) -> None:
+    """Score every row of INPUT and write id, score, label (0/1) and rank, in the input order."""
+    with _user_errors():
+        given = {
+            "reducer": reducer,
+            "metric": metric,
+            "n_levels": levels,
+            "latent_dim": latent_dim,
+            "scaling": scaling,
+            "contamination": contamination,
+            "random_state": seed,
+        }
+        if model is not None:
+            clash = [k for k, v in given.items() if v is not None]
+            if clash:
+                raise UserError(
+                    f"--model uses the settings saved with the model; leave out "
+                    f"{', '.join(clash)} (or fit a new model without --model)."
+                )
+        if output is None:
+            output = input.with_name(f"{input.stem}-scores.csv")
+        _check_output(output)
+        features, ids, y, id_name = _read_input(input, id_column, label_column)
+        if model is not None:
+            det = _load_model(model)
+            with _err().status("Scoring with the saved model ..."):
+                scores = np.asarray(det.decision_function(features), dtype=np.float64)
+                labels = np.asarray(det.predict(features), dtype=np.int64)
+        else:
+            det = _fit(features, _model_params(**given))
+            scores = np.asarray(det.decision_scores_, dtype=np.float64)
+            labels = np.asarray(det.labels_, dtype=np.int64)
+
+        import pandas as pd
+
+        if ids is None:
+            id_name, ids = "row", np.arange(len(scores))
+        frame = pd.DataFrame(
+            {id_name: ids, "score": scores, "label": labels, "rank": _ranks(scores)}
+        )
+        _write_table(frame, output)
+
+        out = _out()
+        _print_top(ids, scores, out, y=y, id_name=id_name)
+        out.print(
+            f"Scored {len(scores)} objects; {int(labels.sum())} flagged as anomalies. "
+            f"Wrote [bold]{escape(str(output))}[/bold]."
+        )
+        if y is not None:
+            try:
+                _print_metrics(y, scores, out)
+            except (ValueError, TypeError) as exc:  # scores are written; don't fail for this
+                _err().print(f"[yellow]Warning:[/yellow] no evaluation: {escape(str(exc))}")
+
+
+@app.command()
+def fit(
+    input: InputArg,
+    model: Annotated[
+        Path,
+        typer.Option("--model", help="Where to save the fitted model (.npz).", show_default=False),
+    ],
+    id_column: IdOpt = None,
+    label_column: LabelOpt = None,
+    reducer: ReducerOpt = None,
+    metric: MetricOpt = None,
+    levels: LevelsOpt = None,
+    latent_dim: LatentOpt = None,
+    scaling: ScalingOpt = None,
+    contamination: ContamOpt = None,
+    seed: SeedOpt = None,
+) -> None:
+    """Fit DRAMA on INPUT and save the model, to apply later with `drama score --model`."""
+    with _user_errors():
+        if not model.parent.exists():
+            raise UserError(
+                f"The folder {str(model.parent)!r} for the model does not exist; create it first."
+            )
+        features, _, y, _ = _read_input(input, id_column, label_column)
+        params = _model_params(
+            reducer=reducer,
+            metric=metric,
+            n_levels=levels,
+            latent_dim=latent_dim,
+            scaling=scaling,
+            contamination=contamination,
+            random_state=seed,
+        )
+        det = _fit(features, params)
+        _save_model(det, model)
+        out = _out()
+        n_flagged = int(np.asarray(det.labels_).sum())
+        out.print(
+            f"Fitted on {len(features)} objects x {features.shape[1]} features "
+            f"({params['reducer']}, {params['metric']}, {params['n_levels']} levels); "
+            f"threshold {float(det.threshold_):.4g} flags {n_flagged}. "
+            f"Saved [bold]{escape(str(model))}[/bold]."
+        )
+        if y is not None:
+            try:
+                _print_metrics(y, np.asarray(det.decision_scores_, dtype=np.float64), out)
+            except (ValueError, TypeError) as exc:
+                _err().print(f"[yellow]Warning:[/yellow] no evaluation: {escape(str(exc))}")
+
+
+@app.command()
+def datasets(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Folder to search for data files as well."),
+    ] = None,
+) -> None:
+    """List the data sets DRAMA can load: built-ins and files found in the data folder."""
+    with _user_errors():
+        from drama.datasets import available
+
+        if data_dir is not None and not data_dir.is_dir():
+            raise UserError(f"--data-dir {str(data_dir)!r} is not a folder; check the path.")
+        infos = list(available(data_dir))
+        table = Table(title="Available data sets")
+        for col in ("name", "format", "source", "path"):
+            table.add_column(col)
+        for info in infos:
+            cells = (getattr(info, c, "") for c in ("name", "format", "source", "path"))
+            table.add_row(*(escape(str(cell or "")) for cell in cells))
+        out = _out()
+        out.print(table)
+        out.print(f"{len(infos)} data set(s). Load one with drama.datasets.load(name).")
+
+
+def _task_arrays(task: Any) -> tuple[Any, np.ndarray | None]:
+    """(X, y) from a loader that returns either a tuple or an object with X and y."""
+    if isinstance(task, tuple):
+        return task[0], (None if len(task) < 2 or task[1] is None else np.asarray(task[1]))
+    y = getattr(task, "y", None)
+    return task.X, None if y is None else np.asarray(y)
+
+
+@app.command()
+def demo(
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the report (created if missing).")
+    ] = Path("drama-report"),
+) -> None:
+    """Run DRAMA on the embedded breast-cancer task and write a small report with plots."""
+    with _user_errors():
+        from drama import Drama
+        from drama.datasets import load_breast_cancer_task
+        from drama.metrics import auc_score, mcc_score, rws_score
+        from drama.report import write_report
+
+        X, y = _task_arrays(load_breast_cancer_task())
+        det = Drama(random_state=0)
+        with _err().status("Fitting DRAMA on the breast-cancer task ..."):
+            det.fit(X)
+        scores = np.asarray(det.decision_scores_, dtype=np.float64)
+        console = _out()
+        _print_top(np.arange(len(scores)), scores, console, y=y, id_name="index")
+        if y is not None:
+            table = Table(title="Evaluation (oracle threshold for MCC, top-weighted RWS)")
+            for name in ("AUC", "MCC", "RWS"):
+                table.add_column(name, justify="right")
+            table.add_row(
+                f"{auc_score(y, scores):.3f}",
+                f"{mcc_score(y, scores):.3f}",
+                f"{rws_score(y, scores):.3f}",
+            )
+            console.print(table)
+        with _err().status("Writing the report ..."):
+            report = write_report(det, X, y, out)
+        console.print(f"Report written to [bold]{escape(str(report))}[/bold].")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,42 @@
+"""Two-way splits of a node's latent codes.
+
+Ward linkage is O(m^2), so it runs on a random sample of at most ``max_samples`` codes;
+every object of the node (sampled or not) is then assigned to the nearest group centre.
+That one rule labels the whole node consistently and is the same rule for any object.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.cluster.hierarchy import fcluster, linkage
+from sklearn.cluster import KMeans
+
+CLUSTERINGS = ("ward", "kmeans")
+
+
+def split_centres(
+    Z: np.ndarray, method: str, max_samples: int, rng: np.random.Generator
+) -> np.ndarray | None:
+    """Return the two group centres (2, k) for the codes ``Z``, or None if the node's
+    codes cannot be split (fewer than two distinct points)."""
+    if len(Z) > max_samples:
+        Z = Z[rng.choice(len(Z), size=max_samples, replace=False)]
+    if len(Z) < 2 or np.ptp(Z, axis=0).max() <= 0:
+        return None
+    if method == "ward":
+        groups = fcluster(linkage(Z, method="ward"), t=2, criterion="maxclust")
+        if groups.max() < 2:
+            return None
+        return np.stack([Z[groups == g].mean(axis=0) for g in (1, 2)])
+    seed = int(rng.integers(2**31 - 1))
+    return KMeans(n_clusters=2, n_init=3, random_state=seed).fit(Z).cluster_centers_
+
+
+def assign(Z: np.ndarray, centres: np.ndarray, chunk_size: int = 65536) -> np.ndarray:
+    """Index of the nearest centre for every code, in bounded-memory chunks."""
+    out = np.empty(len(Z), dtype=np.intp)
+    for start in range(0, len(Z), chunk_size):
+        block = Z[start : start + chunk_size]
+        d2 = ((block[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+        out[start : start + chunk_size] = d2.argmin(axis=1)
+    return out

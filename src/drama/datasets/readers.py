@@ -1,0 +1,392 @@
+"""Readers for the file formats DRAMA understands.
+
+Benchmark data come as ODDS MATLAB files (v5 and v7.3/HDF5) and ADBench ``.npz``
+archives; user data usually come as CSV, Parquet or FITS tables. Every reader turns a
+broken file into a ``ValueError`` that names the file, because a raw traceback from
+scipy, zipfile or h5py tells a user nothing about which of their files is at fault.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "ARRAY_FORMATS",
+    "FORMATS",
+    "LABEL_COLUMNS",
+    "TABLE_FORMATS",
+    "as_features",
+    "as_labels",
+    "file_format",
+    "read_array_file",
+    "read_table_file",
+    "split_table",
+]
+
+#: Suffix (lower case) -> format name.
+FORMATS: dict[str, str] = {
+    ".mat": "mat",
+    ".npz": "npz",
+    ".npy": "npy",
+    ".csv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".fits": "fits",
+    ".fit": "fits",
+    ".fts": "fits",
+}
+ARRAY_FORMATS = frozenset({"mat", "npz", "npy"})
+TABLE_FORMATS = frozenset({"csv", "parquet", "fits"})
+
+#: Column names taken as the 0/1 anomaly label when no label column is named.
+LABEL_COLUMNS: tuple[str, ...] = ("y", "label", "is_anomaly")
+
+_ID_COLUMN = "id"
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+class _Unreadable(Exception):
+    """Internal: the file's content is not what its suffix promises."""
+
+
+def file_format(path: str | os.PathLike[str]) -> str:
+    """Return the format name of ``path`` from its suffix.
+
+    Raises
+    ------
+    ValueError
+        If the suffix is not one DRAMA can read; the message lists those it can.
+    """
+    suffix = Path(path).suffix.lower()
+    try:
+        return FORMATS[suffix]
+    except KeyError:
+        known = ", ".join(sorted(FORMATS))
+        raise ValueError(
+            f"{os.fspath(path)!r} has the suffix {suffix or '(none)'!r}, which DRAMA cannot "
+            f"read; use one of {known} (or convert the file to CSV or Parquet)."
+        ) from None
+
+
+def _prefix(source: str) -> str:
+    return f"{source}: " if source else ""
+
+
+def as_features(X: Any, source: str = "") -> np.ndarray:
+    """Return ``X`` as a float64 array with objects along the first axis.
+
+    Tables and MATLAB files give (n, d); ``.npy``/``.npz`` arrays with more axes
+    (sequences, images) keep them, since the convolutional reducers need that shape.
+    A 1-D array is taken as n objects with one feature.
+    """
+    where = _prefix(source)
+    arr = np.asarray(X)
+    if np.iscomplexobj(arr):
+        raise ValueError(f"{where}X holds complex numbers; DRAMA needs real numbers.")
+    try:
+        arr = arr.astype(np.float64, copy=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}X is not a numeric array ({exc}).") from exc
+    if arr.ndim == 0:
+        raise ValueError(f"{where}X is a single number, not an array of objects.")
+    if arr.ndim == 1:
+        arr = arr.reshape(-1, 1)
+    if arr.shape[0] == 0:
+        raise ValueError(f"{where}X contains no objects (0 rows).")
+    return arr
+
+
+def as_labels(values: Any, n_objects: int, source: str = "") -> np.ndarray:
+    """Return labels as an int64 vector of 0 (normal) and 1 (anomaly).
+
+    Raises
+    ------
+    ValueError
+        If the labels are not all 0/1 (or true/false), contain missing values, or do
+        not match the number of objects: silently guessing would corrupt every metric.
+    """
+    where = _prefix(source)
+    arr = np.asarray(values)
+    if arr.ndim == 2 and 1 in arr.shape:
+        arr = arr.reshape(-1)
+    if arr.ndim != 1:
+        raise ValueError(f"{where}y has shape {arr.shape}; expected one label per object.")
+    if arr.shape[0] != n_objects:
+        raise ValueError(
+            f"{where}y has {arr.shape[0]} labels but X has {n_objects} objects; "
+            "they must match."
+        )
+    if arr.dtype == bool:
+        return arr.astype(np.int64)
+    try:
+        numeric = arr.astype(np.float64)
+    except (TypeError, ValueError):
+        shown = sorted({str(v) for v in arr.tolist()})[:5]
+        raise ValueError(
+            f"{where}labels must be 0/1 (1 = anomaly) or true/false; found values such "
+            f"as {shown}. Recode the label column first."
+        ) from None
+    if np.isnan(numeric).any():
+        raise ValueError(
+            f"{where}{int(np.isnan(numeric).sum())} labels are missing; fill them with 0 "
+            "(normal) or 1 (anomaly), or load without a label column."
+        )
+    bad = ~np.isin(numeric, (0.0, 1.0))
+    if bad.any():
+        shown = np.unique(numeric[bad])[:5].tolist()
+        raise ValueError(
+            f"{where}labels must be 0 (normal) or 1 (anomaly); found {shown}. Recode them "
+            "(e.g. y = (label == 'anomaly')) before loading."
+        )
+    return numeric.astype(np.int64)
+
+
+# --------------------------------------------------------------------------- arrays
+
+
+def read_array_file(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """Read an ODDS ``.mat``, ADBench ``.npz`` or plain ``.npy`` file.
+
+    Returns
+    -------
+    X : ndarray of float64
+    y : ndarray of int64 or None
+        None where the file holds no labels (``.npy`` never does).
+
+    Raises
+    ------
+    ValueError
+        If the file is corrupt, truncated or lacks an ``X`` array.
+    """
+    fmt = file_format(path)
+    try:
+        if fmt == "mat":
+            X_raw, y_raw = _read_mat(path)
+        elif fmt == "npz" or fmt == "npy":
+            X_raw, y_raw = _read_numpy(path)
+        else:  # pragma: no cover - callers only pass array formats
+            raise _Unreadable(f"{fmt} is not an array format")
+        X = as_features(X_raw)
+        y = None if y_raw is None else as_labels(y_raw, X.shape[0])
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # scipy/h5py/zipfile raise many unrelated types
+        reason = str(exc) or type(exc).__name__
+        raise ValueError(
+            f"{os.fspath(path)} is not a readable ODDS/ADBench file: {reason}"
+        ) from exc
+    return X, y
+
+
+def _pick(keys: Any, *names: str) -> str | None:
+    for name in names:
+        if name in keys:
+            return name
+    return None
+
+
+def _read_mat(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    with open(path, "rb") as handle:
+        head = handle.read(128)
+    if not head:
+        raise _Unreadable("the file is empty")
+    if head.startswith(b"MATLAB 7.3") or _is_hdf5(path, head):
+        return _read_mat73(path)
+    import scipy.io
+    import scipy.sparse
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        content = scipy.io.loadmat(path, variable_names=("X", "x", "y", "Y"))
+    x_key = _pick(content, "X", "x")
+    if x_key is None:
+        raise _Unreadable("it holds no variable named X")
+    X = content[x_key]
+    if scipy.sparse.issparse(X):
+        X = X.toarray()
+    y_key = _pick(content, "y", "Y")
+    y = None
+    if y_key is not None:
+        y = content[y_key]
+        if scipy.sparse.issparse(y):
+            y = y.toarray()
+    return X, y
+
+
+def _is_hdf5(path: Path, head: bytes) -> bool:
+    if head.startswith(_HDF5_SIGNATURE):
+        return True
+    import h5py
+
+    return bool(h5py.is_hdf5(path))
+
+
+def _read_mat73(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """Read a MATLAB v7.3 file: HDF5 with arrays stored column-major (transposed)."""
+    import h5py
+
+    with h5py.File(path, "r") as handle:
+        x_key = _pick(handle, "X", "x")
+        if x_key is None:
+            raise _Unreadable("it holds no variable named X")
+        X = _h5_matrix(handle[x_key], x_key)
+        y_key = _pick(handle, "y", "Y")
+        y = None if y_key is None else _h5_matrix(handle[y_key], y_key)
+    return X, y
+
+
+def _h5_matrix(node: Any, key: str) -> np.ndarray:
+    import h5py
+
+    if isinstance(node, h5py.Group):
+        if "MATLAB_sparse" not in node.attrs or not {"data", "ir", "jc"} <= set(node):
+            raise _Unreadable(f"variable {key} is a MATLAB struct or cell, not a numeric matrix")
+        import scipy.sparse
+
+        n_rows = int(node.attrs["MATLAB_sparse"])
+        jc = np.asarray(node["jc"][()], dtype=np.int64)
+        matrix = scipy.sparse.csc_matrix(
+            (np.asarray(node["data"][()]), np.asarray(node["ir"][()], dtype=np.int64), jc),
+            shape=(n_rows, jc.shape[0] - 1),
+        )
+        return matrix.toarray()
+    if node.dtype.kind not in "biuf":
+        raise _Unreadable(f"variable {key} has type {node.dtype}, not a numeric matrix")
+    # MATLAB writes column-major, h5py reads row-major: transpose back.
+    return np.asarray(node[()]).T
+
+
+def _read_numpy(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
+    content = np.load(path, allow_pickle=False)
+    if isinstance(content, np.ndarray):
+        return content, None
+    with content as archive:
+        x_key = _pick(archive.files, "X", "x")
+        if x_key is None:
+            raise _Unreadable(f"it holds no array named X (it has {sorted(archive.files)})")
+        X = archive[x_key]
+        y_key = _pick(archive.files, "y", "Y")
+        y = None if y_key is None else archive[y_key]
+    return X, y
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def read_table_file(path: Path) -> pd.DataFrame:
+    """Read a CSV, Parquet or FITS table into a DataFrame with string column names.
+
+    Raises
+    ------
+    ValueError
+        If the file cannot be parsed as a table of that format.
+    TypeError
+        If a FITS column holds arrays (one cell must hold one number).
+    """
+    fmt = file_format(path)
+    label = {"csv": "CSV", "parquet": "Parquet", "fits": "FITS"}[fmt]
+    try:
+        if fmt == "csv":
+            frame = pd.read_csv(path)
+        elif fmt == "parquet":
+            frame = pd.read_parquet(path)
+        else:
+            frame = _read_fits(path)
+    except (FileNotFoundError, TypeError):
+        raise
+    except Exception as exc:
+        reason = str(exc) or type(exc).__name__
+        raise ValueError(f"{os.fspath(path)} is not a readable {label} table: {reason}") from exc
+    frame.columns = [str(column) for column in frame.columns]
+    return frame
+
+
+def _read_fits(path: Path) -> pd.DataFrame:
+    from astropy.table import Table
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = Table.read(path, format="fits")
+    wide = [name for name in table.colnames if len(table[name].shape) > 1]
+    if wide:
+        raise TypeError(
+            f"{os.fspath(path)}: FITS column(s) {wide} hold an array per row; DRAMA needs one "
+            "number per cell. Load the array yourself (astropy.table.Table.read) and pass X."
+        )
+    return table.to_pandas()
+
+
+def split_table(
+    frame: pd.DataFrame,
+    source: str,
+    id_column: str | None = None,
+    label_column: str | None = None,
+) -> tuple[pd.DataFrame, np.ndarray | None, np.ndarray | None]:
+    """Split a table into numeric features, row ids and 0/1 labels.
+
+    The id column is ``id_column`` if given, else a column named ``id`` (any case);
+    the label column is ``label_column`` if given, else one of ``LABEL_COLUMNS``.
+
+    Raises
+    ------
+    ValueError
+        If a named column is missing (the message lists the available ones).
+    TypeError
+        If a feature column is not numeric (the message names them).
+    """
+    columns = list(frame.columns)
+    if id_column is not None and id_column not in columns:
+        raise ValueError(
+            f"{source}: there is no id column {id_column!r}; available columns: {columns}."
+        )
+    if label_column is not None and label_column not in columns:
+        raise ValueError(
+            f"{source}: there is no label column {label_column!r}; available columns: "
+            f"{columns}."
+        )
+    if id_column is None:
+        id_column = _find_column(columns, (_ID_COLUMN,))
+    if label_column is None:
+        label_column = _find_column([c for c in columns if c != id_column], LABEL_COLUMNS)
+    if id_column is not None and id_column == label_column:
+        raise ValueError(f"{source}: {id_column!r} cannot be both the id and the label column.")
+
+    dropped = [c for c in (id_column, label_column) if c is not None]
+    features = frame.drop(columns=dropped)
+    non_numeric = [
+        c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c].dtype)
+    ]
+    if non_numeric:
+        raise TypeError(
+            f"{source}: column(s) {non_numeric} are not numeric. DRAMA needs numbers: drop or "
+            "encode them, or name an id column with id_column= (a column called 'id' is used "
+            "as row ids automatically)."
+        )
+    if features.shape[1] == 0:
+        raise ValueError(f"{source}: the table has no feature columns besides {dropped}.")
+    if features.shape[0] == 0:
+        raise ValueError(f"{source}: the table has no rows.")
+    values = features.to_numpy(dtype=np.float64, na_value=np.nan)
+    features = pd.DataFrame(values, columns=features.columns, index=frame.index)
+    ids = None if id_column is None else frame[id_column].to_numpy()
+    y = None
+    if label_column is not None:
+        y = as_labels(frame[label_column].to_numpy(), len(frame), f"{source} [{label_column}]")
+    return features, ids, y
+
+
+def _find_column(columns: list[str], wanted: tuple[str, ...]) -> str | None:
+    for name in wanted:
+        if name in columns:
+            return name
+    lowered = {c.lower(): c for c in reversed(columns)}
+    for name in wanted:
+        if name.lower() in lowered:
+            return lowered[name.lower()]
+    return None

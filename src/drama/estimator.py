@@ -1,0 +1,275 @@
+"""The public ``Drama`` estimator, in the conventions of scikit-learn and PyOD."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from drama._validation import check_array, check_option
+from drama.clustering import CLUSTERINGS
+from drama.distances import METRICS
+from drama.scaling import SCALINGS, Scaler
+from drama.tree import SPACES, SplitTree
+
+# Leaf covariances cost d^2 per node; below this many features they are always kept so that
+# every metric (Mahalanobis included) can be scored from one fitted tree.
+AUTO_COVARIANCE_MAX_FEATURES = 512
+
+
+class Drama(BaseEstimator):
+    """Dimensionality Reduction Anomaly Meta-Algorithm.
+
+    Learns "normal" as the prototypes of a binary divisive tree (a reducer plus a two-way
+    clustering per node) and scores each object by its distance to the nearest prototype
+    of the chosen level: higher means more anomalous.
+
+    Parameters
+    ----------
+    reducer : str or object, default="pca"
+        ``"none"``, ``"pca"``, ``"ica"``, ``"nmf"`` (and, with extras installed, ``"ae"``,
+        ``"vae"``, ``"cae1d"``, ``"cvae1d"``, ``"cae2d"``, ``"cvae2d"``, ``"umap"``), or any
+        object with fit/encode/decode or fit/transform/inverse_transform.
+    metric : str, default="l2"
+        One of ``drama.distances.METRICS``.
+    n_levels : int, default=2
+        Depth of the tree; level L has up to 2**L leaves.
+    level : int or None, default=None
+        Level whose leaves score objects; None means the deepest, ``n_levels``.
+    latent_dim : int, default=2
+        Size of each node's latent space.
+    space : {"input", "latent"}, default="input"
+        Where distances are measured.
+    scaling : {"minmax", "standard", "robust", "global", "none"}, default="minmax"
+    clustering : {"ward", "kmeans"}, default="ward"
+    min_node_size : int, default=10
+        Nodes with fewer objects stay leaves.
+    max_cluster_samples : int, default=2000
+        Ward runs on at most this many sampled codes per node (it is O(m^2)); every object
+        is then assigned to the nearest group centre.
+    max_fit_samples : int, default=10000
+        Each node's reducer (and covariance) is fitted on at most this many objects.
+    contamination : float or None, default=0.1
+        Expected share of anomalies; sets ``threshold_`` and ``labels_``. None: scores only.
+    reducer_options : dict or None
+        Extra keyword arguments for the reducer factory (e.g. epochs for neural reducers).
+    random_state : int or None
+        Seeds every random choice; the same seed gives the same scores.
+
+    Attributes
+    ----------
+    decision_scores_ : ndarray (n,)
+        Training scores. ``threshold_`` and ``labels_`` follow ``contamination``.
+    tree_ : SplitTree
+    scaler_ : Scaler
+    n_features_in_ : int
+
+    Examples
+    --------
+    >>> from drama import Drama
+    >>> from drama.datasets import load_breast_cancer_task
+    >>> X, y = load_breast_cancer_task()
+    >>> det = Drama(random_state=0).fit(X)
+    >>> det.decision_scores_.shape == (len(X),)
+    True
+    """
+
+    def __init__(
+        self,
+        reducer: str | Any = "pca",
+        metric: str = "l2",
+        n_levels: int = 2,
+        level: int | None = None,
+        latent_dim: int = 2,
+        space: str = "input",
+        scaling: str = "minmax",
+        clustering: str = "ward",
+        min_node_size: int = 10,
+        max_cluster_samples: int = 2000,
+        max_fit_samples: int = 10000,
+        contamination: float | None = 0.1,
+        reducer_options: dict | None = None,
+        random_state: int | None = None,
+    ):
+        self.reducer = reducer
+        self.metric = metric
+        self.n_levels = n_levels
+        self.level = level
+        self.latent_dim = latent_dim
+        self.space = space
+        self.scaling = scaling
+        self.clustering = clustering
+        self.min_node_size = min_node_size
+        self.max_cluster_samples = max_cluster_samples
+        self.max_fit_samples = max_fit_samples
+        self.contamination = contamination
+        self.reducer_options = reducer_options
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ validation
+    def _check_params(self) -> None:
+        check_option(self.metric, METRICS, "metric")
+        check_option(self.space, SPACES, "space")
+        check_option(self.scaling, SCALINGS, "scaling")
+        check_option(self.clustering, CLUSTERINGS, "clustering")
+        for name in ("n_levels", "latent_dim", "min_node_size", "max_cluster_samples",
+                     "max_fit_samples"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+        self._scored_level()
+        self._check_contamination()
+        if isinstance(self.reducer, str):
+            from drama.reducers import get_reducer_spec
+
+            get_reducer_spec(self.reducer)
+
+    def _scored_level(self) -> int:
+        level = self.n_levels if self.level is None else self.level
+        if not isinstance(level, (int, np.integer)) or not 1 <= level <= self.n_levels:
+            raise ValueError(f"level must be between 1 and n_levels={self.n_levels}; got {level!r}.")
+        return int(level)
+
+    def _check_contamination(self) -> None:
+        c = self.contamination
+        if c is not None and not (isinstance(c, (float, int)) and 0 < c < 0.5):
+            raise ValueError(f"contamination must be in (0, 0.5) or None; got {c!r}.")
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "tree_"):
+            raise ValueError(
+                "This Drama model is not fitted yet. Call fit(X) first, or Drama.load(path)."
+            )
+
+    def _prepare(self, X: Any) -> np.ndarray:
+        """Validate new data against the training shape and scale it."""
+        self._check_fitted()
+        arr = check_array(X)
+        if arr.shape[1:] != self.sample_shape_:
+            raise ValueError(
+                f"X has objects of shape {arr.shape[1:]}, but this model was fitted on objects "
+                f"of shape {self.sample_shape_} ({self.n_features_in_} features). Pass data with "
+                "the same columns in the same order."
+            )
+        return self.scaler_.transform(arr)
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X: Any, y: Any = None) -> Drama:
+        """Fit the tree on ``X`` (unsupervised: ``y`` is ignored) and score it."""
+        self._check_params()
+        arr = check_array(X, min_objects=2)
+        if hasattr(X, "columns"):
+            self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
+        scaler = Scaler(self.scaling).fit(arr)
+        scaled = scaler.transform(arr)
+        n_features = int(np.prod(arr.shape[1:]))
+        tree = SplitTree(
+            self.reducer, latent_dim=self.latent_dim, n_levels=self.n_levels,
+            clustering=self.clustering, min_node_size=self.min_node_size,
+            max_cluster_samples=self.max_cluster_samples, max_fit_samples=self.max_fit_samples,
+            keep_covariance=(self.metric == "mahalanobis"
+                             or n_features <= AUTO_COVARIANCE_MAX_FEATURES),
+            reducer_options=self.reducer_options, random_state=self.random_state,
+        ).fit(scaled)
+        # Only a complete fit replaces the fitted state: a failure above leaves it untouched.
+        self.scaler_, self.tree_ = scaler, tree
+        self.sample_shape_ = arr.shape[1:]
+        self.n_features_in_ = n_features
+        self.decision_scores_ = self._score(scaled)
+        return self
+
+    def _score(self, scaled: np.ndarray) -> np.ndarray:
+        level = self._scored_level()
+        return self.tree_.level_scores(scaled, [self.metric], [level], self.space)[
+            (level, self.metric)
+        ]
+
+    # ------------------------------------------------------------------ scoring
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Anomaly scores of new objects (higher = more anomalous); never refits."""
+        return self._score(self._prepare(X))
+
+    def score_levels(
+        self,
+        X: Any,
+        metrics: list[str] | str = "all",
+        levels: list[int] | None = None,
+        space: str | None = None,
+    ) -> pd.DataFrame:
+        """Scores of every level and metric from the one fitted tree.
+
+        Returns a DataFrame with (level, metric) MultiIndex columns, one row per object.
+        """
+        scaled = self._prepare(X)
+        metrics = list(METRICS) if metrics == "all" else [metrics] if isinstance(metrics, str) \
+            else list(metrics)
+        for m in metrics:
+            check_option(m, METRICS, "metric")
+        levels = list(range(1, self.n_levels + 1)) if levels is None else list(levels)
+        for level in levels:
+            if not 1 <= level <= self.n_levels:
+                raise ValueError(f"levels must lie in 1..{self.n_levels}; got {level}.")
+        space = check_option(space or self.space, SPACES, "space")
+        scores = self.tree_.level_scores(scaled, metrics, levels, space)
+        columns = pd.MultiIndex.from_tuples(list(scores), names=["level", "metric"])
+        return pd.DataFrame(np.column_stack(list(scores.values())), columns=columns)
+
+    def encode(self, X: Any) -> np.ndarray:
+        """Latent codes of the root split (the map that the first split clusters)."""
+        scaled = self._prepare(X)
+        root = self.tree_.nodes_[0]
+        codes = self.tree_.reducers_[root.encoder].encode(scaled)
+        return np.asarray(codes, dtype=np.float64).reshape(len(scaled), -1)
+
+    # ------------------------------------------------------------------ thresholds
+    @property
+    def threshold_(self) -> float | None:
+        """Score above which an object is labelled anomalous, from ``contamination``;
+        recomputed on access, so changing contamination re-thresholds without refitting."""
+        self._check_fitted()
+        self._check_contamination()
+        if self.contamination is None:
+            return None
+        return float(np.quantile(self.decision_scores_, 1.0 - self.contamination))
+
+    @property
+    def labels_(self) -> np.ndarray | None:
+        threshold = self.threshold_
+        if threshold is None:
+            return None
+        return (self.decision_scores_ > threshold).astype(int)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """0 (normal) / 1 (anomaly) by the contamination threshold."""
+        threshold = self.threshold_
+        if threshold is None:
+            raise ValueError(
+                "predict needs a threshold: set contamination (e.g. det.set_params("
+                "contamination=0.05)); no refit is needed."
+            )
+        return (self.decision_function(X) > threshold).astype(int)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """(n, 2) probabilities [normal, anomaly]: the score min-max scaled by the range of
+        the training scores, clipped to [0, 1]."""
+        scores = self.decision_function(X)
+        low, high = self.decision_scores_.min(), self.decision_scores_.max()
+        anomalous = np.clip((scores - low) / max(high - low, 1e-300), 0.0, 1.0)
+        return np.column_stack([1.0 - anomalous, anomalous])
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, path: str | os.PathLike) -> None:
+        """Save as data only (JSON metadata + arrays); see :mod:`drama.persistence`."""
+        from drama.persistence import save_model
+
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> Drama:
+        """Load a model saved with :meth:`save`; nothing in the file is executed."""
+        from drama.persistence import load_model
+
+        return load_model(path)

@@ -1,0 +1,141 @@
+"""Saving and loading fitted models as data, never code.
+
+A model file is one ``.npz`` archive: a JSON document (``__meta__``) with the parameters,
+the tree's structure and each reducer's configuration, plus plain numeric arrays. It is
+read with ``allow_pickle=False``, so loading a file cannot execute anything from it.
+Writes go to a temporary file first and are renamed into place, so a crash never leaves
+half a model behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from drama.reducers import get_reducer_spec
+from drama.scaling import Scaler
+from drama.tree import Node, SplitTree
+
+FORMAT = "drama-model"
+FORMAT_VERSION = 1
+_NODE_ARRAYS = ("latent_mean", "prototype", "in_mean", "in_sigma", "lat_sigma", "lat_whiten",
+                "in_whiten")
+_TREE_PARAMS = ("latent_dim", "n_levels", "clustering", "min_node_size", "max_cluster_samples",
+                "max_fit_samples", "keep_covariance", "random_state")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} cannot be saved in a data-only model file.")
+
+
+def save_model(model: Any, path: str | os.PathLike) -> None:
+    """Write ``model`` (a fitted Drama) to ``path``."""
+    model._check_fitted()
+    if not isinstance(model.reducer, str):
+        raise TypeError(
+            "Only models with a named reducer can be saved in the data-only format; a custom "
+            f"reducer object ({type(model.reducer).__name__}) would need pickle. Save its "
+            "parameters yourself and refit."
+        )
+    tree: SplitTree = model.tree_
+    arrays: dict[str, np.ndarray] = {"decision_scores": model.decision_scores_}
+    scaler_config, scaler_arrays = model.scaler_.to_state()
+    arrays.update({f"scaler/{k}": v for k, v in scaler_arrays.items()})
+    reducers = []
+    for i, reducer in enumerate(tree.reducers_):
+        if not hasattr(reducer, "to_state"):
+            raise TypeError(f"The {model.reducer!r} reducer cannot be saved as data.")
+        config, reducer_arrays = reducer.to_state()
+        reducers.append(config)
+        arrays.update({f"reducer{i}/{k}": np.asarray(v) for k, v in reducer_arrays.items()})
+    nodes = []
+    for i, node in enumerate(tree.nodes_):
+        nodes.append({"path": node.path, "depth": node.depth, "size": node.size,
+                      "encoder": node.encoder, "children": node.children})
+        for name in _NODE_ARRAYS:
+            value = getattr(node, name)
+            if value is not None:
+                arrays[f"node{i}/{name}"] = value
+    params = model.get_params()
+    meta = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "params": params,
+        "n_features_in": model.n_features_in_, "sample_shape": list(model.sample_shape_),
+        "feature_names": None if not hasattr(model, "feature_names_in_")
+        else [str(c) for c in model.feature_names_in_],
+        "scaler": scaler_config, "reducers": reducers, "nodes": nodes, "levels": tree.levels_,
+        "tree": {k: getattr(tree, k) for k in _TREE_PARAMS},
+    }
+    arrays["__meta__"] = np.array(json.dumps(meta, default=_json_default))
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=".drama-", suffix=".tmp", dir=target.parent or ".")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            np.savez_compressed(handle, **arrays)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _read(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
+    if not path.exists():
+        raise FileNotFoundError(f"No model file at {path}.")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {k: archive[k] for k in archive.files}
+        meta = json.loads(str(arrays.pop("__meta__")))
+    except (zipfile.BadZipFile, ValueError, KeyError, OSError, EOFError) as exc:
+        raise ValueError(f"{path} is not a readable DRAMA model file ({exc}).") from None
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a DRAMA model file.")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise ValueError(
+            f"{path} was saved in model format version {meta.get('format_version')}, but this "
+            f"DRAMA reads version {FORMAT_VERSION}. Refit the model with this version, or load "
+            "it with the DRAMA release that saved it."
+        )
+    return meta, arrays
+
+
+def load_model(path: str | os.PathLike) -> Any:
+    """Read a model written by :func:`save_model`."""
+    from drama.estimator import Drama
+
+    meta, arrays = _read(Path(path))
+
+    def group(prefix: str) -> dict[str, np.ndarray]:
+        return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+    params = meta["params"]
+    model = Drama(**params)
+    spec = get_reducer_spec(params["reducer"])
+    tree = SplitTree(params["reducer"], reducer_options=params["reducer_options"],
+                     **meta["tree"])
+    tree.sample_shape_ = tuple(meta["sample_shape"])
+    tree.reducers_ = [spec.cls.from_state(config, group(f"reducer{i}/"))
+                      for i, config in enumerate(meta["reducers"])]
+    tree.nodes_ = []
+    for i, info in enumerate(meta["nodes"]):
+        fields = group(f"node{i}/")
+        tree.nodes_.append(Node(**info, **{k: fields.get(k) for k in _NODE_ARRAYS}))
+    tree.levels_ = meta["levels"]
+    model.tree_ = tree
+    model.scaler_ = Scaler.from_state(meta["scaler"], group("scaler/"))
+    model.sample_shape_ = tuple(meta["sample_shape"])
+    model.n_features_in_ = meta["n_features_in"]
+    if meta["feature_names"] is not None:
+        model.feature_names_in_ = np.asarray(meta["feature_names"], dtype=object)
+    model.decision_scores_ = arrays["decision_scores"]
+    return model

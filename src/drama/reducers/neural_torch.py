@@ -1,0 +1,309 @@
+"""The PyTorch half of the neural reducers: networks, the training loop and batching.
+
+Kept apart from :mod:`drama.reducers.neural` so that the public classes (and the reducer
+registry) can be imported, listed and documented on a machine without torch; this module is
+imported only when a neural reducer is fitted or restored.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+# ---------------------------------------------------------------------------- devices
+
+
+def resolve_device(device: str) -> torch.device:
+    """Turn the user's ``device`` option into a torch device, refusing a GPU that is absent
+    (silently training on the CPU instead would hide a setup problem for hours)."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device={device!r} is not a device PyTorch knows; use 'cpu', 'cuda', 'cuda:0' "
+            "or 'auto'."
+        ) from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was asked for, but PyTorch sees no CUDA GPU here "
+            "(torch.cuda.is_available() is False). Use device='cpu' (the default) or 'auto', "
+            "or install a CUDA build of PyTorch."
+        )
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(
+            f"device={device!r} was asked for, but only {torch.cuda.device_count()} CUDA "
+            "device(s) are present."
+        )
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device={device!r} was asked for, but MPS is not available here.")
+    return dev
+
+
+@contextmanager
+def deterministic(device: torch.device) -> Iterator[None]:
+    """Run a block with deterministic kernels and restore the caller's global setting after,
+    so fitting a reducer never changes how the rest of the user's program behaves."""
+    if device.type == "cuda":
+        # cuBLAS reads this when its first handle is made; set it before any CUDA work.
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    was_on = torch.are_deterministic_algorithms_enabled()
+    was_warn = torch.is_deterministic_algorithms_warn_only_enabled()
+    bench = torch.backends.cudnn.benchmark
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.benchmark = False
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(was_on, warn_only=was_warn)
+        torch.backends.cudnn.benchmark = bench
+
+
+# ---------------------------------------------------------------------------- networks
+
+
+class AutoEncoderNet(nn.Module):
+    """encoder -> (mean[, log-variance]) -> decoder; ``variational`` adds the sampling step."""
+
+    def __init__(self, encoder: nn.Module, n_features: int, latent_dim: int,
+                 decoder: nn.Module, variational: bool):
+        super().__init__()
+        self.encoder = encoder
+        self.to_latent = nn.Linear(n_features, latent_dim * (2 if variational else 1))
+        self.decoder = decoder
+        self.variational = variational
+        self.latent_dim = latent_dim
+
+    def stats(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        h = self.to_latent(self.encoder(x))
+        if not self.variational:
+            return h, None
+        mu, logvar = h[:, : self.latent_dim], h[:, self.latent_dim:]
+        return mu, logvar.clamp(-12.0, 8.0)
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        mu, logvar = self.stats(x)
+        z = mu
+        if self.variational and self.training:
+            noise = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+            z = mu + torch.exp(0.5 * logvar) * noise
+        return self.decoder(z), mu, logvar
+
+
+def dense_net(n_features: int, hidden: Sequence[int], latent_dim: int,
+              variational: bool) -> AutoEncoderNet:
+    """A mirror-symmetric multi-layer perceptron auto-encoder on flattened objects."""
+    enc: list[nn.Module] = []
+    width = n_features
+    for h in hidden:
+        enc += [nn.Linear(width, h), nn.ELU()]
+        width = h
+    dec = _dense_decoder(latent_dim, hidden, n_features)
+    return AutoEncoderNet(nn.Sequential(*enc), width, latent_dim, nn.Sequential(*dec),
+                          variational)
+
+
+def _dense_decoder(latent_dim: int, hidden: Sequence[int], n_out: int) -> list[nn.Module]:
+    layers: list[nn.Module] = []
+    width = latent_dim
+    for h in reversed(hidden):
+        layers += [nn.Linear(width, h), nn.ELU()]
+        width = h
+    layers.append(nn.Linear(width, n_out))
+    return layers
+
+
+def conv_lengths(size: int, n_stages: int, kernel: int, padding: int) -> list[int]:
+    """Spatial size after each stride-2 convolution (index 0 is the input size)."""
+    sizes = [size]
+    for _ in range(n_stages):
+        sizes.append((sizes[-1] + 2 * padding - kernel) // 2 + 1)
+    return sizes
+
+
+def conv_net(dims: int, in_channels: int, spatial: Sequence[int], channels: Sequence[int],
+             hidden: int, latent_dim: int, variational: bool) -> AutoEncoderNet:
+    """Stride-2 convolutions down, one dense layer to the latent space, and transposed
+    convolutions back up; ``output_padding`` is chosen per stage so any input size is
+    reproduced exactly (no cropping or padding of the user's objects)."""
+    kernel, padding = (5, 2) if dims == 1 else (3, 1)
+    conv = nn.Conv1d if dims == 1 else nn.Conv2d
+    convt = nn.ConvTranspose1d if dims == 1 else nn.ConvTranspose2d
+    sizes = [conv_lengths(s, len(channels), kernel, padding) for s in spatial]
+    enc: list[nn.Module] = []
+    width = in_channels
+    for c in channels:
+        enc += [conv(width, c, kernel, stride=2, padding=padding), nn.ELU()]
+        width = c
+    last = tuple(s[-1] for s in sizes)
+    flat = width * math.prod(last)
+    enc += [nn.Flatten(), nn.Linear(flat, hidden), nn.ELU()]
+    dec: list[nn.Module] = [nn.Linear(latent_dim, hidden), nn.ELU(), nn.Linear(hidden, flat)]
+    dec.append(nn.Unflatten(1, (width, *last)))
+    outs = [*reversed(channels[:-1]), in_channels]
+    for stage, c in enumerate(outs):
+        k = len(channels) - stage  # size index this transposed convolution must reach
+        pad = tuple(s[k - 1] - (2 * s[k] - 2 * padding + kernel - 2) for s in sizes)
+        dec += [nn.ELU(), convt(width, c, kernel, stride=2, padding=padding,
+                                output_padding=pad if dims == 2 else pad[0])]
+        width = c
+    return AutoEncoderNet(nn.Sequential(*enc), hidden, latent_dim, nn.Sequential(*dec),
+                          variational)
+
+
+# ---------------------------------------------------------------------------- training
+
+
+class DivergedError(ValueError):
+    """The training loss became NaN or infinite."""
+
+
+def make_loss(variational: bool, beta: float) -> Callable[..., torch.Tensor]:
+    """Mean squared error for an AE; for a VAE the negative ELBO under unit Gaussian noise
+    (half the summed squared error plus ``beta`` times the KL term), averaged per object."""
+
+    def loss(net: AutoEncoderNet, x: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
+        recon, mu, logvar = net(x, gen)
+        if not variational:
+            return torch.mean((recon - x) ** 2)
+        sse = 0.5 * ((recon - x) ** 2).flatten(1).sum(dim=1)
+        kl = -0.5 * torch.sum(1 + logvar - mu**2 - logvar.exp(), dim=1)
+        return torch.mean(sse + beta * kl)
+
+    return loss
+
+
+def _diverged(epoch: int, lr: float) -> DivergedError:
+    return DivergedError(
+        f"training diverged: the loss became NaN or infinite in epoch {epoch + 1}. "
+        f"Try a lower learning rate (lr={lr:g} now; e.g. lr={lr / 10:g}) or scale the data "
+        "(scaling='minmax')."
+    )
+
+
+def train(net: AutoEncoderNet, X_train: np.ndarray, X_val: np.ndarray | None, *,
+          loss_fn: Callable[..., torch.Tensor], epochs: int, batch_size: int, lr: float,
+          patience: int, min_delta: float, rng: np.random.Generator,
+          generator: torch.Generator, device: torch.device, progress: bool,
+          label: str) -> dict[str, Any]:
+    """Adam on shuffled mini-batches with early stopping on ``X_val`` (or on the training
+    loss when the node is too small to hold data out); the best weights are kept."""
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    xt = torch.from_numpy(X_train).to(device)
+    xv = None if X_val is None else torch.from_numpy(X_val).to(device)
+    n = len(xt)
+    best = math.inf
+    best_state: dict[str, torch.Tensor] | None = None
+    stale = 0
+    history: list[float] = []
+    bar = _Progress(label, epochs) if progress else None
+    try:
+        for epoch in range(epochs):
+            net.train()
+            order = torch.from_numpy(rng.permutation(n)).to(device)
+            total = 0.0
+            for start in range(0, n, batch_size):
+                idx = order[start:start + batch_size]
+                loss = loss_fn(net, xt[idx], generator)
+                value = float(loss)
+                if not math.isfinite(value):
+                    raise _diverged(epoch, lr)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += value * len(idx)
+            score = total / n if xv is None else evaluate(net, xv, loss_fn, batch_size * 8)
+            if not math.isfinite(score):
+                raise _diverged(epoch, lr)
+            history.append(score)
+            if bar is not None:
+                bar.update(epoch, score)
+            if score < best - min_delta * abs(best) or best_state is None:
+                best = score
+                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+                stale = 0
+            else:
+                stale += 1
+                if stale >= patience:
+                    break
+    finally:
+        if bar is not None:
+            bar.close()
+    if best_state is not None:
+        net.load_state_dict(best_state)
+    net.eval()
+    return {"epochs_run": len(history), "best_loss": best, "history": history}
+
+
+@torch.no_grad()
+def evaluate(net: AutoEncoderNet, x: torch.Tensor, loss_fn: Callable[..., torch.Tensor],
+             batch_size: int) -> float:
+    """Held-out loss with the latent mean (no sampling), so early stopping is deterministic."""
+    net.eval()
+    total = 0.0
+    for start in range(0, len(x), batch_size):
+        xb = x[start:start + batch_size]
+        total += float(loss_fn(net, xb, None)) * len(xb)
+    return total / len(x)
+
+
+class _Progress:
+    """A rich progress bar over epochs that disappears when training ends."""
+
+    def __init__(self, label: str, epochs: int):
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                             TextColumn("epoch {task.completed}/{task.total}"),
+                             TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(),
+                             transient=True)
+        self._task = self._bar.add_task(label, total=epochs, loss="-")
+        self._bar.start()
+
+    def update(self, epoch: int, loss: float) -> None:
+        self._bar.update(self._task, completed=epoch + 1, loss=f"{loss:.4g}")
+
+    def close(self) -> None:
+        self._bar.stop()
+
+
+# ---------------------------------------------------------------------------- inference
+
+
+@torch.no_grad()
+def run_batched(fn: Callable[[torch.Tensor], torch.Tensor], X: np.ndarray, batch_size: int,
+                device: torch.device) -> np.ndarray:
+    """Apply ``fn`` to float32 batches of ``X`` and return float64, so memory stays bounded
+    for any number of objects."""
+    outs = []
+    for start in range(0, len(X), batch_size):
+        xb = torch.from_numpy(np.ascontiguousarray(X[start:start + batch_size])).to(device)
+        outs.append(fn(xb).detach().cpu().numpy().astype(np.float64))
+    if not outs:
+        return np.empty((0,), dtype=np.float64)
+    return np.concatenate(outs, axis=0)
+
+
+def state_to_numpy(net: nn.Module) -> dict[str, np.ndarray]:
+    return {k: v.detach().cpu().numpy().copy() for k, v in net.state_dict().items()}
+
+
+def numpy_to_state(arrays: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    return {k: torch.from_numpy(np.array(v, copy=True)) for k, v in arrays.items()}
+
+
+def seeded_init(seed: int, build: Callable[[], nn.Module]) -> nn.Module:
+    """Build a network with its initial weights drawn from ``seed`` without touching the
+    caller's global torch random state."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build()

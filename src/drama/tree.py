@@ -1,0 +1,233 @@
+"""The binary divisive tree that learns what "normal" looks like (SPEC §1.2).
+
+Each split fits a reducer on the node's objects, clusters their latent codes in two and
+keeps, for each child, the latent mean and its decoded prototype (plus the statistics the
+weighted and Mahalanobis metrics need). Level L's leaves are the nodes created at depth L
+plus shallower nodes that could not be split further. One fitted tree scores every level,
+every metric and both spaces.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from drama.clustering import CLUSTERINGS, assign, split_centres
+from drama.distances import LeafStats, prototype_distances, spread, whitening
+from drama.reducers import as_reducer, get_reducer_spec
+
+SPACES = ("input", "latent")
+
+
+@dataclass
+class Node:
+    """One group of training objects. ``encoder`` indexes the reducer whose latent space
+    holds ``latent_mean`` (the parent's; the root's own for the root)."""
+
+    path: str
+    depth: int
+    size: int
+    encoder: int
+    latent_mean: np.ndarray
+    prototype: np.ndarray  # flattened, input space
+    in_mean: np.ndarray
+    in_sigma: np.ndarray
+    lat_sigma: np.ndarray
+    lat_whiten: np.ndarray | None = None
+    in_whiten: np.ndarray | None = None
+    children: list[int] = field(default_factory=list)
+
+
+class SplitTree:
+    """Fit with :meth:`fit` on scaled data shaped (n, *sample_shape); query distances with
+    :meth:`node_distances` and per-level scores with :meth:`level_scores`."""
+
+    def __init__(
+        self,
+        reducer: str | Any = "pca",
+        *,
+        latent_dim: int = 2,
+        n_levels: int = 2,
+        clustering: str = "ward",
+        min_node_size: int = 10,
+        max_cluster_samples: int = 2000,
+        max_fit_samples: int = 10000,
+        keep_covariance: bool = False,
+        reducer_options: dict[str, Any] | None = None,
+        random_state: int | None = None,
+    ):
+        if clustering not in CLUSTERINGS:
+            raise ValueError(
+                f"Unknown clustering {clustering!r}; choose one of {', '.join(CLUSTERINGS)}."
+            )
+        self.reducer = reducer
+        self.latent_dim = latent_dim
+        self.n_levels = n_levels
+        self.clustering = clustering
+        self.min_node_size = min_node_size
+        self.max_cluster_samples = max_cluster_samples
+        self.max_fit_samples = max_fit_samples
+        self.keep_covariance = keep_covariance
+        self.reducer_options = dict(reducer_options or {})
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ fitting
+    def _new_reducer(self, seed: int) -> Any:
+        if isinstance(self.reducer, str):
+            spec = get_reducer_spec(self.reducer)
+            return spec.factory(self.latent_dim, seed, **self.reducer_options)
+        if hasattr(self.reducer, "get_params"):
+            from sklearn.base import clone
+
+            return as_reducer(clone(self.reducer))
+        return as_reducer(copy.deepcopy(self.reducer))
+
+    def _fit_reducer(self, X_node: np.ndarray, parent: Any, path: str) -> tuple[int, np.ndarray]:
+        reducer = self._new_reducer(int(self._rng.integers(2**31 - 1)))
+        if parent is not None and hasattr(reducer, "warm_start_from"):
+            reducer.warm_start_from(parent)
+        fit_rows = self._sample(len(X_node), self.max_fit_samples)
+        try:
+            reducer.fit(X_node if fit_rows is None else X_node[fit_rows])
+            Z = np.asarray(reducer.encode(X_node), dtype=np.float64).reshape(len(X_node), -1)
+        except ValueError as exc:
+            raise ValueError(f"Fitting the reducer of node {path or 'root'!r} failed: {exc}") from exc
+        if not np.isfinite(Z).all():
+            raise ValueError(
+                f"The reducer of node {path or 'root'!r} produced non-finite latent codes; "
+                "try another reducer, scaling='minmax', or a lower learning rate for neural ones."
+            )
+        self.reducers_.append(reducer)
+        return len(self.reducers_) - 1, Z
+
+    def _sample(self, n: int, limit: int) -> np.ndarray | None:
+        return None if n <= limit else np.sort(self._rng.choice(n, size=limit, replace=False))
+
+    def _make_node(self, path: str, depth: int, members: np.ndarray, Z_members: np.ndarray,
+                   encoder: int, lat_floor: np.ndarray) -> int:
+        flat = self._flat[members]
+        latent_mean = Z_members.mean(axis=0)
+        decoded = self.reducers_[encoder].decode(latent_mean[None, :])
+        prototype = np.asarray(decoded, dtype=np.float64).reshape(-1)
+        if prototype.shape[0] != flat.shape[1] or not np.isfinite(prototype).all():
+            raise ValueError(
+                f"The reducer of node {path or 'root'!r} decoded a prototype of {prototype.size} "
+                f"values (finite: {np.isfinite(prototype).all()}); expected {flat.shape[1]} finite "
+                "values. Check that decode() returns objects in the input's shape."
+            )
+        cov_rows = self._sample(len(members), self.max_fit_samples)
+        cov_src = flat if cov_rows is None else flat[cov_rows]
+        node = Node(
+            path=path, depth=depth, size=len(members), encoder=encoder,
+            latent_mean=latent_mean, prototype=prototype,
+            in_mean=flat.mean(axis=0), in_sigma=spread(flat, self._in_floor),
+            lat_sigma=spread(Z_members, lat_floor),
+        )
+        if self.keep_covariance:
+            node.lat_whiten = whitening(Z_members, float(np.square(lat_floor).mean()))
+            node.in_whiten = whitening(cov_src, self._eig_floor)
+        self.nodes_.append(node)
+        return len(self.nodes_) - 1
+
+    def fit(self, X: np.ndarray) -> SplitTree:
+        """Build the tree on scaled data ``X`` shaped (n, *sample_shape)."""
+        self._rng = np.random.default_rng(self.random_state)
+        self.sample_shape_ = X.shape[1:]
+        self._flat = X.reshape(len(X), -1)
+        root_std = self._flat.std(axis=0)
+        self._in_floor = np.maximum(0.1 * root_std, 1e-12)
+        self._eig_floor = max(1e-12, 1e-4 * float(np.square(root_std).mean()))
+        self.reducers_: list[Any] = []
+        self.nodes_: list[Node] = []
+        everyone = np.arange(len(X))
+        enc, Z = self._fit_reducer(X, None, "")
+        root = self._make_node("", 0, everyone, Z, enc, self._latent_floor(Z))
+        pending = {root: (everyone, enc, Z)}  # node -> (members, own reducer, own codes)
+        self.levels_ = [[root]]
+        for depth in range(1, self.n_levels + 1):
+            level: list[int] = []
+            for node_id in self.levels_[-1]:
+                children = self._split(node_id, depth, pending, X)
+                level.extend(children or [node_id])
+            self.levels_.append(level)
+        del self._flat, self._rng
+        return self
+
+    @staticmethod
+    def _latent_floor(Z: np.ndarray) -> np.ndarray:
+        return np.maximum(0.1 * Z.std(axis=0), 1e-12)
+
+    def _split(self, node_id: int, depth: int, pending: dict, X: np.ndarray) -> list[int]:
+        node = self.nodes_[node_id]
+        if node_id not in pending or node.size < max(2, self.min_node_size):
+            return []
+        members, enc, Z = pending.pop(node_id)
+        if enc is None:  # a child: fit its own reducer, warm-started from the parent's
+            enc, Z = self._fit_reducer(X[members], self.reducers_[node.encoder], node.path)
+        centres = split_centres(Z, self.clustering, self.max_cluster_samples, self._rng)
+        if centres is None:
+            return []
+        groups = assign(Z, centres)
+        if np.bincount(groups, minlength=2).min() == 0:
+            return []
+        floor = self._latent_floor(Z)
+        children = []
+        for g in (0, 1):
+            mask = groups == g
+            child = self._make_node(node.path + str(g), depth, members[mask], Z[mask], enc, floor)
+            if depth < self.n_levels:
+                pending[child] = (members[mask], None, None)
+            children.append(child)
+        node.children = children
+        return children
+
+    # ------------------------------------------------------------------ scoring
+    def _stats(self, ids: list[int], space: str) -> tuple[np.ndarray, LeafStats]:
+        nodes = [self.nodes_[i] for i in ids]
+        whiten = None
+        if space == "latent":
+            P = np.stack([n.latent_mean for n in nodes])
+            if self.keep_covariance:
+                whiten = np.stack([n.lat_whiten for n in nodes])
+            return P, LeafStats(np.stack([n.lat_sigma for n in nodes]), P, whiten)
+        if self.keep_covariance:
+            whiten = np.stack([n.in_whiten for n in nodes])
+        P = np.stack([n.prototype for n in nodes])
+        return P, LeafStats(np.stack([n.in_sigma for n in nodes]),
+                            np.stack([n.in_mean for n in nodes]), whiten)
+
+    def scored_nodes(self, levels: list[int]) -> list[int]:
+        """The nodes that are leaves of any of ``levels``, in a stable order."""
+        return sorted({i for level in levels for i in self.levels_[level]})
+
+    def node_distances(self, X: np.ndarray, metric: str, space: str = "input",
+                       nodes: list[int] | None = None) -> np.ndarray:
+        """Distances (n, len(nodes)) from every object to the listed nodes' prototypes."""
+        nodes = list(range(len(self.nodes_))) if nodes is None else nodes
+        out = np.empty((len(X), len(nodes)))
+        if space == "input":
+            P, stats = self._stats(nodes, "input")
+            return prototype_distances(X.reshape(len(X), -1), P, metric, stats)
+        by_encoder: dict[int, list[int]] = {}
+        for col, node_id in enumerate(nodes):
+            by_encoder.setdefault(self.nodes_[node_id].encoder, []).append(col)
+        for enc, cols in by_encoder.items():
+            Z = np.asarray(self.reducers_[enc].encode(X), dtype=np.float64).reshape(len(X), -1)
+            P, stats = self._stats([nodes[c] for c in cols], "latent")
+            out[:, cols] = prototype_distances(Z, P, metric, stats)
+        return out
+
+    def level_scores(self, X: np.ndarray, metrics: list[str], levels: list[int],
+                     space: str = "input") -> dict[tuple[int, str], np.ndarray]:
+        """``{(level, metric): min distance to that level's leaves}`` for every object."""
+        nodes = self.scored_nodes(levels)
+        column = {node_id: c for c, node_id in enumerate(nodes)}
+        out = {}
+        for metric in metrics:
+            dist = self.node_distances(X, metric, space, nodes)
+            for level in levels:
+                out[(level, metric)] = dist[:, [column[i] for i in self.levels_[level]]].min(axis=1)
+        return out
