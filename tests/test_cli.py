@@ -266,6 +266,38 @@ def test_fit_reports_and_saves(table, tmp_path):
     _assert_user_error(_invoke("fit", path, "--model", tmp_path / "x" / "m.npz"), "does not exist")
 
 
+def test_fits_input_and_auto_detected_id_and_label(tmp_path):
+    astropy_table = pytest.importorskip("astropy.table")
+    frame = _frame().drop(columns=["obj"])
+    frame.insert(0, "ID", np.arange(100, 100 + len(frame)))
+    frame = frame.rename(columns={"truth": "label"})
+    path = tmp_path / "cat.fits"
+    astropy_table.Table.from_pandas(frame).write(path)
+    out = tmp_path / "cat.csv"
+    result = _invoke("score", path, "-o", out)
+    assert result.exit_code == 0, result.output
+    scored = pd.read_csv(out)
+    assert list(scored.columns) == ["ID", "score", "label", "rank"]
+    assert scored["ID"].tolist() == frame["ID"].tolist()
+    assert "Using column 'ID' as the object ids" in result.output
+    assert "Using column 'label' as the true labels" in result.output
+    assert "AUC" in result.output
+
+
+def test_bad_labels_and_nan_features_are_user_errors(tmp_path):
+    frame = _frame()
+    frame["truth"] = np.where(frame["truth"] == 1, "odd", "fine")
+    path = tmp_path / "labels.csv"
+    frame.to_csv(path, index=False)
+    result = _invoke("score", path, "--id-column", "obj", "--label-column", "truth")
+    _assert_user_error(result, "0/1")
+    frame = _frame()
+    frame.loc[5, "f2"] = np.nan
+    frame.to_csv(path, index=False)
+    result = _invoke("score", path, "--id-column", "obj", "--label-column", "truth")
+    _assert_user_error(result, "NaN")
+
+
 def test_datasets_lists_files(tmp_path):
     _frame().drop(columns=["obj"]).to_csv(tmp_path / "mine.csv", index=False)
     result = _invoke("datasets", "--data-dir", tmp_path)

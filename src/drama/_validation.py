@@ -15,14 +15,14 @@ def _from_dataframe(X: Any) -> np.ndarray:
     """pandas / polars frames: refuse non-numeric columns by name."""
     columns = list(X.columns)
     if hasattr(X, "select_dtypes"):  # pandas
-        bad = [c for c in columns if not (X[c].dtype.kind in "biuf")]
+        bad = [c for c in columns if X[c].dtype.kind not in "biuf"]
         if bad:
             raise TypeError(
                 f"Column(s) {bad} are not numeric. Drop them or encode them as numbers "
                 "before passing the table to DRAMA."
             )
         return X.to_numpy(dtype=np.float64)
-    bad = [c for c, dt in zip(columns, X.dtypes) if not dt.is_numeric()]  # polars
+    bad = [c for c, dt in zip(columns, X.dtypes, strict=True) if not dt.is_numeric()]  # polars
     if bad:
         raise TypeError(
             f"Column(s) {bad} are not numeric. Drop them or encode them as numbers "
@@ -55,7 +55,9 @@ def check_array(X: Any, *, name: str = "X", min_objects: int = 1) -> np.ndarray:
             "Reshape a single feature with X.reshape(-1, 1), a single object with X.reshape(1, -1)."
         )
     if arr.shape[0] == 0 or arr[0].size == 0:
-        raise ValueError(f"{name} is empty (shape {arr.shape}); pass at least one object and one feature.")
+        raise ValueError(
+            f"{name} is empty (shape {arr.shape}); pass at least one object and one feature."
+        )
     if arr.shape[0] < min_objects:
         raise ValueError(
             f"{name} has {arr.shape[0]} object(s); DRAMA needs at least {min_objects} to learn "
@@ -67,7 +69,8 @@ def check_array(X: Any, *, name: str = "X", min_objects: int = 1) -> np.ndarray:
             f"{name} contains NaN or infinite values (first at object {bad[0]}, feature {bad[1]}). "
             "Impute or drop them before fitting or scoring."
         )
-    return arr
+    # One memory layout, so numpy, pandas and polars input round identically.
+    return np.ascontiguousarray(arr)
 
 
 def check_option(value: str, allowed: list[str] | tuple[str, ...], what: str) -> str:

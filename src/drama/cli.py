@@ -38,20 +38,14 @@ app = typer.Typer(
 )
 
 TABLE_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+INPUT_SUFFIXES = {**TABLE_SUFFIXES, ".fits": "fits", ".fit": "fits", ".fts": "fits"}
 USER_ERROR = 2
 RUNTIME_ERROR = 1
 
-# Model options: defaults live here (not in the typer signature) so that `score --model`
-# can tell whether the user also asked for settings the saved model would ignore.
-MODEL_DEFAULTS: dict[str, Any] = {
-    "reducer": "pca",
-    "metric": "l2",
-    "n_levels": 2,
-    "latent_dim": 2,
-    "scaling": "minmax",
-    "contamination": 0.05,
-    "random_state": 0,
-}
+# The command line's own defaults; every other model option falls back to Drama's default
+# (left out of the call), so the two can never disagree. Kept apart from the typer signature
+# so that `score --model` can tell whether the user also asked for settings.
+MODEL_DEFAULTS: dict[str, Any] = {"contamination": 0.05, "random_state": 0}
 
 
 def _out() -> Console:
@@ -75,7 +69,14 @@ def _user_errors() -> Iterator[None]:
         yield
     except typer.Exit:
         raise
-    except (ValueError, TypeError, FileNotFoundError, IsADirectoryError) as exc:
+    except (
+        ValueError,
+        TypeError,
+        FileNotFoundError,
+        IsADirectoryError,
+        NotADirectoryError,
+        PermissionError,
+    ) as exc:
         _err().print(f"[bold red]Error:[/bold red] [red]{escape(str(exc))}[/red]")
         raise typer.Exit(USER_ERROR) from None
     except ImportError as exc:
@@ -129,25 +130,36 @@ def main(
 
 
 def _table_format(path: Path, role: str) -> str:
-    """'csv' or 'parquet' from the file extension, with a clear error for anything else."""
-    fmt = TABLE_SUFFIXES.get(path.suffix.lower())
+    """'csv', 'parquet' (or, for input, 'fits') from the extension; a clear error otherwise."""
+    suffixes = INPUT_SUFFIXES if role == "input" else TABLE_SUFFIXES
+    fmt = suffixes.get(path.suffix.lower())
     if fmt is None:
         raise UserError(
             f"Cannot tell the format of {role} {str(path)!r} from its extension "
-            f"{path.suffix or '(none)'!r}; use one of {', '.join(sorted(TABLE_SUFFIXES))}."
+            f"{path.suffix or '(none)'!r}; use one of {', '.join(sorted(suffixes))}."
         )
     return fmt
 
 
 def _table_columns(path: Path) -> list[str]:
-    """Column names of a CSV or Parquet file, read without loading the data."""
-    if _table_format(path, "input") == "parquet":
-        import pyarrow.parquet as pq
+    """Column names of a CSV, Parquet or FITS table, read without loading the data."""
+    fmt = _table_format(path, "input")
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
 
-        return list(pq.read_schema(path).names)
-    import pandas as pd
+            return [str(c) for c in pq.read_schema(path).names]
+        if fmt == "fits":
+            from astropy.io import fits
 
-    return [str(c) for c in pd.read_csv(path, nrows=0).columns]
+            with fits.open(path, memmap=True) as hdul:
+                table = next((h for h in hdul if isinstance(h, fits.BinTableHDU)), None)
+                return [] if table is None else [str(c) for c in table.columns.names]
+        import pandas as pd
+
+        return [str(c) for c in pd.read_csv(path, nrows=0).columns]
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{path} is not a readable {fmt.upper()} table: {exc}") from None
 
 
 def _check_input(path: Path, id_column: str | None, label_column: str | None) -> list[str]:
@@ -155,7 +167,7 @@ def _check_input(path: Path, id_column: str | None, label_column: str | None) ->
     if not path.exists():
         raise UserError(f"Input file {str(path)!r} does not exist; check the path.")
     if path.is_dir():
-        raise UserError(f"Input {str(path)!r} is a folder; pass a CSV or Parquet file.")
+        raise UserError(f"Input {str(path)!r} is a folder; pass a CSV, Parquet or FITS file.")
     columns = _table_columns(path)
     for option, name in (("--id-column", id_column), ("--label-column", label_column)):
         if name is not None and name not in columns:
@@ -253,14 +265,15 @@ def _ranks(scores: np.ndarray) -> np.ndarray:
 
 def _model_params(**given: Any) -> dict[str, Any]:
     """The user's model options over the defaults."""
-    return {k: (MODEL_DEFAULTS[k] if v is None else v) for k, v in given.items()}
+    chosen = {k: v for k, v in given.items() if v is not None}
+    return {**MODEL_DEFAULTS, **chosen}
 
 
 def _fit(features: Any, params: dict[str, Any]) -> Drama:
     from drama import Drama
 
     det = Drama(**params)
-    with _err().status(f"Fitting DRAMA ({params['reducer']}, {params['metric']}) ..."):
+    with _err().status(f"Fitting DRAMA ({det.reducer}, {det.metric}) ..."):
         det.fit(features)
     return det
 
@@ -327,7 +340,8 @@ def _print_top(
 # ----------------------------------------------------------------------------- options
 
 InputArg = Annotated[
-    Path, typer.Argument(help="Table to read: .csv, .parquet or .pq.", show_default=False)
+    Path,
+    typer.Argument(help="Table to read: .csv, .parquet/.pq or a FITS table.", show_default=False),
 ]
 IdOpt = Annotated[
     str | None,
@@ -346,7 +360,7 @@ ReducerOpt = Annotated[
     typer.Option(
         "--reducer",
         help="Dimensionality reducer: none, pca, ica, nmf (ae, vae, ... with extras).",
-        show_default="pca",
+        show_default="none",
     ),
 ]
 MetricOpt = Annotated[
@@ -446,9 +460,14 @@ def score(
         features, ids, y, id_name = _read_input(input, id_column, label_column)
         if model is not None:
             det = _load_model(model)
+            if det.threshold_ is None:
+                raise UserError(
+                    f"{model.name} was saved without a contamination, so it has no threshold "
+                    "for the 0/1 labels; refit it with `drama fit --contamination 0.05`."
+                )
             with _err().status("Scoring with the saved model ..."):
                 scores = np.asarray(det.decision_function(features), dtype=np.float64)
-                labels = np.asarray(det.predict(features), dtype=np.int64)
+            labels = (scores > float(det.threshold_)).astype(np.int64)
         else:
             det = _fit(features, _model_params(**given))
             scores = np.asarray(det.decision_scores_, dtype=np.float64)
@@ -515,7 +534,7 @@ def fit(
         n_flagged = int(np.asarray(det.labels_).sum())
         out.print(
             f"Fitted on {len(features)} objects x {features.shape[1]} features "
-            f"({params['reducer']}, {params['metric']}, {params['n_levels']} levels); "
+            f"({det.reducer}, {det.metric}, {det.n_levels} levels); "
             f"threshold {float(det.threshold_):.4g} flags {n_flagged}. "
             f"Saved [bold]{escape(str(model))}[/bold]."
         )

@@ -7,8 +7,10 @@ That one rule labels the whole node consistently and is the same rule for any ob
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
-from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.cluster.hierarchy import ClusterWarning, fcluster, linkage
 from sklearn.cluster import KMeans
 
 CLUSTERINGS = ("ward", "kmeans")
@@ -24,7 +26,9 @@ def split_centres(
     if len(Z) < 2 or np.ptp(Z, axis=0).max() <= 0:
         return None
     if method == "ward":
-        groups = fcluster(linkage(Z, method="ward"), t=2, criterion="maxclust")
+        with warnings.catch_warnings():  # 2 points in 2-D look like a distance matrix to scipy
+            warnings.simplefilter("ignore", ClusterWarning)
+            groups = fcluster(linkage(Z, method="ward"), t=2, criterion="maxclust")
         if groups.max() < 2:
             return None
         return np.stack([Z[groups == g].mean(axis=0) for g in (1, 2)])

@@ -51,12 +51,16 @@ def _pairwise(U: np.ndarray, P: np.ndarray, metric: str, stats: LeafStats | None
         un, pn = np.linalg.norm(uc, axis=1), np.linalg.norm(pc, axis=1)
         corr = (uc @ pc.T) / np.maximum(np.outer(un, pn), _TINY)
         # A constant vector has no correlation with anything: distance 1, or 0 to another constant.
-        u0, p0 = un[:, None] <= 0, pn[None, :] <= 0
+        # Constant means max == min; a centred norm of ~1e-17 from rounding does not count.
+        u0 = (U.max(axis=1) == U.min(axis=1))[:, None]
+        p0 = (P.max(axis=1) == P.min(axis=1))[None, :]
         dist = np.where(u0 | p0, np.where(u0 & p0, 0.0, 1.0), 1.0 - corr)
         return np.clip(dist, 0.0, 2.0)
     if metric == "mahalanobis":
         return np.stack(
-            [np.linalg.norm((U - m) @ w, axis=1) for m, w in zip(stats.mean, stats.whiten)], axis=1
+            [np.linalg.norm((U - m) @ w, axis=1)
+             for m, w in zip(stats.mean, stats.whiten, strict=True)],
+            axis=1,
         )
     diff = U[:, None, :] - P[None, :, :]
     if metric in ("wl2", "wl4"):
@@ -88,7 +92,7 @@ def prototype_distances(
     if metric == "mahalanobis" and (stats is None or stats.whiten is None):
         raise ValueError(
             "The Mahalanobis metric needs leaf covariances, which this model did not keep. "
-            "Refit with metric='mahalanobis' (or include it in the metrics to prepare)."
+            "Refit with metric='mahalanobis' or keep_covariance=True."
         )
     n, d = U.shape
     k = len(P)

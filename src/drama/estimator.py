@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import os
+from numbers import Real
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 
 from drama._validation import check_array, check_option
 from drama.clustering import CLUSTERINGS
 from drama.distances import METRICS
 from drama.scaling import SCALINGS, Scaler
 from drama.tree import SPACES, SplitTree
-
-# Leaf covariances cost d^2 per node; below this many features they are always kept so that
-# every metric (Mahalanobis included) can be scored from one fitted tree.
-AUTO_COVARIANCE_MAX_FEATURES = 512
 
 
 class Drama(BaseEstimator):
@@ -29,7 +27,7 @@ class Drama(BaseEstimator):
 
     Parameters
     ----------
-    reducer : str or object, default="pca"
+    reducer : str or object, default="none"
         ``"none"``, ``"pca"``, ``"ica"``, ``"nmf"`` (and, with extras installed, ``"ae"``,
         ``"vae"``, ``"cae1d"``, ``"cvae1d"``, ``"cae2d"``, ``"cvae2d"``, ``"umap"``), or any
         object with fit/encode/decode or fit/transform/inverse_transform.
@@ -47,11 +45,20 @@ class Drama(BaseEstimator):
     clustering : {"ward", "kmeans"}, default="ward"
     min_node_size : int, default=10
         Nodes with fewer objects stay leaves.
+    min_leaf_share : float, default=0.1
+        Only leaves holding at least this share of the training objects are normal
+        prototypes: a small leaf may be a group of anomalies, and measuring distances to it
+        would hide them (the largest leaf serves if none is big enough). 0 uses every leaf,
+        as the 2019 code did.
     max_cluster_samples : int, default=2000
         Ward runs on at most this many sampled codes per node (it is O(m^2)); every object
         is then assigned to the nearest group centre.
     max_fit_samples : int, default=10000
-        Each node's reducer (and covariance) is fitted on at most this many objects.
+        Each node's reducer is fitted on at most this many objects.
+    keep_covariance : bool or None, default=None
+        Keep each node's regularised covariance, which the Mahalanobis metric needs. They
+        cost d^2 memory and time per node, so None keeps them only when
+        ``metric="mahalanobis"``; set True to score Mahalanobis with ``score_levels`` too.
     contamination : float or None, default=0.1
         Expected share of anomalies; sets ``threshold_`` and ``labels_``. None: scores only.
     reducer_options : dict or None
@@ -79,7 +86,7 @@ class Drama(BaseEstimator):
 
     def __init__(
         self,
-        reducer: str | Any = "pca",
+        reducer: str | Any = "none",
         metric: str = "l2",
         n_levels: int = 2,
         level: int | None = None,
@@ -88,8 +95,10 @@ class Drama(BaseEstimator):
         scaling: str = "minmax",
         clustering: str = "ward",
         min_node_size: int = 10,
+        min_leaf_share: float = 0.1,
         max_cluster_samples: int = 2000,
         max_fit_samples: int = 10000,
+        keep_covariance: bool | None = None,
         contamination: float | None = 0.1,
         reducer_options: dict | None = None,
         random_state: int | None = None,
@@ -103,8 +112,10 @@ class Drama(BaseEstimator):
         self.scaling = scaling
         self.clustering = clustering
         self.min_node_size = min_node_size
+        self.min_leaf_share = min_leaf_share
         self.max_cluster_samples = max_cluster_samples
         self.max_fit_samples = max_fit_samples
+        self.keep_covariance = keep_covariance
         self.contamination = contamination
         self.reducer_options = reducer_options
         self.random_state = random_state
@@ -120,6 +131,8 @@ class Drama(BaseEstimator):
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+        if not (isinstance(self.min_leaf_share, Real) and 0 <= self.min_leaf_share < 1):
+            raise ValueError(f"min_leaf_share must be in [0, 1); got {self.min_leaf_share!r}.")
         self._scored_level()
         self._check_contamination()
         if isinstance(self.reducer, str):
@@ -130,17 +143,21 @@ class Drama(BaseEstimator):
     def _scored_level(self) -> int:
         level = self.n_levels if self.level is None else self.level
         if not isinstance(level, (int, np.integer)) or not 1 <= level <= self.n_levels:
-            raise ValueError(f"level must be between 1 and n_levels={self.n_levels}; got {level!r}.")
+            raise ValueError(
+                f"level must be between 1 and n_levels={self.n_levels}; got {level!r}."
+            )
         return int(level)
 
     def _check_contamination(self) -> None:
         c = self.contamination
-        if c is not None and not (isinstance(c, (float, int)) and 0 < c < 0.5):
+        if c is not None and not (isinstance(c, Real) and not isinstance(c, bool) and 0 < c < 0.5):
             raise ValueError(f"contamination must be in (0, 0.5) or None; got {c!r}.")
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "tree_"):
-            raise ValueError(
+        if "tree_" not in vars(self):
+            # NotFittedError is both a ValueError and an AttributeError, so hasattr() on a
+            # fitted-only attribute of an unfitted model answers False instead of raising.
+            raise NotFittedError(
                 "This Drama model is not fitted yet. Call fit(X) first, or Drama.load(path)."
             )
 
@@ -161,21 +178,27 @@ class Drama(BaseEstimator):
         """Fit the tree on ``X`` (unsupervised: ``y`` is ignored) and score it."""
         self._check_params()
         arr = check_array(X, min_objects=2)
+        names = None
         if hasattr(X, "columns"):
-            self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
+            names = np.asarray([str(c) for c in X.columns], dtype=object)
         scaler = Scaler(self.scaling).fit(arr)
         scaled = scaler.transform(arr)
         n_features = int(np.prod(arr.shape[1:]))
         tree = SplitTree(
             self.reducer, latent_dim=self.latent_dim, n_levels=self.n_levels,
             clustering=self.clustering, min_node_size=self.min_node_size,
+            min_leaf_share=self.min_leaf_share,
             max_cluster_samples=self.max_cluster_samples, max_fit_samples=self.max_fit_samples,
-            keep_covariance=(self.metric == "mahalanobis"
-                             or n_features <= AUTO_COVARIANCE_MAX_FEATURES),
+            keep_covariance=(self.metric == "mahalanobis" if self.keep_covariance is None
+                             else bool(self.keep_covariance)),
             reducer_options=self.reducer_options, random_state=self.random_state,
         ).fit(scaled)
         # Only a complete fit replaces the fitted state: a failure above leaves it untouched.
         self.scaler_, self.tree_ = scaler, tree
+        if names is None:
+            self.__dict__.pop("feature_names_in_", None)
+        else:
+            self.feature_names_in_ = names
         self.sample_shape_ = arr.shape[1:]
         self.n_features_in_ = n_features
         self.decision_scores_ = self._score(scaled)
@@ -201,11 +224,17 @@ class Drama(BaseEstimator):
     ) -> pd.DataFrame:
         """Scores of every level and metric from the one fitted tree.
 
+        ``metrics="all"`` means every metric this model can score: Mahalanobis needs the
+        leaf covariances, kept only with ``keep_covariance=True`` or
+        ``metric="mahalanobis"``; asking for it by name without them raises a ValueError.
         Returns a DataFrame with (level, metric) MultiIndex columns, one row per object.
         """
         scaled = self._prepare(X)
-        metrics = list(METRICS) if metrics == "all" else [metrics] if isinstance(metrics, str) \
-            else list(metrics)
+        if metrics == "all":
+            metrics = [m for m in METRICS if m != "mahalanobis" or self.tree_.keep_covariance]
+        elif isinstance(metrics, str):
+            metrics = [metrics]
+        metrics = list(metrics)
         for m in metrics:
             check_option(m, METRICS, "metric")
         levels = list(range(1, self.n_levels + 1)) if levels is None else list(levels)

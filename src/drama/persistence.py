@@ -27,7 +27,7 @@ FORMAT_VERSION = 1
 _NODE_ARRAYS = ("latent_mean", "prototype", "in_mean", "in_sigma", "lat_sigma", "lat_whiten",
                 "in_whiten")
 _TREE_PARAMS = ("latent_dim", "n_levels", "clustering", "min_node_size", "max_cluster_samples",
-                "max_fit_samples", "keep_covariance", "random_state")
+                "max_fit_samples", "keep_covariance", "min_leaf_share", "random_state")
 
 
 def _json_default(value: Any) -> Any:
@@ -92,6 +92,8 @@ def save_model(model: Any, path: str | os.PathLike) -> None:
 def _read(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
     if not path.exists():
         raise FileNotFoundError(f"No model file at {path}.")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is not a readable DRAMA model file (not an .npz archive).")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {k: archive[k] for k in archive.files}

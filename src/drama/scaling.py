@@ -19,7 +19,10 @@ class Scaler:
         self.method = method
 
     def fit(self, X: np.ndarray) -> Scaler:
-        flat = X.reshape(len(X), -1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._fit(X.reshape(len(X), -1))
+
+    def _fit(self, flat: np.ndarray) -> Scaler:
         if self.method == "minmax":
             offset, scale = flat.min(axis=0), np.ptp(flat, axis=0)
         elif self.method == "standard":
@@ -31,6 +34,11 @@ class Scaler:
             offset, scale = np.array([flat.min()]), np.array([np.ptp(flat)])
         else:
             offset, scale = np.zeros(1), np.ones(1)
+        if not (np.isfinite(offset).all() and np.isfinite(scale).all()):
+            raise ValueError(
+                "X has values too large to scale: their range overflows float64. Divide X by a "
+                "constant first."
+            )
         scale = np.where(scale > 1e-12 * np.maximum(1.0, np.abs(offset)), scale, 1.0)
         self.offset_, self.scale_ = offset.astype(np.float64), scale.astype(np.float64)
         return self

@@ -20,6 +20,8 @@ from drama.distances import LeafStats, prototype_distances, spread, whitening
 from drama.reducers import as_reducer, get_reducer_spec
 
 SPACES = ("input", "latent")
+# A d x d covariance is estimated well from a few thousand objects; more only costs time.
+COVARIANCE_SAMPLES = 4000
 
 
 @dataclass
@@ -56,6 +58,7 @@ class SplitTree:
         max_cluster_samples: int = 2000,
         max_fit_samples: int = 10000,
         keep_covariance: bool = False,
+        min_leaf_share: float = 0.1,
         reducer_options: dict[str, Any] | None = None,
         random_state: int | None = None,
     ):
@@ -71,6 +74,7 @@ class SplitTree:
         self.max_cluster_samples = max_cluster_samples
         self.max_fit_samples = max_fit_samples
         self.keep_covariance = keep_covariance
+        self.min_leaf_share = min_leaf_share
         self.reducer_options = dict(reducer_options or {})
         self.random_state = random_state
 
@@ -94,7 +98,8 @@ class SplitTree:
             reducer.fit(X_node if fit_rows is None else X_node[fit_rows])
             Z = np.asarray(reducer.encode(X_node), dtype=np.float64).reshape(len(X_node), -1)
         except ValueError as exc:
-            raise ValueError(f"Fitting the reducer of node {path or 'root'!r} failed: {exc}") from exc
+            where = path or "root"
+            raise ValueError(f"Fitting the reducer of node {where!r} failed: {exc}") from exc
         if not np.isfinite(Z).all():
             raise ValueError(
                 f"The reducer of node {path or 'root'!r} produced non-finite latent codes; "
@@ -118,8 +123,6 @@ class SplitTree:
                 f"values (finite: {np.isfinite(prototype).all()}); expected {flat.shape[1]} finite "
                 "values. Check that decode() returns objects in the input's shape."
             )
-        cov_rows = self._sample(len(members), self.max_fit_samples)
-        cov_src = flat if cov_rows is None else flat[cov_rows]
         node = Node(
             path=path, depth=depth, size=len(members), encoder=encoder,
             latent_mean=latent_mean, prototype=prototype,
@@ -127,8 +130,10 @@ class SplitTree:
             lat_sigma=spread(Z_members, lat_floor),
         )
         if self.keep_covariance:
-            node.lat_whiten = whitening(Z_members, float(np.square(lat_floor).mean()))
-            node.in_whiten = whitening(cov_src, self._eig_floor)
+            rows = self._sample(len(members), COVARIANCE_SAMPLES)
+            node.lat_whiten = whitening(Z_members if rows is None else Z_members[rows],
+                                        float(np.square(lat_floor).mean()))
+            node.in_whiten = whitening(flat if rows is None else flat[rows], self._eig_floor)
         self.nodes_.append(node)
         return len(self.nodes_) - 1
 
@@ -199,9 +204,19 @@ class SplitTree:
         return P, LeafStats(np.stack([n.in_sigma for n in nodes]),
                             np.stack([n.in_mean for n in nodes]), whiten)
 
+    def prototypes(self, level: int) -> list[int]:
+        """The leaves of ``level`` that count as normal prototypes: those holding at least
+        ``min_leaf_share`` of the training objects. Anomalies are rare, so a small leaf may
+        well be a group of anomalies; measuring distances to it would hide them. If no leaf
+        is large enough, the largest one serves."""
+        leaves = self.levels_[level]
+        least = self.min_leaf_share * self.nodes_[0].size
+        big = [i for i in leaves if self.nodes_[i].size >= least]
+        return big or [max(leaves, key=lambda i: self.nodes_[i].size)]
+
     def scored_nodes(self, levels: list[int]) -> list[int]:
-        """The nodes that are leaves of any of ``levels``, in a stable order."""
-        return sorted({i for level in levels for i in self.levels_[level]})
+        """The prototype nodes of any of ``levels``, in a stable order."""
+        return sorted({i for level in levels for i in self.prototypes(level)})
 
     def node_distances(self, X: np.ndarray, metric: str, space: str = "input",
                        nodes: list[int] | None = None) -> np.ndarray:
@@ -229,5 +244,6 @@ class SplitTree:
         for metric in metrics:
             dist = self.node_distances(X, metric, space, nodes)
             for level in levels:
-                out[(level, metric)] = dist[:, [column[i] for i in self.levels_[level]]].min(axis=1)
+                cols = [column[i] for i in self.prototypes(level)]
+                out[(level, metric)] = dist[:, cols].min(axis=1)
         return out

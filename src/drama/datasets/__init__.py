@@ -11,7 +11,7 @@
 """
 
 from .download import CATALOGUE, RemoteFile, download
-from .folders import cache_dir, data_dirs
+from .folders import cache_dir, data_dirs, odds_dir
 from .loading import DatasetInfo, available, find, load, load_table
 from .synthetic import make_local_anomaly, make_new_class_anomaly, make_signals
 from .tasks import BUILTINS, load_breast_cancer_task, load_digits_task
@@ -33,4 +33,5 @@ __all__ = [
     "make_local_anomaly",
     "make_new_class_anomaly",
     "make_signals",
+    "odds_dir",
 ]

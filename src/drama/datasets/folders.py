@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["DATA_ENV", "SUFFIXES", "cache_dir", "data_dirs"]
+__all__ = ["DATA_ENV", "ODDS_ENV", "SUFFIXES", "cache_dir", "data_dirs", "odds_dir"]
 
 #: Environment variable holding extra data folders, separated by ``os.pathsep``.
 DATA_ENV = "DRAMA_DATA"
@@ -64,3 +64,22 @@ def data_dirs(data_dir: PathArg | Iterable[PathArg] | None = None) -> list[Path]
         if folder not in unique:
             unique.append(folder)
     return unique
+
+
+#: Environment variable naming the folder of the 25 ODDS benchmark files.
+ODDS_ENV = "DRAMA_ODDS_DIR"
+
+
+def odds_dir() -> Path | None:
+    """The folder holding the ODDS benchmark files, or None where there is none.
+
+    ``$DRAMA_ODDS_DIR`` first; else ``shared/data/odds`` beside the repository of a source
+    checkout (where the project's machines keep it), then beside the working directory.
+    """
+    candidates = [os.environ.get(ODDS_ENV, "").strip()]
+    candidates += [str(Path(__file__).resolve().parents[4] / "shared" / "data" / "odds"),
+                   str(Path.cwd().parent / "shared" / "data" / "odds")]
+    for item in candidates:
+        if item and Path(item).is_dir():
+            return Path(item)
+    return None

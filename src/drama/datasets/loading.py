@@ -85,11 +85,12 @@ def find(name: str, data_dir: DataDirArg = None) -> Path:
         f"  {folder}{'' if folder.is_dir() else '  (does not exist)'}" for folder in folders
     )
     hint = (
-        f"It is a public benchmark: fetch it with `drama download {name}` "
-        f"(or drama.datasets.download({name!r}))."
+        f"It is a public benchmark: fetch it once with drama.datasets.download({name!r}) "
+        "(it goes to the cache folder, which is searched)."
         if name in CATALOGUE
-        else "Run `drama datasets` to list what is available, or `drama download NAME` for "
-        "the public benchmarks."
+        else "Run `drama datasets` to list what is available; the public benchmarks "
+        f"({', '.join(sorted(CATALOGUE)[:3])}, ...) can be fetched with "
+        "drama.datasets.download(name)."
     )
     raise ValueError(
         f"unknown data set {name!r}: it is not a built-in task "
@@ -256,7 +257,6 @@ def available(data_dir: DataDirArg = None) -> list[DatasetInfo]:
         order = {suffix: rank for rank, suffix in enumerate(SUFFIXES)}
         files.sort(key=lambda entry: (entry.stem, order[entry.suffix.lower()], entry.name))
         found.extend(
-            DatasetInfo(entry.stem, entry, FORMATS[entry.suffix.lower()], "file")
-            for entry in files
+            DatasetInfo(entry.stem, entry, FORMATS[entry.suffix.lower()], "file") for entry in files
         )
     return found

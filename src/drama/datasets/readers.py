@@ -119,8 +119,7 @@ def as_labels(values: Any, n_objects: int, source: str = "") -> np.ndarray:
         raise ValueError(f"{where}y has shape {arr.shape}; expected one label per object.")
     if arr.shape[0] != n_objects:
         raise ValueError(
-            f"{where}y has {arr.shape[0]} labels but X has {n_objects} objects; "
-            "they must match."
+            f"{where}y has {arr.shape[0]} labels but X has {n_objects} objects; they must match."
         )
     if arr.dtype == bool:
         return arr.astype(np.int64)
@@ -172,12 +171,18 @@ def read_array_file(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
             X_raw, y_raw = _read_numpy(path)
         else:  # pragma: no cover - callers only pass array formats
             raise _Unreadable(f"{fmt} is not an array format")
-        X = as_features(X_raw)
-        y = None if y_raw is None else as_labels(y_raw, X.shape[0])
+        try:
+            X = as_features(X_raw)
+            y = None if y_raw is None else as_labels(y_raw, X.shape[0])
+        except ValueError as exc:  # our own checks: their message is the reason
+            raise _Unreadable(str(exc).rstrip(".")) from exc
     except FileNotFoundError:
         raise
+    except _Unreadable as exc:
+        raise ValueError(f"{os.fspath(path)} is not a readable ODDS/ADBench file: {exc}") from exc
     except Exception as exc:  # scipy/h5py/zipfile raise many unrelated types
-        reason = str(exc) or type(exc).__name__
+        reason = (str(exc) or type(exc).__name__).rstrip(".")
+        reason += " (the file may be truncated or corrupt: fetch or write it again)"
         raise ValueError(
             f"{os.fspath(path)} is not a readable ODDS/ADBench file: {reason}"
         ) from exc
@@ -263,16 +268,24 @@ def _h5_matrix(node: Any, key: str) -> np.ndarray:
 
 
 def _read_numpy(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    content = np.load(path, allow_pickle=False)
-    if isinstance(content, np.ndarray):
-        return content, None
-    with content as archive:
-        x_key = _pick(archive.files, "X", "x")
-        if x_key is None:
-            raise _Unreadable(f"it holds no array named X (it has {sorted(archive.files)})")
-        X = archive[x_key]
-        y_key = _pick(archive.files, "y", "Y")
-        y = None if y_key is None else archive[y_key]
+    # Open the file ourselves: np.load leaks its handle when a zip archive is truncated.
+    with open(path, "rb") as handle:
+        magic = handle.read(6)
+        if not magic:
+            raise _Unreadable("the file is empty")
+        if not (magic.startswith(b"PK") or magic == b"\x93NUMPY"):
+            raise _Unreadable("it is neither an .npz (zip) archive nor an .npy array")
+        handle.seek(0)
+        content = np.load(handle, allow_pickle=False)
+        if isinstance(content, np.ndarray):
+            return content, None
+        with content as archive:
+            x_key = _pick(archive.files, "X", "x")
+            if x_key is None:
+                raise _Unreadable(f"it holds no array named X (it has {sorted(archive.files)})")
+            X = archive[x_key]
+            y_key = _pick(archive.files, "y", "Y")
+            y = None if y_key is None else archive[y_key]
     return X, y
 
 
@@ -319,6 +332,7 @@ def _read_fits(path: Path) -> pd.DataFrame:
             f"{os.fspath(path)}: FITS column(s) {wide} hold an array per row; DRAMA needs one "
             "number per cell. Load the array yourself (astropy.table.Table.read) and pass X."
         )
+    table.convert_bytestring_to_unicode()  # FITS stores text as bytes; ids should be str
     return table.to_pandas()
 
 
@@ -347,8 +361,7 @@ def split_table(
         )
     if label_column is not None and label_column not in columns:
         raise ValueError(
-            f"{source}: there is no label column {label_column!r}; available columns: "
-            f"{columns}."
+            f"{source}: there is no label column {label_column!r}; available columns: {columns}."
         )
     if id_column is None:
         id_column = _find_column(columns, (_ID_COLUMN,))

@@ -61,9 +61,8 @@ _SHAPES: dict[int, Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]] =
     7: lambda x, t, a1: _heaviside(np.sin(4 * np.pi * a1 * t**2)),
     8: lambda x, t, a1: (np.exp(np.sin(6 * np.pi * a1 * t**3)) - 0.3) / 2.5,
     9: lambda x, t, a1: (
-        signal.square(60 * np.pi * a1 * t, duty=(np.sin(2 * np.pi * x) + 1) / 2) + 1
-    )
-    / 2,
+        (signal.square(60 * np.pi * a1 * t, duty=(np.sin(2 * np.pi * x) + 1) / 2) + 1) / 2
+    ),
     10: lambda x, t, a1: np.clip(np.sin(25 * a1 * t), -1, 0) + 1,
 }
 
@@ -216,9 +215,7 @@ def make_local_anomaly(
     height = rng.uniform(amp_low, amp_high, size=(n_outliers, 1))
     width = rng.uniform(width_low, width_high, size=(n_outliers, 1))
     outliers = outliers + height * np.exp(-((x - centre) ** 2) / (2 * width**2))
-    return _shuffle(
-        [inliers, outliers], [np.zeros(n_inliers), np.ones(n_outliers)], rng
-    )
+    return _shuffle([inliers, outliers], [np.zeros(n_inliers), np.ones(n_outliers)], rng)
 
 
 def _per_class(value: int | Sequence[int], shapes: tuple[int, ...], what: str) -> list[int]:
@@ -274,8 +271,10 @@ def make_new_class_anomaly(
     else:
         outliers = tuple(_check_shape(s, "outlier_shapes entries") for s in outlier_shapes)
     if not outliers:
-        raise ValueError("there are no outlier shapes; leave some of the 10 shapes out of "
-                         "inlier_shapes or name outlier_shapes.")
+        raise ValueError(
+            "there are no outlier shapes; leave some of the 10 shapes out of "
+            "inlier_shapes or name outlier_shapes."
+        )
     if len(set(inliers)) != len(inliers) or len(set(outliers)) != len(outliers):
         raise ValueError("inlier_shapes and outlier_shapes must not repeat a shape.")
     common = sorted(set(inliers) & set(outliers))

@@ -90,7 +90,9 @@ class PCAReducer(_AffineReducer):
     def fit(self, X: np.ndarray) -> PCAReducer:
         flat = _flat(X)
         pca = PCA(n_components=_n_components(self.latent_dim, flat), random_state=self.random_state)
-        pca.fit(flat)
+        with warnings.catch_warnings():  # constant nodes: explained-variance ratio is 0/0
+            warnings.simplefilter("ignore", RuntimeWarning)
+            pca.fit(flat)
         self._set(pca.mean_, pca.components_, pca.components_.T)
         return self
 
@@ -151,11 +153,15 @@ class NMFReducer:
         if flat.max() == 0:
             self.components_ = np.zeros((k, flat.shape[1]))
             return self
-        nmf = NMF(n_components=k, init="nndsvda", max_iter=400, random_state=self.random_state)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            nmf.fit(flat)
-        self.components_ = nmf.components_.astype(np.float64)
+        for init in ("nndsvda", "random"):  # NNDSVD divides 0 by 0 on rank-one input
+            nmf = NMF(n_components=k, init=init, max_iter=400, random_state=self.random_state)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                warnings.simplefilter("ignore", RuntimeWarning)
+                nmf.fit(flat)
+            if np.isfinite(nmf.components_).all():
+                break
+        self.components_ = np.nan_to_num(nmf.components_.astype(np.float64))
         return self
 
     def encode(self, X: np.ndarray) -> np.ndarray:

@@ -49,6 +49,21 @@ def resolve_device(device: str) -> torch.device:
 
 
 @contextmanager
+def threads(n_threads: int | None) -> Iterator[None]:
+    """Use ``n_threads`` CPU threads inside the block and restore the caller's setting after;
+    small networks often train fastest on one thread, especially on a busy machine."""
+    if n_threads is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(n_threads))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@contextmanager
 def deterministic(device: torch.device) -> Iterator[None]:
     """Run a block with deterministic kernels and restore the caller's global setting after,
     so fitting a reducer never changes how the rest of the user's program behaves."""
@@ -149,7 +164,7 @@ def conv_net(dims: int, in_channels: int, spatial: Sequence[int], channels: Sequ
     enc += [nn.Flatten(), nn.Linear(flat, hidden), nn.ELU()]
     dec: list[nn.Module] = [nn.Linear(latent_dim, hidden), nn.ELU(), nn.Linear(hidden, flat)]
     dec.append(nn.Unflatten(1, (width, *last)))
-    outs = [*reversed(channels[:-1]), in_channels]
+    outs = [*reversed(channels[:-1]), in_channels] if channels else []
     for stage, c in enumerate(outs):
         k = len(channels) - stage  # size index this transposed convolution must reach
         pad = tuple(s[k - 1] - (2 * s[k] - 2 * padding + kernel - 2) for s in sizes)
@@ -167,15 +182,17 @@ class DivergedError(ValueError):
     """The training loss became NaN or infinite."""
 
 
-def make_loss(variational: bool, beta: float) -> Callable[..., torch.Tensor]:
-    """Mean squared error for an AE; for a VAE the negative ELBO under unit Gaussian noise
-    (half the summed squared error plus ``beta`` times the KL term), averaged per object."""
+def make_loss(variational: bool, beta: float, sigma: float = 1.0) -> Callable[..., torch.Tensor]:
+    """Mean squared error for an AE; for a VAE the negative ELBO under Gaussian noise of
+    spread ``sigma`` (the summed squared error over 2 sigma^2 plus ``beta`` times the KL
+    term), averaged per object."""
+    weight = 0.5 / sigma**2
 
     def loss(net: AutoEncoderNet, x: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
         recon, mu, logvar = net(x, gen)
         if not variational:
             return torch.mean((recon - x) ** 2)
-        sse = 0.5 * ((recon - x) ** 2).flatten(1).sum(dim=1)
+        sse = weight * ((recon - x) ** 2).flatten(1).sum(dim=1)
         kl = -0.5 * torch.sum(1 + logvar - mu**2 - logvar.exp(), dim=1)
         return torch.mean(sse + beta * kl)
 
@@ -214,7 +231,7 @@ def train(net: AutoEncoderNet, X_train: np.ndarray, X_val: np.ndarray | None, *,
             for start in range(0, n, batch_size):
                 idx = order[start:start + batch_size]
                 loss = loss_fn(net, xt[idx], generator)
-                value = float(loss)
+                value = float(loss.detach())
                 if not math.isfinite(value):
                     raise _diverged(epoch, lr)
                 opt.zero_grad(set_to_none=True)

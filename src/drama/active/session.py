@@ -1,0 +1,273 @@
+"""The active-learning session: propose, label, re-rank, classify.
+
+The CLI (``drama active``) and any notebook use this one object. Its state is the data,
+DRAMA's configuration scores (computed once at start) and the labels in the store; a
+refit re-selects configurations and re-learns relevance from the labels, so a session
+reopened from the same store ranks exactly as the one that stopped.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from drama._validation import check_array
+from drama.active.relevance import FeatureSpace, class_votes, relevance
+from drama.active.selection import ConfigTable, choose_configuration, score_configurations
+from drama.active.store import LABELS, ActiveStore, StoreError, data_fingerprint
+from drama.active.strategies import STRATEGIES
+
+__all__ = ["ActiveSession", "Candidate"]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One object proposed for inspection, and why."""
+
+    id: str
+    score: float
+    anomaly: float
+    p_interesting: float
+    reason: str
+    predicted_class: str | None = None
+    class_confidence: float = 0.0
+
+
+class ActiveSession:
+    """Find the anomalies *this* scientist finds interesting, by asking about a few.
+
+    Parameters
+    ----------
+    X : array-like (n, ...) or DataFrame
+        The objects; tables, sequences or images (flattened for the relevance model).
+    ids : sequence, optional
+        One unique id per object (stored as text); default "0".."n-1".
+    store : str or PathLike, optional
+        SQLite file for the labels; None keeps labels in memory only (a throw-away file).
+    reducers, levels, metrics : DRAMA configurations to choose from.
+    strategy : {"top", "balanced"}
+        Default query strategy of :meth:`next`.
+    alpha : float
+        Weight of DRAMA's anomaly prior in the relevance model (see
+        :mod:`drama.active.relevance`); smaller lets labels speak louder.
+    random_state : int or None
+    steal_lock : bool
+        Open a store even if another live process holds it.
+
+    Examples
+    --------
+    >>> s = ActiveSession(X, ids=ids, store="survey.drama.db")      # doctest: +SKIP
+    >>> batch = s.next(5)                                             # doctest: +SKIP
+    >>> s.label(batch[0], "interesting", cls="merger"); s.refit()     # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        X: Any,
+        ids: Sequence[Any] | None = None,
+        store: str | os.PathLike[str] | None = None,
+        *,
+        reducers: Sequence[str] = ("none", "pca"),
+        levels: Sequence[int] = (1, 2, 3),
+        metrics: Sequence[str] | str = "all",
+        strategy: str = "top",
+        alpha: float = 0.5,
+        random_state: int | None = 0,
+        steal_lock: bool = False,
+    ) -> None:
+        if strategy not in STRATEGIES:
+            raise ValueError(f"Unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}.")
+        self.feature_names = (
+            [str(c) for c in X.columns] if hasattr(X, "columns") else None
+        )
+        arr = check_array(X, min_objects=2)
+        self.X = arr
+        ids = [str(i) for i in (range(len(arr)) if ids is None else ids)]
+        if len(ids) != len(arr):
+            raise ValueError(f"ids has {len(ids)} entries but X has {len(arr)} objects.")
+        if len(set(ids)) != len(ids):
+            raise ValueError("ids must be unique; found duplicates.")
+        self.ids = ids
+        self._index = {oid: i for i, oid in enumerate(ids)}
+        self.strategy = strategy
+        self.alpha = alpha
+        self.random_state = random_state
+        self.config = {
+            "reducers": list(reducers),
+            "levels": [int(v) for v in levels],
+            "metrics": metrics if isinstance(metrics, str) else list(metrics),
+            "random_state": random_state,
+        }
+        self._memory_dir: Any = None
+        if store is None:
+            import tempfile
+
+            self._memory_dir = tempfile.TemporaryDirectory(prefix="drama-active-")
+            store = os.path.join(self._memory_dir.name, "labels.drama.db")
+        # Open the store first: a locked or mismatched store fails before any fitting.
+        self.store = ActiveStore(
+            store, fingerprint=data_fingerprint(arr, ids), ids=ids, config=self.config,
+            steal_lock=steal_lock,
+        )
+        try:
+            self.table: ConfigTable = score_configurations(
+                arr, reducers, levels, metrics, random_state
+            )
+            self.space = FeatureSpace.build(arr, random_state=random_state)
+            self._median = np.median(arr.reshape(len(arr), -1), axis=0)
+            q75, q25 = np.percentile(arr.reshape(len(arr), -1), [75, 25], axis=0)
+            self._iqr = np.where(q75 - q25 > 1e-12, (q75 - q25) / 1.349, 1.0)
+        except BaseException:
+            self.store.close()
+            raise
+        self._n_asked = 0
+        self.refit()
+
+    # ------------------------------------------------------------------ labels
+    def _idx(self, obj: Candidate | Any) -> int:
+        oid = obj.id if isinstance(obj, Candidate) else str(obj)
+        if oid not in self._index:
+            raise StoreError(f"Unknown object id {oid!r}: it is not among the {len(self.ids)} "
+                             "objects of this session.")
+        return self._index[oid]
+
+    def label(self, obj: Candidate | Any, value: str, cls: str | None = None) -> None:
+        """Record a label ("interesting" or "boring", optional class tag); committed at once.
+
+        The ranking changes at the next :meth:`refit`.
+        """
+        oid = obj.id if isinstance(obj, Candidate) else str(obj)
+        self.store.add(oid, value, cls)
+
+    def labels(self) -> pd.DataFrame:
+        """The latest label of every labelled object, in the order they were (re)labelled."""
+        rows = [(oid, lab, cls) for oid, (lab, cls, _) in self.store.current().items()]
+        return pd.DataFrame(rows, columns=["id", "label", "cls"])
+
+    def _label_vector(self) -> tuple[np.ndarray, list[tuple[int, str]]]:
+        y = np.full(len(self.ids), -1, dtype=np.int64)
+        tagged: list[tuple[int, str]] = []
+        for oid, (lab, cls, _) in self.store.current().items():
+            i = self._index[oid]
+            y[i] = 1 if lab == "interesting" else 0
+            if cls:
+                tagged.append((i, cls))
+        return y, tagged
+
+    # ------------------------------------------------------------------ ranking
+    def refit(self) -> ActiveSession:
+        """Re-select configurations and re-rank with all labels so far."""
+        y, tagged = self._label_vector()
+        prior, chosen = choose_configuration(self.table, y)
+        known = np.flatnonzero(y >= 0)
+        K = self.space.kernel(known)
+        p = relevance(K, y[known].astype(np.float64), prior, alpha=self.alpha)
+        score = p.copy()
+        # Labelled objects go to the ends: the scientist has already said what they are.
+        score[y == 1] = 2.0 + prior[y == 1]
+        score[y == 0] = -1.0 + prior[y == 0]
+        tag_idx = np.asarray([i for i, _ in tagged], dtype=np.int64)
+        cls, conf = class_votes(self.space.kernel(tag_idx), [c for _, c in tagged])
+        for i, c in tagged:  # a labelled object's class is the one it was given
+            cls[i], conf[i] = c, 1.0
+        self.anomaly_, self.p_interesting_, self.scores_ = prior, p, score
+        self.classes_, self.class_confidence_ = cls, conf
+        self.chosen_configurations_ = chosen
+        self.y_ = y
+        return self
+
+    def next(self, k: int = 1, strategy: str | None = None) -> list[Candidate]:
+        """The k unlabelled objects to inspect next, best first, with the reason."""
+        strategy = strategy or self.strategy
+        if strategy not in STRATEGIES:
+            raise ValueError(f"Unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}.")
+        labelled = self.y_ >= 0
+        k = min(int(k), int((~labelled).sum()))
+        if k <= 0:
+            return []
+        known = np.flatnonzero(labelled)
+        picks = STRATEGIES[strategy](
+            self.scores_, labelled, k, prior=self.anomaly_,
+            distance=lambda: self.space.nearest_distance(known), n_asked=int(labelled.sum()),
+        )
+        out = []
+        for i, why in picks:
+            reason = f"{why}: anomaly percentile {self.anomaly_[i]:.3f}, " \
+                     f"P(interesting) {self.p_interesting_[i]:.2f}"
+            out.append(Candidate(
+                id=self.ids[i], score=float(self.scores_[i]), anomaly=float(self.anomaly_[i]),
+                p_interesting=float(self.p_interesting_[i]), reason=reason,
+                predicted_class=self.classes_[i], class_confidence=float(self.class_confidence_[i]),
+            ))
+        return out
+
+    def ranking(self) -> pd.DataFrame:
+        """Every object, most promising first, with its scores, label and proposed class."""
+        lab = np.where(self.y_ == 1, "interesting", np.where(self.y_ == 0, "boring", ""))
+        frame = pd.DataFrame({
+            "id": self.ids, "score": self.scores_, "anomaly": self.anomaly_,
+            "p_interesting": self.p_interesting_, "label": lab,
+            "predicted_class": self.classes_, "class_confidence": self.class_confidence_,
+        })
+        order = np.argsort(-self.scores_, kind="stable")
+        return frame.iloc[order].reset_index(drop=True)
+
+    def discovery_curve(self, y_true: Any = None) -> np.ndarray:
+        """Interesting objects found after k labels (in labelling order).
+
+        With ``y_true`` (1 = interesting), the curve of the current ranking instead.
+        """
+        if y_true is not None:
+            from drama.metrics import discovery_curve
+
+            return discovery_curve(y_true, self.scores_)
+        first: dict[str, str] = {}
+        for _, oid, lab, _, _ in self.store.history():
+            first.setdefault(oid, lab)  # a relabel is not a new discovery
+        return np.cumsum([lab == "interesting" for lab in first.values()], dtype=np.int64)
+
+    def predict_class(self, ids: Iterable[Any] | None = None) -> pd.DataFrame:
+        """Proposed class and confidence (0-1) from the class-tagged labels."""
+        idx = np.arange(len(self.ids)) if ids is None else np.asarray(
+            [self._idx(i) for i in ids], dtype=np.int64)
+        return pd.DataFrame({
+            "id": [self.ids[i] for i in idx],
+            "predicted_class": self.classes_[idx],
+            "confidence": self.class_confidence_[idx],
+        })
+
+    def deviations(self, obj: Candidate | Any, top: int = 5) -> pd.DataFrame:
+        """Features that deviate most from the median, in robust z units (IQR / 1.349)."""
+        i = self._idx(obj)
+        z = (self.X[i].reshape(-1) - self._median) / self._iqr
+        names = self.feature_names or [f"x{j}" for j in range(len(z))]
+        order = np.argsort(-np.abs(z), kind="stable")[:top]
+        return pd.DataFrame({
+            "feature": [names[j] for j in order],
+            "value": self.X[i].reshape(-1)[order],
+            "median": self._median[order],
+            "robust_z": z[order],
+        })
+
+    # ------------------------------------------------------------------ lifetime
+    def close(self) -> None:
+        """Release the store (labels are already committed)."""
+        self.store.close()
+        if self._memory_dir is not None:
+            self._memory_dir.cleanup()
+            self._memory_dir = None
+
+    def __enter__(self) -> ActiveSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def label_values(self) -> tuple[str, ...]:
+        return LABELS

@@ -1,0 +1,301 @@
+"""Labels of an active-learning session in one SQLite file.
+
+Why SQLite: a label is a scientist's time, so each one is committed in its own
+transaction the moment it is given; a crash or a ``kill -9`` during a refit cannot lose
+it. The file also records *which* data (a content hash of X and the ids) and *which*
+configuration the labels belong to, so labels are never silently applied to other data,
+and a lock row with the owner's PID keeps two processes from labelling the same store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import sqlite3
+import time
+import uuid
+import weakref
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "LABELS",
+    "ActiveStore",
+    "StoreError",
+    "StoreLockedError",
+    "StoreMismatchError",
+    "data_fingerprint",
+]
+
+FORMAT = "drama-active-store"
+VERSION = "1"
+#: The values a label may take.
+LABELS = ("interesting", "boring")
+
+
+class StoreError(ValueError):
+    """A store that cannot be used as asked (not a DRAMA store, bad label, unknown id)."""
+
+
+class StoreLockedError(StoreError):
+    """The store is held by another live session."""
+
+
+class StoreMismatchError(StoreError):
+    """The store belongs to other data or another configuration."""
+
+
+def data_fingerprint(X: np.ndarray, ids: Sequence[str]) -> str:
+    """sha256 of the data's shape, values (float64, C order) and ids, in hex.
+
+    Hashing the content, not the file name, is what lets a renamed file reopen its
+    store and a changed file be refused.
+    """
+    arr = np.ascontiguousarray(np.asarray(X, dtype=np.float64))
+    digest = hashlib.sha256()
+    digest.update(repr(arr.shape).encode())
+    digest.update(arr.tobytes())
+    digest.update("\x1f".join(ids).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _pid_alive(pid: int) -> bool:
+    """True when a process with this PID exists on this machine."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _release(path: str, token: str) -> None:
+    """Delete our lock row; called on close, at garbage collection and at exit."""
+    try:
+        conn = sqlite3.connect(path, timeout=5.0, isolation_level=None)
+        try:
+            conn.execute("DELETE FROM drama_lock WHERE token = ?", (token,))
+        finally:
+            conn.close()
+    except sqlite3.Error:  # the file is gone or unreadable: nothing left to release
+        pass
+
+
+class ActiveStore:
+    """One SQLite file holding the labels of one data set and configuration.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The store file; created when it does not exist.
+    fingerprint : str
+        :func:`data_fingerprint` of the data the labels refer to.
+    ids : sequence of str
+        The object ids, to validate labels against.
+    config : dict
+        The session configuration (JSON-serialisable); a reopened store must match it.
+    steal_lock : bool, default False
+        Take the lock even if another live process holds it (only when you know that
+        process is gone, e.g. on another machine).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        fingerprint: str,
+        ids: Sequence[str],
+        config: dict[str, Any],
+        steal_lock: bool = False,
+    ) -> None:
+        self.path = str(Path(path))
+        self._ids = set(ids)
+        self._n = len(ids)
+        self._token = uuid.uuid4().hex
+        self._conn: sqlite3.Connection | None = None
+        existed = Path(self.path).exists() and Path(self.path).stat().st_size > 0
+        try:
+            conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"Cannot open the label store {self.path!r}: {exc}.") from None
+        try:
+            self._check_or_create(conn, existed, fingerprint, config)
+            self._acquire(conn, steal_lock)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+        self._finalizer = weakref.finalize(self, _release, self.path, self._token)
+
+    # ------------------------------------------------------------------ setup
+    def _check_or_create(
+        self, conn: sqlite3.Connection, existed: bool, fingerprint: str, config: dict[str, Any]
+    ) -> None:
+        """Create the tables in a new file, or check that an old file is ours and matches."""
+        not_ours = (
+            f"{self.path!r} is not a DRAMA label store. Pass a new file name (e.g. "
+            "survey.drama.db) or the store that an earlier `drama active` session created."
+        )
+        config_json = json.dumps(config, sort_keys=True)
+        try:
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        except sqlite3.DatabaseError:
+            raise StoreError(not_ours) from None
+        if existed:
+            if "drama_meta" not in tables:
+                raise StoreError(not_ours)
+            meta = dict(conn.execute("SELECT key, value FROM drama_meta").fetchall())
+            if meta.get("format") != FORMAT:
+                raise StoreError(not_ours)
+            if meta.get("version") != VERSION:
+                raise StoreError(
+                    f"{self.path!r} is a DRAMA label store of version {meta.get('version')}; "
+                    f"this DRAMA reads version {VERSION}."
+                )
+            if meta.get("data_hash") != fingerprint:
+                raise StoreMismatchError(
+                    f"The label store {self.path!r} belongs to other data ({meta.get('n_objects')} "
+                    f"objects, content hash {meta.get('data_hash', '?')[:12]}) than the data given "
+                    f"({self._n} objects, content hash {fingerprint[:12]}). Open it with the data "
+                    "file its labels were made on, or start a new store."
+                )
+            if meta.get("config") != config_json:
+                raise StoreMismatchError(
+                    f"The label store {self.path!r} was made with the configuration "
+                    f"{meta.get('config')}, not {config_json}. Reopen it with the same options, "
+                    "or start a new store."
+                )
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("CREATE TABLE drama_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            conn.execute(
+                "CREATE TABLE labels (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+                "object_id TEXT NOT NULL, label TEXT NOT NULL CHECK (label IN "
+                f"({', '.join(repr(v) for v in LABELS)})), cls TEXT, created REAL NOT NULL)"
+            )
+            conn.execute(
+                "CREATE TABLE drama_lock (slot INTEGER PRIMARY KEY CHECK (slot = 1), "
+                "pid INTEGER NOT NULL, host TEXT NOT NULL, token TEXT NOT NULL, since REAL)"
+            )
+            conn.executemany(
+                "INSERT INTO drama_meta VALUES (?, ?)",
+                [
+                    ("format", FORMAT),
+                    ("version", VERSION),
+                    ("data_hash", fingerprint),
+                    ("n_objects", str(self._n)),
+                    ("config", config_json),
+                    ("created", str(time.time())),
+                ],
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def _acquire(self, conn: sqlite3.Connection, steal: bool) -> None:
+        """Take the lock row, or refuse when a live process (or session) holds it."""
+        host = socket.gethostname()
+        try:
+            conn.execute("BEGIN EXCLUSIVE")
+        except sqlite3.OperationalError:
+            raise StoreLockedError(
+                f"The label store {self.path!r} is busy (another process is writing to it); "
+                "try again, or close the other session."
+            ) from None
+        try:
+            row = conn.execute("SELECT pid, host, since FROM drama_lock").fetchone()
+            if row is not None and not steal:
+                pid, owner_host, since = row
+                held = _pid_alive(pid) if owner_host == host else True
+                if held:
+                    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(since or 0))
+                    raise StoreLockedError(
+                        f"The label store {self.path!r} is in use by process {pid} on "
+                        f"{owner_host} (since {when}). Close that session first; if that process "
+                        "is gone, reopen with steal_lock=True (--steal-lock)."
+                    )
+            conn.execute(
+                "INSERT OR REPLACE INTO drama_lock VALUES (1, ?, ?, ?, ?)",
+                (os.getpid(), host, self._token, time.time()),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    # ------------------------------------------------------------------ use
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"The label store {self.path!r} is closed.")
+        return self._conn
+
+    def add(self, object_id: str, label: str, cls: str | None = None) -> int:
+        """Validate and commit one label in its own transaction; returns its sequence number.
+
+        Nothing is written when the id or the label is invalid.
+        """
+        if label not in LABELS:
+            raise StoreError(
+                f"Unknown label {label!r}; use one of {', '.join(LABELS)} "
+                "(skip an object by not labelling it)."
+            )
+        if object_id not in self._ids:
+            raise StoreError(
+                f"Unknown object id {object_id!r}: it is not among the {self._n} objects of "
+                "this session."
+            )
+        if cls is not None and (not isinstance(cls, str) or not cls.strip()):
+            raise StoreError(f"cls must be a non-empty string or None; got {cls!r}.")
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            cur = conn.execute(
+                "INSERT INTO labels (object_id, label, cls, created) VALUES (?, ?, ?, ?)",
+                (object_id, label, cls.strip() if cls else None, time.time()),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return int(cur.lastrowid or 0)
+
+    def history(self) -> list[tuple[int, str, str, str | None, float]]:
+        """Every label ever given, oldest first: (seq, id, label, cls, unix time)."""
+        return list(
+            self.conn.execute("SELECT seq, object_id, label, cls, created FROM labels ORDER BY seq")
+        )
+
+    def current(self) -> dict[str, tuple[str, str | None, int]]:
+        """The latest label of each object: id -> (label, cls, seq); relabelling overrides."""
+        latest: dict[str, tuple[str, str | None, int]] = {}
+        for seq, oid, label, cls, _ in self.history():
+            latest.pop(oid, None)  # re-insert so that dict order follows the latest label
+            latest[oid] = (label, cls, seq)
+        return latest
+
+    def meta(self) -> dict[str, str]:
+        return dict(self.conn.execute("SELECT key, value FROM drama_meta").fetchall())
+
+    def close(self) -> None:
+        """Release the lock and close the file; the labels are already committed."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+            self._finalizer()
+
+    def __enter__(self) -> ActiveStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,183 @@
+"""``drama active DATA --store FILE``: the active-learning loop in the terminal.
+
+Each candidate is shown with why it was proposed (for tables: the features that deviate
+most from the median, in robust z units; for curves and images: a plot saved to a file)
+and the scientist answers i / b / s / q (interesting / boring / skip / quit), optionally
+with a class tag ("i merger"). Every answer is committed to the store at once, so the
+loop can be stopped at any point (q, Ctrl-C, a closed terminal) and resumed later with
+the same command.
+
+The lead wires it in with ``from drama.cli_active import register; register(app)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import numpy as np
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+if TYPE_CHECKING:  # pragma: no cover
+    from drama.active import ActiveSession, Candidate
+
+__all__ = ["active", "register"]
+
+TABLE_SUFFIXES = {".csv", ".parquet", ".pq", ".fits", ".fit", ".fts"}
+ANSWERS = {"i": "interesting", "b": "boring", "s": "skip", "q": "quit"}
+USER_ERROR = 2
+
+
+def _load(path: Path, id_column: str | None) -> tuple[Any, list[str] | None, str]:
+    """Objects, ids and their kind ("table", "curve" or "image") from a data file."""
+    from drama.datasets import load, load_table
+
+    if not path.exists():
+        raise ValueError(f"Data file {str(path)!r} does not exist; check the path.")
+    if path.suffix.lower() in TABLE_SUFFIXES:
+        features, ids, _ = load_table(path, id_column=id_column)
+        return features, None if ids is None else [str(i) for i in ids], "table"
+    if id_column is not None:
+        raise ValueError(f"--id-column applies to tables only, not to {path.name}.")
+    X, _ = load(path)
+    if X.ndim >= 3:
+        return X, None, "image"
+    return X, None, "curve" if X.shape[1] > 50 else "table"
+
+
+def _plot(session: ActiveSession, cand: Candidate, kind: str, folder: Path) -> Path:
+    """Save the candidate (curve or image) next to the median object; return the file."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    i = session._index[cand.id]
+    obj = session.X[i]
+    median = np.median(session.X, axis=0)
+    folder.mkdir(parents=True, exist_ok=True)
+    fig, axes = plt.subplots(1, 2 if kind == "image" else 1, figsize=(7, 3))
+    if kind == "image":
+        for ax, img, title in zip(axes, (obj, median), (f"object {cand.id}", "median object")):
+            ax.imshow(img if img.ndim == 2 or img.shape[-1] in (3, 4) else img[..., 0])
+            ax.set_title(title)
+            ax.axis("off")
+    else:
+        axes.plot(median.reshape(-1), color="0.6", label="median object")
+        axes.plot(obj.reshape(-1), color="C3", label=f"object {cand.id}")
+        axes.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in cand.id)
+    out = folder / f"candidate_{safe}.png"
+    fig.savefig(out, dpi=80)
+    plt.close(fig)
+    return out
+
+
+def _show(console: Console, session: ActiveSession, cand: Candidate, kind: str,
+          plot_dir: Path, n_done: int) -> None:
+    console.rule(f"candidate {n_done + 1}: id {escape(cand.id)}")
+    console.print(f"score {cand.score:.3f} - {escape(cand.reason)}")
+    if cand.predicted_class is not None:
+        console.print(f"proposed class: {escape(str(cand.predicted_class))} "
+                      f"(confidence {cand.class_confidence:.2f})")
+    if kind == "table":
+        table = Table("feature", "value", "median", "robust z", title="most deviating features")
+        for row in session.deviations(cand, top=5).itertuples(index=False):
+            table.add_row(escape(str(row.feature)), f"{row.value:.4g}", f"{row.median:.4g}",
+                          f"{row.robust_z:+.1f}")
+        console.print(table)
+    else:
+        console.print(f"plot: {_plot(session, cand, kind, plot_dir)}")
+
+
+def _ask() -> tuple[str, str | None]:
+    """One answer: a letter from i/b/s/q and, after i or b, an optional class tag."""
+    while True:
+        text = typer.prompt("[i]nteresting / [b]oring / [s]kip / [q]uit (e.g. 'i merger')",
+                            default="s", show_default=True).strip()
+        letter, _, tag = text.partition(" ")
+        if letter.lower() in ANSWERS:
+            return ANSWERS[letter.lower()], tag.strip() or None
+        typer.echo(f"Please answer i, b, s or q (got {text!r}).")
+
+
+def active(
+    data: Annotated[Path, typer.Argument(help="Data file: CSV/Parquet/FITS table, .npy/.npz/.mat.")],
+    store: Annotated[Path, typer.Option("--store", help="SQLite label store (made if missing).")],
+    id_column: Annotated[str | None, typer.Option(help="Table column with object ids.")] = None,
+    reducer: Annotated[list[str] | None, typer.Option(
+        help="DRAMA reducers to choose among (repeat the option).")] = None,
+    levels: Annotated[int, typer.Option(help="Tree levels 1..LEVELS to choose among.")] = 3,
+    strategy: Annotated[str, typer.Option(help="Query strategy: top or balanced.")] = "top",
+    budget: Annotated[int, typer.Option(help="Stop after this many answers.")] = 50,
+    plot_dir: Annotated[Path | None, typer.Option(
+        help="Folder for candidate plots (curves, images); default: next to the store.")] = None,
+    output: Annotated[Path | None, typer.Option(
+        help="Write the final ranking (CSV) here.")] = None,
+    random_state: Annotated[int, typer.Option(help="Seed; keep it to resume a store.")] = 0,
+    steal_lock: Annotated[bool, typer.Option(
+        help="Open the store even if another live process holds it.")] = False,
+) -> None:
+    """Label candidates interactively; the ranking learns what you find interesting.
+
+    Answers are saved as given; stop with q (or Ctrl-C) and rerun the same command to
+    resume where you stopped.
+    """
+    from drama.active import ActiveSession
+
+    console = Console(soft_wrap=True)
+    err = Console(stderr=True, soft_wrap=True)
+    try:
+        X, ids, kind = _load(data, id_column)
+        with err.status("Fitting DRAMA configurations..."):
+            session = ActiveSession(
+                X, ids=ids, store=store, reducers=tuple(reducer or ("none", "pca")),
+                levels=tuple(range(1, levels + 1)), strategy=strategy,
+                random_state=random_state, steal_lock=steal_lock,
+            )
+    except (ValueError, TypeError, OSError) as exc:
+        err.print(f"[bold red]Error:[/bold red] [red]{escape(str(exc))}[/red]")
+        raise typer.Exit(USER_ERROR) from None
+    plots = plot_dir or store.with_name(store.name + ".plots")
+    with session:
+        done = len(session.labels())
+        if done:
+            console.print(f"Resuming {escape(str(store))}: {done} labels so far, "
+                          f"{int(session.discovery_curve()[-1])} interesting.")
+        skipped: set[str] = set()
+        answered = 0
+        try:
+            while answered < budget:
+                batch = session.next(len(skipped) + 1)
+                cand = next((c for c in batch if c.id not in skipped), None)
+                if cand is None:
+                    console.print("Every object has been labelled or skipped.")
+                    break
+                _show(console, session, cand, kind, plots, done + answered)
+                answer, tag = _ask()
+                if answer == "quit":
+                    break
+                if answer == "skip":
+                    skipped.add(cand.id)
+                    continue
+                session.label(cand, answer, cls=tag)
+                answered += 1
+                session.refit()
+        except (KeyboardInterrupt, typer.Abort):
+            console.print("\nStopped; every answer so far is saved.")
+        labels = session.labels()
+        n_int = int((labels["label"] == "interesting").sum()) if len(labels) else 0
+        console.print(f"{len(labels)} labels in {escape(str(store))} ({n_int} interesting). "
+                      "Rerun the same command to continue.")
+        if output is not None:
+            session.ranking().to_csv(output, index=False)
+            console.print(f"Ranking written to {escape(str(output))}.")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``active`` command to the ``drama`` Typer app."""
+    app.command("active")(active)

@@ -1,0 +1,262 @@
+"""Light curves: irregularly sampled magnitudes turned into fixed-length arrays for ``cae1d``.
+
+A convolutional reducer needs every object on the same grid, but a survey observes each
+source at its own irregular times (CRTS: 1 to ~470 points over up to nine years, with
+seasonal gaps). :func:`curve_to_grid` makes one curve into an ``(n_bins, C)`` array:
+
+1. sort the points by time and map the time axis onto [0, 1] -- by default each curve's own
+   first-to-last span (``time_grid="curve"``: curves are compared by the *shape* of their
+   variability whatever their length), or a window shared by all curves
+   (``time_grid="survey"``: keeps absolute time scales, at the cost of empty stretches);
+2. cut [0, 1] into ``n_bins`` equal bins and take, in each bin, the inverse-variance weighted
+   mean magnitude and the error of that mean (faint noisy points count less);
+3. fill bins without points by linear interpolation between neighbouring filled bins
+   (constant beyond the ends), so gaps do not read as sudden dimming;
+4. subtract the curve's median magnitude and flip the sign, so channel ``mag`` is
+   *brightening* in magnitudes (an outburst is a peak) and sources of different brightness
+   compare by behaviour.
+
+Channels (last axis): ``mag`` (as above), ``err`` (the binned error, interpolated in gaps)
+and, on request, ``count`` (log(1 + points in the bin): where the curve was really seen).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["CHANNELS", "crts_folder", "curve_to_grid", "load_crts"]
+
+CHANNELS = ("mag", "err", "count")
+CRTS_CURVES = "CRTS_subset_500.csv"
+CRTS_LABELS = "transient_labels.csv"
+_ERR_FLOOR = 1e-3  # magnitudes; keeps the weights finite for a zero quoted error
+
+
+def _check_channels(channels: Sequence[str]) -> tuple[str, ...]:
+    chosen = tuple(channels)
+    unknown = [c for c in chosen if c not in CHANNELS]
+    if unknown or not chosen:
+        raise ValueError(
+            f"channels must be a non-empty list from {CHANNELS}; got {list(chosen)}."
+        )
+    return chosen
+
+
+def curve_to_grid(
+    mjd: Any,
+    mag: Any,
+    magerr: Any = None,
+    n_bins: int = 64,
+    *,
+    time_range: tuple[float, float] | None = None,
+    channels: Sequence[str] = ("mag", "err"),
+) -> np.ndarray:
+    """One irregular light curve as an ``(n_bins, len(channels))`` float64 array.
+
+    Parameters
+    ----------
+    mjd, mag, magerr
+        Times, magnitudes and their errors (``magerr`` None: equal weights, error channel 0).
+    n_bins
+        Length of the grid.
+    time_range
+        ``(t0, t1)`` mapped onto the grid; None uses the curve's own first and last times.
+    channels
+        Any of ``"mag"``, ``"err"``, ``"count"`` (see the module docstring).
+    """
+    chosen = _check_channels(channels)
+    if not isinstance(n_bins, (int, np.integer)) or n_bins < 2:
+        raise ValueError(f"n_bins must be an integer >= 2; got {n_bins!r}.")
+    t = np.asarray(mjd, dtype=np.float64).ravel()
+    m = np.asarray(mag, dtype=np.float64).ravel()
+    e = None if magerr is None else np.asarray(magerr, dtype=np.float64).ravel()
+    if len(t) != len(m) or (e is not None and len(e) != len(t)):
+        raise ValueError(
+            f"mjd, mag and magerr must have the same length; got {len(t)}, {len(m)}"
+            f"{'' if e is None else f' and {len(e)}'}."
+        )
+    if len(t) < 2:
+        raise ValueError(
+            f"A light curve needs at least 2 points to be put on a time grid; got {len(t)}. "
+            "Drop such curves (load_crts skips them with min_points)."
+        )
+    for name, values in (("mjd", t), ("mag", m), ("magerr", e)):
+        if values is not None and not np.isfinite(values).all():
+            raise ValueError(
+                f"The light curve's {name} contains NaN or infinite values; remove those "
+                "observations first."
+            )
+    if e is not None and (e < 0).any():
+        raise ValueError("magerr must be non-negative.")
+    if time_range is None:
+        t0, t1 = float(t.min()), float(t.max())
+        if t1 <= t0:
+            raise ValueError(
+                "All points of this light curve have the same time, so it has no time axis to "
+                "put on a grid; pass time_range=(t0, t1) or drop the curve."
+            )
+    else:
+        t0, t1 = (float(v) for v in time_range)
+        if not t1 > t0:
+            raise ValueError(f"time_range must have t1 > t0; got {time_range}.")
+    phase = np.clip((t - t0) / (t1 - t0), 0.0, 1.0)
+    idx = np.minimum((phase * n_bins).astype(np.int64), n_bins - 1)
+    w = np.ones_like(m) if e is None else 1.0 / np.maximum(e, _ERR_FLOOR) ** 2
+    wsum = np.bincount(idx, weights=w, minlength=n_bins)
+    counts = np.bincount(idx, minlength=n_bins)
+    filled = counts > 0
+    mean_mag = np.bincount(idx, weights=w * m, minlength=n_bins)[filled] / wsum[filled]
+    centres = (np.arange(n_bins) + 0.5) / n_bins
+    mag_grid = np.interp(centres, centres[filled], mean_mag)
+    if e is None:
+        err_grid = np.zeros(n_bins)
+    else:
+        err_grid = np.interp(centres, centres[filled], 1.0 / np.sqrt(wsum[filled]))
+    columns = {
+        "mag": np.median(m) - mag_grid,
+        "err": err_grid,
+        "count": np.log1p(counts.astype(np.float64)),
+    }
+    return np.stack([columns[c] for c in chosen], axis=1)
+
+
+def crts_folder(folder: str | os.PathLike[str] | None = None) -> Path:
+    """Where the CRTS files are: ``folder``, else ``$DRAMA_CRTS_DIR``, else
+    ``../shared/data/lightcurves/crts`` next to this repository."""
+    if folder is not None:
+        return Path(folder)
+    env = os.environ.get("DRAMA_CRTS_DIR")
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parents[3]
+    return repo.parent / "shared" / "data" / "lightcurves" / "crts"
+
+
+def load_crts(
+    folder: str | os.PathLike[str] | None = None,
+    n_bins: int = 64,
+    *,
+    min_points: int = 5,
+    on_short: str = "skip",
+    time_grid: str = "curve",
+    channels: Sequence[str] = ("mag", "err"),
+    dropna: bool = False,
+    unlabelled: str = "unlabelled",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Catalina Real-time Transient Survey light curves on a fixed grid (see module docstring).
+
+    Parameters
+    ----------
+    folder
+        Holds ``CRTS_subset_500.csv`` (columns ID, Mag, Magerr, MJD; one row per observation)
+        and optionally ``transient_labels.csv`` (Classification, TransientID, where
+        TransientID is the ID without its ``TranID`` prefix). Default: :func:`crts_folder`.
+    n_bins
+        Grid length.
+    min_points
+        Curves with fewer points carry too little shape to learn from.
+    on_short
+        ``"skip"`` (default: drop them and warn with their count) or ``"raise"``.
+    time_grid
+        ``"curve"`` (each curve's own span) or ``"survey"`` (one window for all curves).
+    channels
+        Channels of the last axis, from ``("mag", "err", "count")``.
+    dropna
+        Drop observations with NaN values instead of refusing the file.
+    unlabelled
+        Class name given to curves missing from the label file (or when it is absent).
+
+    Returns
+    -------
+    X : ndarray (n, n_bins, len(channels)), float64
+    labels : ndarray (n,) of class names (str)
+    ids : ndarray (n,) of curve IDs (str)
+    """
+    import pandas as pd
+
+    chosen = _check_channels(channels)
+    if not isinstance(min_points, (int, np.integer)) or min_points < 2:
+        raise ValueError(f"min_points must be an integer >= 2; got {min_points!r}.")
+    if on_short not in ("skip", "raise"):
+        raise ValueError(f"on_short must be 'skip' or 'raise'; got {on_short!r}.")
+    if time_grid not in ("curve", "survey"):
+        raise ValueError(f"time_grid must be 'curve' or 'survey'; got {time_grid!r}.")
+    root = crts_folder(folder)
+    path = root / CRTS_CURVES
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"No {CRTS_CURVES} in {root}. Pass folder=..., or set DRAMA_CRTS_DIR to the folder "
+            "that holds the CRTS light curves."
+        )
+    table = pd.read_csv(path)
+    missing = [c for c in ("ID", "Mag", "Magerr", "MJD") if c not in table.columns]
+    if missing:
+        raise ValueError(
+            f"{path} lacks the column(s) {missing}; it needs ID, Mag, Magerr and MJD "
+            f"(found {list(table.columns)})."
+        )
+    table["ID"] = table["ID"].astype(str)
+    values = table[["Mag", "Magerr", "MJD"]]
+    bad = ~np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan)).all(axis=1)
+    if bad.any():
+        if not dropna:
+            first = table.loc[bad, "ID"].iloc[0]
+            raise ValueError(
+                f"{path} has {int(bad.sum())} observation(s) with NaN or infinite Mag, Magerr "
+                f"or MJD (first in curve {first}); clean them or pass dropna=True."
+            )
+        table = table.loc[~bad]
+    codes, uniques = pd.factorize(table["ID"], sort=False)  # curves in file order
+    sizes = np.bincount(codes, minlength=len(uniques))
+    short = np.flatnonzero(sizes < min_points)
+    if len(short):
+        if on_short == "raise":
+            raise ValueError(
+                f"{len(short)} light curve(s) have fewer than {min_points} points (e.g. "
+                f"{uniques[short[0]]} with {int(sizes[short[0]])}); pass on_short='skip' to "
+                "drop them."
+            )
+        warnings.warn(
+            f"load_crts skipped {len(short)} of {len(uniques)} light curves with fewer than "
+            f"{min_points} points.",
+            stacklevel=2,
+        )
+    kept = np.flatnonzero(sizes >= min_points)
+    if not len(kept):
+        raise ValueError(f"No light curve in {path} has at least {min_points} points.")
+    window = None
+    if time_grid == "survey":
+        window = (float(table["MJD"].min()), float(table["MJD"].max()))
+    order = np.argsort(codes, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    mjd, mag, err = (table[c].to_numpy(dtype=np.float64)[order] for c in ("MJD", "Mag", "Magerr"))
+    X = np.empty((len(kept), n_bins, len(chosen)))
+    for row, code in enumerate(kept):
+        part = slice(starts[code], starts[code + 1])
+        try:
+            X[row] = curve_to_grid(mjd[part], mag[part], err[part], n_bins,
+                                   time_range=window, channels=chosen)
+        except ValueError as exc:
+            raise ValueError(f"Light curve {uniques[code]}: {exc}") from None
+    keep = [str(uniques[code]) for code in kept]
+    ids = np.asarray(keep, dtype=str)
+    labels = np.full(len(keep), unlabelled, dtype=object)
+    label_path = root / CRTS_LABELS
+    if label_path.is_file():
+        names = pd.read_csv(label_path, dtype=str)
+        if not {"Classification", "TransientID"} <= set(names.columns):
+            raise ValueError(
+                f"{label_path} needs the columns Classification and TransientID; found "
+                f"{list(names.columns)}."
+            )
+        lookup = names.drop_duplicates("TransientID").set_index("TransientID")["Classification"]
+        keys = [str(i).removeprefix("TranID") for i in ids]
+        found = lookup.reindex(keys).to_numpy()
+        labels = np.where(pd.isna(found), unlabelled, found).astype(object)
+    return X, labels.astype(str), ids

@@ -1,0 +1,180 @@
+"""Active-learning session: store safety, re-ranking from labels, class proposals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from drama.active import (
+    ActiveSession,
+    StoreError,
+    StoreLockedError,
+    StoreMismatchError,
+    simulate_discovery,
+)
+
+FAST = {"reducers": ("none",), "levels": (1, 2)}
+
+
+def two_kinds(seed: int = 0) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """300 normal objects and two anomaly groups: 'A' (feature 0 high), 'B' (feature 1 low)."""
+    rng = np.random.default_rng(seed)
+    normal = rng.normal(size=(300, 5))
+    a = rng.normal(size=(12, 5)) * 0.3 + np.array([6.0, 0, 0, 0, 0])
+    b = rng.normal(size=(12, 5)) * 0.3 + np.array([0, -6.0, 0, 0, 0])
+    X = np.vstack([normal, a, b])
+    kind = np.array([""] * 300 + ["A"] * 12 + ["B"] * 12)
+    ids = [f"obj{i}" for i in range(len(X))]
+    return X, kind, ids
+
+
+@pytest.fixture(scope="module")
+def data() -> tuple[np.ndarray, np.ndarray, list[str]]:
+    return two_kinds()
+
+
+def test_boring_labels_sink_their_kind_and_interesting_ones_rise(data, tmp_path):
+    X, kind, ids = data
+    with ActiveSession(X, ids=ids, store=tmp_path / "s.db", random_state=0, **FAST) as s:
+        top = s.ranking()["id"].head(24)
+        kinds_before = kind[[ids.index(i) for i in top]]
+        assert (kinds_before != "").sum() >= 18  # DRAMA alone finds both groups
+        for i in np.flatnonzero(kind == "B")[:2]:
+            s.label(ids[i], "boring", cls="artefact")
+        for i in np.flatnonzero(kind == "A")[:2]:
+            s.label(ids[i], "interesting", cls="merger")
+        s.refit()
+        rank = s.ranking()
+        unlabelled = rank[rank["label"] == ""]
+        head = kind[[ids.index(i) for i in unlabelled["id"].head(10)]]
+        assert (head == "A").sum() == 10  # the interesting kind leads
+        b_pos = [int(np.flatnonzero(rank["id"] == ids[i])[0]) for i in np.flatnonzero(kind == "B")]
+        assert min(b_pos) > 20  # the boring kind has fallen out of the top
+        cls = s.predict_class([ids[i] for i in np.flatnonzero(kind == "A")[2:5]])
+        assert list(cls["predicted_class"]) == ["merger"] * 3
+        assert (cls["confidence"] > 0.5).all()
+        far = s.predict_class([ids[0]])
+        assert far["confidence"].iloc[0] < 0.5
+        assert list(s.discovery_curve()) == [0, 0, 1, 2]
+
+
+def test_next_gives_reasons_and_balanced_explores(data):
+    X, _, ids = data
+    with ActiveSession(X, ids=ids, strategy="balanced", random_state=0, **FAST) as s:
+        first = s.next(3)
+        assert len({c.id for c in first}) == 3
+        assert all("top score" in c.reason for c in first)
+        for c in first:
+            s.label(c, "boring")
+        s.refit()
+        batch = s.next(4)
+        assert any(c.reason.startswith("explore") for c in batch)
+        assert not {c.id for c in batch} & {c.id for c in first}
+
+
+def test_simulated_scientist_beats_static_ranking():
+    from drama.datasets import load_breast_cancer_task
+    from drama.metrics import discovery_curve
+
+    X, y = load_breast_cancer_task(random_state=0)
+    with ActiveSession(X, random_state=0, **FAST) as s:
+        static = discovery_curve(y, s.scores_, 40)[-1]
+        curve = simulate_discovery(s, y, 40, batch=5)
+    assert len(curve) == 40
+    assert curve[-1] >= static
+
+
+def test_reopened_store_continues_and_refuses_other_data(data, tmp_path):
+    X, _, ids = data
+    path = tmp_path / "survey.drama.db"
+    with ActiveSession(X, ids=ids, store=path, **FAST) as s:
+        s.label("obj3", "interesting", cls="x")
+        s.label("obj4", "boring")
+        s.label("obj3", "boring")  # relabelling overrides
+        scores = s.scores_.copy()
+    with ActiveSession(X, ids=ids, store=path, **FAST) as s:
+        assert s.labels().to_dict("list") == {
+            "id": ["obj4", "obj3"], "label": ["boring", "boring"], "cls": [None, None]}
+        assert not np.array_equal(scores, s.scores_)  # the reopened session used the labels
+    other = X.copy()
+    other[0, 0] += 1.0
+    with pytest.raises(StoreMismatchError, match="belongs to other data"):
+        ActiveSession(other, ids=ids, store=path, **FAST)
+    with pytest.raises(StoreMismatchError, match="configuration"):
+        ActiveSession(X, ids=ids, store=path, reducers=("pca",), levels=(1, 2))
+
+
+def test_bad_labels_and_ids_change_nothing(data, tmp_path):
+    X, _, ids = data
+    with ActiveSession(X, ids=ids, store=tmp_path / "s.db", **FAST) as s:
+        s.label("obj1", "interesting")
+        with pytest.raises(StoreError, match="Unknown object id 'nope'"):
+            s.label("nope", "boring")
+        with pytest.raises(StoreError, match="Unknown label 'maybe'"):
+            s.label("obj2", "maybe")
+        assert list(s.labels()["id"]) == ["obj1"]
+        assert len(s.store.history()) == 1
+
+
+def test_not_a_store_and_locked_store(data, tmp_path):
+    X, _, ids = data
+    text = tmp_path / "notes.db"
+    text.write_text("just some notes\n" * 20)
+    with pytest.raises(StoreError, match="is not a DRAMA label store"):
+        ActiveSession(X, ids=ids, store=text, **FAST)
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    conn.close()
+    with pytest.raises(StoreError, match="is not a DRAMA label store"):
+        ActiveSession(X, ids=ids, store=other, **FAST)
+    path = tmp_path / "held.db"
+    with ActiveSession(X, ids=ids, store=path, **FAST):
+        with pytest.raises(StoreLockedError, match=f"in use by process {os.getpid()}"):
+            ActiveSession(X, ids=ids, store=path, **FAST)
+    with ActiveSession(X, ids=ids, store=path, **FAST) as s:  # released on close
+        assert s.labels().empty
+
+
+def test_kill_during_refit_loses_no_label(tmp_path):
+    path = tmp_path / "killed.db"
+    script = textwrap.dedent(f"""
+        import sys
+        import numpy as np
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from test_active import two_kinds, FAST
+        from drama.active import ActiveSession
+        X, kind, ids = two_kinds()
+        s = ActiveSession(X, ids=ids, store={str(path)!r}, **FAST)
+        s.label("obj310", "interesting", cls="A")
+        s.label("obj1", "boring")
+        s.label("obj320", "interesting")
+        print("labelled", flush=True)
+        while True:
+            s.refit()
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "labelled"
+        time.sleep(0.3)  # well inside the refit loop
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    X, _, ids = two_kinds()
+    # The dead process's lock is recognised as stale; every label survived.
+    with ActiveSession(X, ids=ids, store=path, **FAST) as s:
+        labels = s.labels()
+    assert list(labels["id"]) == ["obj310", "obj1", "obj320"]
+    assert list(labels["cls"]) == ["A", None, None]

@@ -1,0 +1,346 @@
+"""Bad input is refused with a helpful ValueError/TypeError; awkward but valid input scores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pytest
+
+from drama import Drama
+from drama.distances import METRICS
+
+
+@pytest.fixture(scope="module")
+def X():
+    return np.random.default_rng(0).uniform(size=(60, 4))
+
+
+@pytest.fixture(scope="module")
+def fitted(X):
+    return Drama(random_state=0).fit(X)
+
+
+# ---------------------------------------------------------------- the data itself
+@pytest.mark.parametrize("bad_value", [np.nan, np.inf, -np.inf])
+def test_non_finite_values_at_fit(X, bad_value):
+    bad = X.copy()
+    bad[7, 2] = bad_value
+    with pytest.raises(ValueError, match="NaN or infinite") as info:
+        Drama().fit(bad)
+    assert "object 7" in str(info.value) and "feature 2" in str(info.value)
+
+
+@pytest.mark.parametrize("bad_value", [np.nan, np.inf])
+def test_non_finite_values_at_scoring(fitted, X, bad_value):
+    bad = X[:5].copy()
+    bad[1, 0] = bad_value
+    for method in (fitted.decision_function, fitted.predict, fitted.predict_proba,
+                   fitted.score_levels, fitted.encode):
+        with pytest.raises(ValueError, match="NaN or infinite"):
+            method(bad)
+
+
+def test_missing_values_in_tables():
+    frame = pd.DataFrame({"a": pd.array([1, None, 3, 4], dtype="Int64"), "b": [1.0, 2, 3, 4]})
+    with pytest.raises(ValueError, match="NaN"):
+        Drama().fit(frame)
+    with pytest.raises(ValueError, match="NaN"):
+        Drama().fit(pl.DataFrame({"a": [1.0, None, 3.0, 4.0], "b": [1, 2, 3, 4]}))
+
+
+@pytest.mark.parametrize("empty", [np.empty((0, 3)), np.empty((5, 0)), np.empty((0, 0))])
+def test_empty_input(empty):
+    with pytest.raises(ValueError, match="empty"):
+        Drama().fit(empty)
+
+
+def test_empty_input_at_scoring(fitted):
+    with pytest.raises(ValueError, match="empty"):
+        fitted.decision_function(np.empty((0, 4)))
+
+
+def test_one_dimensional_input_explains_the_reshape():
+    with pytest.raises(ValueError, match="reshape"):
+        Drama().fit(np.arange(10.0))
+    with pytest.raises(ValueError, match="2-D"):
+        Drama().fit(np.float64(3.0))
+
+
+def test_one_object_is_not_enough():
+    with pytest.raises(ValueError, match="at least 2"):
+        Drama().fit(np.ones((1, 3)))
+
+
+def test_one_object_can_be_scored(fitted, X):
+    assert fitted.decision_function(X[:1]).shape == (1,)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.array([["a", "b"], ["c", "d"], ["e", "f"]]),
+        np.array([[1.0, 2.0], [3.0, 4.0]], dtype=object),
+        [["1", "2"], ["3", "4"]],
+        np.array([[1 + 1j, 2], [3, 4]]),
+    ],
+)
+def test_non_numeric_arrays(bad):
+    with pytest.raises(TypeError, match="numbers"):
+        Drama().fit(bad)
+
+
+def test_ragged_lists():
+    with pytest.raises(TypeError, match="could not be read"):
+        Drama().fit([[1.0, 2.0], [3.0]])
+
+
+def test_pandas_string_column_is_named():
+    frame = pd.DataFrame({"flux": [1.0, 2.0, 3.0], "colour": ["red", "blue", "red"]})
+    with pytest.raises(TypeError, match="colour"):
+        Drama().fit(frame)
+
+
+def test_pandas_categorical_column_is_named():
+    frame = pd.DataFrame({"flux": [1.0, 2.0, 3.0], "kind": pd.Categorical(["a", "b", "a"])})
+    with pytest.raises(TypeError, match="kind"):
+        Drama().fit(frame)
+
+
+def test_polars_string_column_is_named():
+    frame = pl.DataFrame({"flux": [1.0, 2.0, 3.0], "label": ["x", "y", "z"]})
+    with pytest.raises(TypeError, match="label"):
+        Drama().fit(frame)
+
+
+def test_boolean_columns_are_numbers():
+    frame = pd.DataFrame({"flag": [True, False] * 15, "v": np.linspace(0, 1, 30)})
+    assert np.isfinite(Drama(random_state=0).fit(frame).decision_scores_).all()
+
+
+@pytest.mark.parametrize("shape", [(5, 3), (5, 5), (5, 2, 2)])
+def test_wrong_feature_count_at_scoring(fitted, shape):
+    with pytest.raises(ValueError, match="4 features"):
+        fitted.decision_function(np.ones(shape))
+    with pytest.raises(ValueError, match="same columns"):
+        fitted.predict(np.ones(shape))
+
+
+# ---------------------------------------------------------------- not fitted
+@pytest.mark.parametrize("method", ["decision_function", "predict", "predict_proba",
+                                    "score_levels", "encode"])
+def test_methods_before_fit(X, method):
+    with pytest.raises(ValueError, match="not fitted"):
+        getattr(Drama(), method)(X)
+
+
+def test_thresholds_before_fit():
+    with pytest.raises(ValueError, match="not fitted"):
+        _ = Drama().labels_
+    with pytest.raises(ValueError, match="not fitted"):
+        _ = Drama().threshold_
+
+
+def test_hasattr_on_an_unfitted_model_does_not_raise():
+    """sklearn tooling probes fitted attributes with hasattr(); an unfitted model must answer
+    False, not raise (sklearn's NotFittedError is both a ValueError and an AttributeError)."""
+    assert not hasattr(Drama(), "labels_")
+    assert not hasattr(Drama(), "threshold_")
+
+
+# ---------------------------------------------------------------- parameters
+@pytest.mark.parametrize(
+    "params, keyword",
+    [
+        ({"reducer": "tsne"}, "Unknown reducer 'tsne'"),
+        ({"metric": "cosine"}, "Unknown metric 'cosine'"),
+        ({"scaling": "zscore"}, "Unknown scaling 'zscore'"),
+        ({"clustering": "dbscan"}, "Unknown clustering 'dbscan'"),
+        ({"space": "feature"}, "Unknown space 'feature'"),
+        ({"contamination": 0.7}, "contamination"),
+        ({"contamination": -1}, "contamination"),
+        ({"contamination": 0}, "contamination"),
+        ({"contamination": 0.5}, "contamination"),
+        ({"contamination": "0.1"}, "contamination"),
+        ({"n_levels": 2, "level": 3}, "level must be between 1 and n_levels=2"),
+        ({"level": 0}, "level"),
+        ({"n_levels": 0}, "n_levels"),
+        ({"n_levels": 2.5}, "n_levels"),
+        ({"latent_dim": 0}, "latent_dim"),
+        ({"min_node_size": -3}, "min_node_size"),
+        ({"max_cluster_samples": 0}, "max_cluster_samples"),
+        ({"max_fit_samples": 0}, "max_fit_samples"),
+        ({"min_leaf_share": -0.1}, "min_leaf_share"),
+        ({"min_leaf_share": 1.0}, "min_leaf_share"),
+    ],
+)
+def test_bad_parameters(X, params, keyword):
+    with pytest.raises(ValueError, match=keyword):
+        Drama(**params).fit(X)
+
+
+def test_unknown_reducer_lists_the_choices(X):
+    with pytest.raises(ValueError, match="pca") as info:
+        Drama(reducer="tsne").fit(X)
+    assert "fit/encode/decode" in str(info.value)
+
+
+@pytest.mark.parametrize("value", [0.05, 0.49, 1e-3, np.float64(0.1), np.float32(0.1), None])
+def test_valid_contamination_values(X, value):
+    det = Drama(contamination=value, random_state=0).fit(X)
+    if value is None:
+        assert det.labels_ is None
+    else:
+        assert det.labels_.shape == (len(X),)
+
+
+def test_bad_contamination_set_after_fit_is_refused_on_use(fitted):
+    det = Drama(random_state=0).fit(np.random.default_rng(1).uniform(size=(40, 3)))
+    det.set_params(contamination=0.9)
+    with pytest.raises(ValueError, match="contamination"):
+        _ = det.labels_
+    with pytest.raises(ValueError, match="contamination"):
+        det.predict(np.ones((2, 3)))
+
+
+def test_nmf_with_negative_values_and_no_scaling(X):
+    with pytest.raises(ValueError, match="non-negative"):
+        Drama(reducer="nmf", scaling="none").fit(X - 0.5)
+    # The default min-max scaling makes the same data acceptable.
+    assert np.isfinite(Drama(reducer="nmf", random_state=0).fit(X - 0.5).decision_scores_).all()
+
+
+def test_nmf_scores_new_data_below_the_training_minimum(X):
+    det = Drama(reducer="nmf", random_state=0).fit(X)
+    assert np.isfinite(det.decision_function(X - 5.0)).all()
+    assert np.isfinite(det.score_levels(X - 5.0, space="latent").to_numpy()).all()
+
+
+# ---------------------------------------------------------------- failed fits
+def _snapshot(det: Drama) -> dict:
+    return {
+        "tree": det.tree_, "scaler": det.scaler_, "scores": det.decision_scores_.copy(),
+        "n_features": det.n_features_in_, "shape": det.sample_shape_,
+        "names": getattr(det, "feature_names_in_", None),
+    }
+
+
+def _assert_unchanged(det: Drama, snap: dict) -> None:
+    assert det.tree_ is snap["tree"]
+    assert det.scaler_ is snap["scaler"]
+    np.testing.assert_array_equal(det.decision_scores_, snap["scores"])
+    assert det.n_features_in_ == snap["n_features"]
+    assert det.sample_shape_ == snap["shape"]
+    names = getattr(det, "feature_names_in_", None)
+    if snap["names"] is None:
+        assert names is None
+    else:
+        assert list(names) == list(snap["names"])
+
+
+def test_failed_fit_on_bad_data_keeps_the_fitted_state(X):
+    det = Drama(random_state=0).fit(X)
+    snap = _snapshot(det)
+    bad = np.ones((10, 2))
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError):
+        det.fit(bad)
+    _assert_unchanged(det, snap)
+    np.testing.assert_array_equal(det.decision_function(X), snap["scores"])
+
+
+def test_failed_fit_on_bad_parameters_keeps_the_fitted_state(X):
+    det = Drama(random_state=0).fit(X)
+    snap = _snapshot(det)
+    det.set_params(metric="cosine")
+    with pytest.raises(ValueError, match="metric"):
+        det.fit(X[:, :2])
+    _assert_unchanged(det, snap)
+
+
+def test_failed_fit_inside_the_tree_keeps_the_fitted_state(X):
+    """The reducer fails half-way (NMF on negative data): nothing of the new table, not even
+    its column names, may leak into the previously fitted model."""
+    good = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    det = Drama(reducer="nmf", scaling="none", random_state=0).fit(good)
+    snap = _snapshot(det)
+    bad = pd.DataFrame(X[:, :3] - 1.0, columns=["x", "y", "z"])
+    with pytest.raises(ValueError, match="non-negative"):
+        det.fit(bad)
+    _assert_unchanged(det, snap)
+
+
+def test_failed_fit_of_a_fresh_model_leaves_it_unfitted(X):
+    det = Drama(reducer="nmf", scaling="none")
+    with pytest.raises(ValueError):
+        det.fit(pd.DataFrame(X - 1.0, columns=list("abcd")))
+    for name in ("tree_", "scaler_", "decision_scores_", "n_features_in_", "feature_names_in_"):
+        assert not hasattr(det, name), name
+
+
+# ---------------------------------------------------------------- awkward but valid
+@pytest.mark.parametrize("scaling", ["minmax", "standard", "robust", "global", "none"])
+@pytest.mark.parametrize("metric", METRICS)
+def test_constant_features_score_for_every_metric(metric, scaling):
+    rng = np.random.default_rng(3)
+    X = rng.uniform(size=(50, 5))
+    X[:, 1] = 7.0
+    X[:, 3] = 0.0
+    det = Drama(metric=metric, scaling=scaling, random_state=0).fit(X)
+    assert np.isfinite(det.decision_scores_).all()
+    new = rng.uniform(size=(10, 5))  # the constant features now vary
+    assert np.isfinite(det.decision_function(new)).all()
+    assert np.isfinite(det.predict_proba(new)).all()
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_all_constant_data_scores_for_every_metric(metric):
+    X = np.full((30, 3), 4.2)
+    det = Drama(metric=metric, random_state=0).fit(X)
+    assert np.isfinite(det.decision_scores_).all()
+    assert np.isfinite(det.score_levels(X).to_numpy()).all()
+    assert np.isfinite(det.score_levels(X, space="latent").to_numpy()).all()
+    assert np.isfinite(det.predict_proba(X)).all()
+    assert np.isfinite(det.decision_function(X + 1.0)).all()
+
+
+def test_duplicated_rows_and_two_objects():
+    X = np.array([[1.0, 2.0], [1.0, 2.0], [1.0, 2.0], [3.0, 4.0]])
+    for reducer in ("none", "pca", "ica", "nmf"):
+        det = Drama(reducer=reducer, min_node_size=1, random_state=0).fit(X)
+        assert np.isfinite(det.score_levels(X).to_numpy()).all()
+    det = Drama(random_state=0).fit(np.array([[0.0, 1.0], [1.0, 0.0]]))
+    assert np.isfinite(det.decision_scores_).all()
+
+
+def _rank_one_tables():
+    sparse = np.zeros((10, 2))
+    sparse[0, 1] = 1.0
+    repeated = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    return [sparse, repeated]
+
+
+@pytest.mark.parametrize("X_rank_one", _rank_one_tables(), ids=["sparse-column", "3x3"])
+def test_nmf_on_rank_one_tables(X_rank_one):
+    """A non-negative table of rank one (an all-zero column and one sparse column) has fewer
+    non-trivial parts than latent_dim; NMF must still give finite codes and scores."""
+    det = Drama(reducer="nmf", min_node_size=1, random_state=0).fit(X_rank_one)
+    assert np.isfinite(det.decision_scores_).all()
+    assert np.isfinite(det.score_levels(X_rank_one, space="latent").to_numpy()).all()
+
+
+@pytest.mark.parametrize("reducer", ["none", "pca"])
+@pytest.mark.parametrize("scaling", ["minmax", "standard", "robust", "global"])
+def test_extreme_finite_values_score_finite_or_are_refused_clearly(scaling, reducer):
+    """Values near the float64 limit, whose range overflows to inf: either finite scores or
+    a ValueError that names the cause (values too large) -- never NaN scores, and never a
+    message that blames NaN in data that has none."""
+    X = np.random.default_rng(0).uniform(-1.0, 1.0, size=(40, 3)) * 1e308
+    try:
+        det = Drama(reducer=reducer, scaling=scaling, random_state=0).fit(X)
+    except ValueError as exc:
+        message = str(exc)
+        assert "NaN" not in message, message
+        assert "too large" in message or "overflow" in message, message
+    else:
+        assert np.isfinite(det.decision_scores_).all()

@@ -1,0 +1,244 @@
+"""The ten prototype distances (SPEC §1.4) against SciPy and direct formulas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.spatial.distance import cdist
+from sklearn.covariance import ledoit_wolf
+
+import drama.distances as distances
+from drama.distances import METRICS, LeafStats, prototype_distances, spread, whitening
+
+N, K, D = 37, 5, 6
+
+
+@pytest.fixture
+def data():
+    """Strictly positive objects and prototypes (Bray-Curtis and Canberra stay 0/0-free),
+    plus leaf statistics with a known covariance per leaf."""
+    rng = np.random.default_rng(7)
+    U = rng.uniform(0.1, 2.0, size=(N, D))
+    P = rng.uniform(0.1, 2.0, size=(K, D))
+    sigma = rng.uniform(0.2, 1.5, size=(K, D))
+    means = rng.uniform(0.1, 2.0, size=(K, D))
+    covs = []
+    for _ in range(K):
+        A = rng.normal(size=(D, D))
+        covs.append(A @ A.T + 0.5 * np.eye(D))
+    whiten = np.stack([_whiten_from_cov(c) for c in covs])
+    return U, P, LeafStats(sigma=sigma, mean=means, whiten=whiten), covs
+
+
+def _whiten_from_cov(cov: np.ndarray) -> np.ndarray:
+    values, vectors = np.linalg.eigh(cov)
+    return vectors / np.sqrt(values)
+
+
+SCIPY = {
+    "l1": ("cityblock", {}),
+    "l2": ("euclidean", {}),
+    "l4": ("minkowski", {"p": 4}),
+    "braycurtis": ("braycurtis", {}),
+    "chebyshev": ("chebyshev", {}),
+    "canberra": ("canberra", {}),
+    "correlation": ("correlation", {}),
+}
+
+
+def test_metric_list_is_the_spec_list():
+    assert set(METRICS) == {
+        "l1", "l2", "l4", "wl2", "wl4", "braycurtis", "chebyshev", "canberra", "correlation",
+        "mahalanobis",
+    }
+    assert len(METRICS) == 10
+
+
+@pytest.mark.parametrize("metric", sorted(SCIPY))
+def test_matches_scipy(data, metric):
+    U, P, stats, _ = data
+    name, kwargs = SCIPY[metric]
+    got = prototype_distances(U, P, metric, stats)
+    assert got.shape == (N, K)
+    np.testing.assert_allclose(got, cdist(U, P, name, **kwargs), rtol=1e-10, atol=1e-12)
+
+
+def test_mahalanobis_matches_scipy_per_leaf(data):
+    U, P, stats, covs = data
+    got = prototype_distances(U, P, "mahalanobis", stats)
+    assert got.shape == (N, K)
+    for j, cov in enumerate(covs):
+        expected = cdist(U, stats.mean[j : j + 1], "mahalanobis", VI=np.linalg.inv(cov))[:, 0]
+        np.testing.assert_allclose(got[:, j], expected, rtol=1e-8, atol=1e-10)
+
+
+def test_mahalanobis_measures_from_the_leaf_mean_not_the_prototype(data):
+    U, P, stats, _ = data
+    moved = P + 100.0
+    np.testing.assert_array_equal(
+        prototype_distances(U, P, "mahalanobis", stats),
+        prototype_distances(U, moved, "mahalanobis", stats),
+    )
+
+
+@pytest.mark.parametrize("metric, p", [("wl2", 2), ("wl4", 4)])
+def test_weighted_metrics_match_direct_formula(data, metric, p):
+    U, P, stats, _ = data
+    got = prototype_distances(U, P, metric, stats)
+    expected = np.empty((N, K))
+    for i in range(N):
+        for j in range(K):
+            expected[i, j] = np.sum(np.abs((U[i] - P[j]) / stats.sigma[j]) ** p) ** (1.0 / p)
+    np.testing.assert_allclose(got, expected, rtol=1e-10)
+
+
+def test_weighted_metric_with_unit_sigma_is_the_plain_metric(data):
+    U, P, stats, _ = data
+    ones = LeafStats(sigma=np.ones_like(stats.sigma), mean=stats.mean, whiten=stats.whiten)
+    np.testing.assert_allclose(
+        prototype_distances(U, P, "wl2", ones), prototype_distances(U, P, "l2"), rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        prototype_distances(U, P, "wl4", ones), prototype_distances(U, P, "l4"), rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_inputs_are_not_modified(data, metric):
+    U, P, stats, _ = data
+    copies = [a.copy() for a in (U, P, stats.sigma, stats.mean, stats.whiten)]
+    prototype_distances(U, P, metric, stats)
+    for before, after in zip(copies, (U, P, stats.sigma, stats.mean, stats.whiten), strict=True):
+        np.testing.assert_array_equal(before, after)
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_chunking_gives_the_one_block_result(data, monkeypatch, metric):
+    U, P, stats, _ = data
+    whole = prototype_distances(U, P, metric, stats)
+    # Rows per chunk = max(1, limit // (k * d)): 1 row, then 2 rows per chunk. Matrix
+    # products may round differently by block size, hence a last-bit tolerance.
+    for limit in (1, 2 * K * D + 1):
+        monkeypatch.setattr(distances, "_CHUNK_ELEMENTS", limit)
+        chunked = prototype_distances(U, P, metric, stats)
+        assert chunked.shape == whole.shape
+        np.testing.assert_allclose(chunked, whole, rtol=1e-12, atol=1e-14)
+
+
+def test_small_chunk_limit_really_walks_row_by_row(data, monkeypatch):
+    U, P, stats, _ = data
+    calls = []
+    original = distances._pairwise
+
+    def counting(block, *args):
+        calls.append(len(block))
+        return original(block, *args)
+
+    monkeypatch.setattr(distances, "_pairwise", counting)
+    monkeypatch.setattr(distances, "_CHUNK_ELEMENTS", 1)
+    prototype_distances(U, P, "l2", stats)
+    assert calls == [1] * N
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_distance_of_prototype_to_itself(data, metric):
+    _, P, stats, _ = data
+    dist = prototype_distances(P, P, metric, stats)
+    if metric == "mahalanobis":
+        own = prototype_distances(stats.mean, P, metric, stats)
+        np.testing.assert_allclose(np.diag(own), 0.0, atol=1e-10)
+    else:
+        np.testing.assert_allclose(np.diag(dist), 0.0, atol=1e-12)
+    assert (dist >= 0).all()
+
+
+def test_correlation_constant_vectors():
+    d = 6
+    constant_a = np.full(d, 0.5)
+    constant_b = np.full(d, 2.0)
+    varying = np.linspace(0.0, 1.0, d)
+    U = np.stack([constant_a, varying])
+    P = np.stack([constant_b, varying, constant_a])
+    U0, P0 = U.copy(), P.copy()
+    dist = prototype_distances(U, P, "correlation")
+    assert np.isfinite(dist).all()
+    np.testing.assert_allclose(dist[0, 0], 0.0)  # two constants
+    np.testing.assert_allclose(dist[0, 2], 0.0)
+    np.testing.assert_allclose(dist[0, 1], 1.0)  # constant vs non-constant
+    np.testing.assert_allclose(dist[1, 0], 1.0)
+    np.testing.assert_allclose(dist[1, 1], 0.0, atol=1e-12)
+    np.testing.assert_array_equal(U, U0)
+    np.testing.assert_array_equal(P, P0)
+
+
+@pytest.mark.parametrize("value, d", [(0.1, 3), (0.7, 7), (1.0 / 3.0, 10)])
+def test_correlation_constant_vectors_with_inexact_means(value, d):
+    """A constant vector whose mean is not exactly representable is still constant:
+    0 to any other constant, 1 to a non-constant vector."""
+    U = np.full((1, d), value)
+    P = np.stack([np.full(d, 0.5), np.full(d, 0.0), np.full(d, 0.7), np.linspace(0.0, 1.0, d)])
+    dist = prototype_distances(U, P, "correlation")
+    np.testing.assert_allclose(dist[0, :3], 0.0, atol=1e-12)
+    np.testing.assert_allclose(dist[0, 3], 1.0, atol=1e-12)
+
+
+def test_correlation_is_in_zero_two_and_anticorrelated_is_two():
+    u = np.linspace(0.0, 1.0, 5)[None, :]
+    P = np.stack([u[0], -u[0], 3 * u[0] + 1])
+    dist = prototype_distances(u, P, "correlation")
+    np.testing.assert_allclose(dist, [[0.0, 2.0, 0.0]], atol=1e-12)
+
+
+def test_canberra_counts_zero_over_zero_as_zero():
+    U = np.array([[0.0, 1.0, 0.0]])
+    P = np.array([[0.0, 3.0, 2.0]])
+    got = prototype_distances(U, P, "canberra")
+    np.testing.assert_allclose(got, cdist(U, P, "canberra"))
+    np.testing.assert_allclose(got, [[0.5 + 1.0]])
+
+
+def test_braycurtis_of_zero_vectors_is_finite():
+    got = prototype_distances(np.zeros((2, 3)), np.zeros((1, 3)), "braycurtis")
+    assert np.isfinite(got).all()
+    np.testing.assert_array_equal(got, 0.0)
+
+
+def test_unknown_metric_is_refused(data):
+    U, P, stats, _ = data
+    with pytest.raises(ValueError, match="Unknown metric"):
+        prototype_distances(U, P, "cosine", stats)
+
+
+def test_mahalanobis_without_covariances_is_refused(data):
+    U, P, stats, _ = data
+    with pytest.raises(ValueError, match="covariance"):
+        prototype_distances(U, P, "mahalanobis", None)
+    no_whiten = LeafStats(sigma=stats.sigma, mean=stats.mean, whiten=None)
+    with pytest.raises(ValueError, match="covariance"):
+        prototype_distances(U, P, "mahalanobis", no_whiten)
+
+
+def test_whitening_inverts_the_shrunk_covariance():
+    rng = np.random.default_rng(3)
+    members = rng.normal(size=(200, 4)) @ rng.normal(size=(4, 4))
+    W = whitening(members, 1e-12)
+    cov = ledoit_wolf(members)[0]
+    np.testing.assert_allclose(W @ W.T, np.linalg.inv(cov), rtol=1e-7, atol=1e-9)
+
+
+@pytest.mark.parametrize("eig_floor", [1e-12, 1e-24, 1e-4])
+def test_whitening_of_a_one_object_leaf_is_finite(eig_floor):
+    W = whitening(np.array([[0.3, -1.0, 2.0]]), eig_floor)
+    assert W.shape == (3, 3)
+    assert np.isfinite(W).all()
+
+
+def test_whitening_of_a_constant_leaf_is_finite():
+    W = whitening(np.ones((20, 4)), 1e-12)
+    assert np.isfinite(W).all()
+
+
+def test_spread_is_floored():
+    members = np.array([[1.0, 5.0], [1.0, 7.0]])
+    sigma = spread(members, np.array([0.25, 0.25]))
+    np.testing.assert_allclose(sigma, [0.25, 1.0])

@@ -1,0 +1,234 @@
+"""The neural reducers at the reducer level: shapes, determinism, saving, warm start, errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="the neural reducers need PyTorch")
+
+from drama.reducers import get_reducer_spec, neural  # noqa: E402
+from drama.reducers import neural_torch as nt  # noqa: E402
+
+FAST = {"max_epochs": 3, "warm_start_epochs": 2, "batch_size": 32}
+
+# name -> object shape it is tested on
+SHAPES = {
+    "ae": (12,),
+    "vae": (3, 4),
+    "cae1d": (20,),
+    "cvae1d": (16, 2),
+    "cae2d": (8, 8),
+    "cvae2d": (6, 10, 3),
+}
+
+
+def _data(shape: tuple[int, ...], n: int = 48, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    base = rng.random((2, *shape))
+    return base[rng.integers(0, 2, n)] + 0.05 * rng.standard_normal((n, *shape))
+
+
+def _make(name: str, seed: int | None = 0, **options):
+    spec = get_reducer_spec(name)
+    return spec.factory(2, seed, **{**FAST, **options})
+
+
+@pytest.fixture(scope="module")
+def fitted() -> dict:
+    """One fitted reducer per name, shared by the read-only tests."""
+    out = {}
+    for name, shape in SHAPES.items():
+        X = _data(shape)
+        out[name] = (_make(name).fit(X), X)
+    return out
+
+
+@pytest.mark.parametrize("name", list(SHAPES))
+def test_registry_and_class(name: str) -> None:
+    spec = get_reducer_spec(name)
+    assert spec.needs == "torch"
+    assert spec.cls.name == name
+    assert any(s.name == name for s in neural.SPECS)
+
+
+@pytest.mark.parametrize("name", list(SHAPES))
+def test_shapes_and_dtypes(fitted: dict, name: str) -> None:
+    reducer, X = fitted[name]
+    Z = reducer.encode(X)
+    assert Z.shape == (len(X), 2) and Z.dtype == np.float64 and np.isfinite(Z).all()
+    out = reducer.decode(Z[:5])
+    assert out.shape == (5, *SHAPES[name]) and out.dtype == np.float64
+    assert np.isfinite(out).all()
+    # a single latent point works too
+    assert reducer.decode(Z[0]).shape == (1, *SHAPES[name])
+
+
+@pytest.mark.parametrize("name", list(SHAPES))
+def test_same_seed_same_codes(fitted: dict, name: str) -> None:
+    reducer, X = fitted[name]
+    again = _make(name).fit(X)
+    np.testing.assert_array_equal(reducer.encode(X), again.encode(X))
+    other = _make(name, seed=1).fit(X)
+    assert not np.array_equal(reducer.encode(X), other.encode(X))
+
+
+@pytest.mark.parametrize("name", list(SHAPES))
+def test_state_round_trip_is_identical(fitted: dict, name: str) -> None:
+    reducer, X = fitted[name]
+    config, arrays = reducer.to_state()
+    config = json.loads(json.dumps(config))  # the config must be plain JSON
+    assert all(isinstance(v, np.ndarray) for v in arrays.values())
+    restored = type(reducer).from_state(config, arrays)
+    Z = reducer.encode(X)
+    np.testing.assert_array_equal(restored.encode(X), Z)
+    np.testing.assert_array_equal(restored.decode(Z), reducer.decode(Z))
+
+
+@pytest.mark.parametrize("name", ["ae", "cvae1d", "cae2d"])
+def test_warm_start_copies_parent_weights(fitted: dict, name: str) -> None:
+    parent, X = fitted[name]
+    child = _make(name, seed=5, lr=1e-12)
+    child.warm_start_from(parent)
+    child.fit(X[:30])
+    assert child.warm_started_ and child.n_epochs_ <= FAST["warm_start_epochs"]
+    # with a vanishing learning rate the child is still its parent
+    np.testing.assert_allclose(child.encode(X), parent.encode(X), rtol=1e-5, atol=1e-5)
+    cold = _make(name, seed=5).fit(X[:30])
+    assert not cold.warm_started_
+
+
+def test_warm_start_ignores_another_kind(fitted: dict) -> None:
+    child = _make("vae")
+    child.warm_start_from(fitted["ae"][0])
+    child.fit(_data(SHAPES["vae"]))
+    assert not child.warm_started_
+
+
+def test_max_train_samples_caps_the_fit() -> None:
+    X = _data((5,), n=120)
+    reducer = _make("ae", max_train_samples=40).fit(X)
+    assert reducer.n_train_samples_ == 40
+    assert reducer.encode(X).shape == (120, 2)
+
+
+def test_dense_accepts_images_and_returns_their_shape() -> None:
+    X = _data((4, 5, 2))
+    reducer = _make("ae").fit(X)
+    assert reducer.decode(reducer.encode(X)).shape == X.shape
+
+
+def test_data_in_any_units_trains_and_decodes_back() -> None:
+    X = 1000.0 + 50.0 * _data((10,), n=80)
+    reducer = _make("ae", max_epochs=30).fit(X)
+    rebuilt = reducer.decode(reducer.encode(X))
+    assert abs(rebuilt.mean() - X.mean()) < 5.0
+
+
+def test_cae2d_refuses_a_table() -> None:
+    with pytest.raises(ValueError, match=r"cae2d needs images shaped \(n, H, W\) or "
+                                         r"\(n, H, W, C\); got a table of shape"):
+        _make("cae2d").fit(np.zeros((10, 7)))
+
+
+@pytest.mark.parametrize("name", ["cae1d", "cvae1d"])
+def test_cae1d_refuses_images_with_channels(name: str) -> None:
+    with pytest.raises(ValueError, match="needs sequences shaped"):
+        _make(name).fit(np.zeros((10, 4, 4, 3)))
+
+
+def test_encode_refuses_another_object_shape(fitted: dict) -> None:
+    reducer, _ = fitted["ae"]
+    with pytest.raises(ValueError, match="fitted on objects of shape"):
+        reducer.encode(np.zeros((3, 13)))
+    with pytest.raises(ValueError, match="latent points shaped"):
+        reducer.decode(np.zeros((3, 5)))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_input_is_refused(bad: float) -> None:
+    X = _data((6,))
+    X[3, 2] = bad
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        _make("ae").fit(X)
+
+
+def test_unfitted_reducer_says_so() -> None:
+    with pytest.raises(ValueError, match="not fitted"):
+        _make("cae1d").encode(np.zeros((2, 8)))
+
+
+def test_huge_learning_rate_diverges_with_advice() -> None:
+    with pytest.raises(ValueError, match=r"diverged.*lower learning rate"):
+        _make("ae", lr=1e6, max_epochs=20).fit(_data((12,), n=64))
+
+
+def test_injected_infinite_loss_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken_loss(variational, beta, sigma=1.0):
+        def loss(net, x, gen):
+            recon, _, _ = net(x, gen)
+            return ((recon - x) ** 2).mean() * float("inf")
+
+        return loss
+
+    monkeypatch.setattr(nt, "make_loss", broken_loss)
+    with pytest.raises(ValueError, match="loss became NaN or infinite"):
+        _make("cae1d").fit(_data((16,)))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
+def test_cuda_asked_but_absent() -> None:
+    with pytest.raises(ValueError, match="no CUDA GPU"):
+        _make("ae", device="cuda").fit(_data((6,)))
+
+
+def test_unknown_device_and_bad_options() -> None:
+    with pytest.raises(ValueError, match="not a device"):
+        _make("ae", device="toaster").fit(_data((6,)))
+    with pytest.raises(ValueError, match="standardize"):
+        _make("ae", standardize="sometimes").fit(_data((6,)))
+    with pytest.raises(ValueError, match="lr must be"):
+        _make("ae", lr=-1.0).fit(_data((6,)))
+    with pytest.raises(TypeError):
+        _make("ae", no_such_option=1)
+
+
+def test_fit_leaves_global_torch_state_alone() -> None:
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    threads = torch.get_num_threads()
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    _make("vae").fit(_data((6,)))
+    np.testing.assert_array_equal(torch.rand(3).numpy(), expected.numpy())
+    assert torch.get_num_threads() == threads
+    assert torch.are_deterministic_algorithms_enabled() == deterministic
+
+
+def test_progress_bar_runs() -> None:
+    reducer = _make("ae", progress=True).fit(_data((6,)))
+    assert reducer.n_epochs_ >= 1
+
+
+def test_missing_torch_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "torch", None)
+    with pytest.raises(ImportError, match=r"needs PyTorch: pip install 'drama-anomaly\[deep\]'"):
+        neural.require_torch("cae2d")
+
+
+def test_tiny_node_still_fits() -> None:
+    X = _data((6,), n=3)
+    reducer = _make("vae").fit(X)
+    assert np.isfinite(reducer.encode(X)).all()
+
+
+def test_default_sizes_follow_the_input() -> None:
+    assert neural.AutoEncoder().default_hidden(100) == [64, 16]
+    assert neural.AutoEncoder().default_hidden(3000) == [64, 16]
+    assert neural.AutoEncoder().default_hidden(6) == [16, 8]
+    assert neural.ConvAutoEncoder1D().default_channels([64]) == [16, 32, 64]
+    assert neural.ConvAutoEncoder2D().default_channels([8, 8]) == [16]
+    assert neural.ConvAutoEncoder2D().default_channels([28, 28]) == [16, 32, 64]
