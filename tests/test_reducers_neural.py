@@ -229,6 +229,19 @@ def test_default_sizes_follow_the_input() -> None:
     assert neural.AutoEncoder().default_hidden(100) == [64, 16]
     assert neural.AutoEncoder().default_hidden(3000) == [64, 16]
     assert neural.AutoEncoder().default_hidden(6) == [16, 8]
-    assert neural.ConvAutoEncoder1D().default_channels([64]) == [16, 32, 64]
-    assert neural.ConvAutoEncoder2D().default_channels([8, 8]) == [16]
-    assert neural.ConvAutoEncoder2D().default_channels([28, 28]) == [16, 32, 64]
+    assert neural.ConvAutoEncoder1D().default_strides([64]) == [2, 2, 2]
+    assert neural.ConvAutoEncoder1D().default_strides([3000]) == [4, 4, 2, 2, 2]
+    assert neural.ConvAutoEncoder1D().default_channels(3) == [8, 16, 32]
+    assert neural.ConvAutoEncoder2D().default_strides([8, 8]) == [2]
+    assert neural.ConvAutoEncoder2D().default_strides([28, 28]) == [2, 2, 2]
+    assert neural.ConvAutoEncoder2D().default_channels(3) == [16, 32, 64]
+
+
+@pytest.mark.parametrize(("name", "shape"), [
+    ("cae1d", (7,)), ("cae1d", (33, 3)), ("cae1d", (301,)), ("cae1d", (1030,)),
+    ("cae2d", (5, 7)), ("cae2d", (9, 11, 2)), ("cae2d", (31, 17)),
+])
+def test_any_size_comes_back_exactly(name: str, shape: tuple[int, ...]) -> None:
+    X = _data(shape, n=12)
+    reducer = _make(name, max_epochs=1).fit(X)
+    assert reducer.decode(reducer.encode(X)).shape == X.shape

@@ -1,0 +1,125 @@
+"""Light-curve loading and the per-curve grid transform, on small synthetic CSV files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from drama.datasets.lightcurves import crts_folder, curve_to_grid, load_crts
+
+
+def _write_crts(folder, curves: dict[str, int], labels: dict[str, str] | None = None,
+                nan_in: str | None = None) -> None:
+    rng = np.random.default_rng(0)
+    rows = ["ID,observation_id,Mag,Magerr,MJD"]
+    obs = 0
+    for curve_id, n in curves.items():
+        times = np.sort(rng.uniform(53500, 56500, n))
+        for k, t in enumerate(times):
+            mag = "nan" if (curve_id == nan_in and k == 0) else f"{18 + rng.normal(0, 0.2):.4f}"
+            rows.append(f"{curve_id},{obs},{mag},{rng.uniform(0.05, 0.3):.4f},{t:.5f}")
+            obs += 1
+    (folder / "CRTS_subset_500.csv").write_text("\n".join(rows) + "\n")
+    if labels is not None:
+        lines = ["Classification,TransientID"]
+        lines += [f"{cls},{cid.removeprefix('TranID')}" for cid, cls in labels.items()]
+        (folder / "transient_labels.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_grid_shape_channels_and_sign() -> None:
+    t = np.linspace(0.0, 100.0, 30)
+    mag = np.full(30, 18.0)
+    mag[10:12] = 16.0  # an outburst: brighter = smaller magnitude
+    grid = curve_to_grid(t, mag, np.full(30, 0.1), n_bins=16, channels=("mag", "err", "count"))
+    assert grid.shape == (16, 3) and grid.dtype == np.float64
+    assert grid[:, 0].max() == pytest.approx(2.0)  # the outburst is a positive peak
+    assert np.median(grid[:, 0]) == pytest.approx(0.0)
+    assert (grid[:, 1] > 0).all()
+    assert grid[:, 2].sum() > 0
+
+
+def test_gaps_are_interpolated_not_zero() -> None:
+    t = np.array([0.0, 1.0, 9.0, 10.0])
+    mag = np.array([18.0, 18.0, 17.0, 17.0])
+    grid = curve_to_grid(t, mag, None, n_bins=10)
+    assert np.isfinite(grid).all()
+    middle = grid[4:6, 0]
+    assert (middle > grid[0, 0]).all() and (middle < grid[-1, 0]).all()
+    np.testing.assert_array_equal(grid[:, 1], 0.0)  # no errors given
+
+
+def test_unsorted_input_gives_the_same_grid() -> None:
+    rng = np.random.default_rng(1)
+    t = rng.uniform(0, 50, 25)
+    m = rng.normal(18, 0.3, 25)
+    e = rng.uniform(0.05, 0.2, 25)
+    order = np.argsort(t)
+    np.testing.assert_allclose(curve_to_grid(t, m, e), curve_to_grid(t[order], m[order], e[order]))
+
+
+def test_one_point_is_an_error() -> None:
+    with pytest.raises(ValueError, match="at least 2 points"):
+        curve_to_grid([55000.0], [18.0], [0.1])
+
+
+def test_nan_and_flat_time_are_errors() -> None:
+    with pytest.raises(ValueError, match="NaN"):
+        curve_to_grid([1.0, 2.0, 3.0], [18.0, np.nan, 18.0])
+    with pytest.raises(ValueError, match="same time"):
+        curve_to_grid([5.0, 5.0], [18.0, 17.0])
+    with pytest.raises(ValueError, match="channels"):
+        curve_to_grid([1.0, 2.0], [18.0, 17.0], channels=("flux",))
+
+
+def test_loader_skips_short_curves_and_reports_them(tmp_path) -> None:
+    curves = {"TranID1": 12, "TranID2": 1, "TranID3": 7, "TranID4": 3}
+    _write_crts(tmp_path, curves, labels={"TranID1": "SN", "TranID3": "CV"})
+    with pytest.warns(UserWarning, match="skipped 2 of 4 light curves"):
+        X, labels, ids = load_crts(tmp_path, n_bins=8, min_points=5)
+    assert X.shape == (2, 8, 2)
+    assert list(ids) == ["TranID1", "TranID3"]
+    assert list(labels) == ["SN", "CV"]
+    with pytest.raises(ValueError, match="fewer than 5 points"):
+        load_crts(tmp_path, n_bins=8, on_short="raise")
+
+
+def test_loader_without_labels_and_with_survey_grid(tmp_path) -> None:
+    _write_crts(tmp_path, {"TranID7": 9, "TranID8": 6})
+    X, labels, _ = load_crts(tmp_path, n_bins=16, time_grid="survey",
+                             channels=("mag", "err", "count"))
+    assert X.shape == (2, 16, 3) and np.isfinite(X).all()
+    assert set(labels) == {"unlabelled"}
+
+
+def test_loader_refuses_nan_unless_asked(tmp_path) -> None:
+    _write_crts(tmp_path, {"TranID1": 8, "TranID2": 8}, nan_in="TranID2")
+    with pytest.raises(ValueError, match="NaN.*TranID2"):
+        load_crts(tmp_path, n_bins=8)
+    X, _, _ = load_crts(tmp_path, n_bins=8, dropna=True)
+    assert X.shape == (2, 8, 2)
+
+
+def test_missing_folder_and_columns(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match="DRAMA_CRTS_DIR"):
+        load_crts(tmp_path / "nowhere")
+    (tmp_path / "CRTS_subset_500.csv").write_text("ID,Mag\nTranID1,18\n")
+    with pytest.raises(ValueError, match="lacks the column"):
+        load_crts(tmp_path)
+
+
+def test_folder_from_environment(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("DRAMA_CRTS_DIR", str(tmp_path))
+    assert crts_folder() == tmp_path
+    monkeypatch.delenv("DRAMA_CRTS_DIR")
+    assert crts_folder().parts[-3:] == ("data", "lightcurves", "crts")
+
+
+def test_real_crts_folder() -> None:
+    folder = crts_folder()
+    if not (folder / "CRTS_subset_500.csv").is_file():
+        pytest.skip(f"the CRTS light curves are not at {folder} (set DRAMA_CRTS_DIR)")
+    with pytest.warns(UserWarning, match="skipped"):
+        X, labels, ids = load_crts(n_bins=32)
+    assert X.shape[1:] == (32, 2) and len(X) == len(labels) == len(ids) > 400
+    assert np.isfinite(X).all()
+    assert {"SN", "CV", "AGN"} <= set(labels)
