@@ -4,7 +4,7 @@ A simulated scientist answers each query from the ground truth ("interesting" = 
 anomaly, everything else "boring"). For each data set and seed, in the same run:
 
 - ``drama-active``   ActiveSession (few-label configuration choice + relevance model),
-                     top-score queries, refit after every label;
+                     top-score queries, refit after every label (or ``--batch`` labels);
 - ``drama-balanced`` the same with the exploring strategy;
 - ``drama-static``   DRAMA's label-free ranking, no feedback;
 - ``iforest``        scikit-learn IsolationForest's static ranking;
@@ -12,12 +12,13 @@ anomaly, everything else "boring"). For each data set and seed, in the same run:
 - ``pine``           coniferest PineForest, likewise.
 
 The budget is min(200, 2 x number of anomalies). Data sets with more than ``--max-n``
-objects are subsampled (stratified, so the anomaly share is kept) to keep the run short.
+objects (default 5000) are subsampled (stratified, so the anomaly share is kept) to keep
+the run short.
 The ``boring`` task is digits with two rare digits: 0 is interesting, 1 is "real but
 boring"; it also reports how many boring objects sit in the top of the unlabelled ranking
 before and after the session.
 
-    python benchmarks/active_discovery.py --seeds 5 --jobs 2 --out active_results.json
+    python benchmarks/active_discovery.py --seeds 5 --jobs 2 --batch 5 --out active_results.json
 """
 
 from __future__ import annotations
@@ -69,6 +70,24 @@ def crts_task() -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(rows, dtype=float), y
 
 
+def crts_grid_task() -> tuple[np.ndarray, np.ndarray]:
+    """CRTS curves resampled on a 64-bin grid by ``drama.datasets.lightcurves.load_crts``
+    (magnitude and error channels, flattened), with the same normal/rare split as ``crts``."""
+    import warnings
+
+    from drama.datasets.lightcurves import load_crts
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        X, labels, _ = load_crts(CRTS)
+    base = np.asarray([str(c).rstrip("?") for c in labels])
+    keep = np.asarray(["/" not in c and c not in ("Unknown", "unlabelled") for c in base])
+    X = X[keep].reshape(int(keep.sum()), -1)
+    X = np.nan_to_num(X)
+    y = np.asarray([c not in NORMAL_CRTS for c in base[keep]], dtype=np.int64)
+    return X, y
+
+
 def boring_digits_task(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Digits 2-9 normal; 45 zeros (interesting) and 45 ones (real but boring)."""
     from sklearn.datasets import load_digits
@@ -90,6 +109,9 @@ def load_task(name: str, max_n: int, seed: int) -> tuple[np.ndarray, np.ndarray,
     if name == "crts":
         X, y = crts_task()
         boring = np.zeros_like(y)
+    elif name == "crts-grid":
+        X, y = crts_grid_task()
+        boring = np.zeros_like(y)
     elif name == "digits-boring":
         X, y, boring = boring_digits_task(seed)
     else:
@@ -110,8 +132,10 @@ def load_task(name: str, max_n: int, seed: int) -> tuple[np.ndarray, np.ndarray,
 
 
 # ---------------------------------------------------------------------- methods
-def coniferest_curve(kind: str, X: np.ndarray, y: np.ndarray, budget: int, seed: int) -> list[int]:
-    """Drive AADForest / PineForest with the oracle: refit on all labels after each query."""
+def coniferest_curve(
+    kind: str, X: np.ndarray, y: np.ndarray, budget: int, seed: int, batch: int = 1
+) -> list[int]:
+    """Drive AADForest / PineForest with the oracle: refit on all labels after each batch."""
     from coniferest.aadforest import AADForest
     from coniferest.label import Label
     from coniferest.pineforest import PineForest
@@ -120,12 +144,12 @@ def coniferest_curve(kind: str, X: np.ndarray, y: np.ndarray, budget: int, seed:
     model.fit(X)
     asked: list[int] = []
     free = np.ones(len(X), dtype=bool)
-    for _ in range(budget):
+    while len(asked) < budget:
         scores = model.score_samples(X)  # lower = more anomalous in coniferest
         scores = np.where(free, scores, np.inf)
-        i = int(np.argmin(scores))
-        asked.append(i)
-        free[i] = False
+        for i in np.argsort(scores, kind="stable")[: min(batch, budget - len(asked))]:
+            asked.append(int(i))
+            free[i] = False
         known = np.where(y[asked] == 1, Label.ANOMALY, Label.REGULAR)
         model.fit_known(X, X[asked], known)
     return np.cumsum(y[asked]).tolist()
@@ -137,7 +161,7 @@ def boring_in_top(rank: np.ndarray, boring: np.ndarray, labelled: np.ndarray, to
     return int(boring[free[:top]].sum())
 
 
-def run_one(task: str, seed: int, max_n: int, methods: tuple[str, ...]) -> dict:
+def run_one(task: str, seed: int, max_n: int, methods: tuple[str, ...], batch: int = 1) -> dict:
     """Every method on one task and seed; curves of interesting finds after k queries."""
     from sklearn.ensemble import IsolationForest
 
@@ -147,7 +171,7 @@ def run_one(task: str, seed: int, max_n: int, methods: tuple[str, ...]) -> dict:
     X, y, boring = load_task(task, max_n, seed)
     budget = int(min(200, 2 * y.sum()))
     out: dict = {"task": task, "seed": seed, "n": len(X), "anomalies": int(y.sum()),
-                 "budget": budget, "curves": {}, "seconds": {}}
+                 "budget": budget, "batch": batch, "curves": {}, "seconds": {}}
     static = None
     for method in methods:
         start = time.perf_counter()
@@ -157,7 +181,7 @@ def run_one(task: str, seed: int, max_n: int, methods: tuple[str, ...]) -> dict:
                 static = s.scores_.copy()
                 top = int(boring.sum()) or 1
                 before = boring_in_top(ranking(s.scores_), boring, s.y_ >= 0, top)
-                curve = simulate_discovery(s, y, budget).tolist()
+                curve = simulate_discovery(s, y, budget, batch=batch).tolist()
                 if method == "drama-active" and boring.any():
                     out["boring_top"] = {
                         "top": top, "before": before,
@@ -173,7 +197,7 @@ def run_one(task: str, seed: int, max_n: int, methods: tuple[str, ...]) -> dict:
             forest = IsolationForest(random_state=seed).fit(X)
             curve = discovery_curve(y, -forest.score_samples(X), budget).tolist()
         else:
-            curve = coniferest_curve(method, X, y, budget, seed)
+            curve = coniferest_curve(method, X, y, budget, seed, batch)
         out["curves"][method] = curve
         out["seconds"][method] = round(time.perf_counter() - start, 2)
     return out
@@ -192,18 +216,33 @@ def summarise(results: list[dict], methods: tuple[str, ...]) -> str:
         means = {m: float(np.mean([r["curves"][m][-1] for r in rs])) for m in methods}
         for m in methods:
             finals[m].append(means[m])
-        ratio = means.get("drama-active", np.nan) / max(means.get("iforest", np.nan), 1e-9)
+        forest = means.get("iforest", np.nan)
+        ratio = means.get("drama-active", np.nan) / forest if forest > 0 else np.nan
         ratios.append(ratio)
+        shown = "n/a" if np.isnan(ratio) else f"{ratio:.2f}"
         lines.append(f"| {task} | {rs[0]['n']} | {rs[0]['anomalies']} | {rs[0]['budget']} | "
-                     + " | ".join(f"{means[m]:.1f}" for m in methods) + f" | {ratio:.2f} |")
-    lines.append("| **mean** | | | | " + " | ".join(f"**{np.mean(finals[m]):.1f}**" for m in methods)
-                 + f" | **{np.mean(ratios):.2f}** |")
-    wins = {m: sum(a > b for a, b in zip(finals["drama-active"], finals[m])) for m in methods
-            if m != "drama-active" and "drama-active" in finals}
+                     + " | ".join(f"{means[m]:.1f}" for m in methods) + f" | {shown} |")
+    total = (np.sum(finals["drama-active"]) / max(np.sum(finals["iforest"]), 1e-9)
+             if "iforest" in finals and "drama-active" in finals else np.nan)
+    lines.append("| **mean** | | | | "
+                 + " | ".join(f"**{np.mean(finals[m]):.1f}**" for m in methods)
+                 + f" | **{total:.2f}** (ratio of the means) |")
+    reach = [min(r["budget"], r["anomalies"]) for r in
+             (next(x for x in results if x["task"] == t) for t in tasks)]
+    lines.append("| **share of the reachable anomalies found** | | | | " + " | ".join(
+        f"**{np.mean(np.asarray(finals[m]) / reach):.3f}**" for m in methods) + " | |")
+    lines.append("")
+    if not np.isnan(ratios).all():
+        lines.append(f"median per-task ratio drama-active / iforest: {np.nanmedian(ratios):.2f}; "
+                     f"geometric mean: {np.exp(np.nanmean(np.log(ratios))):.2f} "
+                     "(tasks where iforest finds nothing left out)")
+    ours = finals.get("drama-active", [])
+    wins = {m: sum(a > b for a, b in zip(ours, finals[m], strict=True)) for m in methods
+            if m != "drama-active" and ours}
     lines.append("")
     lines.append("drama-active finds more than the peer on: " + ", ".join(
         f"{m} {w}/{len(tasks)}" for m, w in wins.items()))
-    ties = {m: sum(a == b for a, b in zip(finals["drama-active"], finals[m])) for m in wins}
+    ties = {m: sum(a == b for a, b in zip(ours, finals[m], strict=True)) for m in wins}
     lines.append("ties: " + ", ".join(f"{m} {t}" for m, t in ties.items()))
     boring = [r["boring_top"] for r in results if "boring_top" in r]
     if boring:
@@ -218,13 +257,20 @@ def summarise(results: list[dict], methods: tuple[str, ...]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", nargs="*", help="ODDS names, 'crts', 'digits-boring'")
+    parser.add_argument("--tasks", nargs="*",
+                        help="ODDS names, 'crts', 'crts-grid', 'digits-boring'")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--max-n", type=int, default=10000)
+    parser.add_argument("--max-n", type=int, default=5000)
+    parser.add_argument("--batch", type=int, default=1, help="labels between refits (all methods)")
     parser.add_argument("--methods", nargs="*", default=list(METHODS))
     parser.add_argument("--out", type=Path, default=Path("active_results.json"))
+    parser.add_argument("--summarise", type=Path, help="only print the summary of a saved run")
     args = parser.parse_args()
+    if args.summarise is not None:
+        saved = json.loads(args.summarise.read_text())
+        print(summarise(saved, tuple(m for m in args.methods if m in saved[0]["curves"])))
+        return
     tasks = args.tasks or sorted(
         {p.stem for p in ODDS.iterdir() if p.suffix in (".mat", ".npz")}
     ) + ["crts", "digits-boring"]
@@ -233,7 +279,7 @@ def main() -> None:
     results = []
     start = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(run_one, t, s, args.max_n, methods) for t, s in jobs]
+        futures = [pool.submit(run_one, t, s, args.max_n, methods, args.batch) for t, s in jobs]
         for fut in futures:
             r = fut.result()
             results.append(r)

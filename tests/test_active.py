@@ -19,6 +19,7 @@ from drama.active import (
     StoreError,
     StoreLockedError,
     StoreMismatchError,
+    active_protocol_row,
     simulate_discovery,
 )
 
@@ -91,6 +92,8 @@ def test_simulated_scientist_beats_static_ranking():
         curve = simulate_discovery(s, y, 40, batch=5)
     assert len(curve) == 40
     assert curve[-1] >= static
+    row = active_protocol_row(X, y, 0, budget=20, batch=10, **FAST)
+    assert row["budget"] == 20 and 0 <= row["found"] <= 20 and 0.5 < row["auc"] <= 1.0
 
 
 def test_reopened_store_continues_and_refuses_other_data(data, tmp_path):
@@ -167,14 +170,45 @@ def test_kill_during_refit_loses_no_label(tmp_path):
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "labelled"
         time.sleep(0.3)  # well inside the refit loop
+        X, _, ids = two_kinds()
+        # While the other process lives, its store is refused, naming the store and the PID.
+        with pytest.raises(StoreLockedError, match=rf"killed.db' is in use by process {proc.pid}"):
+            ActiveSession(X, ids=ids, store=path, **FAST)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
     finally:
         if proc.poll() is None:
             proc.kill()
-    X, _, ids = two_kinds()
     # The dead process's lock is recognised as stale; every label survived.
     with ActiveSession(X, ids=ids, store=path, **FAST) as s:
         labels = s.labels()
     assert list(labels["id"]) == ["obj310", "obj1", "obj320"]
     assert list(labels["cls"]) == ["A", None, None]
+
+
+def test_bad_options_fail_before_any_work(data, tmp_path):
+    from drama.active.selection import search_available
+
+    X, _, ids = data
+    with pytest.raises(ValueError, match="Unknown strategy 'greedy'"):
+        ActiveSession(X, ids=ids, strategy="greedy", **FAST)
+    with pytest.raises(ValueError, match="ids must be unique"):
+        ActiveSession(X, ids=["a"] * len(X), **FAST)
+    if not search_available():
+        with pytest.raises(ValueError, match="needs drama.search.DramaSearch"):
+            ActiveSession(X, ids=ids, selection="search", **FAST)
+    assert not list(tmp_path.iterdir())
+
+
+def test_configuration_choice_can_go_through_dramasearch(data):
+    from drama.active.selection import search_available
+
+    if not search_available():
+        pytest.skip("drama.search is not installed here")
+    X, kind, ids = data
+    with ActiveSession(X, ids=ids, selection="search", **FAST) as s:
+        for i in np.flatnonzero(kind == "A")[:2]:
+            s.label(ids[i], "interesting")
+        s.refit()
+        assert "reducer" in s.chosen_configurations_[0]
+        assert s.ranking()["id"].head(12).map(lambda i: kind[ids.index(i)] != "").all()

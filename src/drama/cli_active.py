@@ -61,7 +61,8 @@ def _plot(session: ActiveSession, cand: Candidate, kind: str, folder: Path) -> P
     folder.mkdir(parents=True, exist_ok=True)
     fig, axes = plt.subplots(1, 2 if kind == "image" else 1, figsize=(7, 3))
     if kind == "image":
-        for ax, img, title in zip(axes, (obj, median), (f"object {cand.id}", "median object")):
+        pairs = ((obj, f"object {cand.id}"), (median, "median object"))
+        for ax, (img, title) in zip(axes, pairs, strict=True):
             ax.imshow(img if img.ndim == 2 or img.shape[-1] in (3, 4) else img[..., 0])
             ax.set_title(title)
             ax.axis("off")
@@ -106,7 +107,8 @@ def _ask() -> tuple[str, str | None]:
 
 
 def active(
-    data: Annotated[Path, typer.Argument(help="Data file: CSV/Parquet/FITS table, .npy/.npz/.mat.")],
+    data: Annotated[Path, typer.Argument(
+        help="Data file: CSV/Parquet/FITS table, .npy/.npz/.mat.")],
     store: Annotated[Path, typer.Option("--store", help="SQLite label store (made if missing).")],
     id_column: Annotated[str | None, typer.Option(help="Table column with object ids.")] = None,
     reducer: Annotated[list[str] | None, typer.Option(

@@ -123,3 +123,59 @@ def class_votes(
     best = votes.argmax(axis=1)
     confidence = votes[np.arange(n), best] / (votes.sum(axis=1) + alpha)
     return np.asarray(names, dtype=object)[best], confidence
+
+
+def learned_prior(
+    features: np.ndarray,
+    y: np.ndarray,
+    prior: np.ndarray,
+    *,
+    min_each: int = 2,
+    n_unlabelled: int = 300,
+    unlabelled_weight: float = 0.2,
+    max_weight: float = 0.8,
+    half_weight_at: float = 10.0,
+    random_state: int | None = 0,
+    model: str = "logistic",
+) -> np.ndarray:
+    """Mix the anomaly prior with a logistic model of "interesting" learned from the labels.
+
+    Why: the kernel only speaks near labelled objects; a linear model on the features
+    and on DRAMA's configuration percentiles carries what the labels teach to regions
+    without labels (e.g. "high in feature 3 is what matters"). A sample of unlabelled
+    objects enters as weak negatives, since most objects are normal. The model's share
+    grows with the number of labels, up to ``max_weight``. ``model="forest"`` swaps the
+    logistic model for extra trees (kept for experiments; it did not find more anomalies).
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    if len(pos) < min_each or len(neg) < min_each:
+        return prior
+    rng = np.random.default_rng(random_state)
+    free = np.flatnonzero(y < 0)
+    extra = rng.choice(free, size=min(n_unlabelled, len(free)), replace=False)
+    rows = np.concatenate([pos, neg, extra])
+    target = np.concatenate([np.ones(len(pos)), np.zeros(len(neg) + len(extra))])
+    weight = np.concatenate([
+        np.full(len(pos), 0.5 / len(pos)),
+        np.full(len(neg), 0.5 / len(neg)),
+        np.full(len(extra), unlabelled_weight / max(len(extra), 1)),
+    ])
+    from scipy.stats import rankdata
+
+    if model == "forest":
+        from sklearn.ensemble import ExtraTreesClassifier
+
+        clf = ExtraTreesClassifier(n_estimators=100, min_samples_leaf=1, max_features=0.5,
+                                   random_state=random_state, n_jobs=1)
+        clf.fit(features[rows], target, sample_weight=weight * len(rows))
+        raw = clf.predict_proba(features)[:, 1]
+    else:
+        clf = LogisticRegression(C=1.0, max_iter=500)
+        clf.fit(features[rows], target, sample_weight=weight * len(rows))
+        raw = clf.decision_function(features)
+    learned = rankdata(raw) / len(features)
+    n_lab = len(pos) + len(neg)
+    w = max_weight * n_lab / (n_lab + half_weight_at)
+    return (1.0 - w) * prior + w * learned

@@ -76,7 +76,8 @@ def score_configurations(
 
 
 def choose_configuration(
-    table: ConfigTable, y: np.ndarray, top: int = 3, shrink: float = 2.0
+    table: ConfigTable, y: np.ndarray, top: int = 3, shrink: float = 2.0,
+    miss_shrink: float = 0.0,
 ) -> tuple[np.ndarray, list[str]]:
     """Anomaly prior in [0, 1] and the chosen configurations, from the labels so far.
 
@@ -85,13 +86,23 @@ def choose_configuration(
     (mean percentile) *and* above the boring ones (pairwise AUC). With a handful of
     labels the best column is noisy, so the ``top`` best are averaged and the result is
     shrunk toward the label-free ensemble by ``n_interesting / (n_interesting + shrink)``.
+
+    Before the first interesting find, boring labels still teach something: they are
+    false alarms of the current ranking, so configurations that rank them low are a
+    different view worth trying; their weight grows as ``n_boring / (n_boring +
+    miss_shrink)`` (0 turns this off).
     """
     ensemble = table.ensemble()
     pos = np.flatnonzero(y == 1)
     neg = np.flatnonzero(y == 0)
-    if len(pos) == 0:
-        return ensemble, ["ensemble"]
     P = table.percentiles
+    if len(pos) == 0:
+        if len(neg) < 3 or miss_shrink <= 0:
+            return ensemble, ["ensemble"]
+        best = np.argsort(P[neg].mean(axis=0), kind="stable")[:top]
+        weight = len(neg) / (len(neg) + miss_shrink)
+        prior = weight * _to_percentile(P[:, best].mean(axis=1)) + (1.0 - weight) * ensemble
+        return prior, [table.names[i] for i in best]
     quality = P[pos].mean(axis=0)
     if len(neg):
         # Pairwise AUC of interesting vs boring per column: fraction of pairs ordered right.
@@ -103,3 +114,47 @@ def choose_configuration(
     weight = len(pos) / (len(pos) + shrink)
     prior = weight * chosen + (1.0 - weight) * ensemble
     return prior, [table.names[i] for i in best]
+
+
+def search_available() -> bool:
+    """True when the shared configuration search (``drama.search.DramaSearch``) exists."""
+    try:
+        from drama.search import DramaSearch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def choose_with_search(
+    X: np.ndarray, y: np.ndarray, config: dict, previous: object = None
+) -> tuple[np.ndarray, list[str], object]:
+    """The same choice made by ``DramaSearch`` (labels 1 / 0 / -1), as a percentile prior.
+
+    ``previous`` is the search object of the last call, reused when the search can
+    re-select without refitting (a ``select(y)`` method); otherwise it is refitted.
+    """
+    if not search_available():
+        raise ValueError(
+            "selection='search' needs drama.search.DramaSearch, which this installation "
+            "lacks; use selection='table'."
+        )
+    from drama.search import DramaSearch
+
+    labels = np.where(y == 1, 1, np.where(y == 0, 0, -1))
+    # Without an interesting label the search is label-free (it would warn and fall back).
+    fit_y = labels if (labels == 1).any() else None
+    search = previous
+    if search is not None and hasattr(search, "select"):
+        search.select(fit_y)
+    else:
+        search = DramaSearch(
+            reducers=list(config["reducers"]), metrics=config["metrics"],
+            levels=list(config["levels"]), random_state=config["random_state"],
+        ).fit(X, fit_y)
+    # X is the training data: its scores are kept, so nothing is rescored.
+    scores = getattr(search, "decision_scores_", None)
+    if scores is None or len(scores) != len(X):
+        scores = search.decision_function(X)
+    prior = _to_percentile(np.asarray(scores, dtype=np.float64))
+    best = getattr(search, "best_config_", "search")
+    return prior, [str(best)], search

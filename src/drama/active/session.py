@@ -17,8 +17,14 @@ import numpy as np
 import pandas as pd
 
 from drama._validation import check_array
-from drama.active.relevance import FeatureSpace, class_votes, relevance
-from drama.active.selection import ConfigTable, choose_configuration, score_configurations
+from drama.active.relevance import FeatureSpace, class_votes, learned_prior, relevance
+from drama.active.selection import (
+    ConfigTable,
+    choose_configuration,
+    choose_with_search,
+    score_configurations,
+    search_available,
+)
 from drama.active.store import LABELS, ActiveStore, StoreError, data_fingerprint
 from drama.active.strategies import STRATEGIES
 
@@ -55,6 +61,17 @@ class ActiveSession:
     alpha : float
         Weight of DRAMA's anomaly prior in the relevance model (see
         :mod:`drama.active.relevance`); smaller lets labels speak louder.
+    bandwidth : float
+        Kernel width as a multiple of the median 10th-neighbour distance; smaller keeps
+        a label's influence closer to it.
+    model : {"logistic", "kernel"}
+        "kernel": labels act only through the kernel on their neighbours; "logistic"
+        (default): also a logistic model on the features and DRAMA's configuration
+        percentiles, which carries what the labels teach to unlabelled regions.
+    selection : {"table", "search"}
+        Few-label configuration choice: "table" re-weighs the configuration scores
+        computed once at start (fast, the default); "search" asks
+        ``drama.search.DramaSearch`` with the labels (1 / 0 / -1) at every refit.
     random_state : int or None
     steal_lock : bool
         Open a store even if another live process holds it.
@@ -76,12 +93,18 @@ class ActiveSession:
         levels: Sequence[int] = (1, 2, 3),
         metrics: Sequence[str] | str = "all",
         strategy: str = "top",
-        alpha: float = 0.5,
+        alpha: float = 0.1,
+        bandwidth: float = 1.0,
+        model: str = "logistic",
+        selection: str = "table",
+        miss_shrink: float = 0.0,
         random_state: int | None = 0,
         steal_lock: bool = False,
     ) -> None:
         if strategy not in STRATEGIES:
-            raise ValueError(f"Unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}.")
+            raise ValueError(
+                f"Unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}."
+            )
         self.feature_names = (
             [str(c) for c in X.columns] if hasattr(X, "columns") else None
         )
@@ -94,14 +117,28 @@ class ActiveSession:
             raise ValueError("ids must be unique; found duplicates.")
         self.ids = ids
         self._index = {oid: i for i, oid in enumerate(ids)}
+        if selection not in ("table", "search"):
+            raise ValueError(f"Unknown selection {selection!r}; choose 'table' or 'search'.")
+        if selection == "search" and not search_available():
+            raise ValueError("selection='search' needs drama.search.DramaSearch, which this "
+                             "installation lacks; use selection='table'.")
+        self.selection = selection
+        self._search: object = None
+        if model not in ("logistic", "kernel"):
+            raise ValueError(f"Unknown model {model!r}; choose 'logistic' or 'kernel'.")
         self.strategy = strategy
         self.alpha = alpha
+        self.bandwidth = bandwidth
+        self.miss_shrink = miss_shrink
+        self.model = model
         self.random_state = random_state
         self.config = {
             "reducers": list(reducers),
             "levels": [int(v) for v in levels],
             "metrics": metrics if isinstance(metrics, str) else list(metrics),
             "random_state": random_state,
+            "model": model,
+            "selection": selection,
         }
         self._memory_dir: Any = None
         if store is None:
@@ -119,6 +156,7 @@ class ActiveSession:
                 arr, reducers, levels, metrics, random_state
             )
             self.space = FeatureSpace.build(arr, random_state=random_state)
+            self._learn_features = np.hstack([self.space.coords, self.table.percentiles])
             self._median = np.median(arr.reshape(len(arr), -1), axis=0)
             q75, q25 = np.percentile(arr.reshape(len(arr), -1), [75, 25], axis=0)
             self._iqr = np.where(q75 - q25 > 1e-12, (q75 - q25) / 1.349, 1.0)
@@ -146,8 +184,12 @@ class ActiveSession:
 
     def labels(self) -> pd.DataFrame:
         """The latest label of every labelled object, in the order they were (re)labelled."""
-        rows = [(oid, lab, cls) for oid, (lab, cls, _) in self.store.current().items()]
-        return pd.DataFrame(rows, columns=["id", "label", "cls"])
+        current = self.store.current()
+        return pd.DataFrame({
+            "id": pd.Series(list(current), dtype=object),
+            "label": pd.Series([v[0] for v in current.values()], dtype=object),
+            "cls": pd.Series([v[1] for v in current.values()], dtype=object),
+        })
 
     def _label_vector(self) -> tuple[np.ndarray, list[tuple[int, str]]]:
         y = np.full(len(self.ids), -1, dtype=np.int64)
@@ -163,19 +205,26 @@ class ActiveSession:
     def refit(self) -> ActiveSession:
         """Re-select configurations and re-rank with all labels so far."""
         y, tagged = self._label_vector()
-        prior, chosen = choose_configuration(self.table, y)
+        if self.selection == "search":
+            anomaly, chosen, self._search = choose_with_search(
+                self.X, y, self.config, self._search)
+        else:
+            anomaly, chosen = choose_configuration(self.table, y, miss_shrink=self.miss_shrink)
+        prior = anomaly
+        if self.model == "logistic":
+            prior = learned_prior(self._learn_features, y, anomaly, random_state=self.random_state)
         known = np.flatnonzero(y >= 0)
-        K = self.space.kernel(known)
+        K = self.space.kernel(known, scale=self.bandwidth)
         p = relevance(K, y[known].astype(np.float64), prior, alpha=self.alpha)
         score = p.copy()
         # Labelled objects go to the ends: the scientist has already said what they are.
-        score[y == 1] = 2.0 + prior[y == 1]
-        score[y == 0] = -1.0 + prior[y == 0]
+        score[y == 1] = 2.0 + anomaly[y == 1]
+        score[y == 0] = -1.0 + anomaly[y == 0]
         tag_idx = np.asarray([i for i, _ in tagged], dtype=np.int64)
         cls, conf = class_votes(self.space.kernel(tag_idx), [c for _, c in tagged])
         for i, c in tagged:  # a labelled object's class is the one it was given
             cls[i], conf[i] = c, 1.0
-        self.anomaly_, self.p_interesting_, self.scores_ = prior, p, score
+        self.anomaly_, self.p_interesting_, self.scores_ = anomaly, p, score
         self.classes_, self.class_confidence_ = cls, conf
         self.chosen_configurations_ = chosen
         self.y_ = y
@@ -185,7 +234,9 @@ class ActiveSession:
         """The k unlabelled objects to inspect next, best first, with the reason."""
         strategy = strategy or self.strategy
         if strategy not in STRATEGIES:
-            raise ValueError(f"Unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}.")
+            raise ValueError(
+                f"Unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}."
+            )
         labelled = self.y_ >= 0
         k = min(int(k), int((~labelled).sum()))
         if k <= 0:

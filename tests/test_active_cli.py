@@ -1,0 +1,108 @@
+"""``drama active``: the terminal loop, driven by CliRunner with typed answers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from drama.cli_active import register
+
+
+@pytest.fixture(scope="module")
+def app() -> typer.Typer:
+    app = typer.Typer()
+
+    @app.callback()
+    def main() -> None:
+        """A stand-in for the drama app."""
+
+    register(app)
+    return app
+
+
+@pytest.fixture()
+def table(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(size=(150, 4)), rng.normal(size=(6, 4)) + [8, 0, 0, 0]])
+    frame = pd.DataFrame(X, columns=["flux", "colour", "size", "ellipticity"])
+    frame.insert(0, "id", [f"gal{i}" for i in range(len(X))])
+    path = tmp_path / "catalogue.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+FAST = ["--reducer", "none", "--levels", "2"]
+
+
+def test_label_quit_and_resume(app, table, tmp_path):
+    store = tmp_path / "survey.drama.db"
+    args = ["active", str(table), "--store", str(store), *FAST]
+    first = CliRunner().invoke(app, args, input="i merger\nb\nx\ns\nq\n")
+    assert first.exit_code == 0, first.output
+    assert "most deviating features" in first.output
+    assert "flux" in first.output  # the planted anomalies deviate in flux
+    assert "Please answer i, b, s or q" in first.output
+    assert "2 labels" in first.output
+    again = CliRunner().invoke(app, args + ["--output", str(tmp_path / "rank.csv")], input="q\n")
+    assert again.exit_code == 0, again.output
+    assert "Resuming" in again.output and "2 labels so far, 1 interesting" in again.output
+    ranking = pd.read_csv(tmp_path / "rank.csv")
+    assert ranking["label"].iloc[0] == "interesting"
+    assert ranking["predicted_class"].iloc[0] == "merger"
+
+
+def test_end_of_input_stops_cleanly_and_budget(app, table, tmp_path):
+    store = tmp_path / "s.db"
+    result = CliRunner().invoke(
+        app, ["active", str(table), "--store", str(store), "--budget", "2", *FAST],
+        input="b\nb\nb\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "2 labels" in result.output
+    stopped = CliRunner().invoke(app, ["active", str(table), "--store", str(store), *FAST],
+                                 input="i\n")
+    assert stopped.exit_code == 0
+    assert "3 labels" in stopped.output  # input ran out: saved, no traceback
+
+
+def test_curves_are_plotted_to_files(app, tmp_path):
+    rng = np.random.default_rng(1)
+    t = np.linspace(0, 1, 60)
+    curves = np.sin(2 * np.pi * t) + 0.05 * rng.normal(size=(80, 60))
+    curves[:3] += np.exp(-((t - 0.5) ** 2) / 0.002)
+    data = tmp_path / "curves.npy"
+    np.save(data, curves)
+    plots = tmp_path / "plots"
+    result = CliRunner().invoke(
+        app, ["active", str(data), "--store", str(tmp_path / "c.db"), "--plot-dir", str(plots),
+              *FAST], input="i\nq\n")
+    assert result.exit_code == 0, result.output
+    assert len(list(plots.glob("candidate_*.png"))) == 2
+
+
+def test_clear_errors(app, table, tmp_path):
+    bad = tmp_path / "notes.db"
+    bad.write_text("not a database\n" * 10)
+    result = CliRunner().invoke(app, ["active", str(table), "--store", str(bad), *FAST])
+    assert result.exit_code == 2
+    assert "is not a DRAMA label store" in result.output
+    missing = CliRunner().invoke(app, ["active", str(tmp_path / "nope.csv"), "--store",
+                                       str(tmp_path / "x.db")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+
+
+def test_images_are_plotted_beside_the_median(app, tmp_path):
+    images = np.random.default_rng(2).random((40, 8, 8))
+    images[0, 2:6, 2:6] += 3.0
+    data = tmp_path / "cutouts.npy"
+    np.save(data, images)
+    result = CliRunner().invoke(
+        app, ["active", str(data), "--store", str(tmp_path / "i.db"), "--plot-dir",
+              str(tmp_path / "p"), "--reducer", "none", "--levels", "1"], input="b\nq\n")
+    assert result.exit_code == 0, result.output
+    assert "plot:" in result.output and len(list((tmp_path / "p").glob("*.png"))) == 2
