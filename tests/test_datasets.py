@@ -522,3 +522,10 @@ def test_digits_task() -> None:
     assert abs(y3.mean() - 0.02) < 0.002
     with pytest.raises(ValueError, match="between 0 and 9"):
         load_digits_task(anomaly_digit=10)
+
+
+def test_a_feature_named_y_that_is_not_a_label_stays_a_feature(tmp_path):
+    path = tmp_path / "xy.csv"
+    pd.DataFrame({"x": [0.5, 1.5, 2.5], "y": [-3.2, 4.1, 0.7]}).to_csv(path, index=False)
+    features, ids, y = load_table(path)
+    assert list(features.columns) == ["x", "y"] and y is None and ids is None

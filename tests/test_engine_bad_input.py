@@ -344,3 +344,18 @@ def test_extreme_finite_values_score_finite_or_are_refused_clearly(scaling, redu
         assert "too large" in message or "overflow" in message, message
     else:
         assert np.isfinite(det.decision_scores_).all()
+
+
+def test_reordered_dataframe_columns_are_refused():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=80), "b": rng.normal(size=80) * 10,
+                          "c": rng.random(80)})
+    det = Drama(random_state=0).fit(frame)
+    with pytest.raises(ValueError, match="same columns in the same order"):
+        det.decision_function(frame[["c", "a", "b"]])
+
+
+def test_correlation_in_one_dimension_is_refused():
+    X = np.random.default_rng(0).normal(size=(40, 1))
+    with pytest.raises(ValueError, match="at least 2 dimensions"):
+        Drama(metric="correlation").fit(X)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy.optimize import nnls
 
-from drama.reducers.linear import SPECS, NMFReducer, _nnls_by_support
+from drama.reducers.linear import SPECS, ICAReducer, NMFReducer, _nnls_by_support
 
 
 @pytest.mark.parametrize("k", [1, 2, 3, 5])
@@ -32,3 +32,11 @@ def test_state_round_trip_encodes_identically(spec):
     Z = reducer.encode(X)
     np.testing.assert_array_equal(restored.encode(X), Z)
     np.testing.assert_array_equal(restored.decode(Z), reducer.decode(Z))
+
+
+def test_ica_on_rank_deficient_data_falls_back_to_an_exact_basis():
+    t = np.random.default_rng(0).normal(size=(300, 1))
+    X = np.hstack([t, 2 * t, -t, 0.5 * t])
+    reducer = ICAReducer(2, random_state=0).fit(X)
+    assert np.abs(reducer.unmixing_).max() < 10
+    np.testing.assert_allclose(reducer.decode(reducer.encode(X)), X, atol=1e-10)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import drama.tree as tree_module
+from drama import Drama
 from drama.clustering import assign, split_centres
 from drama.distances import METRICS
 from drama.tree import SplitTree
@@ -357,3 +358,11 @@ def test_image_shaped_input():
     for space in ("input", "latent"):
         scores = tree.level_scores(X, list(METRICS), [1, 2], space)
         assert all(s.shape == (60,) and np.isfinite(s).all() for s in scores.values())
+
+
+def test_keeping_covariances_does_not_change_the_tree():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (4500, 3)), rng.normal(3, 1, (600, 3))])
+    plain = Drama(reducer="pca", random_state=0).fit(X)
+    with_cov = Drama(reducer="pca", keep_covariance=True, random_state=0).fit(X)
+    np.testing.assert_array_equal(plain.decision_scores_, with_cov.decision_scores_)

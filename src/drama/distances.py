@@ -80,7 +80,7 @@ def _pairwise(U: np.ndarray, P: np.ndarray, metric: str, stats: LeafStats | None
     if metric == "canberra":
         denom = np.abs(U)[:, None, :] + np.abs(P)[None, :, :]
         return np.where(denom > 0, adiff / np.where(denom > 0, denom, 1.0), 0.0).sum(axis=2)
-    raise ValueError(f"Unknown metric {metric!r}; choose one of {', '.join(METRICS)}.")
+    raise AssertionError(metric)  # prototype_distances validated the name
 
 
 def prototype_distances(

@@ -129,7 +129,7 @@ class Drama(BaseEstimator):
         for name in ("n_levels", "latent_dim", "min_node_size", "max_cluster_samples",
                      "max_fit_samples"):
             value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or value < 1:
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ValueError(f"{name} must be a positive integer; got {value!r}.")
         if not (isinstance(self.min_leaf_share, Real) and 0 <= self.min_leaf_share < 1):
             raise ValueError(f"min_leaf_share must be in [0, 1); got {self.min_leaf_share!r}.")
@@ -164,6 +164,15 @@ class Drama(BaseEstimator):
     def _prepare(self, X: Any) -> np.ndarray:
         """Validate new data against the training shape and scale it."""
         self._check_fitted()
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None and hasattr(X, "columns"):
+            given = [str(c) for c in X.columns]
+            if given != list(names):
+                raise ValueError(
+                    f"X has the features {given[:8]}, but this model was fitted on the features "
+                    f"{list(names)[:8]}. Pass the same columns in the same order, e.g. "
+                    "X[model.feature_names_in_]."
+                )
         arr = check_array(X)
         if arr.shape[1:] != self.sample_shape_:
             raise ValueError(
@@ -178,12 +187,18 @@ class Drama(BaseEstimator):
         """Fit the tree on ``X`` (unsupervised: ``y`` is ignored) and score it."""
         self._check_params()
         arr = check_array(X, min_objects=2)
+        n_features = int(np.prod(arr.shape[1:]))
+        dims = self.latent_dim if self.space == "latent" else n_features
+        if self.metric == "correlation" and dims < 2:
+            raise ValueError(
+                "metric='correlation' needs at least 2 dimensions to correlate; this model "
+                f"measures distances in {dims}. Use another metric such as 'l2'."
+            )
         names = None
         if hasattr(X, "columns"):
             names = np.asarray([str(c) for c in X.columns], dtype=object)
         scaler = Scaler(self.scaling).fit(arr)
         scaled = scaler.transform(arr)
-        n_features = int(np.prod(arr.shape[1:]))
         tree = SplitTree(
             self.reducer, latent_dim=self.latent_dim, n_levels=self.n_levels,
             clustering=self.clustering, min_node_size=self.min_node_size,
@@ -238,9 +253,12 @@ class Drama(BaseEstimator):
         for m in metrics:
             check_option(m, METRICS, "metric")
         levels = list(range(1, self.n_levels + 1)) if levels is None else list(levels)
+        if not metrics or not levels:
+            raise ValueError("Ask for at least one metric and one level.")
         for level in levels:
-            if not 1 <= level <= self.n_levels:
-                raise ValueError(f"levels must lie in 1..{self.n_levels}; got {level}.")
+            if (isinstance(level, bool) or not isinstance(level, (int, np.integer))
+                    or not 1 <= level <= self.n_levels):
+                raise ValueError(f"levels must be integers in 1..{self.n_levels}; got {level!r}.")
         space = check_option(space or self.space, SPACES, "space")
         scores = self.tree_.level_scores(scaled, metrics, levels, space)
         columns = pd.MultiIndex.from_tuples(list(scores), names=["level", "metric"])

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from drama._io import atomic_path
 from drama.reducers import get_reducer_spec
 from drama.scaling import Scaler
 from drama.tree import Node, SplitTree
@@ -79,14 +79,8 @@ def save_model(model: Any, path: str | os.PathLike) -> None:
     }
     arrays["__meta__"] = np.array(json.dumps(meta, default=_json_default))
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".drama-", suffix=".tmp", dir=target.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez_compressed(handle, **arrays)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(target) as tmp, open(tmp, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
 
 
 def _read(path: Path) -> tuple[dict, dict[str, np.ndarray]]:

@@ -130,7 +130,9 @@ class SplitTree:
             lat_sigma=spread(Z_members, lat_floor),
         )
         if self.keep_covariance:
-            rows = self._sample(len(members), COVARIANCE_SAMPLES)
+            # Evenly spaced, not drawn: keeping covariances must not change the tree.
+            rows = (None if len(members) <= COVARIANCE_SAMPLES else
+                    np.linspace(0, len(members) - 1, COVARIANCE_SAMPLES).astype(np.intp))
             node.lat_whiten = whitening(Z_members if rows is None else Z_members[rows],
                                         float(np.square(lat_floor).mean()))
             node.in_whiten = whitening(flat if rows is None else flat[rows], self._eig_floor)
@@ -222,10 +224,10 @@ class SplitTree:
                        nodes: list[int] | None = None) -> np.ndarray:
         """Distances (n, len(nodes)) from every object to the listed nodes' prototypes."""
         nodes = list(range(len(self.nodes_))) if nodes is None else nodes
-        out = np.empty((len(X), len(nodes)))
         if space == "input":
             P, stats = self._stats(nodes, "input")
             return prototype_distances(X.reshape(len(X), -1), P, metric, stats)
+        out = np.empty((len(X), len(nodes)))
         by_encoder: dict[int, list[int]] = {}
         for col, node_id in enumerate(nodes):
             by_encoder.setdefault(self.nodes_[node_id].encoder, []).append(col)

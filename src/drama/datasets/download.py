@@ -13,13 +13,14 @@ import hashlib
 import os
 import re
 import sys
-import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
+
+from drama._io import atomic_path
 
 from .folders import cache_dir
 from .readers import FORMATS
@@ -303,10 +304,8 @@ def download(
     if expected is not None and target.is_file() and _sha256_of(target) == expected:
         return target
 
-    handle, temp_name = tempfile.mkstemp(prefix=f".{filename}.", suffix=".part", dir=folder)
-    temp = Path(temp_name)
-    try:
-        with os.fdopen(handle, "wb") as out:
+    with atomic_path(target, ".part") as temp:
+        with open(temp, "wb") as out:
             got = _fetch(source_url, out, name, progress, timeout)
         if expected is not None and got != expected:
             raise ValueError(
@@ -315,9 +314,6 @@ def download(
                 "file changed: retry, or pass the right sha256= (or verify=False) if you "
                 "trust the source."
             )
-        os.replace(temp, target)
-    finally:
-        temp.unlink(missing_ok=True)
     return target
 
 

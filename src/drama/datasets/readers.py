@@ -366,7 +366,11 @@ def split_table(
     if id_column is None:
         id_column = _find_column(columns, (_ID_COLUMN,))
     if label_column is None:
-        label_column = _find_column([c for c in columns if c != id_column], LABEL_COLUMNS)
+        # Only a column that really holds 0/1 labels is taken for them by its name: a feature
+        # called "y" (a coordinate, say) stays a feature.
+        guess = _find_column([c for c in columns if c != id_column], LABEL_COLUMNS)
+        if guess is not None and set(pd.unique(frame[guess].dropna())) <= {0, 1}:
+            label_column = guess
     if id_column is not None and id_column == label_column:
         raise ValueError(f"{source}: {id_column!r} cannot be both the id and the label column.")
 

@@ -101,6 +101,7 @@ class ICAReducer(_AffineReducer):
     """``ica``: independent components (FastICA), suited to mixtures of independent sources."""
 
     name = "ica"
+    _RANK_ROWS = 1000  # the rank of a node is judged on at most this many objects
 
     def fit(self, X: np.ndarray) -> ICAReducer:
         flat = _flat(X)
@@ -109,22 +110,29 @@ class ICAReducer(_AffineReducer):
             # Nothing to unmix: fall back to an exact orthogonal basis of the (constant) node.
             self._set(flat.mean(axis=0), np.eye(k, flat.shape[1]), np.eye(k, flat.shape[1]).T)
             return self
-        ica = FastICA(
-            n_components=k, whiten="unit-variance", random_state=self.random_state, max_iter=400
-        )
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                warnings.simplefilter("ignore", RuntimeWarning)
-                ica.fit(flat)
-            usable = np.isfinite(ica.components_).all() and np.isfinite(ica.mixing_).all()
-        except (ValueError, np.linalg.LinAlgError):
-            usable = False  # rank-deficient node: whitening divides by zero variance
+        # Fewer independent directions than components makes FastICA return huge but finite
+        # unmixing weights; judge the rank on a sample of the node first.
+        centred = flat[: self._RANK_ROWS] - flat.mean(axis=0)
+        singular = np.linalg.svd(centred, compute_uv=False)
+        usable = bool((singular > 1e-8 * singular[0]).sum() >= k)
+        if usable:
+            ica = FastICA(
+                n_components=k, whiten="unit-variance", random_state=self.random_state,
+                max_iter=400,
+            )
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    ica.fit(flat)
+                usable = np.isfinite(ica.components_).all() and np.isfinite(ica.mixing_).all()
+            except (ValueError, np.linalg.LinAlgError):
+                usable = False
         if usable:
             self._set(ica.mean_, ica.components_, ica.mixing_)
         else:
             # ICA is undefined here; PCA's orthogonal basis is the honest fallback.
-            pca = PCA(n_components=k).fit(flat)
+            pca = PCA(n_components=k, random_state=self.random_state).fit(flat)
             self._set(pca.mean_, pca.components_, pca.components_.T)
         return self
 
