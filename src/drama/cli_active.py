@@ -21,12 +21,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from drama.datasets.readers import FORMATS, TABLE_FORMATS
+
 if TYPE_CHECKING:  # pragma: no cover
     from drama.active import ActiveSession, Candidate
 
 __all__ = ["active", "register"]
 
-TABLE_SUFFIXES = {".csv", ".parquet", ".pq", ".fits", ".fit", ".fts"}
+TABLE_SUFFIXES = {s for s, f in FORMATS.items() if f in TABLE_FORMATS}
 ANSWERS = {"i": "interesting", "b": "boring", "s": "skip", "q": "quit"}
 USER_ERROR = 2
 

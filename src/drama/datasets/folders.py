@@ -18,7 +18,9 @@ __all__ = ["DATA_ENV", "ODDS_ENV", "SUFFIXES", "cache_dir", "data_dirs", "odds_d
 DATA_ENV = "DRAMA_DATA"
 
 #: File suffixes the loader understands, in the order a bare name is resolved.
-SUFFIXES: tuple[str, ...] = (".mat", ".npz", ".csv", ".parquet", ".fits", ".fit", ".npy")
+SUFFIXES: tuple[str, ...] = (
+    ".mat", ".npz", ".csv", ".parquet", ".pq", ".fits", ".fit", ".fts", ".npy"
+)
 
 PathArg = str | os.PathLike[str]
 

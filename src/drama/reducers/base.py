@@ -28,17 +28,6 @@ class Reducer(Protocol):
     def decode(self, Z: np.ndarray) -> np.ndarray: ...
 
 
-class PersistentReducer(Reducer, Protocol):
-    """A reducer that can be saved as plain data (JSON config + numpy arrays)."""
-
-    name: str
-
-    def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]: ...
-
-    @classmethod
-    def from_state(cls, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> Any: ...
-
-
 @dataclass(frozen=True)
 class ReducerSpec:
     """How to build a reducer for one node of the tree.
