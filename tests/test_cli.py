@@ -315,3 +315,12 @@ def test_demo_writes_report(tmp_path):
     assert "AUC" in result.output and "MCC" in result.output and "RWS" in result.output
     assert "Top 10 anomalies" in result.output
     assert "scores.png" in (out / "report.md").read_text()
+
+
+def test_output_onto_the_input_is_refused(table):
+    path, _ = table
+    before = path.read_bytes()
+    result = _invoke("score", path, "-o", path)
+    assert result.exit_code == 2
+    assert "is the input file" in result.output
+    assert path.read_bytes() == before

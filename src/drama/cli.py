@@ -10,9 +10,7 @@ nothing the user can cause ends in a traceback.
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -21,6 +19,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from drama._io import atomic_path
+from drama.datasets.readers import FORMATS, TABLE_FORMATS
 
 if TYPE_CHECKING:  # pragma: no cover - for type hints only
     import pandas as pd
@@ -37,8 +38,8 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
-TABLE_SUFFIXES = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
-INPUT_SUFFIXES = {**TABLE_SUFFIXES, ".fits": "fits", ".fit": "fits", ".fts": "fits"}
+INPUT_SUFFIXES = {s: f for s, f in FORMATS.items() if f in TABLE_FORMATS}
+TABLE_SUFFIXES = {s: f for s, f in INPUT_SUFFIXES.items() if f != "fits"}  # what we write
 USER_ERROR = 2
 RUNTIME_ERROR = 1
 
@@ -217,9 +218,11 @@ def _read_input(
     return features, ids_arr, y_arr, id_name
 
 
-def _check_output(path: Path) -> str:
+def _check_output(path: Path, source: Path) -> str:
     """Validate the output path before the (possibly long) fit, not after."""
     fmt = _table_format(path, "output")
+    if path.resolve() == source.resolve():
+        raise UserError(f"--output {str(path)!r} is the input file; choose another name.")
     if not path.parent.exists():
         raise UserError(
             f"The folder {str(path.parent)!r} for the output does not exist; create it first."
@@ -229,28 +232,14 @@ def _check_output(path: Path) -> str:
     return fmt
 
 
-def _atomic_write(path: Path, write: Callable[[Path], None], suffix: str) -> None:
-    """Write through a temporary file in the same folder, then rename it into place.
-
-    A crash or Ctrl-C part-way leaves the old file (or none) untouched, never half a file.
-    """
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def _write_table(frame: pd.DataFrame, path: Path) -> None:
-    fmt = _check_output(path)
-    if fmt == "parquet":
-        _atomic_write(path, lambda p: frame.to_parquet(p, index=False), ".parquet")
-    else:
-        _atomic_write(path, lambda p: frame.to_csv(p, index=False), ".csv")
+    """Write through a temporary file renamed into place: never half a file."""
+    fmt = _table_format(path, "output")
+    with atomic_path(path, f".{fmt}") as tmp:
+        if fmt == "parquet":
+            frame.to_parquet(tmp, index=False)
+        else:
+            frame.to_csv(tmp, index=False)
 
 
 def _ranks(scores: np.ndarray) -> np.ndarray:
@@ -456,7 +445,7 @@ def score(
                 )
         if output is None:
             output = input.with_name(f"{input.stem}-scores.csv")
-        _check_output(output)
+        _check_output(output, input)
         features, ids, y, id_name = _read_input(input, id_column, label_column)
         if model is not None:
             det = _load_model(model)
@@ -612,6 +601,16 @@ def demo(
             report = write_report(det, X, y, out)
         console.print(f"Report written to [bold]{escape(str(report))}[/bold].")
 
+
+def _register_workflows() -> None:
+    """The workflow commands live in their own modules; they add themselves to ``app``."""
+    from drama import cli_active, cli_benchmark
+
+    cli_active.register(app)
+    cli_benchmark.register(app)
+
+
+_register_workflows()
 
 if __name__ == "__main__":  # pragma: no cover
     app()

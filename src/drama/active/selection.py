@@ -116,15 +116,6 @@ def choose_configuration(
     return prior, [table.names[i] for i in best]
 
 
-def search_available() -> bool:
-    """True when the shared configuration search (``drama.search.DramaSearch``) exists."""
-    try:
-        from drama.search import DramaSearch  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def choose_with_search(
     X: np.ndarray, y: np.ndarray, config: dict, previous: object = None
 ) -> tuple[np.ndarray, list[str], object]:
@@ -133,18 +124,13 @@ def choose_with_search(
     ``previous`` is the search object of the last call, reused when the search can
     re-select without refitting (a ``select(y)`` method); otherwise it is refitted.
     """
-    if not search_available():
-        raise ValueError(
-            "selection='search' needs drama.search.DramaSearch, which this installation "
-            "lacks; use selection='table'."
-        )
     from drama.search import DramaSearch
 
     labels = np.where(y == 1, 1, np.where(y == 0, 0, -1))
     # Without an interesting label the search is label-free (it would warn and fall back).
     fit_y = labels if (labels == 1).any() else None
     search = previous
-    if search is not None and hasattr(search, "select"):
+    if search is not None:
         search.select(fit_y)
     else:
         search = DramaSearch(

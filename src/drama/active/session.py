@@ -23,7 +23,6 @@ from drama.active.selection import (
     choose_configuration,
     choose_with_search,
     score_configurations,
-    search_available,
 )
 from drama.active.store import LABELS, ActiveStore, StoreError, data_fingerprint
 from drama.active.strategies import STRATEGIES
@@ -119,9 +118,6 @@ class ActiveSession:
         self._index = {oid: i for i, oid in enumerate(ids)}
         if selection not in ("table", "search"):
             raise ValueError(f"Unknown selection {selection!r}; choose 'table' or 'search'.")
-        if selection == "search" and not search_available():
-            raise ValueError("selection='search' needs drama.search.DramaSearch, which this "
-                             "installation lacks; use selection='table'.")
         self.selection = selection
         self._search: object = None
         if model not in ("logistic", "kernel"):

@@ -1,0 +1,40 @@
+"""Wall time of the full linear grid on the ODDS sets: 4 reducers x 10 metrics x 3 levels.
+
+One ``DramaSearch`` per data set (one tree per reducer, reducers fitted in parallel, every
+configuration scored on all objects). Prints per-data-set seconds and the total; the
+target is under 10 minutes for all 25 sets on a 2-core machine.
+
+    python benchmarks/grid_timing.py [--data-dir DIR] [--n-jobs -1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+from drama.benchmark import default_odds_dir, odds_tasks
+from drama.search import DramaSearch
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=default_odds_dir())
+    parser.add_argument("--n-jobs", type=int, default=-1)
+    args = parser.parse_args()
+    total = 0.0
+    print(f"cores: {os.cpu_count()}; load average: {os.getloadavg()}")
+    for task in odds_tasks(args.data_dir):
+        X, _ = task.load()
+        start = time.perf_counter()
+        search = DramaSearch(n_jobs=args.n_jobs, random_state=0).fit(X)
+        seconds = time.perf_counter() - start
+        total += seconds
+        print(f"{task.name:12s} {X.shape[0]:7d} x {X.shape[1]:4d}  {len(search.results_):3d} "
+              f"configurations  {seconds:7.1f} s  (total {total:7.1f} s)", flush=True)
+    print(f"TOTAL {total:.1f} s = {total / 60:.2f} min; load average after: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()

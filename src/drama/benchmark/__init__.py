@@ -1,0 +1,26 @@
+"""The benchmark runner: DRAMA against its peers under the paper's protocols (SPEC §3-4).
+
+:func:`run_benchmark` runs and appends to a resumable CSV; :mod:`drama.benchmark.report`
+turns it into Markdown tables and figures; ``drama benchmark`` is the command line.
+"""
+
+from drama.benchmark.peers import PEERS, finite_scores
+from drama.benchmark.report import summary, table6, write_report
+from drama.benchmark.runner import DETECTORS, PROTOCOLS, Task, run_benchmark, semi_split
+from drama.benchmark.tasks import default_odds_dir, odds_tasks, synthetic_tasks
+
+__all__ = [
+    "DETECTORS",
+    "PEERS",
+    "PROTOCOLS",
+    "Task",
+    "default_odds_dir",
+    "finite_scores",
+    "odds_tasks",
+    "run_benchmark",
+    "semi_split",
+    "summary",
+    "synthetic_tasks",
+    "table6",
+    "write_report",
+]

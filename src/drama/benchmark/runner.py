@@ -1,0 +1,267 @@
+"""Run DRAMA and its peers on data sets under a named protocol; resumable CSV of results.
+
+Protocols (SPEC §3):
+
+- ``unsupervised``: fit on all objects, score all objects, no labels (one draw).
+- ``semi``: in each draw, "seen" = a random half of the inliers (labelled 0) plus k
+  labelled outliers (1); "unseen" = every other object (disjoint). DRAMA is fitted ONCE on
+  all objects without labels (transductive: the unseen objects are in the fitted X, their
+  labels are not), then ``DramaSearch.select`` chooses with each draw's labels; every
+  detector is judged on the unseen objects only. Peers use no labels.
+- ``novelty``: fit on a random half of the inliers, score the other half plus all outliers.
+
+Every finished (dataset, protocol, k, detector, draw) row is appended to the CSV at once,
+and rows already in it are skipped, so a long run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.preprocessing import MinMaxScaler
+
+from drama.benchmark.peers import PEERS, finite_scores
+from drama.metrics import auc_score, mcc_score, rws_score
+from drama.search import DramaSearch, config_name
+
+PROTOCOLS = ("unsupervised", "semi", "novelty")
+DRAMA = "DRAMA"
+DRAMA_FIXED = "DRAMA-fixed"  # the engine default none|l2|2 from the same trees
+FIXED_CONFIG = config_name("none", "l2", 2, "input")
+DETECTORS = (DRAMA, DRAMA_FIXED, *PEERS)
+KEY = ["dataset", "protocol", "k", "detector", "draw"]
+COLUMNS = [*KEY, "auc", "mcc", "rws", "fit_time", "score_time", "config", "selection",
+           "n", "d", "n_anomalies"]
+
+
+@dataclass
+class Task:
+    """One data set to benchmark: a name and a loader returning (X, y)."""
+
+    name: str
+    load: Callable[[], tuple[np.ndarray, np.ndarray]]
+
+
+def measures(y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+    """AUC, MCC (top N_o) and RWS of possibly non-finite scores."""
+    s = finite_scores(scores)
+    return {"auc": auc_score(y, s), "mcc": mcc_score(y, s), "rws": rws_score(y, s)}
+
+
+def done_keys(csv: Path | None) -> set[tuple]:
+    """Keys of the rows already in the CSV (resume)."""
+    if csv is None or not csv.exists() or csv.stat().st_size == 0:
+        return set()
+    old = pd.read_csv(csv, usecols=KEY)
+    return {(str(r.dataset), str(r.protocol), int(r.k), str(r.detector), int(r.draw))
+            for r in old.itertuples()}
+
+
+def _append(csv: Path | None, row: dict[str, Any]) -> None:
+    if csv is None:
+        return
+    csv.parent.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame([row], columns=COLUMNS)
+    frame.to_csv(csv, mode="a", header=not csv.exists() or csv.stat().st_size == 0,
+                 index=False)
+
+
+def check_protocol(protocol: str, y: np.ndarray, k: int, name: str) -> None:
+    """Refuse a protocol the data set cannot support, with a sentence saying why."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"Unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}.")
+    n_a, n_n = int(y.sum()), int((y == 0).sum())
+    if n_a < 1 or n_n < 2:
+        raise ValueError(f"{name}: needs anomalies and normal objects; has {n_a} and {n_n}.")
+    if protocol == "semi" and n_a < k + 1:
+        raise ValueError(
+            f"{name}: the semi protocol with k={k} needs at least {k + 1} anomalies (k seen, "
+            f"at least one unseen); it has {n_a}. Lower k or drop this data set."
+        )
+
+
+def run_benchmark(
+    tasks: Sequence[Task],
+    protocol: str = "unsupervised",
+    detectors: Sequence[str] = DETECTORS,
+    ks: Sequence[int] = (5,),
+    draws: int = 10,
+    seed: int = 0,
+    csv: str | Path | None = None,
+    search_params: dict[str, Any] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
+    """Benchmark ``detectors`` on ``tasks``; returns (and appends to ``csv``) one row per
+    (dataset, protocol, k, detector, draw). Unsupervised runs have k = 0 and one draw."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"Unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}.")
+    unknown = [d for d in detectors if d not in DETECTORS]
+    if unknown:
+        raise ValueError(f"Unknown detector(s) {unknown}; choose from {', '.join(DETECTORS)}.")
+    if protocol == "semi" and any(int(k) < 1 for k in ks):
+        raise ValueError(f"k must be >= 1 for the semi protocol; got {list(ks)}.")
+    csv = Path(csv) if csv is not None else None
+    done = done_keys(csv)
+    rows: list[dict[str, Any]] = []
+    params = {"random_state": seed, **(search_params or {})}
+    say = progress or (lambda _msg: None)
+    for task in tasks:
+        ks_here = [int(k) for k in ks] if protocol == "semi" else [0]
+        n_draws = 1 if protocol == "unsupervised" else int(draws)
+        todo = [(k, det, d) for k in ks_here for det in detectors for d in range(n_draws)
+                if (task.name, protocol, k, det, d) not in done]
+        if not todo:
+            say(f"{task.name}: done already")
+            continue
+        X, y = task.load()
+        y = np.asarray(y, dtype=np.int64)
+        bad_k = set()
+        for k in ks_here:  # a k the data set cannot support is skipped, the others run
+            try:
+                check_protocol(protocol, y, k, task.name)
+            except ValueError as exc:
+                warnings.warn(f"skipped: {exc}", UserWarning, stacklevel=2)
+                say(f"[yellow]skipped[/yellow] {exc}")
+                bad_k.add(k)
+        todo = [t for t in todo if t[0] not in bad_k]
+        if not todo:
+            continue
+        say(f"{task.name}: {X.shape[0]} x {int(np.prod(X.shape[1:]))}, {len(todo)} rows to do")
+        runner = _PROTOCOL_RUNNERS[protocol]
+        for row in runner(task.name, X, y, todo, seed, params, say):
+            row.update(dataset=task.name, protocol=protocol, n=len(y),
+                       d=int(np.prod(X.shape[1:])), n_anomalies=int(y.sum()))
+            _append(csv, row)
+            rows.append(row)
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - start
+
+
+def _peer_scores(det: str, X_fit: np.ndarray, X_score: np.ndarray, seed: int
+                 ) -> tuple[np.ndarray, float]:
+    """Peers see min-max-scaled data (fitted on the training part), as in PEERS.md."""
+    scaler = MinMaxScaler().fit(X_fit)
+    fit = scaler.transform(X_fit)
+    score = fit if X_score is X_fit else scaler.transform(X_score)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _timed(lambda: PEERS[det](fit, score, seed))
+
+
+def _unsupervised(name: str, X: np.ndarray, y: np.ndarray, todo: list, seed: int,
+                  params: dict, say: Callable[[str], None]):
+    dets = {det for _, det, _ in todo}
+    if dets & {DRAMA, DRAMA_FIXED}:
+        search, t = _timed(lambda: DramaSearch(**params).fit(X))
+        if DRAMA in dets:  # wall time of the whole search: trees fitted and every config scored
+            yield {"k": 0, "detector": DRAMA, "draw": 0, **measures(y, search.decision_scores_),
+                   "fit_time": t, "score_time": 0.0,
+                   "config": _config_text(search), "selection": search.selection_}
+        if DRAMA_FIXED in dets and FIXED_CONFIG in search.train_scores_:
+            row = search.results_.set_index("config").loc[FIXED_CONFIG]
+            yield {"k": 0, "detector": DRAMA_FIXED, "draw": 0,
+                   **measures(y, search.train_scores_[FIXED_CONFIG].to_numpy()),
+                   "fit_time": float(row["fit_time"]), "score_time": float(row["score_time"]),
+                   "config": FIXED_CONFIG, "selection": "fixed"}
+        say(f"  {name}: DRAMA done in {t:.1f}s")
+    for det in sorted(dets - {DRAMA, DRAMA_FIXED}, key=list(PEERS).index):
+        scores, t = _peer_scores(det, X, X, seed)
+        yield {"k": 0, "detector": det, "draw": 0, **measures(y, scores),
+               "fit_time": t, "score_time": 0.0, "config": "", "selection": ""}
+        say(f"  {name}: {det} done in {t:.1f}s")
+
+
+def semi_split(y: np.ndarray, k: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Labels for one draw (1 / 0 on the seen objects, -1 elsewhere) and the unseen mask."""
+    normals, anomalies = np.flatnonzero(y == 0), np.flatnonzero(y == 1)
+    seen_n = rng.choice(normals, len(normals) // 2, replace=False)
+    seen_a = rng.choice(anomalies, k, replace=False)
+    labels = np.full(len(y), -1, dtype=np.int64)
+    labels[seen_n], labels[seen_a] = 0, 1
+    return labels, labels == -1
+
+
+def _semi(name: str, X: np.ndarray, y: np.ndarray, todo: list, seed: int, params: dict,
+          say: Callable[[str], None]):
+    dets = {det for _, det, _ in todo}
+    search = fit_time = None
+    if dets & {DRAMA, DRAMA_FIXED}:
+        search, t = _timed(lambda: DramaSearch(**params).fit(X))
+        fit_time = t
+        say(f"  {name}: DRAMA trees fitted in {t:.1f}s")
+    peer_scores = {}
+    for det in sorted(dets - {DRAMA, DRAMA_FIXED}, key=list(PEERS).index):
+        peer_scores[det] = _peer_scores(det, X, X, seed)
+        say(f"  {name}: {det} done in {peer_scores[det][1]:.1f}s")
+    for k, det, draw in todo:
+        rng = np.random.default_rng([seed, k, draw])
+        labels, unseen = semi_split(y, k, rng)
+        yu = y[unseen]
+        if det == DRAMA:
+            (_, t) = _timed(lambda labels=labels: search.select(labels))
+            scores, config, selection = search.decision_scores_, _config_text(search), \
+                search.selection_
+            ft, st = fit_time, t
+        elif det == DRAMA_FIXED:
+            scores, config, selection = search.train_scores_[FIXED_CONFIG].to_numpy(), \
+                FIXED_CONFIG, "fixed"
+            ft, st = fit_time, 0.0
+        else:
+            scores, ft = peer_scores[det]
+            st, config, selection = 0.0, "", ""
+        yield {"k": k, "detector": det, "draw": draw, **measures(yu, scores[unseen]),
+               "fit_time": ft, "score_time": st, "config": config, "selection": selection}
+
+
+def _novelty(name: str, X: np.ndarray, y: np.ndarray, todo: list, seed: int, params: dict,
+             say: Callable[[str], None]):
+    for draw in sorted({d for _, _, d in todo}):
+        rng = np.random.default_rng([seed, draw])
+        normals = np.flatnonzero(y == 0)
+        train = np.zeros(len(y), dtype=bool)
+        train[rng.choice(normals, len(normals) // 2, replace=False)] = True
+        X_fit, X_test, y_test = X[train], X[~train], y[~train]
+        dets = [det for _, det, d in todo if d == draw]
+        search = None
+        if {DRAMA, DRAMA_FIXED} & set(dets):
+            start = time.perf_counter()
+            search = DramaSearch(**params).fit(X_fit)
+            search_time = time.perf_counter() - start
+        for det in dets:
+            start = time.perf_counter()
+            if det == DRAMA:
+                scores = search.decision_function(X_test)
+                config, selection, ft = _config_text(search), search.selection_, search_time
+            elif det == DRAMA_FIXED:
+                scores = search.config_scores(X_test, [FIXED_CONFIG])[FIXED_CONFIG].to_numpy()
+                config, selection, ft = FIXED_CONFIG, "fixed", search_time
+            else:
+                scores, ft = _peer_scores(det, X_fit, X_test, seed)
+                config = selection = ""
+            st = time.perf_counter() - start if det in (DRAMA, DRAMA_FIXED) else 0.0
+            yield {"k": 0, "detector": det, "draw": draw, **measures(y_test, scores),
+                   "fit_time": ft, "score_time": st, "config": config, "selection": selection}
+        say(f"  {name}: novelty draw {draw} done")
+
+
+_PROTOCOL_RUNNERS = {"unsupervised": _unsupervised, "semi": _semi, "novelty": _novelty}
+
+
+def _config_text(search: DramaSearch) -> str:
+    """The heaviest configuration, and how many share the weight."""
+    best = search.best_config_
+    name = config_name(best["reducer"], best["metric"], best["level"], best["space"])
+    n = len(search.weights_)
+    return name if n == 1 else f"{name} (+{n - 1})"

@@ -1,0 +1,54 @@
+"""Where the benchmark's data sets come from: the ODDS folder and the paper's synthetics."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from drama.benchmark.runner import Task
+from drama.datasets import load, make_local_anomaly, make_new_class_anomaly
+
+ODDS_SUFFIXES = (".mat", ".npz")
+
+
+def default_odds_dir() -> Path:
+    """``$DRAMA_ODDS_DIR``, else ``../shared/data/odds`` relative to the repository."""
+    env = os.environ.get("DRAMA_ODDS_DIR", "").strip()
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[3].parent / "shared" / "data" / "odds"
+
+
+def odds_tasks(data_dir: str | Path | None = None, names: list[str] | None = None
+               ) -> list[Task]:
+    """One task per ODDS file in ``data_dir`` (all, or the listed names), smallest first so
+    that early progress is quick; an unknown name or a missing folder raises."""
+    folder = Path(data_dir) if data_dir is not None else default_odds_dir()
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"No ODDS folder at {folder}: pass --data-dir or set DRAMA_ODDS_DIR."
+        )
+    files = {p.stem: p for p in folder.iterdir() if p.suffix in ODDS_SUFFIXES}
+    if names:
+        missing = [n for n in names if n not in files]
+        if missing:
+            raise ValueError(f"No data set {missing} in {folder}; found {sorted(files)}.")
+        chosen = [files[n] for n in names]
+    else:
+        chosen = sorted(files.values(), key=lambda p: p.stat().st_size)
+    return [Task(p.stem, lambda p=p: load(p)) for p in chosen]
+
+
+def synthetic_tasks(n_features: tuple[int, ...] = (100, 3000),
+                    shapes: tuple[int, ...] = tuple(range(1, 11)), seed: int = 0) -> list[Task]:
+    """The paper's synthetic experiments: local anomalies (1000 inliers + 50 bumped curves,
+    noise 0.3) and new-class anomalies (1000 of one shape + 5 of every other shape)."""
+    tasks = []
+    for nf in n_features:
+        for shape in shapes:
+            tasks.append(Task(f"local-s{shape}-f{nf}", lambda s=shape, f=nf: make_local_anomaly(
+                n_features=f, shape=s, random_state=seed)))
+            tasks.append(Task(f"newclass-s{shape}-f{nf}",
+                              lambda s=shape, f=nf: make_new_class_anomaly(
+                                  inlier_shapes=(s,), n_features=f, random_state=seed)))
+    return tasks

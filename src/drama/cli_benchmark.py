@@ -1,0 +1,98 @@
+"""``drama benchmark``: DRAMA against its peers on ODDS or the paper's synthetic sets.
+
+Kept out of ``cli.py`` so the benchmark's imports load only when the command runs; the
+main app adds it with ``register(app)``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["benchmark", "register"]
+
+
+def benchmark(
+    protocol: Annotated[str, typer.Option(help="unsupervised, semi or novelty.")] =
+        "unsupervised",
+    datasets: Annotated[list[str] | None, typer.Option(
+        "--dataset", "-d", help="ODDS data set name (repeat); default: every file.")] = None,
+    data_dir: Annotated[Path | None, typer.Option(
+        help="Folder of ODDS .mat/.npz files [default: $DRAMA_ODDS_DIR or "
+             "../shared/data/odds beside the repository].")] = None,
+    synthetic: Annotated[bool, typer.Option(
+        help="Run the paper's synthetic local/new-class experiments instead of ODDS.")] = False,
+    n_features: Annotated[list[int] | None, typer.Option(
+        help="Synthetic: signal lengths (repeat) [default: 100 and 3000].")] = None,
+    shapes: Annotated[list[int] | None, typer.Option(
+        "--shape", help="Synthetic: shapes 1-10 (repeat) [default: all].")] = None,
+    detectors: Annotated[list[str] | None, typer.Option(
+        "--detector", help="Detector to run (repeat) [default: DRAMA, DRAMA-fixed and every "
+                           "peer].")] = None,
+    k: Annotated[list[int] | None, typer.Option(
+        help="Semi: labelled anomalies per draw (repeat for an AUC-against-k curve) "
+             "[default: 5].")] = None,
+    draws: Annotated[int, typer.Option(help="Random draws for semi and novelty.")] = 10,
+    seed: Annotated[int, typer.Option(help="Seed of every detector and every draw.")] = 0,
+    n_jobs: Annotated[int, typer.Option(help="Reducers fitted in parallel (-1: all cores).")]
+        = -1,
+    out: Annotated[Path, typer.Option(help="Folder for results.csv, report.md, figures.")] =
+        Path("benchmark-results"),
+) -> None:
+    """Run DRAMA and its peers under a protocol; resumes from OUT/results.csv."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from drama.benchmark import (
+        DETECTORS,
+        odds_tasks,
+        run_benchmark,
+        synthetic_tasks,
+        write_report,
+    )
+    from drama.benchmark.report import plot_synthetic
+
+    err = Console(stderr=True)
+    try:
+        if synthetic:
+            tasks = synthetic_tasks(tuple(n_features or (100, 3000)),
+                                    tuple(shapes or range(1, 11)), seed)
+        else:
+            if data_dir is None and os.environ.get("DRAMA_ODDS_DIR"):
+                data_dir = Path(os.environ["DRAMA_ODDS_DIR"])
+            tasks = odds_tasks(data_dir, list(datasets) if datasets else None)
+        csv = out / "results.csv"
+        with Progress(console=err, transient=False) as bar:
+            job = bar.add_task(f"{protocol} benchmark", total=len(tasks))
+
+            def say(message: str) -> None:
+                bar.console.print(message)
+                if not message.startswith("  "):
+                    bar.advance(job)
+
+            run_benchmark(tasks, protocol=protocol,
+                          detectors=list(detectors) if detectors else DETECTORS,
+                          ks=list(k) if k else [5], draws=draws, seed=seed, csv=csv,
+                          search_params={"n_jobs": n_jobs}, progress=say)
+    except (ValueError, FileNotFoundError, TypeError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    import pandas as pd
+
+    results = pd.read_csv(csv)
+    results = results[results["protocol"] == protocol]
+    if results.empty:
+        err.print("[yellow]No results to report.[/yellow]")
+        raise typer.Exit(1)
+    md = write_report(results, out, title=f"DRAMA benchmark: {protocol} protocol")
+    if synthetic:
+        plot_synthetic(results, out)
+    Console().print(f"results: {csv}\nreport: {md}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``drama benchmark`` to the main command-line app."""
+    app.command("benchmark")(benchmark)

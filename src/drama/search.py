@@ -1,0 +1,451 @@
+"""Choose DRAMA's configuration from the data: many configurations, one tree per reducer.
+
+A *configuration* is (reducer, metric, level, space). Fitting a tree is the expensive part
+and scoring is cheap, so :class:`DramaSearch` fits ONE tree per reducer (in parallel) and
+scores every level, metric and space from it. Then it selects:
+
+- **without labels** - a *consensus ensemble*: every configuration's scores are turned into
+  ranks, the mean rank is the first consensus, and the ``ensemble_share`` of configurations
+  that correlate best with it are averaged. Configurations that disagree with most others
+  (e.g. a distance that ranks a big anomaly cluster as "normal") are dropped, and averaging
+  the rest lowers the variance of any single choice. See ``docs/search.md`` for its
+  leave-one-data-set-out evaluation.
+- **with a few labels** (1 = anomaly, 0 = normal, -1 = unknown) - each configuration's
+  AUC on the labelled objects (optionally shrunk towards its label-free agreement); the
+  ``top_k`` best are averaged so that a handful of labels cannot crown one fluke, and the
+  consensus ensemble stays a candidate that wins when the labels prefer it.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from scipy.stats import rankdata
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
+
+from drama._validation import check_array
+from drama.distances import METRICS
+from drama.estimator import Drama
+from drama.tree import SPACES
+
+__all__ = ["DEFAULT_REDUCERS", "DramaSearch", "config_name", "parse_config"]
+
+DEFAULT_REDUCERS = ("none", "pca", "ica", "nmf")
+# Mahalanobis needs d x d leaf covariances; with metrics="all" it is scored only up to this
+# many features (asking for it by name always keeps them).
+MAHALANOBIS_MAX_FEATURES = 512
+CONSENSUS = "consensus"
+
+
+def config_name(reducer: str, metric: str, level: int, space: str = "input") -> str:
+    """Stable text name of a configuration, e.g. ``"none|l2|2|input"``."""
+    return f"{reducer}|{metric}|{int(level)}|{space}"
+
+
+def parse_config(name: str) -> dict[str, Any]:
+    """Inverse of :func:`config_name`; a ValueError names the expected form."""
+    parts = str(name).split("|")
+    if len(parts) != 4 or not parts[2].isdigit():
+        raise ValueError(
+            f"Unknown configuration {name!r}: expected 'reducer|metric|level|space', "
+            "e.g. 'none|l2|2|input'."
+        )
+    return {"reducer": parts[0], "metric": parts[1], "level": int(parts[2]), "space": parts[3]}
+
+
+def rank_normalise(scores: np.ndarray) -> np.ndarray:
+    """Column-wise mid-ranks divided by n: every configuration on one (0, 1] scale, so that
+    distances of very different size can be averaged without one dominating."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim == 1:
+        return rankdata(scores) / len(scores)
+    return rankdata(scores, axis=0) / len(scores)
+
+
+def _cdf(sorted_train: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Mid-rank of ``values`` within the training scores, / n; beyond the training maximum
+    the excess still orders objects (by a tiny amount) instead of tying them all at 1."""
+    n = len(sorted_train)
+    left = np.searchsorted(sorted_train, values, side="left")
+    right = np.searchsorted(sorted_train, values, side="right")
+    out = (left + right + 1) / (2.0 * n)
+    top, span = sorted_train[-1], max(sorted_train[-1] - sorted_train[0], 1e-300)
+    return out + 1e-3 * np.clip((values - top) / span, 0.0, None)
+
+
+def label_auc(scores: np.ndarray, anomalies: np.ndarray, normals: np.ndarray) -> np.ndarray:
+    """AUC per column of how well ``scores`` put the ``anomalies`` rows above ``normals``
+    (Mann-Whitney, ties counted half)."""
+    block = np.vstack([scores[anomalies], scores[normals]])
+    ranks = rankdata(block, axis=0)
+    n_a, n_n = len(anomalies), len(normals)
+    return (ranks[:n_a].sum(axis=0) - n_a * (n_a + 1) / 2.0) / (n_a * n_n)
+
+
+def auc_standard_error(auc: np.ndarray, n_a: int, n_n: int) -> np.ndarray:
+    """Hanley & McNeil (1982) standard error of an AUC from n_a anomalies, n_n normals."""
+    auc = np.clip(auc, 1e-6, 1 - 1e-6)
+    q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
+    var = (auc * (1 - auc) + (n_a - 1) * (q1 - auc**2) + (n_n - 1) * (q2 - auc**2)) / (n_a * n_n)
+    return np.sqrt(np.maximum(var, 0.0))
+
+
+def consensus_weights(ranked: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarray]:
+    """Agreement of each configuration with the mean rank, and equal weights on the
+    ``share`` that agree most (a configuration with constant scores never agrees)."""
+    centre = ranked.mean(axis=1)
+    dev = ranked - ranked.mean(axis=0)
+    cdev = centre - centre.mean()
+    norms = np.linalg.norm(dev, axis=0) * max(float(np.linalg.norm(cdev)), 1e-300)
+    corr = np.where(norms > 0, (cdev @ dev) / np.maximum(norms, 1e-300), -1.0)
+    keep = np.argsort(-corr, kind="stable")[: max(1, int(round(share * ranked.shape[1])))]
+    weights = np.zeros(ranked.shape[1])
+    weights[keep] = 1.0 / len(keep)
+    return corr, weights
+
+
+def _fit_tree(X: np.ndarray, reducer: str, params: dict[str, Any]) -> tuple[Drama, float]:
+    start = time.perf_counter()
+    det = Drama(reducer=reducer, contamination=None, **params).fit(X)
+    return det, time.perf_counter() - start
+
+
+def _score_tree(det: Drama, X: np.ndarray, metrics: list[str], levels: list[int],
+                spaces: list[str]) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """Scores of every (metric, level, space) of one tree, with the time each cost."""
+    scores: dict[str, np.ndarray] = {}
+    cost: dict[str, float] = {}
+    for space in spaces:
+        for metric in metrics:
+            start = time.perf_counter()
+            frame = det.score_levels(X, [metric], levels, space)
+            per_level = (time.perf_counter() - start) / len(levels)
+            for level in levels:
+                name = config_name(det.reducer, metric, level, space)
+                scores[name] = frame[(level, metric)].to_numpy()
+                cost[name] = per_level
+    return scores, cost
+
+
+class DramaSearch(BaseEstimator):
+    """Search DRAMA configurations: label-free consensus, or a robust few-label choice.
+
+    Parameters
+    ----------
+    reducers : sequence of str, default=("none", "pca", "ica", "nmf")
+        One tree is fitted per reducer and serves all its levels, metrics and spaces.
+    metrics : "all" or sequence of str, default="all"
+        ``"all"`` = every metric of ``drama.distances.METRICS`` (Mahalanobis only up to 512
+        features, since it needs d x d covariances per leaf).
+    levels : sequence of int, default=(1, 2, 3)
+        Tree levels scored; the trees are ``max(levels)`` deep.
+    spaces : sequence of {"input", "latent"}, default=("input",)
+    ensemble_share : float, default=0.7
+        Share of configurations kept by the label-free consensus (chosen leave-one-data-
+        set-out on ODDS, see docs/search.md).
+    top_k : int, default=5
+        With labels: how many of the best-shrunk configurations are averaged.
+    prior_strength : float, default=0.0
+        With labels: how many labelled anomalies the label-free agreement is worth when the
+        label AUC is shrunk towards it. 0 (no shrinkage) won the leave-one-data-set-out
+        study in docs/search.md: averaging ``top_k`` already guards against one fluke.
+    guard_se : float, default=0.0
+        With labels: the label-free consensus is kept unless the top-k average beats its
+        label AUC by more than this many standard errors (0: by anything at all).
+    drama_params : dict or None
+        Other :class:`drama.Drama` parameters for every tree (``min_leaf_share``, ...).
+    n_jobs : int or None
+        Reducers fitted in parallel by joblib; -1 = all cores.
+    random_state : int or None
+        Seeds every tree; the same seed gives the same result.
+
+    Attributes
+    ----------
+    results_ : pandas.DataFrame
+        One row per configuration: ``config``, ``reducer``, ``metric``, ``level``, ``space``,
+        ``fit_time`` (seconds of its reducer's tree, shared by its configurations),
+        ``score_time``, ``agreement`` (correlation with the label-free consensus),
+        ``label_auc``, ``label_auc_se``, ``shrunk_auc``, ``n_labelled``,
+        ``n_labelled_anomalies``, ``n_labelled_normals``, ``weight`` (share in the chosen
+        ensemble), ``rank``.
+    best_config_ : dict
+        The configuration with the largest weight (reducer, metric, level, space).
+    weights_ : pandas.Series
+        Non-zero weights of the configurations that ``decision_function`` averages.
+    selection_ : str
+        What was chosen and why, in words.
+    decision_scores_ : ndarray (n,)
+        Training scores of the chosen ensemble (mean of rank-normalised scores).
+    estimators_ : dict[str, Drama]
+        The fitted tree of each reducer.
+
+    Examples
+    --------
+    >>> from drama.datasets import load_breast_cancer_task
+    >>> X, y = load_breast_cancer_task()
+    >>> search = DramaSearch(reducers=["none", "pca"], random_state=0).fit(X)
+    >>> search.decision_function(X[:3]).shape
+    (3,)
+    """
+
+    def __init__(
+        self,
+        reducers: Sequence[str] = DEFAULT_REDUCERS,
+        metrics: str | Sequence[str] = "all",
+        levels: Sequence[int] = (1, 2, 3),
+        spaces: Sequence[str] = ("input",),
+        ensemble_share: float = 0.7,
+        top_k: int = 5,
+        prior_strength: float = 0.0,
+        guard_se: float = 0.0,
+        drama_params: dict[str, Any] | None = None,
+        n_jobs: int | None = None,
+        random_state: int | None = None,
+    ):
+        self.reducers = reducers
+        self.metrics = metrics
+        self.levels = levels
+        self.spaces = spaces
+        self.ensemble_share = ensemble_share
+        self.top_k = top_k
+        self.prior_strength = prior_strength
+        self.guard_se = guard_se
+        self.drama_params = drama_params
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ validation
+    def _grid(self, n_features: int) -> tuple[list[str], list[str], list[int], list[str], bool]:
+        from drama.reducers import get_reducer_spec
+
+        reducers = [self.reducers] if isinstance(self.reducers, str) else list(self.reducers)
+        if not reducers:
+            raise ValueError("reducers is empty; name at least one, e.g. ['none', 'pca'].")
+        for r in reducers:
+            if not isinstance(r, str):
+                raise TypeError(f"reducers must be names; got {r!r}.")
+            get_reducer_spec(r)  # raises a ValueError naming the known reducers
+        if len(set(reducers)) != len(reducers):
+            raise ValueError(f"reducers lists a name twice: {reducers}.")
+        if isinstance(self.metrics, str) and self.metrics == "all":
+            metrics = [m for m in METRICS
+                       if m != "mahalanobis" or n_features <= MAHALANOBIS_MAX_FEATURES]
+        else:
+            metrics = [self.metrics] if isinstance(self.metrics, str) else list(self.metrics)
+            for m in metrics:
+                if m not in METRICS:
+                    raise ValueError(
+                        f"Unknown metric {m!r}; choose from {', '.join(METRICS)} or 'all'."
+                    )
+        if not metrics:
+            raise ValueError("metrics is empty; name at least one or pass 'all'.")
+        levels = [self.levels] if isinstance(self.levels, (int, np.integer)) else list(self.levels)
+        if not levels or any(not isinstance(v, (int, np.integer)) or v < 1 for v in levels):
+            raise ValueError(f"levels must be positive integers, e.g. [1, 2, 3]; got {levels}.")
+        spaces = [self.spaces] if isinstance(self.spaces, str) else list(self.spaces)
+        for s in spaces:
+            if s not in SPACES:
+                raise ValueError(f"Unknown space {s!r}; choose from {', '.join(SPACES)}.")
+        if not 0 < self.ensemble_share <= 1:
+            raise ValueError(f"ensemble_share must be in (0, 1]; got {self.ensemble_share!r}.")
+        if not isinstance(self.top_k, (int, np.integer)) or self.top_k < 1:
+            raise ValueError(f"top_k must be a positive integer; got {self.top_k!r}.")
+        if not self.prior_strength >= 0:
+            raise ValueError(f"prior_strength must be >= 0; got {self.prior_strength!r}.")
+        if not self.guard_se >= 0:
+            raise ValueError(f"guard_se must be >= 0; got {self.guard_se!r}.")
+        keep_cov = "mahalanobis" in metrics
+        return reducers, metrics, sorted(set(int(v) for v in levels)), spaces, keep_cov
+
+    @staticmethod
+    def check_labels(y: Any, n: int) -> np.ndarray | None:
+        """Labels as int 1/0/-1, or None for "no labels"; wrong length or values raise."""
+        if y is None:
+            return None
+        arr = np.asarray(y)
+        if arr.ndim != 1 or len(arr) != n:
+            raise ValueError(
+                f"y must hold one label per object ({n}); got shape {arr.shape}. Use 1 for a "
+                "known anomaly, 0 for a known normal object and -1 for unknown."
+            )
+        if arr.dtype.kind not in "biuf":
+            raise ValueError(f"y must hold the numbers 1, 0 and -1; it has dtype {arr.dtype}.")
+        bad = ~np.isin(arr, (-1, 0, 1))
+        if bad.any():
+            raise ValueError(
+                f"y may contain only 1 (anomaly), 0 (normal) and -1 (unknown); found "
+                f"{np.unique(arr[bad])[:5].tolist()}."
+            )
+        return arr.astype(np.int64)
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, X: Any, y: Any = None) -> DramaSearch:
+        """Fit one tree per reducer, score every configuration, then select (see ``select``)."""
+        arr = check_array(X, min_objects=2)
+        labels = self.check_labels(y, len(arr))
+        reducers, metrics, levels, spaces, keep_cov = self._grid(int(np.prod(arr.shape[1:])))
+        params = dict(self.drama_params or {})
+        for fixed in ("reducer", "n_levels", "contamination", "random_state"):
+            if fixed in params:
+                raise ValueError(f"drama_params may not set {fixed!r}: DramaSearch sets it.")
+        params.update(n_levels=max(levels), random_state=self.random_state)
+        if keep_cov:
+            params["keep_covariance"] = True
+        fitted = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fit_tree)(arr, r, params) for r in reducers
+        )
+        self.estimators_ = {r: det for r, (det, _) in zip(reducers, fitted, strict=True)}
+        fit_time = {r: t for r, (_, t) in zip(reducers, fitted, strict=True)}
+        scored = Parallel(n_jobs=self.n_jobs)(
+            delayed(_score_tree)(det, arr, metrics, levels, spaces)
+            for det in self.estimators_.values()
+        )
+        rows, columns = [], {}
+        for (scores, cost), r in zip(scored, reducers, strict=True):
+            for name, values in scores.items():
+                cfg = parse_config(name)
+                rows.append({"config": name, **cfg, "fit_time": fit_time[r],
+                             "score_time": cost[name]})
+                columns[name] = values
+        self.train_scores_ = pd.DataFrame(columns)
+        self._sorted_train = {name: np.sort(v) for name, v in columns.items()}
+        self._ranked = rank_normalise(self.train_scores_.to_numpy())
+        self.results_ = pd.DataFrame(rows)
+        self.n_features_in_ = int(np.prod(arr.shape[1:]))
+        return self.select(labels)
+
+    def select(self, y: Any = None) -> DramaSearch:
+        """(Re)choose the configurations from the stored training scores, without refitting:
+        label-free if ``y`` is None or holds no anomaly, else the robust few-label choice."""
+        self._check_fitted()
+        labels = self.check_labels(y, len(self._ranked))
+        ranked = self._ranked
+        agreement, prior_w = consensus_weights(ranked, self.ensemble_share)
+        res = self.results_.drop(columns=[c for c in self.results_.columns
+                                          if c not in _BASE_COLUMNS])
+        res["agreement"] = agreement
+        n_a = 0 if labels is None else int((labels == 1).sum())
+        if labels is not None and n_a == 0:
+            warnings.warn(
+                "The labels hold no anomaly (no 1); selection falls back to the label-free "
+                "consensus ensemble.", UserWarning, stacklevel=2,
+            )
+        if n_a == 0:
+            weights = prior_w
+            res["label_auc"] = res["label_auc_se"] = res["shrunk_auc"] = np.nan
+            res["n_labelled"] = res["n_labelled_anomalies"] = res["n_labelled_normals"] = (
+                0 if labels is None else int((labels >= 0).sum()))
+            self.selection_ = (
+                f"label-free consensus: the {int((weights > 0).sum())} of {len(weights)} "
+                "configurations that agree most with the mean rank, averaged"
+            )
+        else:
+            weights = self._few_label_weights(labels, agreement, prior_w, res)
+        res["weight"] = weights
+        res["rank"] = rankdata(-(weights + 1e-9 * agreement), method="min").astype(int)
+        self.results_ = res
+        self.weights_ = pd.Series(weights, index=res["config"]).loc[lambda s: s > 0]
+        best = res.loc[int(np.argmax(weights + 1e-9 * agreement))]
+        self.best_config_ = {k: best[k] for k in ("reducer", "metric", "level", "space")}
+        self.best_config_["level"] = int(self.best_config_["level"])
+        self.decision_scores_ = ranked @ weights
+        return self
+
+    def _few_label_weights(self, labels: np.ndarray, agreement: np.ndarray,
+                           prior_w: np.ndarray, res: pd.DataFrame) -> np.ndarray:
+        """Shrink each configuration's label AUC towards its label-free agreement and average
+        the ``top_k`` best; keep the consensus when the labels do not clearly beat it."""
+        anomalies = np.flatnonzero(labels == 1)
+        normals = np.flatnonzero(labels == 0)
+        presumed = len(normals) == 0
+        if presumed:  # no labelled normal: the unlabelled objects stand in for them
+            normals = np.flatnonzero(labels == -1)
+        if len(normals) == 0:
+            raise ValueError("Every object is labelled an anomaly; label some normals (0) "
+                             "or leave some unknown (-1).")
+        ranked = self._ranked
+        n_a, n_n = len(anomalies), len(normals)
+        auc = label_auc(ranked, anomalies, normals)
+        se = auc_standard_error(auc, n_a, n_n)
+        # The agreement lives in [-1, 1]; map it to an AUC-like prior in [0, 1].
+        prior = 0.5 + 0.5 * np.clip(agreement, -1, 1)
+        m = float(self.prior_strength)
+        shrunk = (n_a * auc + m * prior) / (n_a + m)
+        res["label_auc"], res["label_auc_se"], res["shrunk_auc"] = auc, se, shrunk
+        res["n_labelled"] = int((labels >= 0).sum())
+        res["n_labelled_anomalies"] = n_a
+        res["n_labelled_normals"] = int((labels == 0).sum())
+        top = np.argsort(-shrunk, kind="stable")[: self.top_k]
+        chosen = np.zeros(len(auc))
+        chosen[top] = 1.0 / len(top)
+        # Label AUCs of the two candidate ensembles; the consensus stays unless the
+        # labelled choice beats it by more than guard_se standard errors.
+        both = np.column_stack([ranked @ chosen, ranked @ prior_w])
+        a_top, a_cons = label_auc(both, anomalies, normals)
+        se_cons = float(auc_standard_error(np.array([a_cons]), n_a, n_n)[0])
+        normals_how = "unlabelled objects presumed normal" if presumed else "labelled normals"
+        self.label_auc_ = {"top_k": float(a_top), "consensus": float(a_cons)}
+        if a_top > a_cons + self.guard_se * se_cons:
+            self.selection_ = (
+                f"labels: average of the top {len(top)} configurations by label AUC shrunk "
+                f"towards agreement ({n_a} anomalies vs {n_n} {normals_how}; label AUC "
+                f"{a_top:.3f} vs consensus {a_cons:.3f} +- {se_cons:.3f})"
+            )
+            return chosen
+        self.selection_ = (
+            f"labels did not clearly beat the label-free consensus ({n_a} anomalies vs "
+            f"{n_n} {normals_how}; label AUC top-{len(top)} {a_top:.3f} vs consensus "
+            f"{a_cons:.3f} +- {se_cons:.3f}); consensus kept"
+        )
+        return prior_w
+
+    # ------------------------------------------------------------------ scoring
+    def _check_fitted(self) -> None:
+        if "estimators_" not in vars(self):
+            raise NotFittedError("This DramaSearch is not fitted yet. Call fit(X) first.")
+
+    def config_scores(self, X: Any, configs: Sequence[str] | None = None) -> pd.DataFrame:
+        """Raw scores of new objects for the named configurations (default: every one in
+        ``results_``); an unknown name raises a ValueError."""
+        self._check_fitted()
+        configs = list(self.results_["config"]) if configs is None else list(configs)
+        known = set(self.results_["config"])
+        for name in configs:
+            if name not in known:
+                parse_config(name)
+                raise ValueError(f"Unknown configuration {name!r}: not in this search's "
+                                 f"results_ (e.g. {next(iter(known))!r}).")
+        arr = check_array(X)
+        need: dict[tuple[str, str], set] = {}
+        for name in configs:
+            cfg = parse_config(name)
+            need.setdefault((cfg["reducer"], cfg["space"]), set()).add((cfg["level"],
+                                                                        cfg["metric"]))
+        out: dict[str, np.ndarray] = {}
+        for (reducer, space), pairs in need.items():
+            metrics = sorted({m for _, m in pairs})
+            levels = sorted({lv for lv, _ in pairs})
+            frame = self.estimators_[reducer].score_levels(arr, metrics, levels, space)
+            for level, metric in pairs:
+                out[config_name(reducer, metric, level, space)] = frame[(level, metric)].to_numpy()
+        return pd.DataFrame({name: out[name] for name in configs})
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Anomaly scores of new objects (higher = more anomalous): the chosen configurations'
+        scores placed on their training ranks and averaged with ``weights_``; never refits."""
+        self._check_fitted()
+        raw = self.config_scores(X, list(self.weights_.index))
+        total = np.zeros(len(raw))
+        for name, w in self.weights_.items():
+            total += w * _cdf(self._sorted_train[name], raw[name].to_numpy())
+        return total
+
+
+_BASE_COLUMNS = ("config", "reducer", "metric", "level", "space", "fit_time", "score_time")

@@ -1,0 +1,208 @@
+"""DramaSearch: one tree per reducer, label-free consensus, robust few-label choice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from drama.metrics import auc_score
+from drama.search import (
+    DramaSearch,
+    auc_standard_error,
+    config_name,
+    consensus_weights,
+    label_auc,
+    parse_config,
+    rank_normalise,
+)
+
+SMALL = {"reducers": ["none", "pca"], "metrics": ["l2", "l1", "chebyshev"], "levels": [1, 2],
+         "random_state": 0}
+
+
+def blobs(n: int = 300, n_out: int = 15, d: int = 5, seed: int = 0):
+    """Two normal clusters and scattered outliers: an easy, fast task."""
+    rng = np.random.default_rng(seed)
+    centres = np.array([np.zeros(d), np.full(d, 4.0)])
+    inliers = centres[rng.integers(0, 2, n)] + rng.normal(size=(n, d))
+    outliers = rng.uniform(-8, 12, size=(n_out, d))
+    X = np.vstack([inliers, outliers])
+    y = np.r_[np.zeros(n, int), np.ones(n_out, int)]
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, y = blobs()
+    return X, y, DramaSearch(**SMALL).fit(X)
+
+
+def test_one_row_per_configuration_with_costs(fitted):
+    X, y, search = fitted
+    res = search.results_
+    assert len(res) == 2 * 3 * 2
+    assert set(res["config"]) == {config_name(r, m, lv) for r in ("none", "pca")
+                                  for m in ("l2", "l1", "chebyshev") for lv in (1, 2)}
+    for col in ("fit_time", "score_time", "agreement", "label_auc", "n_labelled", "weight",
+                "rank"):
+        assert col in res.columns
+    assert (res["fit_time"] > 0).all()
+    # one tree per reducer: every configuration of a reducer reports the same fit time
+    assert res.groupby("reducer")["fit_time"].nunique().eq(1).all()
+    assert set(search.estimators_) == {"none", "pca"}
+    assert search.estimators_["none"].n_levels == 2
+
+
+def test_label_free_consensus_finds_outliers(fitted):
+    X, y, search = fitted
+    assert np.isclose(search.weights_.sum(), 1.0)
+    assert "label-free" in search.selection_
+    assert auc_score(y, search.decision_scores_) > 0.9
+    assert set(search.best_config_) == {"reducer", "metric", "level", "space"}
+
+
+def test_decision_function_matches_training_scores_and_orders_new_data(fitted):
+    X, y, search = fitted
+    np.testing.assert_allclose(search.decision_function(X), search.decision_scores_)
+    far = np.full((1, X.shape[1]), 50.0)
+    farther = np.full((1, X.shape[1]), 100.0)
+    s = search.decision_function(np.vstack([X[:1], far, farther]))
+    assert s[0] < s[1] < s[2]
+
+
+def test_same_seed_same_scores():
+    X, _ = blobs(seed=1)
+    a = DramaSearch(**SMALL).fit(X).decision_scores_
+    b = DramaSearch(**SMALL).fit(X).decision_scores_
+    np.testing.assert_array_equal(a, b)
+
+
+def test_few_labels_recorded_and_reselect_does_not_refit(fitted):
+    X, y, search = fitted
+    trees = dict(search.estimators_)
+    labels = np.full(len(y), -1)
+    labels[np.flatnonzero(y == 1)[:5]] = 1
+    labels[np.flatnonzero(y == 0)[:100]] = 0
+    search.select(labels)
+    res = search.results_
+    assert (res["n_labelled_anomalies"] == 5).all() and (res["n_labelled_normals"] == 100).all()
+    assert res["label_auc"].between(0, 1).all() and res["shrunk_auc"].notna().all()
+    assert "labelled normals" in search.selection_
+    assert np.isclose(search.weights_.sum(), 1.0)
+    assert search.estimators_ == trees
+    search.select(None)  # back to label-free for the other tests
+
+
+def test_unlabelled_presumed_normal_when_no_normal_labelled(fitted):
+    X, y, search = fitted
+    labels = np.full(len(y), -1)
+    labels[np.flatnonzero(y == 1)[:3]] = 1
+    search.select(labels)
+    assert "presumed normal" in search.selection_
+    assert (search.results_["n_labelled_normals"] == 0).all()
+    search.select(None)
+
+
+def test_labels_that_clearly_favour_configurations_are_followed():
+    # anomalies only one metric sees: a single feature far out while all others are normal
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(400, 20))
+    X[:20, 0] += 6.0
+    y = np.zeros(400, int)
+    y[:20] = 1
+    search = DramaSearch(reducers=["none"], metrics=["chebyshev", "l1", "correlation"],
+                         levels=[1], random_state=0, top_k=1).fit(X)
+    labels = np.where(y == 1, 1, 0)
+    labels[10:20] = -1
+    search.select(labels)
+    res = search.results_
+    assert search.selection_.startswith("labels:")
+    assert res.loc[res["label_auc"].idxmax(), "weight"] == 1.0
+    # with a strong prior the label-free agreement can outweigh a small label advantage
+    strong = search.set_params(prior_strength=1000.0).select(labels).results_
+    assert strong.loc[strong["agreement"].idxmax(), "weight"] > 0
+
+
+@pytest.mark.parametrize("bad", [np.zeros(3), np.full(315, 2), np.full((315, 1), 0)])
+def test_bad_labels_raise(fitted, bad):
+    X, _, search = fitted
+    with pytest.raises(ValueError, match="y "):
+        DramaSearch(**SMALL).fit(X, bad)
+    with pytest.raises(ValueError):
+        search.select(bad)
+
+
+def test_labels_without_anomaly_warn_and_fall_back(fitted):
+    X, y, search = fitted
+    with pytest.warns(UserWarning, match="falls back to the label-free"):
+        search.select(np.zeros(len(y), int))
+    assert "label-free" in search.selection_
+
+
+def test_all_anomalies_raise(fitted):
+    X, y, search = fitted
+    with pytest.raises(ValueError, match="Every object"):
+        search.select(np.ones(len(y), int))
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"reducers": ["nope"]}, "nope"),
+    ({"metrics": ["l3"]}, "Unknown metric"),
+    ({"spaces": ["outer"]}, "Unknown space"),
+    ({"levels": [0]}, "levels"),
+    ({"ensemble_share": 0}, "ensemble_share"),
+    ({"guard_se": -1}, "guard_se"),
+    ({"reducers": ["none", "none"]}, "twice"),
+    ({"drama_params": {"reducer": "pca"}}, "may not set"),
+])
+def test_bad_parameters_raise(kwargs, match):
+    X, _ = blobs(n=60, n_out=3)
+    with pytest.raises(ValueError, match=match):
+        DramaSearch(**{**SMALL, **kwargs}).fit(X)
+
+
+def test_unknown_configuration_name_raises(fitted):
+    X, _, search = fitted
+    with pytest.raises(ValueError, match="Unknown configuration"):
+        search.config_scores(X, ["none|l2|7|input"])
+    with pytest.raises(ValueError, match="Unknown configuration"):
+        parse_config("none-l2")
+
+
+def test_unfitted_raises():
+    with pytest.raises(ValueError, match="not fitted"):
+        DramaSearch().decision_function(np.zeros((2, 2)))
+
+
+def test_all_metrics_include_mahalanobis_for_few_features():
+    X, _ = blobs(n=80, n_out=4, d=3)
+    search = DramaSearch(reducers=["none"], levels=[1], random_state=0).fit(X)
+    assert "mahalanobis" in set(search.results_["metric"])
+    assert len(search.results_) == 10
+
+
+def test_latent_space_configurations():
+    X, _ = blobs(n=80, n_out=4)
+    search = DramaSearch(reducers=["pca"], metrics=["l2"], levels=[1], spaces=["input", "latent"],
+                         random_state=0).fit(X)
+    assert set(search.results_["space"]) == {"input", "latent"}
+    assert search.decision_function(X[:5]).shape == (5,)
+
+
+def test_parallel_fit_equals_serial():
+    X, _ = blobs(n=120, n_out=6)
+    a = DramaSearch(**SMALL, n_jobs=2).fit(X).decision_scores_
+    b = DramaSearch(**SMALL, n_jobs=1).fit(X).decision_scores_
+    np.testing.assert_array_equal(a, b)
+
+
+def test_helpers():
+    r = rank_normalise(np.array([[3.0, 1.0], [1.0, 1.0], [2.0, 1.0]]))
+    np.testing.assert_allclose(r[:, 0], [1.0, 1 / 3, 2 / 3])
+    np.testing.assert_allclose(r[:, 1], [2 / 3] * 3)
+    scores = np.array([[0.9], [0.8], [0.1], [0.2]])
+    assert label_auc(scores, np.array([0, 1]), np.array([2, 3]))[0] == 1.0
+    se = auc_standard_error(np.array([0.5, 0.9]), 5, 100)
+    assert (se > 0).all() and se[0] > se[1]
+    corr, w = consensus_weights(np.column_stack([r[:, 0], r[:, 0], 1 - r[:, 0]]), 0.67)
+    assert corr[2] < corr[0] and w[2] == 0 and np.isclose(w.sum(), 1)
