@@ -359,3 +359,13 @@ def test_correlation_in_one_dimension_is_refused():
     X = np.random.default_rng(0).normal(size=(40, 1))
     with pytest.raises(ValueError, match="at least 2 dimensions"):
         Drama(metric="correlation").fit(X)
+
+
+def test_sparse_input_and_unknown_reducer_options_are_explained():
+    from scipy import sparse
+
+    X = np.random.default_rng(0).random((30, 4))
+    with pytest.raises(TypeError, match="toarray"):
+        Drama().fit(sparse.csr_matrix(X))
+    with pytest.raises(ValueError, match="reducer_options"):
+        Drama(reducer="pca", reducer_options={"epochs": 5}).fit(X)

@@ -36,6 +36,8 @@ def check_array(X: Any, *, name: str = "X", min_objects: int = 1) -> np.ndarray:
 
     Tables are (n, d); sequences (n, T) or (n, T, C); images (n, H, W) or (n, H, W, C).
     """
+    if hasattr(X, "toarray") and hasattr(X, "nnz"):
+        raise TypeError(f"{name} is a sparse matrix; pass a dense array ({name}.toarray()).")
     if hasattr(X, "columns") and hasattr(X, "to_numpy"):
         arr = _from_dataframe(X)
     else:

@@ -82,7 +82,14 @@ class SplitTree:
     def _new_reducer(self, seed: int) -> Any:
         if isinstance(self.reducer, str):
             spec = get_reducer_spec(self.reducer)
-            return spec.factory(self.latent_dim, seed, **self.reducer_options)
+            try:
+                return spec.factory(self.latent_dim, seed, **self.reducer_options)
+            except TypeError as exc:
+                raise ValueError(
+                    f"reducer_options {sorted(self.reducer_options)} do not fit the "
+                    f"{self.reducer!r} reducer ({exc}). See its docstring for the options "
+                    "it takes; the linear reducers take none."
+                ) from None
         if hasattr(self.reducer, "get_params"):
             from sklearn.base import clone
 
