@@ -78,7 +78,7 @@ def test_plot_scores_without_threshold(tmp_path):
 
 def test_bad_inputs(tmp_path, data):
     X, y = data
-    with pytest.raises(ValueError, match="one label per object"):
+    with pytest.raises(ValueError, match="labels but X has"):
         write_report(FakeDetector(), X, y[:10], tmp_path / "a")
     afile = tmp_path / "afile"
     afile.write_text("x")

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from drama.datasets.readers import as_labels
+
 __all__ = ["plot_latent", "plot_scores", "write_report"]
 
 TOP_N = 10
@@ -29,14 +31,7 @@ def _pyplot() -> Any:
 
 
 def _labels(y: Any, n: int) -> np.ndarray | None:
-    if y is None:
-        return None
-    arr = np.asarray(y).ravel()
-    if len(arr) != n:
-        raise ValueError(
-            f"y has {len(arr)} labels but X has {n} objects; pass one label per object or None."
-        )
-    return arr.astype(np.int64)
+    return None if y is None else as_labels(y, n)
 
 
 def plot_scores(
