@@ -80,6 +80,18 @@ def test_novelty_protocol(tmp_path):
     assert len(out) == 6 and out["auc"].gt(0.8).all()
 
 
+def test_active_protocol_counts_anomalies_found_within_the_budget(tmp_path):
+    csv = tmp_path / "active.csv"
+    out = run_benchmark([Task("tiny", tiny)], "active", ["DRAMA", "DRAMA-fixed", "IForest"],
+                        draws=2, csv=csv)
+    assert len(out) == 6 and set(out["budget"]) == {24}
+    assert out["found"].between(0, 12).all()
+    assert out.groupby("detector")["found"].mean()["IForest"] >= 10  # an easy task
+    assert "Anomalies found within the budget" in write_report(out, tmp_path).read_text()
+    again = run_benchmark([Task("tiny", tiny)], "active", ["DRAMA", "IForest"], draws=2, csv=csv)
+    assert again.empty  # resumed: everything was done
+
+
 def test_bad_protocol_and_detector():
     with pytest.raises(ValueError, match="protocol"):
         run_benchmark([], "weekly")

@@ -16,7 +16,7 @@ __all__ = ["benchmark", "register"]
 
 
 def benchmark(
-    protocol: Annotated[str, typer.Option(help="unsupervised, semi or novelty.")] =
+    protocol: Annotated[str, typer.Option(help="unsupervised, semi, novelty or active.")] =
         "unsupervised",
     datasets: Annotated[list[str] | None, typer.Option(
         "--dataset", "-d", help="ODDS data set name (repeat); default: every file.")] = None,
@@ -35,7 +35,8 @@ def benchmark(
     k: Annotated[list[int] | None, typer.Option(
         help="Semi: labelled anomalies per draw (repeat for an AUC-against-k curve) "
              "[default: 5].")] = None,
-    draws: Annotated[int, typer.Option(help="Random draws for semi and novelty.")] = 10,
+    draws: Annotated[int, typer.Option(
+        help="Random draws (seeds) for semi, novelty and active.")] = 10,
     seed: Annotated[int, typer.Option(help="Seed of every detector and every draw.")] = 0,
     n_jobs: Annotated[int, typer.Option(help="Reducers fitted in parallel (-1: all cores).")]
         = -1,

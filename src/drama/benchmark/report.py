@@ -99,6 +99,10 @@ def write_report(results: pd.DataFrame, out_dir: str | Path, title: str = "") ->
         for m in MEASURES:
             parts += [f"## {m.upper()}{label}", "",
                       markdown_table(summary(part, m), spread_frame=spread(part, m)), ""]
+        if "found" in part and part["found"].notna().any():
+            parts += [f"## Anomalies found within the budget{label}", "",
+                      markdown_table(summary(part, "found"), fmt="{:.1f}",
+                                     spread_frame=spread(part, "found")), ""]
         ranks = average_rank(part, "auc")
         parts += [f"## Average rank by AUC{label}", "",
                   "| detector | average rank |", "|---|---|"]

@@ -9,6 +9,10 @@ Protocols (SPEC §3):
   labels are not), then ``DramaSearch.select`` chooses with each draw's labels; every
   detector is judged on the unseen objects only. Peers use no labels.
 - ``novelty``: fit on a random half of the inliers, score the other half plus all outliers.
+- ``active``: a simulated scientist answers DRAMA's active-learning queries from the ground
+  truth (budget min(200, 2 x anomalies)); ``found`` counts the true anomalies among them.
+  The other detectors are static rankings inspected from the top with the same budget. AUC,
+  MCC and RWS of DRAMA-active judge its final ranking on the objects the oracle never saw.
 
 Every finished (dataset, protocol, k, detector, draw) row is appended to the CSV at once,
 and rows already in it are skipped, so a long run resumes where it stopped.
@@ -31,14 +35,14 @@ from drama.benchmark.peers import PEERS, finite_scores
 from drama.metrics import auc_score, mcc_score, rws_score
 from drama.search import DramaSearch, config_name
 
-PROTOCOLS = ("unsupervised", "semi", "novelty")
+PROTOCOLS = ("unsupervised", "semi", "novelty", "active")
 DRAMA = "DRAMA"
 DRAMA_FIXED = "DRAMA-fixed"  # the engine default none|l2|2 from the same trees
 FIXED_CONFIG = config_name("none", "l2", 2, "input")
 DETECTORS = (DRAMA, DRAMA_FIXED, *PEERS)
 KEY = ["dataset", "protocol", "k", "detector", "draw"]
 COLUMNS = [*KEY, "auc", "mcc", "rws", "fit_time", "score_time", "config", "selection",
-           "n", "d", "n_anomalies"]
+           "n", "d", "n_anomalies", "found", "budget"]
 
 
 @dataclass
@@ -256,7 +260,37 @@ def _novelty(name: str, X: np.ndarray, y: np.ndarray, todo: list, seed: int, par
         say(f"  {name}: novelty draw {draw} done")
 
 
-_PROTOCOL_RUNNERS = {"unsupervised": _unsupervised, "semi": _semi, "novelty": _novelty}
+def _active(name: str, X: np.ndarray, y: np.ndarray, todo: list, seed: int, params: dict,
+            say: Callable[[str], None]):
+    from drama.active import active_protocol_row
+    from drama.estimator import Drama
+    from drama.metrics import discovery_curve
+
+    budget = int(min(200, 2 * y.sum()))
+    static: dict[str, dict[str, Any]] = {}  # a static ranking is the same in every draw
+    for _, det, draw in todo:
+        if det == DRAMA:
+            row = {**active_protocol_row(X, y, seed + draw, budget=budget), "k": 0}
+            say(f"  {name}: DRAMA-active draw {draw} found {row['found']} of {budget}")
+        else:
+            if det not in static:
+                if det == DRAMA_FIXED:
+                    scores, t = _timed(lambda: Drama(random_state=seed).fit(X).decision_scores_)
+                    config = FIXED_CONFIG
+                else:
+                    (scores, t), config = _peer_scores(det, X, X, seed), ""
+                static[det] = {"k": 0, **measures(y, scores), "fit_time": t, "score_time": 0.0,
+                               "config": config, "selection": "static ranking",
+                               "found": int(discovery_curve(y, finite_scores(scores),
+                                                            budget)[-1]),
+                               "budget": budget}
+            row = dict(static[det])
+        row.update(detector=det, draw=draw)
+        yield row
+
+
+_PROTOCOL_RUNNERS = {"unsupervised": _unsupervised, "semi": _semi, "novelty": _novelty,
+                     "active": _active}
 
 
 def _config_text(search: DramaSearch) -> str:
