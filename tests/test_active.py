@@ -205,3 +205,26 @@ def test_configuration_choice_can_go_through_dramasearch(data):
         s.refit()
         assert "reducer" in s.chosen_configurations_[0]
         assert s.ranking()["id"].head(12).map(lambda i: kind[ids.index(i)] != "").all()
+
+
+def test_a_session_whose_lock_was_stolen_cannot_label(tmp_path):
+    from drama.active.store import ActiveStore, StoreLockedError, data_fingerprint
+
+    X = np.zeros((3, 2))
+    ids = ["1", "2", "3"]
+    path = tmp_path / "s.drama.db"
+    fingerprint = data_fingerprint(X, ids)
+    first = ActiveStore(path, fingerprint=fingerprint, ids=ids, config={})
+    second = ActiveStore(path, fingerprint=fingerprint, ids=ids, config={}, steal_lock=True)
+    with pytest.raises(StoreLockedError, match="taken over"):
+        first.add("1", "interesting")
+    second.add("2", "boring")
+    assert [row[1] for row in second.history()] == ["2"]
+    second.close()
+
+
+def test_fingerprint_separates_ids_that_join_alike():
+    from drama.active.store import data_fingerprint
+
+    X = np.zeros((2, 1))
+    assert data_fingerprint(X, ["a\x1fb", "c"]) != data_fingerprint(X, ["a", "b\x1fc"])

@@ -92,6 +92,22 @@ def test_active_protocol_counts_anomalies_found_within_the_budget(tmp_path):
     assert again.empty  # resumed: everything was done
 
 
+def test_resume_is_per_seed_and_survives_a_cut_line(tmp_path):
+    csv = tmp_path / "r.csv"
+    tasks = [Task("tiny", tiny)]
+    assert len(run_benchmark(tasks, "novelty", ["IForest"], draws=2, seed=0, csv=csv)) == 2
+    with open(csv, "a") as handle:
+        handle.write("tiny,novelty,0,IFor")  # a crash mid-write
+    assert len(run_benchmark(tasks, "novelty", ["IForest"], draws=2, seed=1, csv=csv)) == 2
+    assert run_benchmark(tasks, "novelty", ["IForest"], draws=2, seed=1, csv=csv).empty
+
+
+def test_drama_fixed_needs_its_configuration_in_the_grid():
+    with pytest.raises(ValueError, match="DRAMA-fixed"):
+        run_benchmark([Task("tiny", tiny)], "semi", ["DRAMA-fixed"], ks=[2], draws=1,
+                      search_params={"reducers": ["pca"], "levels": [1]})
+
+
 def test_bad_protocol_and_detector():
     with pytest.raises(ValueError, match="protocol"):
         run_benchmark([], "weekly")

@@ -156,11 +156,11 @@ class ActiveSession:
             self._median = np.median(arr.reshape(len(arr), -1), axis=0)
             q75, q25 = np.percentile(arr.reshape(len(arr), -1), [75, 25], axis=0)
             self._iqr = np.where(q75 - q25 > 1e-12, (q75 - q25) / 1.349, 1.0)
-        except BaseException:
+            self._n_asked = 0
+            self.refit()
+        except BaseException:  # release the store's lock: a retry must not find it held
             self.store.close()
             raise
-        self._n_asked = 0
-        self.refit()
 
     # ------------------------------------------------------------------ labels
     def _idx(self, obj: Candidate | Any) -> int:

@@ -60,7 +60,7 @@ def data_fingerprint(X: np.ndarray, ids: Sequence[str]) -> str:
     digest = hashlib.sha256()
     digest.update(repr(arr.shape).encode())
     digest.update(arr.tobytes())
-    digest.update("\x1f".join(ids).encode("utf-8"))
+    digest.update(json.dumps([str(i) for i in ids]).encode("utf-8"))  # unambiguous
     return digest.hexdigest()
 
 
@@ -198,6 +198,12 @@ class ActiveStore:
                 ],
             )
             conn.execute("COMMIT")
+        except sqlite3.Error as exc:  # e.g. another process created the same store first
+            conn.execute("ROLLBACK")
+            raise StoreError(
+                f"Could not create the label store {self.path!r} ({exc}); another process may "
+                "be creating it at the same time. Try again."
+            ) from None
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -260,6 +266,12 @@ class ActiveStore:
         conn = self.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
+            holder = conn.execute("SELECT token FROM drama_lock").fetchone()
+            if holder is None or holder[0] != self._token:
+                raise StoreLockedError(
+                    f"The label store {self.path!r} was taken over by another session "
+                    "(steal_lock); this session can no longer label. Reopen it."
+                )
             cur = conn.execute(
                 "INSERT INTO labels (object_id, label, cls, created) VALUES (?, ?, ?, ?)",
                 (object_id, label, cls.strip() if cls else None, time.time()),

@@ -20,6 +20,7 @@ and rows already in it are skipped, so a long run resumes where it stopped.
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -40,7 +41,7 @@ DRAMA = "DRAMA"
 DRAMA_FIXED = "DRAMA-fixed"  # the engine default none|l2|2 from the same trees
 FIXED_CONFIG = config_name("none", "l2", 2, "input")
 DETECTORS = (DRAMA, DRAMA_FIXED, *PEERS)
-KEY = ["dataset", "protocol", "k", "detector", "draw"]
+KEY = ["dataset", "protocol", "k", "detector", "draw", "seed"]
 COLUMNS = [*KEY, "auc", "mcc", "rws", "fit_time", "score_time", "config", "selection",
            "n", "d", "n_anomalies", "found", "budget"]
 
@@ -63,15 +64,20 @@ def done_keys(csv: Path | None) -> set[tuple]:
     """Keys of the rows already in the CSV (resume)."""
     if csv is None or not csv.exists() or csv.stat().st_size == 0:
         return set()
-    old = pd.read_csv(csv, usecols=KEY)
-    return {(str(r.dataset), str(r.protocol), int(r.k), str(r.detector), int(r.draw))
-            for r in old.itertuples()}
+    old = pd.read_csv(csv, usecols=KEY).dropna()  # a line cut by a crash is not "done"
+    return {(str(r.dataset), str(r.protocol), int(r.k), str(r.detector), int(r.draw),
+             int(r.seed)) for r in old.itertuples()}
 
 
 def _append(csv: Path | None, row: dict[str, Any]) -> None:
     if csv is None:
         return
     csv.parent.mkdir(parents=True, exist_ok=True)
+    if csv.exists() and csv.stat().st_size:
+        with open(csv, "rb+") as handle:  # end a line that a crash cut short
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) != b"\n":
+                handle.write(b"\n")
     frame = pd.DataFrame([row], columns=COLUMNS)
     frame.to_csv(csv, mode="a", header=not csv.exists() or csv.stat().st_size == 0,
                  index=False)
@@ -111,6 +117,15 @@ def run_benchmark(
         raise ValueError(f"Unknown detector(s) {unknown}; choose from {', '.join(DETECTORS)}.")
     if protocol == "semi" and any(int(k) < 1 for k in ks):
         raise ValueError(f"k must be >= 1 for the semi protocol; got {list(ks)}.")
+    if DRAMA_FIXED in detectors and protocol != "active":  # active fits the default itself
+        probe = DramaSearch(**(search_params or {}))
+        if not ("none" in probe.reducers and 2 in probe.levels and "input" in probe.spaces
+                and (probe.metrics == "all" or "l2" in probe.metrics)):
+            raise ValueError(
+                f"DRAMA-fixed reads {FIXED_CONFIG} from DRAMA's trees, but the search "
+                "parameters leave it out; include reducer 'none', metric 'l2', level 2 and "
+                "space 'input', or drop DRAMA-fixed."
+            )
     csv = Path(csv) if csv is not None else None
     done = done_keys(csv)
     rows: list[dict[str, Any]] = []
@@ -120,7 +135,7 @@ def run_benchmark(
         ks_here = [int(k) for k in ks] if protocol == "semi" else [0]
         n_draws = 1 if protocol == "unsupervised" else int(draws)
         todo = [(k, det, d) for k in ks_here for det in detectors for d in range(n_draws)
-                if (task.name, protocol, k, det, d) not in done]
+                if (task.name, protocol, k, det, d, seed) not in done]
         if not todo:
             say(f"{task.name}: done already")
             continue
@@ -140,7 +155,7 @@ def run_benchmark(
         say(f"{task.name}: {X.shape[0]} x {int(np.prod(X.shape[1:]))}, {len(todo)} rows to do")
         runner = _PROTOCOL_RUNNERS[protocol]
         for row in runner(task.name, X, y, todo, seed, params, say):
-            row.update(dataset=task.name, protocol=protocol, n=len(y),
+            row.update(dataset=task.name, protocol=protocol, seed=seed, n=len(y),
                        d=int(np.prod(X.shape[1:])), n_anomalies=int(y.sum()))
             _append(csv, row)
             rows.append(row)

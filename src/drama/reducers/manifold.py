@@ -157,8 +157,8 @@ class UMAPReducer:
                 f"embedding of dimension {self.latent_dim}; got {len(flat)}. Raise "
                 "min_node_size or use another reducer."
             )
-        if self.random_state is None:
-            seed = int(np.random.default_rng().integers(2**31 - 1))
+        if self.random_state is None or isinstance(self.random_state, np.random.Generator):
+            seed = int(np.random.default_rng(self.random_state).integers(2**31 - 1))
         else:
             seed = int(self.random_state)
         rng = np.random.default_rng(seed)
