@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from drama.benchmark.runner import Task
 from drama.datasets import load, make_local_anomaly, make_new_class_anomaly
+from drama.datasets.folders import odds_dir, shared_data_dir
 
 ODDS_SUFFIXES = (".mat", ".npz")
 
 
 def default_odds_dir() -> Path:
-    """``$DRAMA_ODDS_DIR``, else ``../shared/data/odds`` relative to the repository."""
-    env = os.environ.get("DRAMA_ODDS_DIR", "").strip()
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[3].parent / "shared" / "data" / "odds"
+    """The ODDS folder (:func:`drama.datasets.odds_dir`), or where it was expected."""
+    return odds_dir() or shared_data_dir() / "odds"  # the latter names where we looked
 
 
 def odds_tasks(data_dir: str | Path | None = None, names: list[str] | None = None

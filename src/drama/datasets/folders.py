@@ -12,7 +12,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["DATA_ENV", "ODDS_ENV", "SUFFIXES", "cache_dir", "data_dirs", "odds_dir"]
+__all__ = ["DATA_ENV", "ODDS_ENV", "SUFFIXES", "cache_dir", "data_dirs", "odds_dir",
+           "shared_data_dir"]
 
 #: Environment variable holding extra data folders, separated by ``os.pathsep``.
 DATA_ENV = "DRAMA_DATA"
@@ -72,6 +73,12 @@ def data_dirs(data_dir: PathArg | Iterable[PathArg] | None = None) -> list[Path]
 ODDS_ENV = "DRAMA_ODDS_DIR"
 
 
+def shared_data_dir() -> Path:
+    """``shared/data`` beside the repository of a source checkout, where the project's
+    machines keep the benchmark files (it may not exist elsewhere)."""
+    return Path(__file__).resolve().parents[4] / "shared" / "data"
+
+
 def odds_dir() -> Path | None:
     """The folder holding the ODDS benchmark files, or None where there is none.
 
@@ -79,7 +86,7 @@ def odds_dir() -> Path | None:
     checkout (where the project's machines keep it), then beside the working directory.
     """
     candidates = [os.environ.get(ODDS_ENV, "").strip()]
-    candidates += [str(Path(__file__).resolve().parents[4] / "shared" / "data" / "odds"),
+    candidates += [str(shared_data_dir() / "odds"),
                    str(Path.cwd().parent / "shared" / "data" / "odds")]
     for item in candidates:
         if item and Path(item).is_dir():

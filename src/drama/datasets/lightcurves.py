@@ -30,6 +30,8 @@ from typing import Any
 
 import numpy as np
 
+from drama.datasets.folders import shared_data_dir
+
 __all__ = ["CHANNELS", "crts_folder", "curve_to_grid", "load_crts"]
 
 CHANNELS = ("mag", "err", "count")
@@ -134,8 +136,7 @@ def crts_folder(folder: str | os.PathLike[str] | None = None) -> Path:
     env = os.environ.get("DRAMA_CRTS_DIR")
     if env:
         return Path(env)
-    repo = Path(__file__).resolve().parents[3]
-    return repo.parent / "shared" / "data" / "lightcurves" / "crts"
+    return shared_data_dir() / "lightcurves" / "crts"
 
 
 def load_crts(
