@@ -20,6 +20,8 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 
+from drama.search import rank_normalise
+
 __all__ = ["FeatureSpace", "class_votes", "relevance"]
 
 
@@ -136,7 +138,6 @@ def learned_prior(
     max_weight: float = 0.8,
     half_weight_at: float = 10.0,
     random_state: int | None = 0,
-    model: str = "logistic",
 ) -> np.ndarray:
     """Mix the anomaly prior with a logistic model of "interesting" learned from the labels.
 
@@ -144,8 +145,7 @@ def learned_prior(
     and on DRAMA's configuration percentiles carries what the labels teach to regions
     without labels (e.g. "high in feature 3 is what matters"). A sample of unlabelled
     objects enters as weak negatives, since most objects are normal. The model's share
-    grows with the number of labels, up to ``max_weight``. ``model="forest"`` swaps the
-    logistic model for extra trees (kept for experiments; it did not find more anomalies).
+    grows with the number of labels, up to ``max_weight``.
     """
     from sklearn.linear_model import LogisticRegression
 
@@ -162,20 +162,9 @@ def learned_prior(
         np.full(len(neg), 0.5 / len(neg)),
         np.full(len(extra), unlabelled_weight / max(len(extra), 1)),
     ])
-    from scipy.stats import rankdata
-
-    if model == "forest":
-        from sklearn.ensemble import ExtraTreesClassifier
-
-        clf = ExtraTreesClassifier(n_estimators=100, min_samples_leaf=1, max_features=0.5,
-                                   random_state=random_state, n_jobs=1)
-        clf.fit(features[rows], target, sample_weight=weight * len(rows))
-        raw = clf.predict_proba(features)[:, 1]
-    else:
-        clf = LogisticRegression(C=1.0, max_iter=500)
-        clf.fit(features[rows], target, sample_weight=weight * len(rows))
-        raw = clf.decision_function(features)
-    learned = rankdata(raw) / len(features)
+    clf = LogisticRegression(C=1.0, max_iter=500)
+    clf.fit(features[rows], target, sample_weight=weight * len(rows))
+    learned = rank_normalise(clf.decision_function(features))
     n_lab = len(pos) + len(neg)
     w = max_weight * n_lab / (n_lab + half_weight_at)
     return (1.0 - w) * prior + w * learned

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import rankdata
 
 from drama.estimator import Drama
+from drama.search import rank_normalise
 
 __all__ = ["ConfigTable", "choose_configuration", "score_configurations"]
 
@@ -29,12 +29,7 @@ class ConfigTable:
 
     def ensemble(self) -> np.ndarray:
         """Label-free prior: the mean percentile over all configurations, as a percentile."""
-        return _to_percentile(self.percentiles.mean(axis=1))
-
-
-def _to_percentile(scores: np.ndarray) -> np.ndarray:
-    """Average-rank percentiles in (0, 1]; ties share a rank, so constant scores tie."""
-    return rankdata(scores, method="average") / len(scores)
+        return rank_normalise(self.percentiles.mean(axis=1))
 
 
 def score_configurations(
@@ -67,7 +62,7 @@ def score_configurations(
         for (level, metric), values in table.items():
             v = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0, posinf=0.0)
             names.append(f"{reducer}/L{level}/{metric}")
-            columns.append(_to_percentile(v))
+            columns.append(rank_normalise(v))
     if not columns:
         raise ValueError("No DRAMA configuration could be fitted: " + "; ".join(errors))
     if errors:
@@ -101,7 +96,7 @@ def choose_configuration(
             return ensemble, ["ensemble"]
         best = np.argsort(P[neg].mean(axis=0), kind="stable")[:top]
         weight = len(neg) / (len(neg) + miss_shrink)
-        prior = weight * _to_percentile(P[:, best].mean(axis=1)) + (1.0 - weight) * ensemble
+        prior = weight * rank_normalise(P[:, best].mean(axis=1)) + (1.0 - weight) * ensemble
         return prior, [table.names[i] for i in best]
     quality = P[pos].mean(axis=0)
     if len(neg):
@@ -110,7 +105,7 @@ def choose_configuration(
         auc = ((diff > 0) + 0.5 * (diff == 0)).mean(axis=(0, 1))
         quality = 0.5 * quality + 0.5 * auc
     best = np.argsort(-quality, kind="stable")[:top]
-    chosen = _to_percentile(P[:, best].mean(axis=1))
+    chosen = rank_normalise(P[:, best].mean(axis=1))
     weight = len(pos) / (len(pos) + shrink)
     prior = weight * chosen + (1.0 - weight) * ensemble
     return prior, [table.names[i] for i in best]
@@ -141,6 +136,6 @@ def choose_with_search(
     scores = getattr(search, "decision_scores_", None)
     if scores is None or len(scores) != len(X):
         scores = search.decision_function(X)
-    prior = _to_percentile(np.asarray(scores, dtype=np.float64))
+    prior = rank_normalise(np.asarray(scores, dtype=np.float64))
     best = getattr(search, "best_config_", "search")
     return prior, [str(best)], search
