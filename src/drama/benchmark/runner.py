@@ -118,9 +118,8 @@ def run_benchmark(
     if protocol == "semi" and any(int(k) < 1 for k in ks):
         raise ValueError(f"k must be >= 1 for the semi protocol; got {list(ks)}.")
     if DRAMA_FIXED in detectors and protocol != "active":  # active fits the default itself
-        probe = DramaSearch(**(search_params or {}))
-        if not ("none" in probe.reducers and 2 in probe.levels and "input" in probe.spaces
-                and (probe.metrics == "all" or "l2" in probe.metrics)):
+        reducers, metrics, levels, spaces, _ = DramaSearch(**(search_params or {}))._grid(1)
+        if not ("none" in reducers and "l2" in metrics and 2 in levels and "input" in spaces):
             raise ValueError(
                 f"DRAMA-fixed reads {FIXED_CONFIG} from DRAMA's trees, but the search "
                 "parameters leave it out; include reducer 'none', metric 'l2', level 2 and "
