@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from drama.benchmark.active_peers import coniferest_curve
+
 ODDS = Path("/work/shared/data/odds")
 CRTS = Path("/work/shared/data/lightcurves/crts")
 NORMAL_CRTS = ("SN", "CV", "AGN", "Blazar")
@@ -132,29 +134,6 @@ def load_task(name: str, max_n: int, seed: int) -> tuple[np.ndarray, np.ndarray,
 
 
 # ---------------------------------------------------------------------- methods
-def coniferest_curve(
-    kind: str, X: np.ndarray, y: np.ndarray, budget: int, seed: int, batch: int = 1
-) -> list[int]:
-    """Drive AADForest / PineForest with the oracle: refit on all labels after each batch."""
-    from coniferest.aadforest import AADForest
-    from coniferest.label import Label
-    from coniferest.pineforest import PineForest
-
-    model = (AADForest if kind == "aad" else PineForest)(random_seed=seed, n_jobs=1)
-    model.fit(X)
-    asked: list[int] = []
-    free = np.ones(len(X), dtype=bool)
-    while len(asked) < budget:
-        scores = model.score_samples(X)  # lower = more anomalous in coniferest
-        scores = np.where(free, scores, np.inf)
-        for i in np.argsort(scores, kind="stable")[: min(batch, budget - len(asked))]:
-            asked.append(int(i))
-            free[i] = False
-        known = np.where(y[asked] == 1, Label.ANOMALY, Label.REGULAR)
-        model.fit_known(X, X[asked], known)
-    return np.cumsum(y[asked]).tolist()
-
-
 def boring_in_top(rank: np.ndarray, boring: np.ndarray, labelled: np.ndarray, top: int) -> int:
     """Boring anomalies among the ``top`` best-ranked unlabelled objects."""
     free = rank[~labelled[rank]]
@@ -197,7 +176,8 @@ def run_one(task: str, seed: int, max_n: int, methods: tuple[str, ...], batch: i
             forest = IsolationForest(random_state=seed).fit(X)
             curve = discovery_curve(y, -forest.score_samples(X), budget).tolist()
         else:
-            curve = coniferest_curve(method, X, y, budget, seed, batch)
+            kind = "AADForest" if method == "aad" else "PineForest"
+            curve = coniferest_curve(kind, X, y, budget, seed, batch).tolist()
         out["curves"][method] = curve
         out["seconds"][method] = round(time.perf_counter() - start, 2)
     return out

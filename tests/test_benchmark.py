@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from drama.benchmark import (
     Task,
+    crts_task,
     finite_scores,
     odds_tasks,
     run_benchmark,
@@ -20,7 +21,8 @@ from drama.benchmark import (
     table6,
     write_report,
 )
-from drama.benchmark.runner import measures
+from drama.benchmark.active_peers import coniferest_curve
+from drama.benchmark.runner import default_detectors, measures
 from drama.cli_benchmark import register
 
 FAST = {"reducers": ["none", "pca"], "metrics": ["l2", "l1"], "levels": [1, 2]}
@@ -90,6 +92,39 @@ def test_active_protocol_counts_anomalies_found_within_the_budget(tmp_path):
     assert "Anomalies found within the budget" in write_report(out, tmp_path).read_text()
     again = run_benchmark([Task("tiny", tiny)], "active", ["DRAMA", "IForest"], draws=2, csv=csv)
     assert again.empty  # resumed: everything was done
+
+
+def test_active_peers_learn_from_the_oracle_only_in_the_active_protocol(tmp_path):
+    pytest.importorskip("coniferest", reason="the [peers] extra is not installed")
+    out = run_benchmark([Task("tiny", tiny)], "active", ["AADForest", "PineForest"], draws=1)
+    assert set(out["detector"]) == {"AADForest", "PineForest"}
+    assert out["found"].between(6, 12).all()  # well-separated anomalies: most are found
+    with pytest.raises(ValueError, match="only the active protocol"):
+        run_benchmark([Task("tiny", tiny)], "unsupervised", ["AADForest"])
+    assert "AADForest" not in default_detectors("semi")
+    assert "AADForest" in default_detectors("active")
+
+
+def test_coniferest_curve_counts_finds_and_refuses_unknown_peers():
+    pytest.importorskip("coniferest", reason="the [peers] extra is not installed")
+    X, y = tiny()
+    curve = coniferest_curve("AADForest", X, y, budget=10, seed=0, batch=3)
+    assert len(curve) == 10 and np.all(np.diff(curve) >= 0) and curve[-1] <= y.sum()
+    with pytest.raises(ValueError, match="Unknown active peer"):
+        coniferest_curve("Forest", X, y, budget=4, seed=0)
+
+
+def test_crts_task_keeps_rare_classes_as_anomalies(tmp_path):
+    rng = np.random.default_rng(0)
+    rows, labels = ["ID,Mag,Magerr,MJD"], ["Classification,TransientID"]
+    for i, cls in enumerate(["SN", "CV?", "AGN", "Blazar", "HPM", "Flare", "SN/CV", "Unknown"]):
+        for t in np.sort(rng.uniform(0, 500, 8)):
+            rows.append(f"TranID{i},{18 + rng.normal(0, 0.1):.3f},0.1,{t:.3f}")
+        labels.append(f"{cls},{i}")
+    (tmp_path / "CRTS_subset_500.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "transient_labels.csv").write_text("\n".join(labels) + "\n")
+    X, y = crts_task(tmp_path).load()
+    assert X.shape == (6, 10) and y.tolist() == [0, 0, 0, 0, 1, 1]
 
 
 def test_resume_is_per_seed_and_survives_a_cut_line(tmp_path):

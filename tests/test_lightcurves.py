@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drama.datasets.lightcurves import crts_folder, curve_to_grid, load_crts
+from drama.datasets.lightcurves import (
+    FEATURES,
+    crts_folder,
+    curve_features,
+    curve_to_grid,
+    load_crts,
+)
 
 
 def _write_crts(folder, curves: dict[str, int], labels: dict[str, str] | None = None,
@@ -105,6 +111,32 @@ def test_missing_folder_and_columns(tmp_path) -> None:
     (tmp_path / "CRTS_subset_500.csv").write_text("ID,Mag\nTranID1,18\n")
     with pytest.raises(ValueError, match="lacks the column"):
         load_crts(tmp_path)
+
+
+def test_variability_features_see_variability() -> None:
+    rng = np.random.default_rng(1)
+    t = np.sort(rng.uniform(0, 1000, 80))
+    err = np.full(80, 0.05)
+    quiet = curve_features(t, 18 + rng.normal(0, 0.05, 80), err)
+    flaring = 18 + rng.normal(0, 0.05, 80)
+    flaring[40:44] -= 2.0  # a brightening: smaller magnitudes
+    loud = curve_features(t, flaring, err)
+    col = {name: i for i, name in enumerate(FEATURES)}
+    assert quiet.shape == loud.shape == (len(FEATURES),)
+    assert abs(quiet[col["log_chi2"]] - np.log1p(1.0)) < 0.3  # noise as the errors say
+    assert loud[col["log_chi2"]] > quiet[col["log_chi2"]] + 2
+    assert loud[col["skew_mag"]] < -2 < quiet[col["skew_mag"]]
+    assert loud[col["von_neumann"]] < quiet[col["von_neumann"]]  # a smooth excursion
+    assert loud[col["amplitude"]] > quiet[col["amplitude"]]
+
+
+def test_loader_features_representation(tmp_path) -> None:
+    _write_crts(tmp_path, {"TranID1": 12, "TranID2": 9}, labels={"TranID1": "SN"})
+    X, labels, ids = load_crts(tmp_path, representation="features")
+    assert X.shape == (2, len(FEATURES)) and np.isfinite(X).all()
+    assert list(labels) == ["SN", "unlabelled"]
+    with pytest.raises(ValueError, match="representation must be"):
+        load_crts(tmp_path, representation="pixels")
 
 
 def test_folder_from_environment(tmp_path, monkeypatch) -> None:

@@ -19,7 +19,9 @@ def benchmark(
     protocol: Annotated[str, typer.Option(help="unsupervised, semi, novelty or active.")] =
         "unsupervised",
     datasets: Annotated[list[str] | None, typer.Option(
-        "--dataset", "-d", help="ODDS data set name (repeat); default: every file.")] = None,
+        "--dataset", "-d", help="ODDS data set name (repeat), or 'crts' for the CRTS light "
+                                "curves (rare classes as anomalies); default: every ODDS "
+                                "file.")] = None,
     data_dir: Annotated[Path | None, typer.Option(
         help="Folder of ODDS .mat/.npz files [default: $DRAMA_ODDS_DIR or "
              "../shared/data/odds beside the repository].")] = None,
@@ -31,7 +33,7 @@ def benchmark(
         "--shape", help="Synthetic: shapes 1-10 (repeat) [default: all].")] = None,
     detectors: Annotated[list[str] | None, typer.Option(
         "--detector", help="Detector to run (repeat) [default: DRAMA, DRAMA-fixed and every "
-                           "peer].")] = None,
+                           "peer; AADForest and PineForest with --protocol active].")] = None,
     k: Annotated[list[int] | None, typer.Option(
         help="Semi: labelled anomalies per draw (repeat for an AUC-against-k curve) "
              "[default: 5].")] = None,
@@ -48,7 +50,7 @@ def benchmark(
     from rich.progress import Progress
 
     from drama.benchmark import (
-        DETECTORS,
+        crts_task,
         odds_tasks,
         run_benchmark,
         synthetic_tasks,
@@ -64,7 +66,11 @@ def benchmark(
         else:
             if data_dir is None and os.environ.get("DRAMA_ODDS_DIR"):
                 data_dir = Path(os.environ["DRAMA_ODDS_DIR"])
-            tasks = odds_tasks(data_dir, list(datasets) if datasets else None)
+            names = list(datasets or [])
+            odds = [n for n in names if n != "crts"]
+            tasks = odds_tasks(data_dir, odds) if odds or not names else []
+            if "crts" in names:
+                tasks.append(crts_task())
         csv = out / "results.csv"
         with Progress(console=err, transient=False) as bar:
             job = bar.add_task(f"{protocol} benchmark", total=len(tasks))
@@ -75,10 +81,10 @@ def benchmark(
                     bar.advance(job)
 
             run_benchmark(tasks, protocol=protocol,
-                          detectors=list(detectors) if detectors else DETECTORS,
+                          detectors=list(detectors) if detectors else None,
                           ks=list(k) if k else [5], draws=draws, seed=seed, csv=csv,
                           search_params={"n_jobs": n_jobs}, progress=say)
-    except (ValueError, FileNotFoundError, TypeError) as exc:
+    except (ValueError, FileNotFoundError, TypeError, ImportError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     import pandas as pd

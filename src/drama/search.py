@@ -181,6 +181,8 @@ class DramaSearch(BaseEstimator):
         Non-zero weights of the configurations that ``decision_function`` averages.
     selection_ : str
         What was chosen and why, in words.
+    train_ranks_ : ndarray (n, n_configurations)
+        Rank-normalised training scores, columns in the order of ``results_``.
     decision_scores_ : ndarray (n,)
         Training scores of the chosen ensemble (mean of rank-normalised scores).
     estimators_ : dict[str, Drama]
@@ -316,7 +318,7 @@ class DramaSearch(BaseEstimator):
                 columns[name] = values
         self.train_scores_ = pd.DataFrame(columns)
         self._sorted_train = {name: np.sort(v) for name, v in columns.items()}
-        self._ranked = rank_normalise(self.train_scores_.to_numpy())
+        self.train_ranks_ = rank_normalise(self.train_scores_.to_numpy())
         self.results_ = pd.DataFrame(rows)
         self.n_features_in_ = int(np.prod(arr.shape[1:]))
         return self.select(labels)
@@ -325,8 +327,8 @@ class DramaSearch(BaseEstimator):
         """(Re)choose the configurations from the stored training scores, without refitting:
         label-free if ``y`` is None or holds no anomaly, else the robust few-label choice."""
         self._check_fitted()
-        labels = self.check_labels(y, len(self._ranked))
-        ranked = self._ranked
+        labels = self.check_labels(y, len(self.train_ranks_))
+        ranked = self.train_ranks_
         agreement, prior_w = consensus_weights(ranked, self.ensemble_share)
         res = self.results_.drop(columns=[c for c in self.results_.columns
                                           if c not in _BASE_COLUMNS])
@@ -370,7 +372,7 @@ class DramaSearch(BaseEstimator):
         if len(normals) == 0:
             raise ValueError("Every object is labelled an anomaly; label some normals (0) "
                              "or leave some unknown (-1).")
-        ranked = self._ranked
+        ranked = self.train_ranks_
         n_a, n_n = len(anomalies), len(normals)
         auc = label_auc(ranked, anomalies, normals)
         se = auc_standard_error(auc, n_a, n_n)

@@ -1,73 +1,48 @@
 """Few-label configuration choice for the active session.
 
-DRAMA's configurations (reducer, level, metric) are all scored once, from one fitted
-tree per reducer; a refit then only re-weighs columns, which keeps the loop interactive.
-The choice lives in :func:`choose_configuration` so that a shared search (``DramaSearch``)
-can take it over without the session changing.
+DRAMA's configurations (reducer, level, metric) are all scored once, by one
+:class:`drama.search.DramaSearch` fit (one tree per reducer); a refit then only re-weighs
+its columns, which keeps the loop interactive.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from drama.estimator import Drama
-from drama.search import rank_normalise
+from drama.search import DramaSearch, rank_normalise
 
-__all__ = ["ConfigTable", "choose_configuration", "score_configurations"]
+__all__ = ["ConfigTable", "choose_configuration", "choose_with_search", "fit_search"]
 
 
 @dataclass
 class ConfigTable:
-    """Anomaly percentiles (n, C) of every configuration, and the configuration names."""
+    """Anomaly percentiles (n, C) of every configuration, their names, and the label-free
+    consensus of the search as a percentile (the prior before any label)."""
 
     names: list[str]
     percentiles: np.ndarray
+    consensus: np.ndarray
 
-    def ensemble(self) -> np.ndarray:
-        """Label-free prior: the mean percentile over all configurations, as a percentile."""
-        return rank_normalise(self.percentiles.mean(axis=1))
+    @classmethod
+    def from_search(cls, search: DramaSearch) -> ConfigTable:
+        """The training ranks of a label-free fitted search."""
+        return cls(names=list(search.results_["config"]), percentiles=search.train_ranks_,
+                   consensus=rank_normalise(search.decision_scores_))
 
 
-def score_configurations(
+def fit_search(
     X: np.ndarray,
     reducers: Sequence[str] = ("none", "pca"),
     levels: Sequence[int] = (1, 2, 3),
     metrics: Sequence[str] | str = "all",
     random_state: int | None = 0,
-) -> ConfigTable:
-    """Fit one Drama tree per reducer and score every (reducer, level, metric) column."""
-    names: list[str] = []
-    columns: list[np.ndarray] = []
-    errors: list[str] = []
-    options: dict[str, object] = {}
-    n_features = int(np.prod(np.shape(X)[1:]))
-    if "keep_covariance" in Drama().get_params():
-        # Mahalanobis needs leaf covariances (d^2 per leaf): affordable for modest d.
-        options["keep_covariance"] = n_features <= 256
-    for reducer in reducers:
-        try:
-            det = Drama(
-                reducer=reducer, n_levels=max(levels), contamination=None,
-                random_state=random_state, **options,
-            ).fit(X)
-            table = det.score_levels(X, metrics=metrics if isinstance(metrics, str)
-                                     else list(metrics), levels=list(levels))
-        except (ValueError, np.linalg.LinAlgError) as exc:
-            errors.append(f"{reducer}: {exc}")
-            continue
-        for (level, metric), values in table.items():
-            v = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0, posinf=0.0)
-            names.append(f"{reducer}/L{level}/{metric}")
-            columns.append(rank_normalise(v))
-    if not columns:
-        raise ValueError("No DRAMA configuration could be fitted: " + "; ".join(errors))
-    if errors:
-        warnings.warn("Skipped reducers: " + "; ".join(errors), stacklevel=2)
-    return ConfigTable(names=names, percentiles=np.column_stack(columns))
+) -> DramaSearch:
+    """One tree per reducer, every (reducer, level, metric) scored, label-free selection."""
+    return DramaSearch(reducers=list(reducers), metrics=metrics, levels=list(levels),
+                       random_state=random_state).fit(X)
 
 
 def choose_configuration(
@@ -80,20 +55,20 @@ def choose_configuration(
     configuration is good when it ranks interesting objects above the unlabelled ones
     (mean percentile) *and* above the boring ones (pairwise AUC). With a handful of
     labels the best column is noisy, so the ``top`` best are averaged and the result is
-    shrunk toward the label-free ensemble by ``n_interesting / (n_interesting + shrink)``.
+    shrunk toward the label-free consensus by ``n_interesting / (n_interesting + shrink)``.
 
     Before the first interesting find, boring labels still teach something: they are
     false alarms of the current ranking, so configurations that rank them low are a
     different view worth trying; their weight grows as ``n_boring / (n_boring +
     miss_shrink)`` (0 turns this off).
     """
-    ensemble = table.ensemble()
+    ensemble = table.consensus
     pos = np.flatnonzero(y == 1)
     neg = np.flatnonzero(y == 0)
     P = table.percentiles
     if len(pos) == 0:
         if len(neg) < 3 or miss_shrink <= 0:
-            return ensemble, ["ensemble"]
+            return ensemble, ["consensus"]
         best = np.argsort(P[neg].mean(axis=0), kind="stable")[:top]
         weight = len(neg) / (len(neg) + miss_shrink)
         prior = weight * rank_normalise(P[:, best].mean(axis=1)) + (1.0 - weight) * ensemble
@@ -111,31 +86,9 @@ def choose_configuration(
     return prior, [table.names[i] for i in best]
 
 
-def choose_with_search(
-    X: np.ndarray, y: np.ndarray, config: dict, previous: object = None
-) -> tuple[np.ndarray, list[str], object]:
-    """The same choice made by ``DramaSearch`` (labels 1 / 0 / -1), as a percentile prior.
-
-    ``previous`` is the search object of the last call, reused when the search can
-    re-select without refitting (a ``select(y)`` method); otherwise it is refitted.
-    """
-    from drama.search import DramaSearch
-
-    labels = np.where(y == 1, 1, np.where(y == 0, 0, -1))
-    # Without an interesting label the search is label-free (it would warn and fall back).
-    fit_y = labels if (labels == 1).any() else None
-    search = previous
-    if search is not None:
-        search.select(fit_y)
-    else:
-        search = DramaSearch(
-            reducers=list(config["reducers"]), metrics=config["metrics"],
-            levels=list(config["levels"]), random_state=config["random_state"],
-        ).fit(X, fit_y)
-    # X is the training data: its scores are kept, so nothing is rescored.
-    scores = getattr(search, "decision_scores_", None)
-    if scores is None or len(scores) != len(X):
-        scores = search.decision_function(X)
-    prior = rank_normalise(np.asarray(scores, dtype=np.float64))
-    best = getattr(search, "best_config_", "search")
-    return prior, [str(best)], search
+def choose_with_search(search: DramaSearch, y: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """The few-label choice of ``DramaSearch`` itself (re-selected, never refitted), as a
+    percentile prior; without an interesting label it stays label-free."""
+    search.select(y if (y == 1).any() else None)
+    best = search.best_config_
+    return rank_normalise(search.decision_scores_), [str(best)]

@@ -22,7 +22,7 @@ from drama.active.selection import (
     ConfigTable,
     choose_configuration,
     choose_with_search,
-    score_configurations,
+    fit_search,
 )
 from drama.active.store import LABELS, ActiveStore, StoreError, data_fingerprint
 from drama.active.strategies import STRATEGIES
@@ -119,7 +119,6 @@ class ActiveSession:
         if selection not in ("table", "search"):
             raise ValueError(f"Unknown selection {selection!r}; choose 'table' or 'search'.")
         self.selection = selection
-        self._search: object = None
         if model not in ("logistic", "kernel"):
             raise ValueError(f"Unknown model {model!r}; choose 'logistic' or 'kernel'.")
         self.strategy = strategy
@@ -148,9 +147,8 @@ class ActiveSession:
             steal_lock=steal_lock,
         )
         try:
-            self.table: ConfigTable = score_configurations(
-                arr, reducers, levels, metrics, random_state
-            )
+            self.search_ = fit_search(arr, reducers, levels, metrics, random_state)
+            self.table = ConfigTable.from_search(self.search_)
             self.space = FeatureSpace.build(arr, random_state=random_state)
             self._learn_features = np.hstack([self.space.coords, self.table.percentiles])
             self._median = np.median(arr.reshape(len(arr), -1), axis=0)
@@ -202,8 +200,7 @@ class ActiveSession:
         """Re-select configurations and re-rank with all labels so far."""
         y, tagged = self._label_vector()
         if self.selection == "search":
-            anomaly, chosen, self._search = choose_with_search(
-                self.X, y, self.config, self._search)
+            anomaly, chosen = choose_with_search(self.search_, y)
         else:
             anomaly, chosen = choose_configuration(self.table, y, miss_shrink=self.miss_shrink)
         prior = anomaly

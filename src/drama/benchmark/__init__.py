@@ -6,14 +6,23 @@ turns it into Markdown tables and figures; ``drama benchmark`` is the command li
 
 from drama.benchmark.peers import PEERS, finite_scores
 from drama.benchmark.report import summary, table6, write_report
-from drama.benchmark.runner import DETECTORS, PROTOCOLS, Task, run_benchmark, semi_split
-from drama.benchmark.tasks import default_odds_dir, odds_tasks, synthetic_tasks
+from drama.benchmark.runner import (
+    DETECTORS,
+    PROTOCOLS,
+    Task,
+    default_detectors,
+    run_benchmark,
+    semi_split,
+)
+from drama.benchmark.tasks import crts_task, default_odds_dir, odds_tasks, synthetic_tasks
 
 __all__ = [
     "DETECTORS",
     "PEERS",
     "PROTOCOLS",
     "Task",
+    "crts_task",
+    "default_detectors",
     "default_odds_dir",
     "finite_scores",
     "odds_tasks",

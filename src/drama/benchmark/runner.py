@@ -11,8 +11,10 @@ Protocols (SPEC §3):
 - ``novelty``: fit on a random half of the inliers, score the other half plus all outliers.
 - ``active``: a simulated scientist answers DRAMA's active-learning queries from the ground
   truth (budget min(200, 2 x anomalies)); ``found`` counts the true anomalies among them.
-  The other detectors are static rankings inspected from the top with the same budget. AUC,
-  MCC and RWS of DRAMA-active judge its final ranking on the objects the oracle never saw.
+  AADForest and PineForest (coniferest) learn from the same oracle, refitted after every
+  batch of 5 answers; the other detectors are static rankings inspected from the top with
+  the same budget. AUC, MCC and RWS of DRAMA-active judge its final ranking on the objects
+  the oracle never saw (the active peers report ``found`` only).
 
 Every finished (dataset, protocol, k, detector, draw) row is appended to the CSV at once,
 and rows already in it are skipped, so a long run resumes where it stopped.
@@ -32,6 +34,7 @@ import numpy as np
 import pandas as pd
 from sklearn.preprocessing import MinMaxScaler
 
+from drama.benchmark.active_peers import ACTIVE_PEERS, coniferest_curve
 from drama.benchmark.peers import PEERS, finite_scores
 from drama.metrics import auc_score, mcc_score, rws_score
 from drama.search import DramaSearch, config_name
@@ -40,7 +43,8 @@ PROTOCOLS = ("unsupervised", "semi", "novelty", "active")
 DRAMA = "DRAMA"
 DRAMA_FIXED = "DRAMA-fixed"  # the engine default none|l2|2 from the same trees
 FIXED_CONFIG = config_name("none", "l2", 2, "input")
-DETECTORS = (DRAMA, DRAMA_FIXED, *PEERS)
+DETECTORS = (DRAMA, DRAMA_FIXED, *PEERS, *ACTIVE_PEERS)
+ACTIVE_BATCH = 5  # oracle answers between refits, for DRAMA-active and the active peers
 KEY = ["dataset", "protocol", "k", "detector", "draw", "seed"]
 COLUMNS = [*KEY, "auc", "mcc", "rws", "fit_time", "score_time", "config", "selection",
            "n", "d", "n_anomalies", "found", "budget"]
@@ -97,10 +101,17 @@ def check_protocol(protocol: str, y: np.ndarray, k: int, name: str) -> None:
         )
 
 
+def default_detectors(protocol: str) -> tuple[str, ...]:
+    """Every detector the protocol can run: the active peers learn from labels, so only the
+    ``active`` protocol has them."""
+    return DETECTORS if protocol == "active" else tuple(
+        d for d in DETECTORS if d not in ACTIVE_PEERS)
+
+
 def run_benchmark(
     tasks: Sequence[Task],
     protocol: str = "unsupervised",
-    detectors: Sequence[str] = DETECTORS,
+    detectors: Sequence[str] | None = None,
     ks: Sequence[int] = (5,),
     draws: int = 10,
     seed: int = 0,
@@ -109,12 +120,18 @@ def run_benchmark(
     progress: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """Benchmark ``detectors`` on ``tasks``; returns (and appends to ``csv``) one row per
-    (dataset, protocol, k, detector, draw). Unsupervised runs have k = 0 and one draw."""
+    (dataset, protocol, k, detector, draw). Unsupervised runs have k = 0 and one draw;
+    ``detectors`` defaults to :func:`default_detectors` of the protocol."""
     if protocol not in PROTOCOLS:
         raise ValueError(f"Unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}.")
+    detectors = default_detectors(protocol) if detectors is None else list(detectors)
     unknown = [d for d in detectors if d not in DETECTORS]
     if unknown:
         raise ValueError(f"Unknown detector(s) {unknown}; choose from {', '.join(DETECTORS)}.")
+    learners = [d for d in detectors if d in ACTIVE_PEERS]
+    if learners and protocol != "active":
+        raise ValueError(f"{', '.join(learners)} learn(s) from an oracle's answers; only the "
+                         "active protocol runs them.")
     if protocol == "semi" and any(int(k) < 1 for k in ks):
         raise ValueError(f"k must be >= 1 for the semi protocol; got {list(ks)}.")
     if DRAMA_FIXED in detectors and protocol != "active":  # active fits the default itself
@@ -284,8 +301,19 @@ def _active(name: str, X: np.ndarray, y: np.ndarray, todo: list, seed: int, para
     static: dict[str, dict[str, Any]] = {}  # a static ranking is the same in every draw
     for _, det, draw in todo:
         if det == DRAMA:
-            row = {**active_protocol_row(X, y, seed + draw, budget=budget), "k": 0}
+            row = {**active_protocol_row(X, y, seed + draw, budget=budget, batch=ACTIVE_BATCH),
+                   "k": 0}
             say(f"  {name}: DRAMA-active draw {draw} found {row['found']} of {budget}")
+        elif det in ACTIVE_PEERS:
+            start = time.perf_counter()
+            scaled = MinMaxScaler().fit_transform(X.reshape(len(X), -1))
+            curve = coniferest_curve(det, scaled, y, budget, seed + draw, ACTIVE_BATCH)
+            t = time.perf_counter() - start
+            row = {"k": 0, "auc": np.nan, "mcc": np.nan, "rws": np.nan, "fit_time": t,
+                   "score_time": 0.0, "config": "",
+                   "selection": f"active, {budget} oracle answers, batch {ACTIVE_BATCH}",
+                   "found": int(curve[-1]), "budget": budget}
+            say(f"  {name}: {det} draw {draw} found {row['found']} of {budget}")
         else:
             if det not in static:
                 if det == DRAMA_FIXED:

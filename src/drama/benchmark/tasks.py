@@ -1,8 +1,11 @@
-"""Where the benchmark's data sets come from: the ODDS folder and the paper's synthetics."""
+"""Where the benchmark's data sets come from: the ODDS folder, the CRTS light curves and the
+paper's synthetics."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import numpy as np
 
 from drama.benchmark.runner import Task
 from drama.datasets import load, make_local_anomaly, make_new_class_anomaly
@@ -49,3 +52,28 @@ def synthetic_tasks(n_features: tuple[int, ...] = (100, 3000),
                               lambda s=shape, f=nf: make_new_class_anomaly(
                                   inlier_shapes=(s,), n_features=f, random_state=seed)))
     return tasks
+
+
+CRTS_NORMAL_CLASSES = ("SN", "CV", "AGN", "Blazar")
+
+
+def crts_task(folder: str | Path | None = None, representation: str = "features") -> Task:
+    """The CRTS light curves as a rare-class task: the four common classes are normal, every
+    rarer class (HPM, Flare, Var, YSO, Mira, ...) is an anomaly. A trailing "?" counts as
+    the class; ambiguous ("SN/CV"), "Unknown" and unlabelled curves are left out."""
+
+    def load_curves() -> tuple[np.ndarray, np.ndarray]:
+        import warnings
+
+        from drama.datasets.lightcurves import load_crts
+
+        with warnings.catch_warnings():  # the count of too-short curves skipped
+            warnings.simplefilter("ignore")
+            X, labels, _ = load_crts(folder, representation=representation)
+        base = np.asarray([str(c).rstrip("?") for c in labels])
+        keep = np.asarray(["/" not in c and c not in ("Unknown", "unlabelled") for c in base])
+        y = np.asarray([c not in CRTS_NORMAL_CLASSES for c in base[keep]], dtype=np.int64)
+        return X[keep].reshape(int(keep.sum()), -1), y
+
+    return Task("crts" if representation == "features" else f"crts-{representation}",
+                load_curves)

@@ -32,11 +32,13 @@ import numpy as np
 
 from drama.datasets.folders import shared_data_dir
 
-__all__ = ["CHANNELS", "crts_folder", "curve_to_grid", "load_crts"]
+__all__ = ["CHANNELS", "FEATURES", "crts_folder", "curve_features", "curve_to_grid", "load_crts"]
 
 CHANNELS = ("mag", "err", "count")
 CRTS_CURVES = "CRTS_subset_500.csv"
 CRTS_LABELS = "transient_labels.csv"
+FEATURES = ("log_points", "median_mag", "std_mag", "skew_mag", "amplitude", "median_err",
+            "log_span", "von_neumann", "log_chi2", "beyond_1std")
 _ERR_FLOOR = 1e-3  # magnitudes; keeps the weights finite for a zero quoted error
 
 
@@ -128,6 +130,35 @@ def curve_to_grid(
     return np.stack([columns[c] for c in chosen], axis=1)
 
 
+def curve_features(mjd: np.ndarray, mag: np.ndarray, err: np.ndarray) -> np.ndarray:
+    """Variability statistics of one curve (``FEATURES``), for detectors on a plain table.
+
+    Unlike the grid they keep what the grid removes on purpose -- how bright, how long and
+    how densely observed a source is -- and summarise variability by quantities astronomers
+    read directly: scatter, skewness (outbursts are bright-side tails), the 5-95 % amplitude,
+    the von Neumann ratio (smooth trend vs point-to-point noise), the reduced chi-square
+    against a constant (is it variable beyond its errors?) and the share of points beyond
+    one standard deviation.
+    """
+    order = np.argsort(mjd, kind="stable")
+    t, m = np.asarray(mjd, float)[order], np.asarray(mag, float)[order]
+    e = np.maximum(np.asarray(err, float)[order], _ERR_FLOOR)
+    std = float(m.std())
+    centred = m - m.mean()
+    skew = float((centred**3).mean() / std**3) if std > 0 else 0.0
+    step = np.diff(m)
+    von_neumann = float((step**2).mean() / std**2) if std > 0 and len(m) > 1 else 2.0
+    weights = 1.0 / e**2
+    weighted_mean = float((weights * m).sum() / weights.sum())
+    chi2 = float((weights * (m - weighted_mean) ** 2).sum() / max(len(m) - 1, 1))
+    return np.array([
+        np.log1p(len(m)), float(np.median(m)), std, skew,
+        float(np.percentile(m, 95) - np.percentile(m, 5)), float(np.median(e)),
+        np.log1p(float(t[-1] - t[0])), von_neumann, np.log1p(chi2),
+        float((np.abs(centred) > std).mean()) if std > 0 else 0.0,
+    ])
+
+
 def crts_folder(folder: str | os.PathLike[str] | None = None) -> Path:
     """Where the CRTS files are: ``folder``, else ``$DRAMA_CRTS_DIR``, else
     ``../shared/data/lightcurves/crts`` next to this repository."""
@@ -149,8 +180,10 @@ def load_crts(
     channels: Sequence[str] = ("mag", "err"),
     dropna: bool = False,
     unlabelled: str = "unlabelled",
+    representation: str = "grid",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Catalina Real-time Transient Survey light curves on a fixed grid (see module docstring).
+    """Catalina Real-time Transient Survey light curves on a fixed grid (see module docstring),
+    or as a table of variability statistics (``representation="features"``).
 
     Parameters
     ----------
@@ -172,10 +205,13 @@ def load_crts(
         Drop observations with NaN values instead of refusing the file.
     unlabelled
         Class name given to curves missing from the label file (or when it is absent).
+    representation
+        ``"grid"`` (default, for ``cae1d``) or ``"features"``: one row of
+        :func:`curve_features` per curve (``n_bins``, ``time_grid``, ``channels`` unused).
 
     Returns
     -------
-    X : ndarray (n, n_bins, len(channels)), float64
+    X : ndarray (n, n_bins, len(channels)) or (n, len(FEATURES)), float64
     labels : ndarray (n,) of class names (str)
     ids : ndarray (n,) of curve IDs (str)
     """
@@ -188,6 +224,10 @@ def load_crts(
         raise ValueError(f"on_short must be 'skip' or 'raise'; got {on_short!r}.")
     if time_grid not in ("curve", "survey"):
         raise ValueError(f"time_grid must be 'curve' or 'survey'; got {time_grid!r}.")
+    if representation not in ("grid", "features"):
+        raise ValueError(
+            f"representation must be 'grid' or 'features'; got {representation!r}."
+        )
     root = crts_folder(folder)
     path = root / CRTS_CURVES
     if not path.is_file():
@@ -237,12 +277,15 @@ def load_crts(
     order = np.argsort(codes, kind="stable")
     starts = np.concatenate([[0], np.cumsum(sizes)])
     mjd, mag, err = (table[c].to_numpy(dtype=np.float64)[order] for c in ("MJD", "Mag", "Magerr"))
-    X = np.empty((len(kept), n_bins, len(chosen)))
+    shape = (len(FEATURES),) if representation == "features" else (n_bins, len(chosen))
+    X = np.empty((len(kept), *shape))
     for row, code in enumerate(kept):
         part = slice(starts[code], starts[code + 1])
         try:
-            X[row] = curve_to_grid(mjd[part], mag[part], err[part], n_bins,
-                                   time_range=window, channels=chosen)
+            X[row] = (curve_features(mjd[part], mag[part], err[part])
+                      if representation == "features" else
+                      curve_to_grid(mjd[part], mag[part], err[part], n_bins,
+                                    time_range=window, channels=chosen))
         except ValueError as exc:
             raise ValueError(f"Light curve {uniques[code]}: {exc}") from None
     keep = [str(uniques[code]) for code in kept]
