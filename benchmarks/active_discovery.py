@@ -33,63 +33,14 @@ from pathlib import Path
 import numpy as np
 
 from drama.benchmark.active_peers import coniferest_curve
+from drama.benchmark.tasks import crts_task, default_odds_dir
+from drama.datasets.folders import odds_dir
 
-ODDS = Path("/work/shared/data/odds")
-CRTS = Path("/work/shared/data/lightcurves/crts")
-NORMAL_CRTS = ("SN", "CV", "AGN", "Blazar")
+ODDS = odds_dir() or default_odds_dir()
 METHODS = ("drama-active", "drama-balanced", "drama-static", "iforest", "aad", "pine")
 
 
 # ---------------------------------------------------------------------- tasks
-def crts_task() -> tuple[np.ndarray, np.ndarray]:
-    """CRTS light curves as a table: common classes normal, rare classes anomalous.
-
-    Uses ``drama.datasets.lightcurves.load_crts`` when it exists; otherwise simple
-    per-curve features (n points, mean, std, skew, amplitude of Mag, median error, span).
-    Ambiguous ("A/B") and "Unknown" classifications are dropped; "X?" counts as X.
-    """
-    import pandas as pd
-    from scipy.stats import skew
-
-    curves = pd.read_csv(CRTS / "CRTS_subset_500.csv")
-    labels = pd.read_csv(CRTS / "transient_labels.csv")
-    labels["ID"] = "TranID" + labels["TransientID"].astype(str)
-    cls = labels.drop_duplicates("ID").set_index("ID")["Classification"]
-    rows, classes = [], []
-    for oid, g in curves.groupby("ID", sort=True):
-        c = str(cls.get(oid, "Unknown")).rstrip("?")
-        if "/" in c or c == "Unknown":
-            continue
-        mag = g["Mag"].to_numpy(dtype=float)
-        rows.append([
-            np.log1p(len(mag)), mag.mean(), mag.std(),
-            float(skew(mag)) if len(mag) > 2 and mag.std() > 0 else 0.0,
-            np.percentile(mag, 95) - np.percentile(mag, 5),
-            float(np.median(g["Magerr"])), float(np.ptp(g["MJD"])),
-        ])
-        classes.append(c)
-    y = np.asarray([c not in NORMAL_CRTS for c in classes], dtype=np.int64)
-    return np.asarray(rows, dtype=float), y
-
-
-def crts_grid_task() -> tuple[np.ndarray, np.ndarray]:
-    """CRTS curves resampled on a 64-bin grid by ``drama.datasets.lightcurves.load_crts``
-    (magnitude and error channels, flattened), with the same normal/rare split as ``crts``."""
-    import warnings
-
-    from drama.datasets.lightcurves import load_crts
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        X, labels, _ = load_crts(CRTS)
-    base = np.asarray([str(c).rstrip("?") for c in labels])
-    keep = np.asarray(["/" not in c and c not in ("Unknown", "unlabelled") for c in base])
-    X = X[keep].reshape(int(keep.sum()), -1)
-    X = np.nan_to_num(X)
-    y = np.asarray([c not in NORMAL_CRTS for c in base[keep]], dtype=np.int64)
-    return X, y
-
-
 def boring_digits_task(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Digits 2-9 normal; 45 zeros (interesting) and 45 ones (real but boring)."""
     from sklearn.datasets import load_digits
@@ -108,11 +59,8 @@ def boring_digits_task(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 def load_task(name: str, max_n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(X, interesting, boring-anomaly) for a task name; large sets subsampled."""
-    if name == "crts":
-        X, y = crts_task()
-        boring = np.zeros_like(y)
-    elif name == "crts-grid":
-        X, y = crts_grid_task()
+    if name in ("crts", "crts-grid"):
+        X, y = crts_task(representation="features" if name == "crts" else "grid").load()
         boring = np.zeros_like(y)
     elif name == "digits-boring":
         X, y, boring = boring_digits_task(seed)
@@ -140,7 +88,8 @@ def boring_in_top(rank: np.ndarray, boring: np.ndarray, labelled: np.ndarray, to
     return int(boring[free[:top]].sum())
 
 
-def run_one(task: str, seed: int, max_n: int, methods: tuple[str, ...], batch: int = 1) -> dict:
+def run_one(task: str, seed: int, max_n: int, methods: tuple[str, ...], batch: int = 1,
+            options: dict | None = None) -> dict:
     """Every method on one task and seed; curves of interesting finds after k queries."""
     from sklearn.ensemble import IsolationForest
 
@@ -156,7 +105,7 @@ def run_one(task: str, seed: int, max_n: int, methods: tuple[str, ...], batch: i
         start = time.perf_counter()
         if method in ("drama-active", "drama-balanced"):
             strategy = "top" if method == "drama-active" else "balanced"
-            with ActiveSession(X, random_state=seed, strategy=strategy) as s:
+            with ActiveSession(X, random_state=seed, strategy=strategy, **(options or {})) as s:
                 static = s.scores_.copy()
                 top = int(boring.sum()) or 1
                 before = boring_in_top(ranking(s.scores_), boring, s.y_ >= 0, top)
@@ -244,6 +193,9 @@ def main() -> None:
     parser.add_argument("--max-n", type=int, default=5000)
     parser.add_argument("--batch", type=int, default=1, help="labels between refits (all methods)")
     parser.add_argument("--methods", nargs="*", default=list(METHODS))
+    parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                        help="ActiveSession option for drama-active (repeat; VALUE is JSON), "
+                             "e.g. --option alpha=0.5")
     parser.add_argument("--out", type=Path, default=Path("active_results.json"))
     parser.add_argument("--summarise", type=Path, help="only print the summary of a saved run")
     args = parser.parse_args()
@@ -255,11 +207,14 @@ def main() -> None:
         {p.stem for p in ODDS.iterdir() if p.suffix in (".mat", ".npz")}
     ) + ["crts", "digits-boring"]
     methods = tuple(args.methods)
+    options = {key: json.loads(value) for key, value in
+               (item.split("=", 1) for item in args.option)}
     jobs = [(t, s) for t in tasks for s in range(args.seeds)]
     results = []
     start = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(run_one, t, s, args.max_n, methods, args.batch) for t, s in jobs]
+        futures = [pool.submit(run_one, t, s, args.max_n, methods, args.batch, options)
+                   for t, s in jobs]
         for fut in futures:
             r = fut.result()
             results.append(r)

@@ -114,17 +114,36 @@ def test_coniferest_curve_counts_finds_and_refuses_unknown_peers():
         coniferest_curve("Forest", X, y, budget=4, seed=0)
 
 
-def test_crts_task_keeps_rare_classes_as_anomalies(tmp_path):
+def _write_crts(folder: Path, classes: list[str]) -> None:
+    """A CRTS-like folder: one 8-point curve per class name, loud curves for rare classes."""
     rng = np.random.default_rng(0)
     rows, labels = ["ID,Mag,Magerr,MJD"], ["Classification,TransientID"]
-    for i, cls in enumerate(["SN", "CV?", "AGN", "Blazar", "HPM", "Flare", "SN/CV", "Unknown"]):
+    for i, cls in enumerate(classes):
+        loud = cls in ("HPM", "Flare")
         for t in np.sort(rng.uniform(0, 500, 8)):
-            rows.append(f"TranID{i},{18 + rng.normal(0, 0.1):.3f},0.1,{t:.3f}")
+            rows.append(f"TranID{i},{18 + rng.normal(0, 2.0 if loud else 0.1):.3f},0.1,{t:.3f}")
         labels.append(f"{cls},{i}")
-    (tmp_path / "CRTS_subset_500.csv").write_text("\n".join(rows) + "\n")
-    (tmp_path / "transient_labels.csv").write_text("\n".join(labels) + "\n")
+    (folder / "CRTS_subset_500.csv").write_text("\n".join(rows) + "\n")
+    (folder / "transient_labels.csv").write_text("\n".join(labels) + "\n")
+
+
+def test_crts_task_keeps_rare_classes_as_anomalies(tmp_path):
+    _write_crts(tmp_path, ["SN", "CV?", "AGN", "Blazar", "HPM", "Flare", "SN/CV", "Unknown"])
     X, y = crts_task(tmp_path).load()
     assert X.shape == (6, 10) and y.tolist() == [0, 0, 0, 0, 1, 1]
+
+
+def test_cli_benchmark_runs_the_crts_task(tmp_path, monkeypatch):
+    _write_crts(tmp_path, ["SN", "CV", "AGN", "Blazar"] * 10 + ["HPM", "Flare"])
+    monkeypatch.setenv("DRAMA_CRTS_DIR", str(tmp_path))
+    out = tmp_path / "out"
+    args = ["benchmark", "--protocol", "active", "-d", "crts", "--draws", "1",
+            "--detector", "IForest", "--out", str(out)]
+    result = CliRunner().invoke(_app(), args)
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(out / "results.csv")
+    assert rows["dataset"].tolist() == ["crts"] and rows["budget"].tolist() == [4]
+    assert rows["found"].iloc[0] == 2  # the two loud curves are the most isolated
 
 
 def test_resume_is_per_seed_and_survives_a_cut_line(tmp_path):
