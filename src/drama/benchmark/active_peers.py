@@ -7,6 +7,8 @@ answer so far before the next batch. ``coniferest`` comes with ``drama-anomaly[p
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 ACTIVE_PEERS = ("AADForest", "PineForest")
@@ -27,7 +29,9 @@ def coniferest_curve(kind: str, X: np.ndarray, y: np.ndarray, budget: int, seed:
         raise ValueError(f"Unknown active peer {kind!r}; choose from {', '.join(ACTIVE_PEERS)}.")
     X = np.ascontiguousarray(X.reshape(len(X), -1), dtype=np.float64)
     model = (AADForest if kind == "AADForest" else PineForest)(random_seed=seed, n_jobs=1)
-    model.fit(X)
+    with warnings.catch_warnings():  # a set smaller than the forest's 256-object subsample
+        warnings.filterwarnings("ignore", message="population should be greater")
+        model.fit(X)
     asked: list[int] = []
     free = np.ones(len(X), dtype=bool)
     while len(asked) < budget:
@@ -36,5 +40,7 @@ def coniferest_curve(kind: str, X: np.ndarray, y: np.ndarray, budget: int, seed:
             asked.append(int(i))
             free[i] = False
         known = np.where(y[asked] == 1, Label.ANOMALY, Label.REGULAR)
-        model.fit_known(X, X[asked], known)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="population should be greater")
+            model.fit_known(X, X[asked], known)
     return np.cumsum(y[asked], dtype=np.int64)
