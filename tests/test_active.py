@@ -229,21 +229,3 @@ def test_fingerprint_separates_ids_that_join_alike():
     X = np.zeros((2, 1))
     assert data_fingerprint(X, ["a\x1fb", "c"]) != data_fingerprint(X, ["a", "b\x1fc"])
 
-
-def test_boring_labels_alone_push_down_their_whole_kind():
-    from drama.active.relevance import learned_prior
-    from drama.search import rank_normalise
-
-    rng = np.random.default_rng(0)
-    X = np.vstack([rng.normal(size=(300, 2)), rng.normal((6, 0), 0.3, size=(20, 2)),
-                   rng.normal((0, 6), 0.3, size=(20, 2))])
-    boring, interesting = np.arange(300, 320), np.arange(320, 340)
-    prior = rank_normalise(np.linalg.norm(X, axis=1))
-    y = np.full(len(X), -1)
-    y[boring[:3]] = 0
-    assert learned_prior(X, y, prior) is prior  # off by default: no interesting label yet
-    mixed = learned_prior(X, y, prior, boring_contrast=0.2)
-    rest = boring[3:]
-    gap_before = prior[interesting].mean() - prior[rest].mean()
-    gap_after = mixed[interesting].mean() - mixed[rest].mean()
-    assert gap_after > gap_before + 0.05

@@ -137,7 +137,6 @@ def learned_prior(
     unlabelled_weight: float = 0.2,
     max_weight: float = 0.8,
     half_weight_at: float = 10.0,
-    boring_contrast: float = 0.0,
     random_state: int | None = 0,
 ) -> np.ndarray:
     """Mix the anomaly prior with a logistic model of "interesting" learned from the labels.
@@ -147,41 +146,22 @@ def learned_prior(
     without labels (e.g. "high in feature 3 is what matters"). A sample of unlabelled
     objects enters as weak negatives, since most objects are normal. The model's share
     grows with the number of labels, up to ``max_weight``.
-
-    Before ``min_each`` interesting labels exist, ``boring_contrast > 0`` still learns from
-    the boring ones: a model of boring against the other candidates (the unlabelled objects
-    in the top ``boring_contrast`` share of the prior) lifts the candidates least like what
-    was called boring. Why: the first answers are often all boring, and the kernel alone
-    only pushes down their close neighbours, not their whole kind.
     """
     from sklearn.linear_model import LogisticRegression
 
     pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
-    if len(neg) < min_each:
+    if len(pos) < min_each or len(neg) < min_each:
         return prior
     rng = np.random.default_rng(random_state)
     free = np.flatnonzero(y < 0)
-    if len(pos) < min_each:
-        if boring_contrast <= 0:
-            return prior
-        top = free[prior[free] >= np.quantile(prior[free], 1.0 - boring_contrast)]
-        extra = rng.choice(top, size=min(n_unlabelled, len(top)), replace=False)
-        pos = np.empty(0, dtype=np.intp)
-        rows = np.concatenate([neg, extra])
-        target = np.concatenate([np.zeros(len(neg)), np.ones(len(extra))])
-        weight = np.concatenate([np.full(len(neg), 0.5 / len(neg)),
-                                 np.full(len(extra), 0.5 / max(len(extra), 1))])
-    else:
-        extra = rng.choice(free, size=min(n_unlabelled, len(free)), replace=False)
-        rows = np.concatenate([pos, neg, extra])
-        target = np.concatenate([np.ones(len(pos)), np.zeros(len(neg) + len(extra))])
-        weight = np.concatenate([
-            np.full(len(pos), 0.5 / len(pos)),
-            np.full(len(neg), 0.5 / len(neg)),
-            np.full(len(extra), unlabelled_weight / max(len(extra), 1)),
-        ])
-    if len(np.unique(target)) < 2:
-        return prior
+    extra = rng.choice(free, size=min(n_unlabelled, len(free)), replace=False)
+    rows = np.concatenate([pos, neg, extra])
+    target = np.concatenate([np.ones(len(pos)), np.zeros(len(neg) + len(extra))])
+    weight = np.concatenate([
+        np.full(len(pos), 0.5 / len(pos)),
+        np.full(len(neg), 0.5 / len(neg)),
+        np.full(len(extra), unlabelled_weight / max(len(extra), 1)),
+    ])
     clf = LogisticRegression(C=1.0, max_iter=500)
     clf.fit(features[rows], target, sample_weight=weight * len(rows))
     learned = rank_normalise(clf.decision_function(features))

@@ -98,7 +98,6 @@ class ActiveSession:
         model: str = "logistic",
         selection: str = "table",
         miss_shrink: float = 0.0,
-        boring_contrast: float = 0.0,
         random_state: int | None = 0,
         steal_lock: bool = False,
     ) -> None:
@@ -127,7 +126,6 @@ class ActiveSession:
         self.alpha = alpha
         self.bandwidth = bandwidth
         self.miss_shrink = miss_shrink
-        self.boring_contrast = boring_contrast
         self.model = model
         self.random_state = random_state
         self.config = {
@@ -208,9 +206,7 @@ class ActiveSession:
             anomaly, chosen = choose_configuration(self.table, y, miss_shrink=self.miss_shrink)
         prior = anomaly
         if self.model == "logistic":
-            prior = learned_prior(self._learn_features, y, anomaly,
-                                  boring_contrast=self.boring_contrast,
-                                  random_state=self.random_state)
+            prior = learned_prior(self._learn_features, y, anomaly, random_state=self.random_state)
         known = np.flatnonzero(y >= 0)
         K = self.space.kernel(known, scale=self.bandwidth)
         p = relevance(K, y[known].astype(np.float64), prior, alpha=self.alpha)
