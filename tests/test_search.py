@@ -93,6 +93,17 @@ def test_few_labels_recorded_and_reselect_does_not_refit(fitted):
     search.select(None)  # back to label-free for the other tests
 
 
+def test_reselect_follows_a_new_ensemble_share():
+    X, _ = blobs()
+    search = DramaSearch(**SMALL).fit(X)
+    kept = len(search.weights_)
+    first = search.decision_scores_.copy()
+    search.set_params(ensemble_share=0.3).select()
+    assert len(search.weights_) < kept
+    search.set_params(ensemble_share=SMALL.get("ensemble_share", 0.7)).select()
+    assert len(search.weights_) == kept and np.array_equal(search.decision_scores_, first)
+
+
 def test_unlabelled_presumed_normal_when_no_normal_labelled(fitted):
     X, y, search = fitted
     labels = np.full(len(y), -1)

@@ -319,6 +319,7 @@ class DramaSearch(BaseEstimator):
         self.train_scores_ = pd.DataFrame(columns)
         self._sorted_train = {name: np.sort(v) for name, v in columns.items()}
         self.train_ranks_ = rank_normalise(self.train_scores_.to_numpy())
+        self._consensus = None
         self.results_ = pd.DataFrame(rows)
         self.n_features_in_ = int(np.prod(arr.shape[1:]))
         return self.select(labels)
@@ -329,7 +330,12 @@ class DramaSearch(BaseEstimator):
         self._check_fitted()
         labels = self.check_labels(y, len(self.train_ranks_))
         ranked = self.train_ranks_
-        agreement, prior_w = consensus_weights(ranked, self.ensemble_share)
+        # The consensus needs no labels: computed once per share, not at every re-selection.
+        cached = getattr(self, "_consensus", None)
+        if cached is None or cached[0] != self.ensemble_share:
+            self._consensus = (self.ensemble_share,
+                               *consensus_weights(ranked, self.ensemble_share))
+        _, agreement, prior_w = self._consensus
         res = self.results_.drop(columns=[c for c in self.results_.columns
                                           if c not in _BASE_COLUMNS])
         res["agreement"] = agreement
