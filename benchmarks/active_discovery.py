@@ -11,9 +11,9 @@ anomaly, everything else "boring"). For each data set and seed, in the same run:
 - ``aad``            coniferest AADForest, refit with all labels after every query;
 - ``pine``           coniferest PineForest, likewise.
 
-The budget is min(200, 2 x number of anomalies). Data sets with more than ``--max-n``
-objects (default 5000) are subsampled (stratified, so the anomaly share is kept) to keep
-the run short.
+The budget is min(200, 2 x number of anomalies, number of objects). Data sets with more
+than ``--max-n`` objects (default 5000) are subsampled (stratified, so the anomaly share is
+kept) to keep the run short.
 The ``boring`` task is digits with two rare digits: 0 is interesting, 1 is "real but
 boring"; it also reports how many boring objects sit in the top of the unlabelled ranking
 before and after the session.
@@ -93,11 +93,11 @@ def run_one(task: str, seed: int, max_n: int, methods: tuple[str, ...], batch: i
     """Every method on one task and seed; curves of interesting finds after k queries."""
     from sklearn.ensemble import IsolationForest
 
-    from drama.active import ActiveSession, simulate_discovery
+    from drama.active import ActiveSession, default_budget, simulate_discovery
     from drama.metrics import discovery_curve, ranking
 
     X, y, boring = load_task(task, max_n, seed)
-    budget = int(min(200, 2 * y.sum()))
+    budget = default_budget(y)
     out: dict = {"task": task, "seed": seed, "n": len(X), "anomalies": int(y.sum()),
                  "budget": budget, "batch": batch, "curves": {}, "seconds": {}}
     static = None
@@ -118,7 +118,7 @@ def run_one(task: str, seed: int, max_n: int, methods: tuple[str, ...], batch: i
                     }
         elif method == "drama-static":
             if static is None:
-                with ActiveSession(X, random_state=seed) as s:
+                with ActiveSession(X, random_state=seed, **(options or {})) as s:
                     static = s.scores_.copy()
             curve = discovery_curve(y, static, budget).tolist()
         elif method == "iforest":
@@ -194,8 +194,8 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1, help="labels between refits (all methods)")
     parser.add_argument("--methods", nargs="*", default=list(METHODS))
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                        help="ActiveSession option for drama-active (repeat; VALUE is JSON), "
-                             "e.g. --option alpha=0.5")
+                        help="ActiveSession option for every DRAMA method (repeat; VALUE is "
+                             "JSON), e.g. --option alpha=0.5")
     parser.add_argument("--out", type=Path, default=Path("active_results.json"))
     parser.add_argument("--summarise", type=Path, help="only print the summary of a saved run")
     args = parser.parse_args()

@@ -20,8 +20,10 @@ from drama.active import (
     StoreLockedError,
     StoreMismatchError,
     active_protocol_row,
+    default_budget,
     simulate_discovery,
 )
+from drama.search import parse_config
 
 FAST = {"reducers": ("none",), "levels": (1, 2)}
 
@@ -114,6 +116,8 @@ def test_reopened_store_continues_and_refuses_other_data(data, tmp_path):
         ActiveSession(other, ids=ids, store=path, **FAST)
     with pytest.raises(StoreMismatchError, match="configuration"):
         ActiveSession(X, ids=ids, store=path, reducers=("pca",), levels=(1, 2))
+    with pytest.raises(StoreMismatchError, match="configuration"):  # it would rank otherwise
+        ActiveSession(X, ids=ids, store=path, alpha=0.1, **FAST)
 
 
 def test_bad_labels_and_ids_change_nothing(data, tmp_path):
@@ -203,7 +207,7 @@ def test_configuration_choice_can_go_through_dramasearch(data):
         for i in np.flatnonzero(kind == "A")[:2]:
             s.label(ids[i], "interesting")
         s.refit()
-        assert "reducer" in s.chosen_configurations_[0]
+        assert parse_config(s.chosen_configurations_[0])["reducer"] in FAST["reducers"]
         assert s.ranking()["id"].head(12).map(lambda i: kind[ids.index(i)] != "").all()
 
 
@@ -229,3 +233,9 @@ def test_fingerprint_separates_ids_that_join_alike():
     X = np.zeros((2, 1))
     assert data_fingerprint(X, ["a\x1fb", "c"]) != data_fingerprint(X, ["a", "b\x1fc"])
 
+
+
+def test_budget_never_exceeds_the_objects():
+    assert default_budget(np.r_[np.ones(12), np.zeros(8)]) == 20
+    assert default_budget(np.r_[np.ones(3), np.zeros(500)]) == 6
+    assert default_budget(np.r_[np.ones(300), np.zeros(5000)]) == 200

@@ -110,6 +110,9 @@ def test_coniferest_curve_counts_finds_and_refuses_unknown_peers():
     X, y = tiny()
     curve = coniferest_curve("AADForest", X, y, budget=10, seed=0, batch=3)
     assert len(curve) == 10 and np.all(np.diff(curve) >= 0) and curve[-1] <= y.sum()
+    X, y = tiny(n=8, n_out=12)  # mostly anomalies: 2 x anomalies is more than the objects
+    curve = coniferest_curve("PineForest", X, y, budget=24, seed=0)
+    assert len(curve) == 20 and curve[-1] == 12  # every object asked once, no double count
     with pytest.raises(ValueError, match="Unknown active peer"):
         coniferest_curve("Forest", X, y, budget=4, seed=0)
 
@@ -131,6 +134,13 @@ def test_crts_task_keeps_rare_classes_as_anomalies(tmp_path):
     _write_crts(tmp_path, ["SN", "CV?", "AGN", "Blazar", "HPM", "Flare", "SN/CV", "Unknown"])
     X, y = crts_task(tmp_path).load()
     assert X.shape == (6, 10) and y.tolist() == [0, 0, 0, 0, 1, 1]
+
+
+def test_crts_task_without_class_labels_says_so(tmp_path):
+    _write_crts(tmp_path, ["SN", "HPM"])
+    (tmp_path / "transient_labels.csv").unlink()
+    with pytest.raises(ValueError, match="usable class label"):
+        crts_task(tmp_path).load()
 
 
 def test_cli_benchmark_runs_the_crts_task(tmp_path, monkeypatch):

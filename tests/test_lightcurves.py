@@ -130,6 +130,14 @@ def test_variability_features_see_variability() -> None:
     assert loud[col["amplitude"]] > quiet[col["amplitude"]]
 
 
+def test_variability_features_of_a_constant_curve_are_neutral() -> None:
+    col = {name: i for i, name in enumerate(FEATURES)}
+    for mag, n in ((18.1, 7), (17.3, 10)):  # their std is rounding noise, not 0
+        f = curve_features(np.arange(float(n)), np.full(n, mag), np.full(n, 0.1))
+        assert f[col["std_mag"]] == f[col["skew_mag"]] == f[col["beyond_1std"]] == 0.0
+        assert f[col["von_neumann"]] == 2.0 and np.isfinite(f).all()
+
+
 def test_loader_features_representation(tmp_path) -> None:
     _write_crts(tmp_path, {"TranID1": 12, "TranID2": 9}, labels={"TranID1": "SN"})
     X, labels, ids = load_crts(tmp_path, representation="features")

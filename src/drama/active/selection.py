@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from drama.search import DramaSearch, rank_normalise
+from drama.search import DramaSearch, config_name, consensus_weights, rank_normalise
 
 __all__ = ["ConfigTable", "choose_configuration", "choose_with_search", "fit_search"]
 
@@ -28,9 +28,12 @@ class ConfigTable:
 
     @classmethod
     def from_search(cls, search: DramaSearch) -> ConfigTable:
-        """The training ranks of a label-free fitted search."""
-        return cls(names=list(search.results_["config"]), percentiles=search.train_ranks_,
-                   consensus=rank_normalise(search.decision_scores_))
+        """The training ranks of a fitted search, and its label-free consensus (computed
+        from the ranks, so whatever labels the search last selected with do not leak in)."""
+        ranks = search.train_ranks_
+        weights = consensus_weights(ranks, search.ensemble_share)[1]
+        return cls(names=list(search.results_["config"]), percentiles=ranks,
+                   consensus=rank_normalise(ranks @ weights))
 
 
 def fit_search(
@@ -90,5 +93,4 @@ def choose_with_search(search: DramaSearch, y: np.ndarray) -> tuple[np.ndarray, 
     """The few-label choice of ``DramaSearch`` itself (re-selected, never refitted), as a
     percentile prior; without an interesting label it stays label-free."""
     search.select(y if (y == 1).any() else None)
-    best = search.best_config_
-    return rank_normalise(search.decision_scores_), [str(best)]
+    return rank_normalise(search.decision_scores_), [config_name(**search.best_config_)]

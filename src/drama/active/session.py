@@ -29,6 +29,11 @@ from drama.active.strategies import STRATEGIES
 
 __all__ = ["ActiveSession", "Candidate"]
 
+# Bumped whenever the same labels and options would rank differently (2: the prior is the
+# search's consensus and alpha defaults to 2); a store made under another version is
+# refused instead of being re-ranked silently.
+RANKING_VERSION = 2
+
 
 @dataclass(frozen=True)
 class Candidate:
@@ -135,6 +140,10 @@ class ActiveSession:
             "random_state": random_state,
             "model": model,
             "selection": selection,
+            "alpha": float(alpha),
+            "bandwidth": float(bandwidth),
+            "miss_shrink": float(miss_shrink),
+            "ranking_version": RANKING_VERSION,
         }
         self._memory_dir: Any = None
         if store is None:

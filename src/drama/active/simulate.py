@@ -12,7 +12,14 @@ import numpy as np
 
 from drama.active.session import ActiveSession
 
-__all__ = ["active_protocol_row", "simulate_discovery"]
+__all__ = ["active_protocol_row", "default_budget", "simulate_discovery"]
+
+
+def default_budget(y: Any) -> int:
+    """The evaluation's query budget: min(200, 2 x anomalies), and never more objects than
+    there are (a set that is mostly anomalies would otherwise ask beyond its end)."""
+    truth = np.asarray(y)
+    return int(min(200, 2 * int((truth == 1).sum()), len(truth)))
 
 
 def simulate_discovery(
@@ -65,7 +72,7 @@ def active_protocol_row(
 ) -> dict[str, Any]:
     """One "active" protocol result, shaped like a row of ``drama.benchmark``'s runner.
 
-    The oracle answers ``budget`` queries (default ``min(200, 2 x anomalies)``); ``found``
+    The oracle answers ``budget`` queries (default :func:`default_budget`); ``found``
     is the number of true anomalies among them. AUC, MCC and RWS judge the final ranking on
     the objects the oracle never saw, so the labels themselves cannot inflate them.
     """
@@ -74,7 +81,7 @@ def active_protocol_row(
     from drama.metrics import auc_score, mcc_score, rws_score
 
     truth = np.asarray(y, dtype=np.int64)
-    budget = int(min(200, 2 * truth.sum())) if budget is None else int(budget)
+    budget = default_budget(truth) if budget is None else int(budget)
     start = time.perf_counter()
     with ActiveSession(X, random_state=seed, **session_options) as session:
         fit_time = time.perf_counter() - start

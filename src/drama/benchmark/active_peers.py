@@ -16,7 +16,8 @@ ACTIVE_PEERS = ("AADForest", "PineForest")
 
 def coniferest_curve(kind: str, X: np.ndarray, y: np.ndarray, budget: int, seed: int,
                      batch: int = 5) -> np.ndarray:
-    """Cumulative true anomalies found after each of ``budget`` oracle answers."""
+    """Cumulative true anomalies found after each of ``budget`` oracle answers (at most one
+    per object: the budget is capped at the number of objects)."""
     try:
         from coniferest.aadforest import AADForest
         from coniferest.label import Label
@@ -32,6 +33,7 @@ def coniferest_curve(kind: str, X: np.ndarray, y: np.ndarray, budget: int, seed:
     with warnings.catch_warnings():  # a set smaller than the forest's 256-object subsample
         warnings.filterwarnings("ignore", message="population should be greater")
         model.fit(X)
+    budget = min(int(budget), len(X))
     asked: list[int] = []
     free = np.ones(len(X), dtype=bool)
     while len(asked) < budget:

@@ -43,7 +43,7 @@ PROTOCOLS = ("unsupervised", "semi", "novelty", "active")
 DRAMA = "DRAMA"
 DRAMA_FIXED = "DRAMA-fixed"  # the engine default none|l2|2 from the same trees
 FIXED_CONFIG = config_name("none", "l2", 2, "input")
-DETECTORS = (DRAMA, DRAMA_FIXED, *PEERS, *ACTIVE_PEERS)
+DETECTORS = (DRAMA, DRAMA_FIXED, *PEERS)  # every protocol; the active peers come on top
 ACTIVE_BATCH = 5  # oracle answers between refits, for DRAMA-active and the active peers
 KEY = ["dataset", "protocol", "k", "detector", "draw", "seed"]
 COLUMNS = [*KEY, "auc", "mcc", "rws", "fit_time", "score_time", "config", "selection",
@@ -104,8 +104,7 @@ def check_protocol(protocol: str, y: np.ndarray, k: int, name: str) -> None:
 def default_detectors(protocol: str) -> tuple[str, ...]:
     """Every detector the protocol can run: the active peers learn from labels, so only the
     ``active`` protocol has them."""
-    return DETECTORS if protocol == "active" else tuple(
-        d for d in DETECTORS if d not in ACTIVE_PEERS)
+    return (*DETECTORS, *ACTIVE_PEERS) if protocol == "active" else DETECTORS
 
 
 def run_benchmark(
@@ -125,9 +124,10 @@ def run_benchmark(
     if protocol not in PROTOCOLS:
         raise ValueError(f"Unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}.")
     detectors = default_detectors(protocol) if detectors is None else list(detectors)
-    unknown = [d for d in detectors if d not in DETECTORS]
+    known = (*DETECTORS, *ACTIVE_PEERS)
+    unknown = [d for d in detectors if d not in known]
     if unknown:
-        raise ValueError(f"Unknown detector(s) {unknown}; choose from {', '.join(DETECTORS)}.")
+        raise ValueError(f"Unknown detector(s) {unknown}; choose from {', '.join(known)}.")
     learners = [d for d in detectors if d in ACTIVE_PEERS]
     if learners and protocol != "active":
         raise ValueError(f"{', '.join(learners)} learn(s) from an oracle's answers; only the "
@@ -293,11 +293,11 @@ def _novelty(name: str, X: np.ndarray, y: np.ndarray, todo: list, seed: int, par
 
 def _active(name: str, X: np.ndarray, y: np.ndarray, todo: list, seed: int, params: dict,
             say: Callable[[str], None]):
-    from drama.active import active_protocol_row
+    from drama.active import active_protocol_row, default_budget
     from drama.estimator import Drama
     from drama.metrics import discovery_curve
 
-    budget = int(min(200, 2 * y.sum()))
+    budget = default_budget(y)
     static: dict[str, dict[str, Any]] = {}  # a static ranking is the same in every draw
     for _, det, draw in todo:
         if det == DRAMA:

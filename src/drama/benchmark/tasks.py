@@ -71,7 +71,12 @@ def crts_task(folder: str | Path | None = None, representation: str = "features"
             warnings.simplefilter("ignore")
             X, labels, _ = load_crts(folder, representation=representation)
         base = np.asarray([str(c).rstrip("?") for c in labels])
-        keep = np.asarray(["/" not in c and c not in ("Unknown", "unlabelled") for c in base])
+        keep = np.asarray(["/" not in c and c not in ("Unknown", "unlabelled") for c in base],
+                          dtype=bool)
+        if not keep.any():
+            raise ValueError("No CRTS curve has a usable class label (transient_labels.csv "
+                             "missing, or every class ambiguous or Unknown); the crts task "
+                             "needs the classes to know the anomalies.")
         y = np.asarray([c not in CRTS_NORMAL_CLASSES for c in base[keep]], dtype=np.int64)
         return X[keep].reshape(int(keep.sum()), -1), y
 

@@ -143,11 +143,13 @@ def curve_features(mjd: np.ndarray, mag: np.ndarray, err: np.ndarray) -> np.ndar
     order = np.argsort(mjd, kind="stable")
     t, m = np.asarray(mjd, float)[order], np.asarray(mag, float)[order]
     e = np.maximum(np.asarray(err, float)[order], _ERR_FLOOR)
-    std = float(m.std())
     centred = m - m.mean()
-    skew = float((centred**3).mean() / std**3) if std > 0 else 0.0
+    # A constant curve's std is rounding noise, not 0: decide flatness with a tolerance.
+    varies = np.ptp(m) > 1e-12 * max(1.0, abs(float(m.mean())))
+    std = float(m.std()) if varies else 0.0
+    skew = float((centred**3).mean() / std**3) if varies else 0.0
     step = np.diff(m)
-    von_neumann = float((step**2).mean() / std**2) if std > 0 and len(m) > 1 else 2.0
+    von_neumann = float((step**2).mean() / std**2) if varies and len(m) > 1 else 2.0
     weights = 1.0 / e**2
     weighted_mean = float((weights * m).sum() / weights.sum())
     chi2 = float((weights * (m - weighted_mean) ** 2).sum() / max(len(m) - 1, 1))
@@ -155,7 +157,7 @@ def curve_features(mjd: np.ndarray, mag: np.ndarray, err: np.ndarray) -> np.ndar
         np.log1p(len(m)), float(np.median(m)), std, skew,
         float(np.percentile(m, 95) - np.percentile(m, 5)), float(np.median(e)),
         np.log1p(float(t[-1] - t[0])), von_neumann, np.log1p(chi2),
-        float((np.abs(centred) > std).mean()) if std > 0 else 0.0,
+        float((np.abs(centred) > std).mean()) if varies else 0.0,
     ])
 
 
