@@ -150,6 +150,31 @@ def test_labels_without_anomaly_warn_and_fall_back(fitted):
     assert "label-free" in search.selection_
 
 
+def test_relevance_lifts_unlabelled_anomalies_like_the_labelled_ones():
+    rng = np.random.default_rng(3)
+    inliers = rng.normal(size=(400, 4))
+    scattered = rng.uniform(-7, 7, size=(30, 4))  # the label-free consensus finds these
+    hidden = rng.normal((0, 0, 1.2, -1.2), 0.1, size=(20, 4))  # a tight group among inliers
+    X = np.vstack([inliers, scattered, hidden])
+    group = np.r_[np.zeros(430, bool), np.ones(20, bool)]
+    inlier = np.r_[np.ones(400, bool), np.zeros(50, bool)]
+    labels = np.full(len(X), -1)
+    labels[np.flatnonzero(group)[:4]] = 1
+    labels[:200] = 0
+    unseen = labels == -1
+    judged = unseen & (group | inlier)
+    plain = DramaSearch(**{**SMALL, "relevance_alpha": None}).fit(X, labels)
+    kernel = DramaSearch(**SMALL).fit(X, labels)
+    assert "kernel relevance model on 4 labelled anomalies and 200" in kernel.selection_
+    hidden_auc = [auc_score(group[judged], s.decision_scores_[judged]) for s in (plain, kernel)]
+    assert hidden_auc[0] < 0.6 < 0.9 < hidden_auc[1]
+    # every anomaly, scattered or hidden, against the unseen inliers
+    assert auc_score(~inlier[unseen], kernel.decision_scores_[unseen]) > 0.95
+    # the same scores for the training objects through the inductive path
+    np.testing.assert_allclose(kernel.decision_function(X), kernel.decision_scores_,
+                               atol=1e-9)
+
+
 def test_all_anomalies_raise(fitted):
     X, y, search = fitted
     with pytest.raises(ValueError, match="Every object"):
@@ -163,6 +188,8 @@ def test_all_anomalies_raise(fitted):
     ({"levels": [0]}, "levels"),
     ({"ensemble_share": 0}, "ensemble_share"),
     ({"guard_se": -1}, "guard_se"),
+    ({"relevance_alpha": 0}, "relevance_alpha"),
+    ({"max_labelled_normals": 0}, "max_labelled_normals"),
     ({"reducers": ["none", "none"]}, "twice"),
     ({"drama_params": {"reducer": "pca"}}, "may not set"),
 ])

@@ -13,7 +13,9 @@ scores every level, metric and space from it. Then it selects:
 - **with a few labels** (1 = anomaly, 0 = normal, -1 = unknown) - each configuration's
   AUC on the labelled objects (optionally shrunk towards its label-free agreement); the
   ``top_k`` best are averaged so that a handful of labels cannot crown one fluke, and the
-  consensus ensemble stays a candidate that wins when the labels prefer it.
+  consensus ensemble stays a candidate that wins when the labels prefer it. Then a kernel
+  relevance model (:mod:`drama.relevance`) lifts objects near the labelled anomalies and
+  lowers objects near the labelled normals.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from sklearn.exceptions import NotFittedError
 from drama._validation import check_array
 from drama.distances import METRICS
 from drama.estimator import Drama
+from drama.relevance import FeatureSpace, relevance_at
 from drama.tree import SPACES
 
 __all__ = ["DEFAULT_REDUCERS", "DramaSearch", "config_name", "parse_config"]
@@ -159,6 +162,13 @@ class DramaSearch(BaseEstimator):
     guard_se : float, default=0.0
         With labels: the label-free consensus is kept unless the top-k average beats its
         label AUC by more than this many standard errors (0: by anything at all).
+    relevance_alpha : float or None, default=0.5
+        With labels: weight of the chosen ensemble's rank in the kernel relevance model, in
+        "labelled neighbours" (smaller lets the labels speak louder); None turns the model
+        off. 0.5 was chosen leave-one-data-set-out (docs/search.md).
+    max_labelled_normals : int, default=500
+        With labels: at most this many labelled normals (a random sample) enter the
+        relevance model, which keeps its cost at n x (anomalies + this).
     drama_params : dict or None
         Other :class:`drama.Drama` parameters for every tree (``min_leaf_share``, ...).
     n_jobs : int or None
@@ -184,7 +194,10 @@ class DramaSearch(BaseEstimator):
     train_ranks_ : ndarray (n, n_configurations)
         Rank-normalised training scores, columns in the order of ``results_``.
     decision_scores_ : ndarray (n,)
-        Training scores of the chosen ensemble (mean of rank-normalised scores).
+        Training scores: the chosen ensemble (mean of rank-normalised scores), passed
+        through the relevance model when there are labels.
+    space_ : drama.relevance.FeatureSpace
+        The robust-scaled feature space of the relevance model.
     estimators_ : dict[str, Drama]
         The fitted tree of each reducer.
 
@@ -207,6 +220,8 @@ class DramaSearch(BaseEstimator):
         top_k: int = 5,
         prior_strength: float = 0.0,
         guard_se: float = 0.0,
+        relevance_alpha: float | None = 0.5,
+        max_labelled_normals: int = 500,
         drama_params: dict[str, Any] | None = None,
         n_jobs: int | None = None,
         random_state: int | None = None,
@@ -219,6 +234,8 @@ class DramaSearch(BaseEstimator):
         self.top_k = top_k
         self.prior_strength = prior_strength
         self.guard_se = guard_se
+        self.relevance_alpha = relevance_alpha
+        self.max_labelled_normals = max_labelled_normals
         self.drama_params = drama_params
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -263,6 +280,15 @@ class DramaSearch(BaseEstimator):
             raise ValueError(f"prior_strength must be >= 0; got {self.prior_strength!r}.")
         if not self.guard_se >= 0:
             raise ValueError(f"guard_se must be >= 0; got {self.guard_se!r}.")
+        if self.relevance_alpha is not None and not self.relevance_alpha > 0:
+            raise ValueError(
+                f"relevance_alpha must be > 0, or None to turn the relevance model off; got "
+                f"{self.relevance_alpha!r}."
+            )
+        if not isinstance(self.max_labelled_normals, (int, np.integer)) or \
+                self.max_labelled_normals < 1:
+            raise ValueError(f"max_labelled_normals must be a positive integer; got "
+                             f"{self.max_labelled_normals!r}.")
         keep_cov = "mahalanobis" in metrics
         return reducers, metrics, sorted(set(int(v) for v in levels)), spaces, keep_cov
 
@@ -322,6 +348,7 @@ class DramaSearch(BaseEstimator):
         self._consensus = None
         self.results_ = pd.DataFrame(rows)
         self.n_features_in_ = int(np.prod(arr.shape[1:]))
+        self.space_ = FeatureSpace.build(arr, random_state=self.random_state)
         return self.select(labels)
 
     def select(self, y: Any = None) -> DramaSearch:
@@ -363,8 +390,30 @@ class DramaSearch(BaseEstimator):
         best = res.loc[int(np.argmax(weights + 1e-9 * agreement))]
         self.best_config_ = {k: best[k] for k in ("reducer", "metric", "level", "space")}
         self.best_config_["level"] = int(self.best_config_["level"])
+        self._relevance = None
         self.decision_scores_ = ranked @ weights
+        if n_a and self.relevance_alpha is not None:
+            self._relevance = self._relevance_labels(labels)
+            known, y_known = self._relevance
+            self.decision_scores_ = relevance_at(
+                self.space_.coords, known, y_known, self.decision_scores_,
+                self.space_.bandwidth, float(self.relevance_alpha))
+            self.selection_ += (f"; then a kernel relevance model on {int(y_known.sum())} "
+                                f"labelled anomalies and {int((y_known == 0).sum())} labelled "
+                                f"normals (alpha={self.relevance_alpha:g})")
         return self
+
+    def _relevance_labels(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Coordinates and 1/0 labels of the labelled anomalies and (a seeded sample of at
+        most ``max_labelled_normals``) labelled normals."""
+        anomalies = np.flatnonzero(labels == 1)
+        normals = np.flatnonzero(labels == 0)
+        if len(normals) > self.max_labelled_normals:
+            rng = np.random.default_rng(self.random_state)
+            normals = np.sort(rng.choice(normals, self.max_labelled_normals, replace=False))
+        idx = np.concatenate([anomalies, normals])
+        y_known = np.r_[np.ones(len(anomalies)), np.zeros(len(normals))]
+        return self.space_.coords[idx], y_known
 
     def _few_label_weights(self, labels: np.ndarray, agreement: np.ndarray,
                            prior_w: np.ndarray, res: pd.DataFrame) -> np.ndarray:
@@ -447,13 +496,19 @@ class DramaSearch(BaseEstimator):
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Anomaly scores of new objects (higher = more anomalous): the chosen configurations'
-        scores placed on their training ranks and averaged with ``weights_``; never refits."""
+        scores placed on their training ranks and averaged with ``weights_``, then passed
+        through the relevance model when the search was selected with labels; never
+        refits."""
         self._check_fitted()
         raw = self.config_scores(X, list(self.weights_.index))
         total = np.zeros(len(raw))
         for name, w in self.weights_.items():
             total += w * _cdf(self._sorted_train[name], raw[name].to_numpy())
-        return total
+        if self._relevance is None:
+            return total
+        known, y_known = self._relevance
+        return relevance_at(self.space_.project(check_array(X)), known, y_known, total,
+                            self.space_.bandwidth, float(self.relevance_alpha))
 
 
 _BASE_COLUMNS = ("config", "reducer", "metric", "level", "space", "fit_time", "score_time")

@@ -44,8 +44,9 @@ def fit_search(
     random_state: int | None = 0,
 ) -> DramaSearch:
     """One tree per reducer, every (reducer, level, metric) scored, label-free selection."""
+    # The session has its own relevance model; the search's would count the labels twice.
     return DramaSearch(reducers=list(reducers), metrics=metrics, levels=list(levels),
-                       random_state=random_state).fit(X)
+                       relevance_alpha=None, random_state=random_state).fit(X)
 
 
 def choose_configuration(

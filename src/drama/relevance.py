@@ -1,0 +1,129 @@
+"""What labels teach beyond the configuration choice: a kernel relevance model.
+
+DRAMA's anomaly rank says *how unusual* an object is; labels say *which unusual objects
+matter*. The model here is a kernel smoother whose prior is the anomaly rank itself:
+
+    P(x) = (sum_i K(x, x_i) y_i + alpha * a(x)) / (sum_i K(x, x_i) + alpha)
+
+with y_i = 1 for labelled anomalies (interesting objects) and 0 for labelled normal
+(boring) ones, and a(x) in [0, 1] the anomaly percentile. Far from every label P(x) = a(x),
+so DRAMA's ranking stands; near normal labels it sinks, near anomaly labels it rises. Both
+the few-label search (:class:`drama.search.DramaSearch`) and the active session use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.neighbors import NearestNeighbors
+
+__all__ = ["FeatureSpace", "relevance"]
+
+_CHUNK = 8192  # rows of the kernel computed at once: memory stays n_labels x 8192
+
+
+@dataclass
+class FeatureSpace:
+    """Robust-scaled (and, for many features, PCA-reduced) coordinates with a kernel width.
+
+    Why robust scaling: anomalies themselves would inflate a standard deviation and
+    squash the normal objects together. Why PCA above ``max_dims``: a distance kernel in
+    hundreds of pixel dimensions sees every object as equally far. The scaling and the PCA
+    are kept, so new objects can be placed in the same space (:meth:`project`).
+    """
+
+    coords: np.ndarray
+    bandwidth: float
+    median: np.ndarray
+    spread: np.ndarray
+    pca: PCA | None = None
+
+    @classmethod
+    def build(
+        cls,
+        X: np.ndarray,
+        *,
+        max_dims: int = 20,
+        n_neighbors: int = 10,
+        sample: int = 2000,
+        random_state: int | None = 0,
+    ) -> FeatureSpace:
+        flat = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+        median = np.median(flat, axis=0)
+        q75, q25 = np.percentile(flat, [75, 25], axis=0)
+        spread = q75 - q25
+        std = flat.std(axis=0)
+        # Features with a zero IQR (mostly constant, or binary) fall back to the std.
+        spread = np.where(spread > 1e-12, spread, np.where(std > 1e-12, std, 1.0))
+        space = cls(coords=np.empty((0, 0)), bandwidth=1.0, median=median, spread=spread)
+        coords = space._scaled(flat)
+        if coords.shape[1] > max_dims and len(coords) > max_dims:
+            space.pca = PCA(n_components=max_dims, random_state=random_state)
+            coords = space.pca.fit_transform(coords)
+        rng = np.random.default_rng(random_state)
+        idx = rng.choice(len(coords), size=min(sample, len(coords)), replace=False)
+        k = min(n_neighbors + 1, len(idx))
+        dist, _ = NearestNeighbors(n_neighbors=k).fit(coords[idx]).kneighbors(coords[idx])
+        bandwidth = float(np.median(dist[:, -1])) if k > 1 else 1.0
+        space.coords, space.bandwidth = coords, max(bandwidth, 1e-9)
+        return space
+
+    def _scaled(self, flat: np.ndarray) -> np.ndarray:
+        # Clip extreme robust z so that one wild feature cannot dominate every distance.
+        return np.clip((flat - self.median) / self.spread, -20.0, 20.0)
+
+    def project(self, X: np.ndarray) -> np.ndarray:
+        """Coordinates of new objects in this space."""
+        coords = self._scaled(np.asarray(X, dtype=np.float64).reshape(len(X), -1))
+        return self.pca.transform(coords) if self.pca is not None else coords
+
+    def kernel(self, idx: np.ndarray, scale: float = 1.0) -> np.ndarray:
+        """Gaussian kernel (n, len(idx)) between every object and the objects ``idx``."""
+        if len(idx) == 0:
+            return np.zeros((len(self.coords), 0))
+        return gaussian_kernel(self.coords, self.coords[idx], self.bandwidth * scale)
+
+    def nearest_distance(self, idx: np.ndarray) -> np.ndarray:
+        """Distance from every object to the nearest of ``idx``, in bandwidth units."""
+        if len(idx) == 0:
+            return np.full(len(self.coords), np.inf)
+        nn = NearestNeighbors(n_neighbors=1).fit(self.coords[idx])
+        dist, _ = nn.kneighbors(self.coords)
+        return dist[:, 0] / self.bandwidth
+
+
+def gaussian_kernel(A: np.ndarray, B: np.ndarray, width: float) -> np.ndarray:
+    """exp(-|a - b|^2 / (2 width^2)) for every row a of A and b of B."""
+    sq = np.sum(A**2, axis=1)[:, None] + np.sum(B**2, axis=1)[None, :] - 2.0 * A @ B.T
+    return np.exp(-np.maximum(sq, 0.0) / (2.0 * width * width))
+
+
+def relevance(
+    K: np.ndarray, y: np.ndarray, prior: np.ndarray, alpha: float = 0.5
+) -> np.ndarray:
+    """Kernel posterior P(interesting) with the anomaly percentile as prior (module notes).
+
+    Parameters
+    ----------
+    K : (n, m) kernel between all objects and the m labelled ones.
+    y : (m,) 1 = interesting, 0 = boring.
+    prior : (n,) anomaly percentile in [0, 1].
+    alpha : weight of the prior, in "labelled neighbours": smaller lets labels speak louder.
+    """
+    if K.shape[1] == 0:
+        return prior.copy()
+    return (K @ y + alpha * prior) / (K.sum(axis=1) + alpha)
+
+
+def relevance_at(coords: np.ndarray, known: np.ndarray, y: np.ndarray, prior: np.ndarray,
+                 width: float, alpha: float) -> np.ndarray:
+    """:func:`relevance` for objects at ``coords`` and labelled objects at ``known``, a chunk
+    of rows at a time, so that a million objects never need a full kernel matrix."""
+    out = np.empty(len(coords))
+    for start in range(0, len(coords), _CHUNK):
+        part = slice(start, start + _CHUNK)
+        K = gaussian_kernel(coords[part], known, width)
+        out[part] = relevance(K, y, prior[part], alpha)
+    return out
