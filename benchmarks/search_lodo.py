@@ -13,7 +13,8 @@ features. Then, on the cached ranks:
 - **few-label rules** (the semi protocol of ``drama benchmark``: k labelled anomalies and
   half the inliers seen, AUC on the unseen objects, ``--draws`` draws): average of the
   ``top_k`` configurations by label AUC, kept only if it beats the consensus on the labels
-  by ``guard`` standard errors.
+  by ``guard`` standard errors; and that choice followed by the kernel relevance model of
+  ``drama.relevance`` at several weights of the prior.
 
 Each family's rule is then chosen on 24 sets and scored on the 25th: the mean over the 25
 held-out sets is the honest estimate of a rule picked this way.
@@ -35,8 +36,10 @@ from drama.benchmark.runner import semi_split
 from drama.datasets import load, odds_dir
 from drama.datasets.folders import cache_dir
 from drama.metrics import auc_score
+from drama.relevance import FeatureSpace, relevance_at
 from drama.search import auc_standard_error, consensus_weights, label_auc
 
+MAX_NORMALS = 500  # DramaSearch's max_labelled_normals
 POOLS: dict[str, dict] = {
     "grid": {},
     "latent": {"reducers": ["pca", "ica", "nmf"], "spaces": ["latent"]},
@@ -91,8 +94,11 @@ LABEL_FREE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 
 
-def few_label_rules(ranks: np.ndarray, y: np.ndarray, k: int, draws: int) -> dict[str, float]:
-    """Mean unseen AUC over ``draws`` semi draws of every (top_k, guard) rule."""
+def few_label_rules(ranks: np.ndarray, y: np.ndarray, k: int, draws: int,
+                    space: FeatureSpace) -> dict[str, float]:
+    """Mean unseen AUC over ``draws`` semi draws of every (top_k, guard) rule, and of the
+    default rule (top 5, guard 0) followed by the kernel relevance model at several alphas,
+    with the labelled anomalies and normals or with the anomalies alone."""
     cons = consensus(ranks)
     out: dict[str, list[float]] = {}
     for draw in range(draws):
@@ -113,6 +119,21 @@ def few_label_rules(ranks: np.ndarray, y: np.ndarray, k: int, draws: int) -> dic
                 keep = a_top > a_cons + guard * se
                 out.setdefault(f"top {top}, guard {guard:g} SE", []).append(
                     held(chosen) if keep else held(cons))
+                if top == 5 and guard == 0.0:
+                    base = chosen if keep else cons
+        if len(normals) > MAX_NORMALS:  # as DramaSearch samples them (its random_state=0)
+            normals = np.sort(np.random.default_rng(0).choice(normals, MAX_NORMALS,
+                                                              replace=False))
+        for who, idx, y_known in (
+            ("anomalies and normals", np.r_[anomalies, normals],
+             np.r_[np.ones(len(anomalies)), np.zeros(len(normals))]),
+            ("anomalies only", anomalies, np.ones(len(anomalies))),
+        ):
+            for alpha in (0.5, 2.0, 8.0):
+                scores = relevance_at(space.coords, space.coords[idx], y_known, base,
+                                      space.bandwidth, alpha)
+                out.setdefault(f"top 5, guard 0 SE, relevance to {who}, alpha {alpha:g}",
+                               []).append(held(scores))
     return {rule: float(np.mean(v)) for rule, v in out.items()}
 
 
@@ -146,7 +167,8 @@ def main() -> None:
             row[f"consensus 0.7, grid + {pool} pool"] = auc_score(
                 y, consensus(np.hstack([ranks, extra])))
         free[path.stem] = row
-        few[path.stem] = few_label_rules(ranks, y, args.k, args.draws)
+        space = FeatureSpace.build(load(path)[0], random_state=0)
+        few[path.stem] = few_label_rules(ranks, y, args.k, args.draws, space)
         print(f"{path.stem}: done", flush=True)
     for title, table in (("Label-free rules: AUC on all objects", pd.DataFrame(free).T),
                          (f"Few-label rules, k = {args.k}, {args.draws} draws: unseen AUC",
