@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from drama.relevance import FeatureSpace, relevance
 from drama.search import rank_normalise
 
-__all__ = ["FeatureSpace", "class_votes", "learned_prior", "relevance"]
+__all__ = ["class_votes", "learned_prior"]
 
 
 def class_votes(

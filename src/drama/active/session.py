@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from drama._validation import check_array
-from drama.active.relevance import FeatureSpace, class_votes, learned_prior, relevance
+from drama.active.relevance import class_votes, learned_prior
 from drama.active.selection import (
     ConfigTable,
     choose_configuration,
@@ -26,6 +26,7 @@ from drama.active.selection import (
 )
 from drama.active.store import LABELS, ActiveStore, StoreError, data_fingerprint
 from drama.active.strategies import STRATEGIES
+from drama.relevance import relevance
 
 __all__ = ["ActiveSession", "Candidate"]
 
@@ -159,7 +160,7 @@ class ActiveSession:
         try:
             self.search_ = fit_search(arr, reducers, levels, metrics, random_state)
             self.table = ConfigTable.from_search(self.search_)
-            self.space = FeatureSpace.build(arr, random_state=random_state)
+            self.space = self.search_.space_  # the same data and seed: no second build
             self._learn_features = np.hstack([self.space.coords, self.table.percentiles])
             self._median = np.median(arr.reshape(len(arr), -1), axis=0)
             q75, q25 = np.percentile(arr.reshape(len(arr), -1), [75, 25], axis=0)
