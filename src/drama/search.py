@@ -357,12 +357,7 @@ class DramaSearch(BaseEstimator):
         self._check_fitted()
         labels = self.check_labels(y, len(self.train_ranks_))
         ranked = self.train_ranks_
-        # The consensus needs no labels: computed once per share, not at every re-selection.
-        cached = getattr(self, "_consensus", None)
-        if cached is None or cached[0] != self.ensemble_share:
-            self._consensus = (self.ensemble_share,
-                               *consensus_weights(ranked, self.ensemble_share))
-        _, agreement, prior_w = self._consensus
+        agreement, prior_w = self.label_free_weights()
         res = self.results_.drop(columns=[c for c in self.results_.columns
                                           if c not in _BASE_COLUMNS])
         res["agreement"] = agreement
@@ -414,6 +409,17 @@ class DramaSearch(BaseEstimator):
         idx = np.concatenate([anomalies, normals])
         y_known = np.r_[np.ones(len(anomalies)), np.zeros(len(normals))]
         return self.space_.coords[idx], y_known
+
+    def label_free_weights(self) -> tuple[np.ndarray, np.ndarray]:
+        """Agreement of every configuration and the label-free consensus weights (see
+        :func:`consensus_weights`); they need no labels, so they are computed once per
+        ``ensemble_share``, not at every re-selection."""
+        self._check_fitted()
+        cached = getattr(self, "_consensus", None)
+        if cached is None or cached[0] != self.ensemble_share:
+            self._consensus = (self.ensemble_share,
+                               *consensus_weights(self.train_ranks_, self.ensemble_share))
+        return self._consensus[1], self._consensus[2]
 
     def _few_label_weights(self, labels: np.ndarray, agreement: np.ndarray,
                            prior_w: np.ndarray, res: pd.DataFrame) -> np.ndarray:

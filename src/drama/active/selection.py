@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from drama.search import DramaSearch, config_name, consensus_weights, rank_normalise
+from drama.search import DramaSearch, config_name, rank_normalise
 
 __all__ = ["ConfigTable", "choose_configuration", "choose_with_search", "fit_search"]
 
@@ -31,9 +31,8 @@ class ConfigTable:
         """The training ranks of a fitted search, and its label-free consensus (computed
         from the ranks, so whatever labels the search last selected with do not leak in)."""
         ranks = search.train_ranks_
-        weights = consensus_weights(ranks, search.ensemble_share)[1]
         return cls(names=list(search.results_["config"]), percentiles=ranks,
-                   consensus=rank_normalise(ranks @ weights))
+                   consensus=rank_normalise(ranks @ search.label_free_weights()[1]))
 
 
 def fit_search(
