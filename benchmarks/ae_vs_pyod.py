@@ -22,26 +22,23 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import scipy.io
 
 from drama import Drama
+from drama.datasets import load, odds_dir
 from drama.datasets.synthetic import make_local_anomaly
 from drama.metrics import auc_score, mcc_score, rws_score
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_ODDS = REPO.parent / "shared" / "data" / "odds"
 
-
-def load_sets(data_dir: Path, names: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def load_sets(data_dir: Path | None, names: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     sets = {}
     for name in names:
         if name == "mnist":
-            path = data_dir / "mnist.mat"
-            if not path.is_file():
-                print(f"skipping mnist: no {path} (pass --data-dir)")
+            path = None if data_dir is None else data_dir / "mnist.mat"
+            if path is None or not path.is_file():
+                print(f"skipping mnist: no {path or 'ODDS folder'} (pass --data-dir)")
                 continue
-            mat = scipy.io.loadmat(path)
-            sets[name] = (mat["X"].astype(np.float64), mat["y"].ravel().astype(int))
+            X, y = load(path)
+            sets[name] = (X.astype(np.float64), y.astype(int))
         elif name.startswith("local"):
             n_features = int(name.removeprefix("local"))
             sets[name] = make_local_anomaly(n_inliers=1000, n_outliers=50,
@@ -79,7 +76,7 @@ def pyod_ae(X: np.ndarray, seed: int) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_ODDS)
+    parser.add_argument("--data-dir", type=Path, default=odds_dir())
     parser.add_argument("--datasets", nargs="+", default=["mnist", "local3000"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--torch-threads", type=int, default=None,
