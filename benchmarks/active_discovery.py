@@ -104,8 +104,10 @@ def run_one(task: str, seed: int, max_n: int, methods: tuple[str, ...], batch: i
     for method in methods:
         start = time.perf_counter()
         if method in ("drama-active", "drama-balanced"):
-            strategy = "top" if method == "drama-active" else "balanced"
-            with ActiveSession(X, random_state=seed, strategy=strategy, **(options or {})) as s:
+            opts = {"random_state": seed, **(options or {})}
+            if method == "drama-balanced":
+                opts["strategy"] = "balanced"
+            with ActiveSession(X, **opts) as s:
                 static = s.scores_.copy()
                 top = int(boring.sum()) or 1
                 before = boring_in_top(ranking(s.scores_), boring, s.y_ >= 0, top)

@@ -1,25 +1,82 @@
-"""Choose DRAMA-active's options leave-one-task-out, from saved discovery runs.
+"""Choose DRAMA-active's options leave-one-task-out, from discovery runs of every option set.
 
-Each option set was run on every task by ``active_discovery.py`` (``--option KEY=VALUE``,
-one JSON file per option set). Picking the set with the best mean on the very tasks it is
-judged on would flatter it, so for every task the set is picked on the *other* tasks and
-scored on this one; the mean of those held-out scores is the honest estimate. The peers
-(static IsolationForest, AADForest, PineForest) come from the same files, run in the same
-runs.
+Each option set in ``OPTION_SETS`` is run on every task by ``active_discovery.py`` (one
+JSON file per set in ``DIR``; sets whose file exists are not run again). Picking the set
+with the best mean on the very tasks it is judged on would flatter it, so for every task
+the set is picked on the *other* tasks and scored on this one; the mean of those held-out
+scores is the honest estimate. The peers (static IsolationForest, AADForest, PineForest)
+run once, in the run of the current defaults.
 
-    python benchmarks/active_lodo.py defaults=a.json alpha0.5=b.json [...]
+    python benchmarks/active_lodo.py DIR [--seeds 5] [--jobs 2]
+
+Every option set was measured on the same code: an option not named keeps the current
+default. ``OLD`` is the logistic model's schedule before the current one.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 PEERS = ("iforest", "aad", "pine")
+OLD = {"min_each": 2, "max_weight": 0.8, "half_weight_at": 10}
+NEW = {"min_each": 1, "max_weight": 0.95, "half_weight_at": 3}
+
+
+def _with(alpha: float, learned: dict, **more: object) -> dict:
+    return {"alpha": alpha, "learned_options": learned, **more}
+
+
+OPTION_SETS: dict[str, dict] = {
+    "defaults (alpha 4, learned 1 / 0.95 / 3)": {},
+    "alpha 2, learned 2 / 0.8 / 10 (previous defaults)": _with(2.0, OLD),
+    "alpha 0.1, learned old": _with(0.1, OLD),
+    "alpha 0.5, learned old": _with(0.5, OLD),
+    "alpha 1, learned old": _with(1.0, OLD),
+    "alpha 2, learned old, miss_shrink 5": _with(2.0, OLD, miss_shrink=5),
+    "alpha 2, learned old, selection search": _with(2.0, OLD, selection="search"),
+    "alpha 2, learned old, bandwidth 0.5": _with(2.0, OLD, bandwidth=0.5),
+    "alpha 0.5, learned old, bandwidth 0.5": _with(0.5, OLD, bandwidth=0.5),
+    "alpha 2, learned old, four reducers": _with(2.0, OLD,
+                                                 reducers=["none", "pca", "ica", "nmf"]),
+    "alpha 2, learned 2 / 0.8 / 5": _with(2.0, {**OLD, "half_weight_at": 5}),
+    "alpha 2, learned 2 / 0.95 / 10": _with(2.0, {**OLD, "max_weight": 0.95}),
+    "alpha 2, learned 1 / 0.8 / 10": _with(2.0, {**OLD, "min_each": 1}),
+    "alpha 2, learned 1 / 0.95 / 5": _with(2.0, {**NEW, "half_weight_at": 5}),
+    "alpha 2, learned 1 / 0.95 / 3": _with(2.0, NEW),
+    "alpha 2, learned 1 / 0.95 / 3, C 0.3": _with(2.0, {**NEW, "C": 0.3}),
+    "alpha 2, learned 1 / 0.95 / 3, C 3": _with(2.0, {**NEW, "C": 3.0}),
+    "alpha 2, learned 1 / 0.95 / 3, unlabelled weight 0.5":
+        _with(2.0, {**NEW, "unlabelled_weight": 0.5}),
+    "alpha 1, learned 1 / 0.95 / 3": _with(1.0, NEW),
+}
+
+
+def file_name(name: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in name).strip("_") + ".json"
+
+
+def run_missing(folder: Path, seeds: int, jobs: int) -> None:
+    script = Path(__file__).with_name("active_discovery.py")
+    for i, (name, options) in enumerate(OPTION_SETS.items()):
+        out = folder / file_name(name)
+        if out.exists():
+            continue
+        methods = ["drama-active", *(["drama-static", *PEERS] if i == 0 else [])]
+        cmd = [sys.executable, str(script), "--seeds", str(seeds), "--jobs", str(jobs),
+               "--batch", "5", "--out", str(out), "--methods", *methods]
+        for key, value in options.items():
+            cmd += ["--option", f"{key}={json.dumps(value)}"]
+        print(f"running: {name}", flush=True)
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL,
+                       env={**os.environ, "OMP_NUM_THREADS": "1"})
 
 
 def task_means(path: Path, method: str) -> pd.Series:
@@ -32,15 +89,17 @@ def task_means(path: Path, method: str) -> pd.Series:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", nargs="+", metavar="NAME=FILE")
+    parser.add_argument("folder", type=Path, help="where the runs' JSON files are kept")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
-    files = dict(item.split("=", 1) for item in args.runs)
-    table = pd.DataFrame({name: task_means(Path(f), "drama-active") for name, f in files.items()})
+    args.folder.mkdir(parents=True, exist_ok=True)
+    run_missing(args.folder, args.seeds, args.jobs)
+    files = {name: args.folder / file_name(name) for name in OPTION_SETS}
+    table = pd.DataFrame({name: task_means(f, "drama-active") for name, f in files.items()})
+    defaults = files[next(iter(OPTION_SETS))]
     for peer in PEERS:
-        found = [task_means(Path(f), peer) for f in files.values()]
-        found = [s for s in found if len(s)]
-        if found:
-            table[f"peer {peer}"] = found[0]
+        table[f"peer {peer}"] = task_means(defaults, peer)
     variants = list(files)
     held, picks = [], []
     for task in table.index:
@@ -48,13 +107,12 @@ def main() -> None:
         held.append(table.loc[task, pick])
         picks.append(pick)
     table["DRAMA-active, chosen LODO"] = held
-    print(table.round(1).to_string())
     means = table.mean()
-    print("\nmean found per task:")
-    print(means.round(2).to_string())
-    if "peer iforest" in table:
-        print(f"\nLODO DRAMA-active / static IsolationForest: "
-              f"{means['DRAMA-active, chosen LODO'] / means['peer iforest']:.3f}")
+    print("| option set | mean found per task |\n|---|---|")
+    for name, value in means.items():
+        print(f"| {name} | {value:.2f} |")
+    print(f"\nLODO DRAMA-active / static IsolationForest: "
+          f"{means['DRAMA-active, chosen LODO'] / means['peer iforest']:.3f}")
     print("picks:", pd.Series(picks).value_counts().to_dict())
     print("held-out wins / ties / losses against each peer:")
     for peer in (c for c in table.columns if c.startswith("peer ")):

@@ -2,14 +2,15 @@
 
 For every ODDS set the whole default grid (4 reducers x 10 metrics x 3 levels, input space,
 seed 0) is scored once by ``DramaSearch`` and its rank-normalised training scores are cached
-(``--cache``, default ``~/.cache/drama/search-lodo``, about 2 GB). Two richer pools are
-cached too: the grid's latent space, and trees on standardised instead of min-max-scaled
-features. Then, on the cached ranks:
+(``--cache``, default ``~/.cache/drama/search-lodo``, about 2 GB). Three richer pools are
+cached too: the grid's latent space, trees on standardised instead of min-max-scaled
+features, and deeper trees (levels 1 to 5). Then, on the cached ranks:
 
 - **label-free rules** (AUC on all objects): the consensus at several shares, the same
   consensus combined with Fisher's method (mean of -log(1 - rank), which rewards objects
   extreme in a few configurations), a second consensus round, agreement-weighted averages,
-  and the consensus over the two richer pools;
+  the consensus over the grid plus the latent or the standardised pool, and the
+  consensus over levels 1-4 or 1-5 of the deep pool at several shares;
 - **few-label rules** (the semi protocol of ``drama benchmark``: k labelled anomalies and
   half the inliers seen, AUC on the unseen objects, ``--draws`` draws): average of the
   ``top_k`` configurations by label AUC, kept only if it beats the consensus on the labels
@@ -37,26 +38,34 @@ from drama.datasets import load, odds_dir
 from drama.datasets.folders import cache_dir
 from drama.metrics import auc_score
 from drama.relevance import FeatureSpace, relevance_at
-from drama.search import auc_standard_error, consensus_weights, label_auc
+from drama.search import auc_standard_error, consensus_weights, label_auc, parse_config
 
 MAX_NORMALS = 500  # DramaSearch's max_labelled_normals
 POOLS: dict[str, dict] = {
     "grid": {},
     "latent": {"reducers": ["pca", "ica", "nmf"], "spaces": ["latent"]},
     "standard": {"reducers": ["none", "pca", "ica"], "drama_params": {"scaling": "standard"}},
+    "deep": {"levels": [1, 2, 3, 4, 5]},
 }
+DEPTHS = (4, 5)  # the deep pool's consensus is also taken over levels 1..depth
 
 
-def cached_ranks(path: Path, cache: Path, pool: str) -> tuple[np.ndarray, np.ndarray]:
-    """(ranks (n, C) float32, labels) of one pool on one data set, computed once."""
+def cached_ranks(path: Path, cache: Path, pool: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(ranks (n, C), labels, configuration names) of one pool on one data set, computed
+    once (caches written before the names were kept give an empty list)."""
     file = cache / f"{pool}_{path.stem}.npz"
     if not file.exists():
         X, y = load(path)
         search = DramaSearch(random_state=0, n_jobs=-1, **POOLS[pool]).fit(X)
         cache.mkdir(parents=True, exist_ok=True)
-        np.savez(file, ranks=search.train_ranks_.astype(np.float32), y=y)
+        np.savez(file, ranks=search.train_ranks_.astype(np.float32), y=y,
+                 names=np.asarray(search.results_["config"], dtype=str))
     with np.load(file) as data:
-        return data["ranks"].astype(np.float64), data["y"].astype(np.int64)
+        names = [str(n) for n in data["names"]] if "names" in data.files else []
+        return data["ranks"].astype(np.float64), data["y"].astype(np.int64), names
+
+
+SHARES = (0.3, 0.5, 0.7, 0.8, 1.0)
 
 
 def consensus(ranks: np.ndarray, share: float = 0.7) -> np.ndarray:
@@ -86,7 +95,7 @@ def agreement_weighted(power: float) -> Callable[[np.ndarray], np.ndarray]:
 
 
 LABEL_FREE: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    **{f"consensus {q}": (lambda r, q=q: consensus(r, q)) for q in (0.3, 0.5, 0.7, 0.8, 1.0)},
+    **{f"consensus {q}": (lambda r, q=q: consensus(r, q)) for q in SHARES},
     "consensus 0.7 + Fisher": fisher,
     "consensus 0.7, second round": second_round,
     "agreement-weighted, power 4": agreement_weighted(4.0),
@@ -160,12 +169,18 @@ def main() -> None:
                    key=lambda p: p.stat().st_size)
     free, few = {}, {}
     for path in files:
-        ranks, y = cached_ranks(path, args.cache, "grid")
+        ranks, y, _ = cached_ranks(path, args.cache, "grid")
         row = {name: auc_score(y, rule(ranks)) for name, rule in LABEL_FREE.items()}
         for pool in ("latent", "standard"):
-            extra, _ = cached_ranks(path, args.cache, pool)
+            extra, _, _ = cached_ranks(path, args.cache, pool)
             row[f"consensus 0.7, grid + {pool} pool"] = auc_score(
                 y, consensus(np.hstack([ranks, extra])))
+        deep, _, names = cached_ranks(path, args.cache, "deep")
+        level = np.array([parse_config(n)["level"] for n in names])
+        for depth in DEPTHS:
+            for share in SHARES:
+                row[f"consensus {share}, levels 1-{depth}"] = auc_score(
+                    y, consensus(deep[:, level <= depth], share))
         free[path.stem] = row
         space = FeatureSpace.build(load(path)[0], random_state=0)
         few[path.stem] = few_label_rules(ranks, y, args.k, args.draws, space)
@@ -182,6 +197,9 @@ def main() -> None:
             families["the share alone"] = [c for c in table.columns
                                            if c.startswith("consensus 0.") and "," not in c
                                            and "+" not in c] + ["consensus 1.0"]
+        if "consensus 0.7, levels 1-4" in table:
+            families["the share and the depth (levels 1-3, 1-4 or 1-5)"] = \
+                families["the share alone"] + [c for c in table.columns if ", levels 1-" in c]
         for family, columns in families.items():
             held, picks = lodo(table[columns])
             counts = pd.Series(picks).value_counts()

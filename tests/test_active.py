@@ -23,6 +23,7 @@ from drama.active import (
     default_budget,
     simulate_discovery,
 )
+from drama.active.relevance import learned_prior
 from drama.search import parse_config
 
 FAST = {"reducers": ("none",), "levels": (1, 2)}
@@ -118,6 +119,8 @@ def test_reopened_store_continues_and_refuses_other_data(data, tmp_path):
         ActiveSession(X, ids=ids, store=path, reducers=("pca",), levels=(1, 2))
     with pytest.raises(StoreMismatchError, match="configuration"):  # it would rank otherwise
         ActiveSession(X, ids=ids, store=path, alpha=0.1, **FAST)
+    with pytest.raises(StoreMismatchError, match="configuration"):
+        ActiveSession(X, ids=ids, store=path, learned_options={"half_weight_at": 10.0}, **FAST)
 
 
 def test_bad_labels_and_ids_change_nothing(data, tmp_path):
@@ -198,7 +201,23 @@ def test_bad_options_fail_before_any_work(data, tmp_path):
         ActiveSession(X, ids=["a"] * len(X), **FAST)
     with pytest.raises(ValueError, match="Unknown selection"):
         ActiveSession(X, ids=ids, selection="oracle", **FAST)
+    with pytest.raises(ValueError, match=r"Unknown learned_options \['depth'\]"):
+        ActiveSession(X, ids=ids, learned_options={"depth": 2}, **FAST)
     assert not list(tmp_path.iterdir())
+
+
+def test_the_learned_model_starts_at_one_label_of_each_kind():
+    """One interesting and one boring label already train the logistic model (the
+    earlier default waited for two of each)."""
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(200, 4))
+    prior = rng.uniform(size=200)
+    y = np.full(200, -1)
+    y[0], y[1] = 1, 0
+    assert np.array_equal(learned_prior(features, y, prior, min_each=2), prior)
+    mixed = learned_prior(features, y, prior)
+    assert not np.allclose(mixed, prior)
+    assert mixed[0] > prior[0] and mixed[1] < prior[1]  # toward what the labels say
 
 
 def test_configuration_choice_can_go_through_dramasearch(data):

@@ -38,11 +38,12 @@ def learned_prior(
     y: np.ndarray,
     prior: np.ndarray,
     *,
-    min_each: int = 2,
+    min_each: int = 1,
     n_unlabelled: int = 300,
     unlabelled_weight: float = 0.2,
-    max_weight: float = 0.8,
-    half_weight_at: float = 10.0,
+    max_weight: float = 0.95,
+    half_weight_at: float = 3.0,
+    C: float = 1.0,
     random_state: int | None = 0,
 ) -> np.ndarray:
     """Mix the anomaly prior with a logistic model of "interesting" learned from the labels.
@@ -51,7 +52,11 @@ def learned_prior(
     and on DRAMA's configuration percentiles carries what the labels teach to regions
     without labels (e.g. "high in feature 3 is what matters"). A sample of unlabelled
     objects enters as weak negatives, since most objects are normal. The model's share
-    grows with the number of labels, up to ``max_weight``.
+    grows with the number of labels n as ``max_weight * n / (n + half_weight_at)``, from
+    ``min_each`` interesting and ``min_each`` boring labels on. The defaults (1, 0.95, 3)
+    let the labels take over soon; they were chosen leave-one-task-out against the
+    earlier (2, 0.8, 10) and other variants (``docs/active.md``). ``C`` is the inverse
+    regularisation strength of the logistic regression.
     """
     from sklearn.linear_model import LogisticRegression
 
@@ -68,7 +73,7 @@ def learned_prior(
         np.full(len(neg), 0.5 / len(neg)),
         np.full(len(extra), unlabelled_weight / max(len(extra), 1)),
     ])
-    clf = LogisticRegression(C=1.0, max_iter=500)
+    clf = LogisticRegression(C=C, max_iter=500)
     clf.fit(features[rows], target, sample_weight=weight * len(rows))
     learned = rank_normalise(clf.decision_function(features))
     n_lab = len(pos) + len(neg)

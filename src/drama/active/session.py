@@ -31,9 +31,12 @@ from drama.relevance import relevance
 __all__ = ["ActiveSession", "Candidate"]
 
 # Bumped whenever the same labels and options would rank differently (2: the prior is the
-# search's consensus and alpha defaults to 2); a store made under another version is
+# search's consensus and alpha defaults to 2; 3: alpha 4, and the learned model starts at
+# one label of each kind and takes over sooner); a store made under another version is
 # refused instead of being re-ranked silently.
-RANKING_VERSION = 2
+RANKING_VERSION = 3
+LEARNED_OPTIONS = {"min_each", "max_weight", "half_weight_at", "n_unlabelled",
+                   "unlabelled_weight", "C"}
 
 
 @dataclass(frozen=True)
@@ -65,8 +68,8 @@ class ActiveSession:
         Default query strategy of :meth:`next`.
     alpha : float
         Weight of DRAMA's anomaly prior in the relevance model, in labelled neighbours (see
-        :mod:`drama.active.relevance`); smaller lets labels speak louder. 2.0 was chosen
-        leave-one-task-out among 0.1, 0.5, 1 and 2 (docs/active.md).
+        :mod:`drama.active.relevance`); smaller lets labels speak louder. 4.0 was chosen
+        leave-one-task-out among 19 option sets (docs/active.md).
     bandwidth : float
         Kernel width as a multiple of the median 10th-neighbour distance; smaller keeps
         a label's influence closer to it.
@@ -74,6 +77,10 @@ class ActiveSession:
         "kernel": labels act only through the kernel on their neighbours; "logistic"
         (default): also a logistic model on the features and DRAMA's configuration
         percentiles, which carries what the labels teach to unlabelled regions.
+    learned_options : dict, optional
+        Options of the logistic model (:func:`drama.active.relevance.learned_prior`:
+        ``min_each``, ``max_weight``, ``half_weight_at``, ``n_unlabelled``,
+        ``unlabelled_weight``, ``C``); its defaults are used for any not given.
     selection : {"table", "search"}
         Few-label configuration choice: "table" re-weighs the configuration scores
         computed once at start (fast, the default); "search" asks
@@ -99,9 +106,10 @@ class ActiveSession:
         levels: Sequence[int] = (1, 2, 3),
         metrics: Sequence[str] | str = "all",
         strategy: str = "top",
-        alpha: float = 2.0,
+        alpha: float = 4.0,
         bandwidth: float = 1.0,
         model: str = "logistic",
+        learned_options: dict[str, Any] | None = None,
         selection: str = "table",
         miss_shrink: float = 0.0,
         random_state: int | None = 0,
@@ -133,6 +141,11 @@ class ActiveSession:
         self.bandwidth = bandwidth
         self.miss_shrink = miss_shrink
         self.model = model
+        self.learned_options = dict(learned_options or {})
+        unknown = set(self.learned_options) - LEARNED_OPTIONS
+        if unknown:
+            raise ValueError(f"Unknown learned_options {sorted(unknown)}; choose from "
+                             f"{', '.join(sorted(LEARNED_OPTIONS))}.")
         self.random_state = random_state
         self.config = {
             "reducers": list(reducers),
@@ -144,6 +157,7 @@ class ActiveSession:
             "alpha": float(alpha),
             "bandwidth": float(bandwidth),
             "miss_shrink": float(miss_shrink),
+            "learned_options": self.learned_options,
             "ranking_version": RANKING_VERSION,
         }
         self._memory_dir: Any = None
@@ -216,7 +230,8 @@ class ActiveSession:
             anomaly, chosen = choose_configuration(self.table, y, miss_shrink=self.miss_shrink)
         prior = anomaly
         if self.model == "logistic":
-            prior = learned_prior(self._learn_features, y, anomaly, random_state=self.random_state)
+            prior = learned_prior(self._learn_features, y, anomaly, random_state=self.random_state,
+                                  **self.learned_options)
         known = np.flatnonzero(y >= 0)
         K = self.space.kernel(known, scale=self.bandwidth)
         p = relevance(K, y[known].astype(np.float64), prior, alpha=self.alpha)
