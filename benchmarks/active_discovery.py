@@ -197,7 +197,8 @@ def main() -> None:
     parser.add_argument("--methods", nargs="*", default=list(METHODS))
     parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                         help="ActiveSession option for every DRAMA method (repeat; VALUE is "
-                             "JSON), e.g. --option alpha=0.5")
+                             "JSON), e.g. --option alpha=0.5; drama-balanced keeps its "
+                             "strategy, and the seed sets random_state")
     parser.add_argument("--out", type=Path, default=Path("active_results.json"))
     parser.add_argument("--summarise", type=Path, help="only print the summary of a saved run")
     args = parser.parse_args()
@@ -211,6 +212,8 @@ def main() -> None:
     methods = tuple(args.methods)
     options = {key: json.loads(value) for key, value in
                (item.split("=", 1) for item in args.option)}
+    if "random_state" in options:
+        parser.error("random_state comes from the seed (--seeds); it is not an --option.")
     jobs = [(t, s) for t in tasks for s in range(args.seeds)]
     results = []
     start = time.perf_counter()

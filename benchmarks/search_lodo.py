@@ -176,6 +176,9 @@ def main() -> None:
             row[f"consensus 0.7, grid + {pool} pool"] = auc_score(
                 y, consensus(np.hstack([ranks, extra])))
         deep, _, names = cached_ranks(path, args.cache, "deep")
+        if not names:
+            raise SystemExit(f"The deep-pool cache of {path.stem} has no configuration names; "
+                             f"delete {args.cache / f'deep_{path.stem}.npz'} to rebuild it.")
         level = np.array([parse_config(n)["level"] for n in names])
         for depth in DEPTHS:
             for share in SHARES:

@@ -121,6 +121,23 @@ def test_reopened_store_continues_and_refuses_other_data(data, tmp_path):
         ActiveSession(X, ids=ids, store=path, alpha=0.1, **FAST)
     with pytest.raises(StoreMismatchError, match="configuration"):
         ActiveSession(X, ids=ids, store=path, learned_options={"half_weight_at": 10.0}, **FAST)
+    # the defaults written out, or written as ints, are the same settings: the store opens
+    with ActiveSession(X, ids=ids, store=path, learned_options={"half_weight_at": 3}, **FAST):
+        pass
+
+
+def test_a_store_from_an_earlier_ranking_is_refused_by_name(data, tmp_path):
+    X, _, ids = data
+    path = tmp_path / "old.drama.db"
+    with ActiveSession(X, ids=ids, store=path, **FAST) as s:
+        s.label("obj3", "interesting")
+    with sqlite3.connect(path) as conn:
+        config = conn.execute("SELECT value FROM drama_meta WHERE key = 'config'").fetchone()[0]
+        conn.execute("UPDATE drama_meta SET value = ? WHERE key = 'config'",
+                     (config.replace('"ranking_version": 3', '"ranking_version": 2'),))
+    conn.close()
+    with pytest.raises(StoreMismatchError, match="earlier DRAMA.*ranking version 2"):
+        ActiveSession(X, ids=ids, store=path, **FAST)
 
 
 def test_bad_labels_and_ids_change_nothing(data, tmp_path):
@@ -203,6 +220,11 @@ def test_bad_options_fail_before_any_work(data, tmp_path):
         ActiveSession(X, ids=ids, selection="oracle", **FAST)
     with pytest.raises(ValueError, match=r"Unknown learned_options \['depth'\]"):
         ActiveSession(X, ids=ids, learned_options={"depth": 2}, **FAST)
+    for bad in ({"min_each": 0}, {"C": -1.0}, {"max_weight": 5}, {"min_each": "1"}):
+        with pytest.raises(ValueError, match=r"learned_options\['"):
+            ActiveSession(X, ids=ids, store=tmp_path / "bad.db", learned_options=bad, **FAST)
+    with pytest.raises(ValueError, match="model='kernel' has none"):
+        ActiveSession(X, ids=ids, model="kernel", learned_options={"C": 2.0}, **FAST)
     assert not list(tmp_path.iterdir())
 
 

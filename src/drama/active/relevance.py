@@ -5,11 +5,15 @@ class proposal (the same kernel votes among the labels that carry a class tag).
 
 from __future__ import annotations
 
+import inspect
+from numbers import Integral, Real
+from typing import Any
+
 import numpy as np
 
 from drama.search import rank_normalise
 
-__all__ = ["class_votes", "learned_prior"]
+__all__ = ["class_votes", "learned_prior", "resolve_learned_options"]
 
 
 def class_votes(
@@ -79,3 +83,35 @@ def learned_prior(
     n_lab = len(pos) + len(neg)
     w = max_weight * n_lab / (n_lab + half_weight_at)
     return (1.0 - w) * prior + w * learned
+
+
+# The tunable options of learned_prior and the smallest value each may take (ints first).
+_LEARNED_LIMITS: dict[str, tuple[type, float]] = {
+    "min_each": (int, 1), "n_unlabelled": (int, 0), "max_weight": (float, 0.0),
+    "half_weight_at": (float, 0.0), "unlabelled_weight": (float, 0.0), "C": (float, 0.0),
+}
+
+
+def resolve_learned_options(options: dict[str, Any] | None) -> dict[str, Any]:
+    """Every option of :func:`learned_prior`, the given ones checked and the rest at their
+    defaults. Why resolve: a label store records exactly what ranks, so equal settings
+    written differently (3 or 3.0, or left out) open the same store, and a bad value fails
+    before any work instead of at the first refit."""
+    given = dict(options or {})
+    unknown = sorted(set(given) - set(_LEARNED_LIMITS))
+    if unknown:
+        raise ValueError(f"Unknown learned_options {unknown}; choose from "
+                         f"{', '.join(sorted(_LEARNED_LIMITS))}.")
+    defaults = inspect.signature(learned_prior).parameters
+    resolved: dict[str, Any] = {}
+    for name, (kind, least) in _LEARNED_LIMITS.items():
+        value = given.get(name, defaults[name].default)
+        ok_type = isinstance(value, Integral if kind is int else Real) and \
+            not isinstance(value, bool)
+        if not ok_type or value < least or (name == "C" and value <= 0) or \
+                (name == "max_weight" and value > 1):
+            bound = {"C": "> 0", "max_weight": "in [0, 1]"}.get(
+                name, f">= {least}{' (an integer)' if kind is int else ''}")
+            raise ValueError(f"learned_options[{name!r}] must be {bound}; got {value!r}.")
+        resolved[name] = kind(value)
+    return resolved

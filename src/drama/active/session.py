@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from drama._validation import check_array
-from drama.active.relevance import class_votes, learned_prior
+from drama.active.relevance import class_votes, learned_prior, resolve_learned_options
 from drama.active.selection import (
     ConfigTable,
     choose_configuration,
@@ -35,8 +35,6 @@ __all__ = ["ActiveSession", "Candidate"]
 # one label of each kind and takes over sooner); a store made under another version is
 # refused instead of being re-ranked silently.
 RANKING_VERSION = 3
-LEARNED_OPTIONS = {"min_each", "max_weight", "half_weight_at", "n_unlabelled",
-                   "unlabelled_weight", "C"}
 
 
 @dataclass(frozen=True)
@@ -80,7 +78,8 @@ class ActiveSession:
     learned_options : dict, optional
         Options of the logistic model (:func:`drama.active.relevance.learned_prior`:
         ``min_each``, ``max_weight``, ``half_weight_at``, ``n_unlabelled``,
-        ``unlabelled_weight``, ``C``); its defaults are used for any not given.
+        ``unlabelled_weight``, ``C``); its defaults are used for any not given, and the
+        store records them all.
     selection : {"table", "search"}
         Few-label configuration choice: "table" re-weighs the configuration scores
         computed once at start (fast, the default); "search" asks
@@ -141,11 +140,10 @@ class ActiveSession:
         self.bandwidth = bandwidth
         self.miss_shrink = miss_shrink
         self.model = model
-        self.learned_options = dict(learned_options or {})
-        unknown = set(self.learned_options) - LEARNED_OPTIONS
-        if unknown:
-            raise ValueError(f"Unknown learned_options {sorted(unknown)}; choose from "
-                             f"{', '.join(sorted(LEARNED_OPTIONS))}.")
+        if model == "kernel" and learned_options:
+            raise ValueError("learned_options set the logistic model; model='kernel' has none.")
+        self.learned_options = (resolve_learned_options(learned_options)
+                                if model == "logistic" else {})
         self.random_state = random_state
         self.config = {
             "reducers": list(reducers),
@@ -157,7 +155,7 @@ class ActiveSession:
             "alpha": float(alpha),
             "bandwidth": float(bandwidth),
             "miss_shrink": float(miss_shrink),
-            "learned_options": self.learned_options,
+            "learned_options": dict(self.learned_options),
             "ranking_version": RANKING_VERSION,
         }
         self._memory_dir: Any = None

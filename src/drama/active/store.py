@@ -168,6 +168,15 @@ class ActiveStore:
                     "file its labels were made on, or start a new store."
                 )
             if meta.get("config") != config_json:
+                made_by = _ranking_version(meta.get("config"))
+                if made_by != config.get("ranking_version"):
+                    raise StoreMismatchError(
+                        f"The label store {self.path!r} was made by an earlier DRAMA, which "
+                        f"ranked differently (ranking version {made_by}; this DRAMA ranks with "
+                        f"version {config.get('ranking_version')}), so no options reproduce "
+                        "its ranking. Its labels are still in the file (table `labels`); start "
+                        "a new store, or use the DRAMA version that made it."
+                    )
                 raise StoreMismatchError(
                     f"The label store {self.path!r} was made with the configuration "
                     f"{meta.get('config')}, not {config_json}. Reopen it with the same options, "
@@ -311,3 +320,11 @@ class ActiveStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _ranking_version(config_json: str | None) -> Any:
+    """The ranking version recorded in a store's configuration (None if unreadable)."""
+    try:
+        return json.loads(config_json or "").get("ranking_version")
+    except (ValueError, AttributeError):
+        return None
