@@ -135,6 +135,50 @@ def run_one(task: str, seed: int, max_n: int, methods: tuple[str, ...], batch: i
 
 
 # ---------------------------------------------------------------------- report
+FRACTIONS = (0.1, 0.25, 0.5, 0.75, 1.0)
+
+
+def mean_discovery(results: list[dict], method: str, points: int = 101) -> np.ndarray:
+    """The discovery curve of ``method`` as the share of the reachable anomalies found
+    against the share of the budget used, averaged over seeds and then over tasks (so every
+    task counts alike, whatever its budget)."""
+    grid = np.linspace(0.0, 1.0, points)
+    per_task: dict[str, list[np.ndarray]] = {}
+    for r in results:
+        curve = np.concatenate([[0], r["curves"][method]]) / min(r["budget"], r["anomalies"])
+        used = np.arange(len(curve)) / r["budget"]
+        per_task.setdefault(r["task"], []).append(np.interp(grid, used, curve))
+    return np.mean([np.mean(c, axis=0) for c in per_task.values()], axis=0)
+
+
+def discovery_table(results: list[dict], methods: tuple[str, ...]) -> str:
+    """Markdown: share of the reachable anomalies found after 10 %, 25 %, ... of the budget."""
+    lines = ["| share of the budget used | " + " | ".join(methods) + " |",
+             "|---|" + "---|" * len(methods)]
+    curves = {m: mean_discovery(results, m) for m in methods}
+    for f in FRACTIONS:
+        at = int(round(f * 100))
+        lines.append(f"| {at} % | " + " | ".join(f"{curves[m][at]:.3f}" for m in methods) + " |")
+    return "\n".join(lines)
+
+
+def plot_discovery(results: list[dict], methods: tuple[str, ...], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    grid = np.linspace(0.0, 1.0, 101)
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    for m in methods:
+        ax.plot(grid, mean_discovery(results, m), label=m)
+    ax.set_xlabel("share of the budget min(200, 2 x anomalies) used")
+    ax.set_ylabel("share of the reachable anomalies found")
+    ax.set_title(f"Discovery curves, mean over {len({r['task'] for r in results})} tasks")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
 def summarise(results: list[dict], methods: tuple[str, ...]) -> str:
     """Markdown table: mean anomalies found at the budget per task, and the averages."""
     tasks = list(dict.fromkeys(r["task"] for r in results))
@@ -201,10 +245,15 @@ def main() -> None:
                              "strategy, and the seed sets random_state")
     parser.add_argument("--out", type=Path, default=Path("active_results.json"))
     parser.add_argument("--summarise", type=Path, help="only print the summary of a saved run")
+    parser.add_argument("--plot", type=Path, help="also draw the mean discovery curves here")
     args = parser.parse_args()
     if args.summarise is not None:
         saved = json.loads(args.summarise.read_text())
-        print(summarise(saved, tuple(m for m in args.methods if m in saved[0]["curves"])))
+        shown = tuple(m for m in args.methods if m in saved[0]["curves"])
+        print(summarise(saved, shown))
+        print("\n" + discovery_table(saved, shown))
+        if args.plot:
+            plot_discovery(saved, shown, args.plot)
         return
     tasks = args.tasks or sorted(
         {p.stem for p in ODDS.iterdir() if p.suffix in (".mat", ".npz")}
@@ -229,6 +278,9 @@ def main() -> None:
     args.out.write_text(json.dumps(results))
     print()
     print(summarise(results, methods))
+    print("\n" + discovery_table(results, methods))
+    if args.plot:
+        plot_discovery(results, methods, args.plot)
     print(f"\nwall time {time.perf_counter() - start:.0f} s")
 
 

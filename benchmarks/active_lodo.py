@@ -39,7 +39,7 @@ def _with(alpha: float, learned: dict, **more: object) -> dict:
 
 
 OPTION_SETS: dict[str, dict] = {
-    "defaults (alpha 4, learned 1 / 0.95 / 3)": {},
+    "defaults (alpha 16, learned 1 / 0.95 / 3)": {},
     "alpha 2, learned 2 / 0.8 / 10 (previous defaults)": _with(2.0, OLD),
     "alpha 0.1, learned old": _with(0.1, OLD),
     "alpha 0.5, learned old": _with(0.5, OLD),
@@ -60,6 +60,12 @@ OPTION_SETS: dict[str, dict] = {
     "alpha 2, learned 1 / 0.95 / 3, unlabelled weight 0.5":
         _with(2.0, {**NEW, "unlabelled_weight": 0.5}),
     "alpha 1, learned 1 / 0.95 / 3": _with(1.0, NEW),
+    "alpha 8, learned 1 / 0.95 / 3": _with(8.0, NEW),
+    "alpha 4, learned 1 / 0.95 / 3": _with(4.0, NEW),
+    "alpha 32, learned 1 / 0.95 / 3": _with(32.0, NEW),
+    "alpha 1000 (kernel nearly off), learned 1 / 0.95 / 3": _with(1000.0, NEW),
+    "alpha 4, learned 1 / 0.95 / 1": _with(4.0, {**NEW, "half_weight_at": 1}),
+    "alpha 4, learned 1 / 0.95 / 3, 1000 unlabelled": _with(4.0, {**NEW, "n_unlabelled": 1000}),
 }
 
 

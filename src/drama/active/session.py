@@ -31,9 +31,10 @@ from drama.relevance import relevance
 __all__ = ["ActiveSession", "Candidate"]
 
 # Bumped whenever the same labels and options would rank differently (2: the prior is the
-# search's consensus and alpha defaults to 2; 3: alpha 4, and the learned model starts at
-# one label of each kind and takes over sooner); a store made under another version is
-# refused instead of being re-ranked silently.
+# search's consensus and alpha defaults to 2; 3: the learned model starts at one label of
+# each kind and takes over sooner); a store made under another version is refused instead
+# of being re-ranked silently. (alpha is recorded with the options, so a new default needs
+# no new version: the old store reopens with its alpha.)
 RANKING_VERSION = 3
 
 
@@ -66,8 +67,10 @@ class ActiveSession:
         Default query strategy of :meth:`next`.
     alpha : float
         Weight of DRAMA's anomaly prior in the relevance model, in labelled neighbours (see
-        :mod:`drama.active.relevance`); smaller lets labels speak louder. 4.0 was chosen
-        leave-one-task-out among 19 option sets (docs/active.md).
+        :mod:`drama.active.relevance`); smaller lets labels speak louder. 16 was chosen
+        leave-one-task-out among 24 option sets (docs/active.md): the logistic model inside
+        the prior already carries what the labels teach, so the kernel only needs to add
+        what is local.
     bandwidth : float
         Kernel width as a multiple of the median 10th-neighbour distance; smaller keeps
         a label's influence closer to it.
@@ -105,7 +108,7 @@ class ActiveSession:
         levels: Sequence[int] = (1, 2, 3),
         metrics: Sequence[str] | str = "all",
         strategy: str = "top",
-        alpha: float = 4.0,
+        alpha: float = 16.0,
         bandwidth: float = 1.0,
         model: str = "logistic",
         learned_options: dict[str, Any] | None = None,
