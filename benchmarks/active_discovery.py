@@ -179,6 +179,8 @@ def plot_discovery(results: list[dict], methods: tuple[str, ...], path: Path) ->
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
 def summarise(results: list[dict], methods: tuple[str, ...]) -> str:
     """Markdown table: mean anomalies found at the budget per task, and the averages."""
     tasks = list(dict.fromkeys(r["task"] for r in results))

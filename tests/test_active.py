@@ -24,6 +24,7 @@ from drama.active import (
     simulate_discovery,
 )
 from drama.active.relevance import learned_prior
+from drama.active.session import RANKING_VERSION
 from drama.search import parse_config
 
 FAST = {"reducers": ("none",), "levels": (1, 2)}
@@ -133,10 +134,13 @@ def test_a_store_from_an_earlier_ranking_is_refused_by_name(data, tmp_path):
         s.label("obj3", "interesting")
     with sqlite3.connect(path) as conn:
         config = conn.execute("SELECT value FROM drama_meta WHERE key = 'config'").fetchone()[0]
+        now = f'"ranking_version": {RANKING_VERSION}'
+        assert now in config
         conn.execute("UPDATE drama_meta SET value = ? WHERE key = 'config'",
-                     (config.replace('"ranking_version": 3', '"ranking_version": 2'),))
+                     (config.replace(now, f'"ranking_version": {RANKING_VERSION - 1}'),))
     conn.close()
-    with pytest.raises(StoreMismatchError, match="earlier DRAMA.*ranking version 2"):
+    with pytest.raises(StoreMismatchError,
+                       match=f"earlier DRAMA.*ranking version {RANKING_VERSION - 1}"):
         ActiveSession(X, ids=ids, store=path, **FAST)
 
 

@@ -85,7 +85,7 @@ def learned_prior(
     return (1.0 - w) * prior + w * learned
 
 
-# The tunable options of learned_prior and the smallest value each may take (ints first).
+# The tunable options of learned_prior: their type and the smallest value each may take.
 _LEARNED_LIMITS: dict[str, tuple[type, float]] = {
     "min_each": (int, 1), "n_unlabelled": (int, 0), "max_weight": (float, 0.0),
     "half_weight_at": (float, 0.0), "unlabelled_weight": (float, 0.0), "C": (float, 0.0),
