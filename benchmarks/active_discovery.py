@@ -237,6 +237,9 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="*",
                         help="ODDS names, 'crts', 'crts-grid', 'digits-boring'")
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds are first-seed .. first-seed + seeds - 1 (fresh draws for "
+                             "a check on seeds that played no part in a choice)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--max-n", type=int, default=5000)
     parser.add_argument("--batch", type=int, default=1, help="labels between refits (all methods)")
@@ -265,7 +268,7 @@ def main() -> None:
                (item.split("=", 1) for item in args.option)}
     if "random_state" in options:
         parser.error("random_state comes from the seed (--seeds); it is not an --option.")
-    jobs = [(t, s) for t in tasks for s in range(args.seeds)]
+    jobs = [(t, s) for t in tasks for s in range(args.first_seed, args.first_seed + args.seeds)]
     results = []
     start = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
