@@ -68,7 +68,7 @@ class ActiveSession:
     alpha : float
         Weight of DRAMA's anomaly prior in the relevance model, in labelled neighbours (see
         :mod:`drama.active.relevance`); smaller lets labels speak louder. 16 was chosen
-        leave-one-task-out among 24 option sets (docs/active.md): the logistic model inside
+        leave-one-task-out among 25 option sets (docs/active.md): the logistic model inside
         the prior already carries what the labels teach, so the kernel only needs to add
         what is local.
     bandwidth : float
