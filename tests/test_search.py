@@ -173,6 +173,10 @@ def test_relevance_lifts_unlabelled_anomalies_like_the_labelled_ones():
     # the same scores for the training objects through the inductive path
     np.testing.assert_allclose(kernel.decision_function(X), kernel.decision_scores_,
                                atol=1e-9)
+    # a later set_params does not change how the selection made with labels scores
+    kernel.set_params(relevance_alpha=None)
+    np.testing.assert_allclose(kernel.decision_function(X), kernel.decision_scores_,
+                               atol=1e-9)
 
 
 def test_all_anomalies_raise(fitted):

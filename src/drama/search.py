@@ -388,11 +388,13 @@ class DramaSearch(BaseEstimator):
         self._relevance = None
         self.decision_scores_ = ranked @ weights
         if n_a and self.relevance_alpha is not None:
-            self._relevance = self._relevance_labels(labels)
-            known, y_known = self._relevance
+            # The alpha is kept with the labels: decision_function must score new objects
+            # as the training objects were, even if relevance_alpha is set again later.
+            self._relevance = (*self._relevance_labels(labels), float(self.relevance_alpha))
+            known, y_known, alpha = self._relevance
             self.decision_scores_ = relevance_at(
                 self.space_.coords, known, y_known, self.decision_scores_,
-                self.space_.bandwidth, float(self.relevance_alpha))
+                self.space_.bandwidth, alpha)
             self.selection_ += (f"; then a kernel relevance model on {int(y_known.sum())} "
                                 f"labelled anomalies and {int((y_known == 0).sum())} labelled "
                                 f"normals (alpha={self.relevance_alpha:g})")
@@ -512,9 +514,9 @@ class DramaSearch(BaseEstimator):
             total += w * _cdf(self._sorted_train[name], raw[name].to_numpy())
         if self._relevance is None:
             return total
-        known, y_known = self._relevance
+        known, y_known, alpha = self._relevance
         return relevance_at(self.space_.project(check_array(X)), known, y_known, total,
-                            self.space_.bandwidth, float(self.relevance_alpha))
+                            self.space_.bandwidth, alpha)
 
 
 _BASE_COLUMNS = ("config", "reducer", "metric", "level", "space", "fit_time", "score_time")
