@@ -8,6 +8,8 @@ answer so far before the next batch. ``coniferest`` comes with ``drama-anomaly[p
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -30,8 +32,7 @@ def coniferest_curve(kind: str, X: np.ndarray, y: np.ndarray, budget: int, seed:
         raise ValueError(f"Unknown active peer {kind!r}; choose from {', '.join(ACTIVE_PEERS)}.")
     X = np.ascontiguousarray(X.reshape(len(X), -1), dtype=np.float64)
     model = (AADForest if kind == "AADForest" else PineForest)(random_seed=seed, n_jobs=1)
-    with warnings.catch_warnings():  # a set smaller than the forest's 256-object subsample
-        warnings.filterwarnings("ignore", message="population should be greater")
+    with _small_set_quiet():
         model.fit(X)
     budget = min(int(budget), len(X))
     asked: list[int] = []
@@ -42,7 +43,14 @@ def coniferest_curve(kind: str, X: np.ndarray, y: np.ndarray, budget: int, seed:
             asked.append(int(i))
             free[i] = False
         known = np.where(y[asked] == 1, Label.ANOMALY, Label.REGULAR)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="population should be greater")
+        with _small_set_quiet():
             model.fit_known(X, X[asked], known)
     return np.cumsum(y[asked], dtype=np.int64)
+
+
+@contextmanager
+def _small_set_quiet() -> Iterator[None]:
+    """Silence coniferest's warning for a set smaller than its 256-object tree sample."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="population should be greater")
+        yield
