@@ -101,10 +101,11 @@ def run_one(task: str, seed: int, max_n: int, methods: tuple[str, ...], batch: i
     out: dict = {"task": task, "seed": seed, "n": len(X), "anomalies": int(y.sum()),
                  "budget": budget, "batch": batch, "curves": {}, "seconds": {}}
     static = None
+    session_options = {"random_state": seed, **(options or {})}
     for method in methods:
         start = time.perf_counter()
         if method in ("drama-active", "drama-balanced"):
-            opts = {"random_state": seed, **(options or {})}
+            opts = dict(session_options)
             if method == "drama-balanced":
                 opts["strategy"] = "balanced"
             with ActiveSession(X, **opts) as s:
@@ -120,7 +121,7 @@ def run_one(task: str, seed: int, max_n: int, methods: tuple[str, ...], batch: i
                     }
         elif method == "drama-static":
             if static is None:
-                with ActiveSession(X, random_state=seed, **(options or {})) as s:
+                with ActiveSession(X, **session_options) as s:
                     static = s.scores_.copy()
             curve = discovery_curve(y, static, budget).tolist()
         elif method == "iforest":
