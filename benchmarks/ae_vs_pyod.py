@@ -25,7 +25,7 @@ import numpy as np
 
 from drama import Drama
 from drama.datasets import load, odds_dir
-from drama.datasets.synthetic import make_local_anomaly
+from drama.datasets.synthetic import make_local_anomaly, make_new_class_anomaly
 from drama.metrics import auc_score, mcc_score, rws_score
 
 
@@ -44,8 +44,13 @@ def load_sets(data_dir: Path | None, names: list[str]) -> dict[str, tuple[np.nda
             sets[name] = make_local_anomaly(n_inliers=1000, n_outliers=50,
                                             n_features=n_features, shape=1, noise=0.3,
                                             random_state=0)
+        elif name.startswith("newclass"):
+            n_features = int(name.removeprefix("newclass"))
+            sets[name] = make_new_class_anomaly(n_per_inlier_class=1000, n_per_outlier_class=5,
+                                                n_features=n_features, random_state=0)
         else:
-            raise SystemExit(f"unknown data set {name!r}; use mnist or local<n_features>")
+            raise SystemExit(f"unknown data set {name!r}; use mnist, local<n_features> or "
+                             "newclass<n_features>")
     return sets
 
 

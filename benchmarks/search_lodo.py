@@ -2,15 +2,22 @@
 
 For every ODDS set the whole default grid (4 reducers x 10 metrics x 3 levels, input space,
 seed 0) is scored once by ``DramaSearch`` and its rank-normalised training scores are cached
-(``--cache``, default ``~/.cache/drama/search-lodo``, about 2 GB). Three richer pools are
-cached too: the grid's latent space, trees on standardised instead of min-max-scaled
-features, and deeper trees (levels 1 to 5). Then, on the cached ranks:
+(``--cache``, default ``~/.cache/drama/search-lodo``, about 2 GB). Four richer pools are
+cached too: the grid's latent space, trees on standardised or on robust-scaled instead of
+min-max-scaled features, and deeper trees (levels 1 to 5). Then, on the cached ranks:
 
 - **label-free rules** (AUC on all objects): the consensus at several shares, the same
   consensus combined with Fisher's method (mean of -log(1 - rank), which rewards objects
   extreme in a few configurations), a second consensus round, agreement-weighted averages,
   the consensus over the grid plus the latent or the standardised pool, and the
-  consensus over levels 1-4 or 1-5 of the deep pool at several shares;
+  consensus over levels 1-4 or 1-5 of the deep pool at several shares, and pools with
+  the robust-scaled trees;
+- **a recommender** (meta-features -> rule): for the held-out set, the five training sets
+  nearest in five label-free meta-features (log n, log d, median |skewness|, tail weight,
+  share of discrete features; standardised on the training sets) vote with their mean AUC
+  among eight rules (``RECOMMENDER_RULES``). k = 5 and the features were fixed before the
+  first run; k = 3 and 8 show how much k matters, and a nested run chooses k among the
+  three on the 24 training sets of each fold;
 - **few-label rules** (the semi protocol of ``drama benchmark``: k labelled anomalies and
   half the inliers seen, AUC on the unseen objects, ``--draws`` draws): average of the
   ``top_k`` configurations by label AUC, kept only if it beats the consensus on the labels
@@ -31,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.stats import skew
 
 from drama import DramaSearch
 from drama.benchmark.runner import semi_split
@@ -46,6 +54,7 @@ POOLS: dict[str, dict] = {
     "latent": {"reducers": ["pca", "ica", "nmf"], "spaces": ["latent"]},
     "standard": {"reducers": ["none", "pca", "ica"], "drama_params": {"scaling": "standard"}},
     "deep": {"levels": [1, 2, 3, 4, 5]},
+    "robust": {"reducers": ["none", "pca", "ica"], "drama_params": {"scaling": "robust"}},
 }
 DEPTHS = (4, 5)  # the deep pool's consensus is also taken over levels 1..depth
 
@@ -146,6 +155,58 @@ def few_label_rules(ranks: np.ndarray, y: np.ndarray, k: int, draws: int,
     return {rule: float(np.mean(v)) for rule, v in out.items()}
 
 
+NEIGHBOURS = (5, 3, 8)
+RECOMMENDER_RULES = (
+    "consensus 0.7", "consensus 0.5", "consensus 0.7, robust pool",
+    "consensus 0.5, grid + robust pool", "consensus 0.7, grid + robust pool",
+    "consensus 0.7, grid + standard pool", "consensus 0.5, levels 1-4",
+    "consensus 0.5, levels 1-4 + robust pool",
+)
+
+
+def meta_features(X: np.ndarray) -> dict[str, float]:
+    """Label-free descriptors of a data set: size, width, skewness, tail weight (how far
+    the 1st / 99th percentile lies from the median in interquartile ranges; heavy tails are
+    what min-max scaling handles worst) and the share of features with at most 10 values."""
+    X = np.asarray(X, dtype=np.float64)
+    varying = X[:, X.std(axis=0) > 0]
+    low, q1, median, q3, high = np.percentile(varying, [1, 25, 50, 75, 99], axis=0)
+    iqr = np.maximum(q3 - q1, 1e-12 * (np.abs(high) + 1.0))
+    tail = np.median(np.maximum(high - median, median - low) / iqr)
+    return {"log n": float(np.log(len(X))), "log d": float(np.log(X.shape[1])),
+            "median |skewness|": float(np.median(np.abs(skew(varying, axis=0)))),
+            "tail weight": float(np.log1p(min(tail, 1e6))),
+            "discrete share": float(np.mean([len(np.unique(c)) <= 10 for c in varying.T]))}
+
+
+def recommend(table: pd.DataFrame, meta: pd.DataFrame, held_out: str, k: int) -> str:
+    """The rule that the k training sets nearest to ``held_out`` (standardised
+    meta-features, ``held_out`` itself excluded) score best on average."""
+    train = meta.drop(index=held_out)
+    centre, scale = train.mean(), train.std().replace(0.0, 1.0)
+    gaps = ((train - centre) / scale - (meta.loc[held_out] - centre) / scale) ** 2
+    nearest = np.sqrt(gaps.sum(axis=1)).nsmallest(k).index
+    return str(table.loc[nearest].mean().idxmax())
+
+
+def recommend_lodo(table: pd.DataFrame, meta: pd.DataFrame, k: int) -> tuple[float, list[str]]:
+    """Held-out mean of the recommended rule over all folds, and the picks."""
+    picks = [recommend(table, meta, name, k) for name in table.index]
+    return float(np.mean([table.loc[n, p] for n, p in zip(table.index, picks, strict=True)])), picks
+
+
+def nested_recommend_lodo(table: pd.DataFrame, meta: pd.DataFrame) -> tuple[float, list[int]]:
+    """The recommender with k chosen among ``NEIGHBOURS`` by a leave-one-out inside the
+    training sets of each fold, so the held-out set plays no part in choosing k."""
+    values, chosen = [], []
+    for name in table.index:
+        inner_table, inner_meta = table.drop(index=name), meta.drop(index=name)
+        k = max(NEIGHBOURS, key=lambda k: recommend_lodo(inner_table, inner_meta, k)[0])
+        values.append(table.loc[name, recommend(table, meta, name, k)])
+        chosen.append(k)
+    return float(np.mean(values)), chosen
+
+
 def lodo(table: pd.DataFrame) -> tuple[float, list[str]]:
     """Held-out mean of the column picked on the other rows, and the picks."""
     values, picks = [], []
@@ -167,7 +228,7 @@ def main() -> None:
         raise SystemExit("No ODDS folder: pass --data-dir or set DRAMA_ODDS_DIR.")
     files = sorted((p for p in args.data_dir.iterdir() if p.suffix in (".mat", ".npz")),
                    key=lambda p: p.stat().st_size)
-    free, few = {}, {}
+    free, few, meta = {}, {}, {}
     for path in files:
         ranks, y, _ = cached_ranks(path, args.cache, "grid")
         row = {name: auc_score(y, rule(ranks)) for name, rule in LABEL_FREE.items()}
@@ -184,8 +245,17 @@ def main() -> None:
             for share in SHARES:
                 row[f"consensus {share}, levels 1-{depth}"] = auc_score(
                     y, consensus(deep[:, level <= depth], share))
+        robust, _, _ = cached_ranks(path, args.cache, "robust")
+        row["consensus 0.7, robust pool"] = auc_score(y, consensus(robust))
+        for share in (0.5, 0.7):
+            row[f"consensus {share}, grid + robust pool"] = auc_score(
+                y, consensus(np.hstack([ranks, robust]), share))
+        row["consensus 0.5, levels 1-4 + robust pool"] = auc_score(
+            y, consensus(np.hstack([deep[:, level <= 4], robust]), 0.5))
         free[path.stem] = row
-        space = FeatureSpace.build(load(path)[0], random_state=0)
+        X = load(path)[0]
+        meta[path.stem] = meta_features(X)
+        space = FeatureSpace.build(X, random_state=0)
         few[path.stem] = few_label_rules(ranks, y, args.k, args.draws, space)
         print(f"{path.stem}: done", flush=True)
     for title, table in (("Label-free rules: AUC on all objects", pd.DataFrame(free).T),
@@ -201,14 +271,30 @@ def main() -> None:
                                            if c.startswith("consensus 0.") and "," not in c
                                            and "+" not in c] + ["consensus 1.0"]
         if "consensus 0.7, levels 1-4" in table:
+            depth = [c for c in table.columns if ", levels 1-" in c and "robust" not in c]
             families["the share and the depth (levels 1-3, 1-4 or 1-5)"] = \
-                families["the share alone"] + [c for c in table.columns if ", levels 1-" in c]
+                families["the share alone"] + depth
+            families["the share, the depth and the robust-scaled pool"] = \
+                families["the share alone"] + depth + [c for c in table.columns if "robust" in c]
         for family, columns in families.items():
             held, picks = lodo(table[columns])
             counts = pd.Series(picks).value_counts()
             chosen = ", ".join(f"{rule} ({n})" for rule, n in counts.items())
             print(f"| **{family}, chosen leave-one-data-set-out** (picks: {chosen}) | "
                   f"**{held:.4f}** |")
+    table, meta_table = pd.DataFrame(free).T, pd.DataFrame(meta).T
+    print("\n## The recommender: meta-features -> one of "
+          f"{len(RECOMMENDER_RULES)} label-free rules, leave-one-data-set-out\n")
+    print("| neighbours k | held-out mean AUC | picks |\n|---|---|---|")
+    rules = table[list(RECOMMENDER_RULES)]
+    for k in NEIGHBOURS:
+        held, picks = recommend_lodo(rules, meta_table, k)
+        counts = ", ".join(f"{rule} ({n})" for rule, n in pd.Series(picks).value_counts().items())
+        print(f"| {k}{' (fixed in advance)' if k == 5 else ''} | {held:.4f} | {counts} |")
+    held, ks = nested_recommend_lodo(rules, meta_table)
+    counts = ", ".join(f"k = {k} ({n})" for k, n in pd.Series(ks).value_counts().items())
+    print(f"| **k chosen on the 24 training sets by an inner leave-one-out** | **{held:.4f}** | "
+          f"{counts} |")
 
 
 if __name__ == "__main__":

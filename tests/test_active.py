@@ -229,7 +229,23 @@ def test_bad_options_fail_before_any_work(data, tmp_path):
             ActiveSession(X, ids=ids, store=tmp_path / "bad.db", learned_options=bad, **FAST)
     with pytest.raises(ValueError, match="model='kernel' has none"):
         ActiveSession(X, ids=ids, model="kernel", learned_options={"C": 2.0}, **FAST)
+    for option, value in (("alpha", -1), ("alpha", 0), ("bandwidth", 0.0),
+                          ("bandwidth", float("nan")), ("miss_shrink", -1),
+                          ("random_state", -1)):
+        with pytest.raises(ValueError, match=option):
+            ActiveSession(X, ids=ids, store=tmp_path / "bad.db", **{option: value}, **FAST)
     assert not list(tmp_path.iterdir())
+
+
+def test_simulated_scientist_needs_one_truth_per_object(data):
+    X, kind, ids = data
+    session = ActiveSession(X, ids=ids, **FAST)
+    for truth in (kind[:10] != "", (kind != "")[:-1]):
+        with pytest.raises(ValueError, match=f"one value per object of the session \\({len(X)}"):
+            simulate_discovery(session, truth, 5)
+    with pytest.raises(ValueError, match="classes must hold one value per object"):
+        simulate_discovery(session, kind != "", 5, classes=kind[:3])
+    assert len(session.labels()) == 0
 
 
 def test_the_learned_model_starts_at_one_label_of_each_kind():

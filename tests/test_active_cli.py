@@ -106,3 +106,32 @@ def test_images_are_plotted_beside_the_median(app, tmp_path):
               str(tmp_path / "p"), "--reducer", "none", "--levels", "1"], input="b\nq\n")
     assert result.exit_code == 0, result.output
     assert "plot:" in result.output and len(list((tmp_path / "p").glob("*.png"))) == 2
+
+
+def test_output_and_options_are_checked_before_labelling(app, table, tmp_path):
+    before = table.read_bytes()
+    store = tmp_path / "s.db"
+    odd_store = tmp_path / "labels.csv"
+    for store_at, output, fragment in ((store, table, "is the input file"),
+                                       (store, tmp_path / "no" / "r.csv", "does not exist"),
+                                       (odd_store, odd_store, "is the label store")):
+        result = CliRunner().invoke(app, ["active", str(table), "--store", str(store_at), *FAST,
+                                          "--output", str(output)], input="i\nq\n")
+        assert result.exit_code == 2 and fragment in result.output, result.output
+        assert "candidate 1" not in result.output  # refused before any question
+    assert table.read_bytes() == before
+    onto_data = CliRunner().invoke(app, ["active", str(table), "--store", str(table), *FAST])
+    assert onto_data.exit_code == 2 and "is the data file" in onto_data.output
+    assert table.read_bytes() == before
+    for option in ("--levels", "--budget"):
+        bad = CliRunner().invoke(app, ["active", str(table), "--store", str(store), option, "0"])
+        assert bad.exit_code == 2 and option in bad.output
+
+
+def test_ranking_can_be_written_as_parquet(app, table, tmp_path):
+    out = tmp_path / "rank.parquet"
+    result = CliRunner().invoke(app, ["active", str(table), "--store", str(tmp_path / "s.db"),
+                                      *FAST, "--output", str(out)], input="i\nq\n")
+    assert result.exit_code == 0, result.output
+    ranking = pd.read_parquet(out)
+    assert len(ranking) == 156 and ranking["label"].iloc[0] == "interesting"

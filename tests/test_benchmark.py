@@ -217,6 +217,22 @@ def test_cli_benchmark_on_a_data_folder(tmp_path):
     assert (out / "results.csv").exists() and (out / "report.md").exists()
     bad = CliRunner().invoke(_app(), ["benchmark", "--data-dir", str(tmp_path / "none")])
     assert bad.exit_code == 2 and "No ODDS folder" in bad.output
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine\n")
+    clash = CliRunner().invoke(_app(), [*args[:3], "--out", str(a_file), "--detector", "IForest"])
+    assert clash.exit_code == 2 and "is a file" in " ".join(clash.output.split())
+    assert "Traceback" not in clash.output
+    assert a_file.read_text() == "mine\n"
+    no_draws = CliRunner().invoke(_app(), [*args, "--draws", "0"])
+    assert no_draws.exit_code == 2 and "--draws" in no_draws.output
+    # k = 20 labelled anomalies: tiny has only 12, so the set is skipped and nothing is left
+    with pytest.warns(UserWarning, match="skipped: tiny"):
+        empty = CliRunner().invoke(_app(), ["benchmark", "--data-dir", str(data), "--protocol",
+                                            "semi", "--k", "20", "--draws", "1", "--detector",
+                                            "IForest", "--out", str(tmp_path / "none-left")])
+    assert empty.exit_code == 1, empty.output
+    assert "No results to report" in " ".join(empty.output.split())
+    assert "Traceback" not in empty.output
 
 
 @pytest.mark.skipif(not ODDS.is_dir(), reason=f"ODDS data not found at {ODDS}; "

@@ -165,7 +165,7 @@ def test_model_feature_count_mismatch(table, tmp_path):
         "--label-column",
         "truth",
     )
-    _assert_user_error(result, "features")
+    _assert_user_error(result, "has 2 features", "fitted on 3", "Missing: ['f3']")
     assert not (tmp_path / "o.csv").exists()
 
 
@@ -174,7 +174,10 @@ def test_model_with_model_options_is_refused(table, tmp_path):
     result = _invoke(
         "score", path, "-o", tmp_path / "o.csv", "--model", tmp_path / "m.npz", "--reducer", "ica"
     )
-    _assert_user_error(result, "--model", "reducer")
+    _assert_user_error(result, "--model", "--reducer")
+    result = _invoke("score", path, "-o", tmp_path / "o.csv", "--model", tmp_path / "m.npz",
+                     "--levels", "3", "--seed", "1")
+    _assert_user_error(result, "--levels, --seed")
 
 
 def test_missing_model_file(table, tmp_path):
@@ -324,3 +327,42 @@ def test_output_onto_the_input_is_refused(table):
     assert result.exit_code == 2
     assert "is the input file" in result.output
     assert path.read_bytes() == before
+
+
+def test_model_onto_the_input_is_refused(table):
+    path, _ = table
+    before = path.read_bytes()
+    result = _invoke("fit", path, "--model", path, "--id-column", "obj")
+    _assert_user_error(result, "is the input file")
+    assert path.read_bytes() == before
+
+
+def test_header_only_table_says_it_has_no_rows(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("obj,f1,f2\n")
+    _assert_user_error(_invoke("score", empty, "-o", tmp_path / "o.csv"), "no rows")
+
+
+def test_array_input_points_to_the_commands_that_read_arrays(tmp_path):
+    arr = tmp_path / "x.npy"
+    np.save(arr, np.zeros((5, 2)))
+    _assert_user_error(_invoke("score", arr, "-o", tmp_path / "o.csv"), "array", "drama active")
+
+
+def test_negative_seed_is_refused_by_name(table, tmp_path):
+    path, _ = table
+    result = _invoke("score", path, "-o", tmp_path / "o.csv", "--id-column", "obj",
+                     "--seed", "-1")
+    assert result.exit_code == 2
+    assert "--seed" in result.output
+
+
+def test_label_named_column_that_is_not_0_1_stays_a_feature_with_a_warning(tmp_path):
+    frame = _frame()
+    frame["y"] = np.arange(len(frame)) % 3
+    path = tmp_path / "y.csv"
+    frame.to_csv(path, index=False)
+    result = _invoke("score", path, "-o", tmp_path / "o.csv", "--id-column", "obj")
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert "Warning: " in flat and "'y' is named like labels" in flat

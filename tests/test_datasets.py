@@ -527,5 +527,6 @@ def test_digits_task() -> None:
 def test_a_feature_named_y_that_is_not_a_label_stays_a_feature(tmp_path):
     path = tmp_path / "xy.csv"
     pd.DataFrame({"x": [0.5, 1.5, 2.5], "y": [-3.2, 4.1, 0.7]}).to_csv(path, index=False)
-    features, ids, y = load_table(path)
+    with pytest.warns(UserWarning, match="'y' is named like labels .* used as a feature"):
+        features, ids, y = load_table(path)
     assert list(features.columns) == ["x", "y"] and y is None and ids is None

@@ -172,6 +172,9 @@ def test_hasattr_on_an_unfitted_model_does_not_raise():
         ({"max_fit_samples": 0}, "max_fit_samples"),
         ({"min_leaf_share": -0.1}, "min_leaf_share"),
         ({"min_leaf_share": 1.0}, "min_leaf_share"),
+        ({"random_state": -1}, "random_state must be a non-negative integer"),
+        ({"random_state": "a"}, "random_state must be a non-negative integer"),
+        ({"random_state": True}, "random_state"),
     ],
 )
 def test_bad_parameters(X, params, keyword):
@@ -351,7 +354,7 @@ def test_reordered_dataframe_columns_are_refused():
     frame = pd.DataFrame({"a": rng.normal(size=80), "b": rng.normal(size=80) * 10,
                           "c": rng.random(80)})
     det = Drama(random_state=0).fit(frame)
-    with pytest.raises(ValueError, match="same columns in the same order"):
+    with pytest.raises(ValueError, match="same but in another order"):
         det.decision_function(frame[["c", "a", "b"]])
 
 

@@ -168,7 +168,7 @@ def test_plain_npy_file_is_refused(tmp_path):
 def test_zip_without_metadata_is_refused(tmp_path):
     path = tmp_path / "arrays.npz"
     np.savez(path, a=np.arange(3.0))
-    with pytest.raises(ValueError, match="DRAMA model"):
+    with pytest.raises(ValueError, match=r"not a DRAMA model: it holds \['a'\]"):
         Drama.load(path)
 
 

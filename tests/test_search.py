@@ -128,6 +128,7 @@ def test_labels_that_clearly_favour_configurations_are_followed():
     search.select(labels)
     res = search.results_
     assert search.selection_.startswith("labels:")
+    assert "shrunk" not in search.selection_  # prior_strength=0: nothing is shrunk
     assert res.loc[res["label_auc"].idxmax(), "weight"] == 1.0
     # with a strong prior the label-free agreement can outweigh a small label advantage
     strong = search.set_params(prior_strength=1000.0).select(labels).results_

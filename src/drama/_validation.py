@@ -80,3 +80,21 @@ def check_option(value: str, allowed: list[str] | tuple[str, ...], what: str) ->
     if value not in allowed:
         raise ValueError(f"Unknown {what} {value!r}; choose one of {', '.join(allowed)}.")
     return value
+
+
+def check_random_state(value: Any) -> None:
+    """``random_state`` must be None or a non-negative integer (numpy's seeds); anything
+    else would fail later inside numpy with a message that does not name the option."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ValueError(f"random_state must be a non-negative integer or None; got {value!r}.")
+
+
+def check_positive(value: Any, what: str, *, allow_zero: bool = False) -> None:
+    """A finite real number > 0 (or >= 0 with ``allow_zero``), with a message naming it."""
+    ok = (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+          and np.isfinite(value) and (value >= 0 if allow_zero else value > 0))
+    if not ok:
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{what} must be a finite number {bound}; got {value!r}.")

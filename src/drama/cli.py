@@ -10,6 +10,7 @@ nothing the user can cause ends in a traceback.
 from __future__ import annotations
 
 import contextlib
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -134,6 +135,12 @@ def _table_format(path: Path, role: str) -> str:
     """'csv', 'parquet' (or, for input, 'fits') from the extension; a clear error otherwise."""
     suffixes = INPUT_SUFFIXES if role == "input" else TABLE_SUFFIXES
     fmt = suffixes.get(path.suffix.lower())
+    if fmt is None and role == "input" and path.suffix.lower() in FORMATS:
+        raise UserError(
+            f"{str(path)!r} holds an array ({path.suffix}), and this command reads tables "
+            f"({', '.join(sorted(suffixes))}). Arrays are read by `drama active` and, in "
+            "Python, by drama.datasets.load."
+        )
     if fmt is None:
         raise UserError(
             f"Cannot tell the format of {role} {str(path)!r} from its extension "
@@ -193,7 +200,11 @@ def _read_input(
     from drama.datasets import load_table
 
     columns = _check_input(path, id_column, label_column)
-    features, ids, y = load_table(path, id_column=id_column, label_column=label_column)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        features, ids, y = load_table(path, id_column=id_column, label_column=label_column)
+    for warning in caught:  # one readable line each, not Python's file:line form
+        _err().print(f"[yellow]Warning:[/yellow] {escape(str(warning.message))}")
     if len(features) == 0:
         raise UserError(f"{path.name} has no rows; there is nothing to score.")
     unused = [c for c in columns if c not in set(map(str, features.columns))]
@@ -252,6 +263,12 @@ def _ranks(scores: np.ndarray) -> np.ndarray:
     return ranks
 
 
+# Drama's parameter -> the option that sets it here, for messages.
+OPTION_NAMES = {"reducer": "--reducer", "metric": "--metric", "n_levels": "--levels",
+                "latent_dim": "--latent-dim", "scaling": "--scaling",
+                "contamination": "--contamination", "random_state": "--seed"}
+
+
 def _model_params(**given: Any) -> dict[str, Any]:
     """The user's model options over the defaults."""
     chosen = {k: v for k, v in given.items() if v is not None}
@@ -267,15 +284,16 @@ def _fit(features: Any, params: dict[str, Any]) -> Drama:
     return det
 
 
-def _save_model(det: Drama, path: Path) -> None:
-    """Save the model; Drama.save itself writes through a temporary file."""
+def _check_model_path(path: Path, source: Path) -> None:
+    """Validate where the model goes before the fit, and never over the input data."""
+    if path.resolve() == source.resolve():
+        raise UserError(f"--model {str(path)!r} is the input file; choose another name.")
     if not path.parent.exists():
         raise UserError(
             f"The folder {str(path.parent)!r} for the model does not exist; create it first."
         )
     if path.is_dir():
         raise UserError(f"--model {str(path)!r} is a folder; give a file name ending in .npz.")
-    det.save(path)
 
 
 def _load_model(path: Path) -> Drama:
@@ -348,7 +366,8 @@ ReducerOpt = Annotated[
     str | None,
     typer.Option(
         "--reducer",
-        help="Dimensionality reducer: none, pca, ica, nmf (ae, vae, ... with extras).",
+        help="Dimensionality reducer: none (no reduction: prototypes in input space), pca, "
+        "ica, nmf (ae, vae, ... with extras).",
         show_default="none",
     ),
 ]
@@ -388,7 +407,8 @@ ContamOpt = Annotated[
 SeedOpt = Annotated[
     int | None,
     typer.Option(
-        "--seed", help="Random seed; the same seed gives the same scores.", show_default="0"
+        "--seed", min=0, help="Random seed; the same seed gives the same scores.",
+        show_default="0",
     ),
 ]
 
@@ -437,7 +457,7 @@ def score(
             "random_state": seed,
         }
         if model is not None:
-            clash = [k for k, v in given.items() if v is not None]
+            clash = [OPTION_NAMES[k] for k, v in given.items() if v is not None]
             if clash:
                 raise UserError(
                     f"--model uses the settings saved with the model; leave out "
@@ -503,10 +523,7 @@ def fit(
 ) -> None:
     """Fit DRAMA on INPUT and save the model, to apply later with `drama score --model`."""
     with _user_errors():
-        if not model.parent.exists():
-            raise UserError(
-                f"The folder {str(model.parent)!r} for the model does not exist; create it first."
-            )
+        _check_model_path(model, input)
         features, _, y, _ = _read_input(input, id_column, label_column)
         params = _model_params(
             reducer=reducer,
@@ -518,7 +535,7 @@ def fit(
             random_state=seed,
         )
         det = _fit(features, params)
-        _save_model(det, model)
+        det.save(model)  # through a temporary file: never half a model
         out = _out()
         n_flagged = int(np.asarray(det.labels_).sum())
         out.print(

@@ -115,14 +115,16 @@ def active(
     id_column: Annotated[str | None, typer.Option(help="Table column with object ids.")] = None,
     reducer: Annotated[list[str] | None, typer.Option(
         help="DRAMA reducers to choose among (repeat the option).")] = None,
-    levels: Annotated[int, typer.Option(help="Tree levels 1..LEVELS to choose among.")] = 3,
+    levels: Annotated[int, typer.Option(
+        min=1, help="Tree levels 1..LEVELS to choose among.")] = 3,
     strategy: Annotated[str, typer.Option(help="Query strategy: top or balanced.")] = "top",
-    budget: Annotated[int, typer.Option(help="Stop after this many answers.")] = 50,
+    budget: Annotated[int, typer.Option(min=1, help="Stop after this many answers.")] = 50,
     plot_dir: Annotated[Path | None, typer.Option(
         help="Folder for candidate plots (curves, images); default: next to the store.")] = None,
     output: Annotated[Path | None, typer.Option(
-        help="Write the final ranking (CSV) here.")] = None,
-    random_state: Annotated[int, typer.Option(help="Seed; keep it to resume a store.")] = 0,
+        help="Write the final ranking here (.csv or .parquet).")] = None,
+    random_state: Annotated[int, typer.Option(
+        min=0, help="Seed; keep it to resume a store.")] = 0,
     steal_lock: Annotated[bool, typer.Option(
         help="Open the store even if another live process holds it.")] = False,
 ) -> None:
@@ -132,10 +134,18 @@ def active(
     resume where you stopped.
     """
     from drama.active import ActiveSession
+    from drama.cli import _check_output, _write_table
 
     console = Console(soft_wrap=True)
     err = Console(stderr=True, soft_wrap=True)
     try:
+        if output is not None:  # checked now, not after a long labelling session
+            _check_output(output, data)
+            if output.resolve() == store.resolve():
+                raise ValueError(f"--output {str(output)!r} is the label store; choose "
+                                 "another name.")
+        if store.resolve() == data.resolve():
+            raise ValueError(f"--store {str(store)!r} is the data file; choose another name.")
         X, ids, kind = _load(data, id_column)
         with err.status("Fitting DRAMA configurations..."):
             session = ActiveSession(
@@ -178,7 +188,12 @@ def active(
         console.print(f"{len(labels)} labels in {escape(str(store))} ({n_int} interesting). "
                       "Rerun the same command to continue.")
         if output is not None:
-            session.ranking().to_csv(output, index=False)
+            try:
+                _write_table(session.ranking(), output)
+            except OSError as exc:
+                err.print(f"[bold red]Error:[/bold red] [red]the ranking was not written: "
+                          f"{escape(str(exc))}[/red] (the labels are safe in the store).")
+                raise typer.Exit(USER_ERROR) from None
             console.print(f"Ranking written to {escape(str(output))}.")
 
 

@@ -23,23 +23,24 @@ def benchmark(
                                 "curves (rare classes as anomalies); default: every ODDS "
                                 "file.")] = None,
     data_dir: Annotated[Path | None, typer.Option(
-        help="Folder of ODDS .mat/.npz files [default: $DRAMA_ODDS_DIR or "
-             "../shared/data/odds beside the repository].")] = None,
+        help="Folder of ODDS .mat/.npz files.",
+        show_default="$DRAMA_ODDS_DIR or ../shared/data/odds beside the repository")] = None,
     synthetic: Annotated[bool, typer.Option(
         help="Run the paper's synthetic local/new-class experiments instead of ODDS.")] = False,
     n_features: Annotated[list[int] | None, typer.Option(
-        help="Synthetic: signal lengths (repeat) [default: 100 and 3000].")] = None,
+        help="Synthetic: signal lengths (repeat).", show_default="100 and 3000")] = None,
     shapes: Annotated[list[int] | None, typer.Option(
-        "--shape", help="Synthetic: shapes 1-10 (repeat) [default: all].")] = None,
+        "--shape", help="Synthetic: shapes 1-10 (repeat).", show_default="all")] = None,
     detectors: Annotated[list[str] | None, typer.Option(
-        "--detector", help="Detector to run (repeat) [default: DRAMA, DRAMA-fixed and every "
-                           "peer; AADForest and PineForest with --protocol active].")] = None,
+        "--detector", help="Detector to run (repeat).",
+        show_default="DRAMA, DRAMA-fixed and every peer; AADForest and PineForest with "
+                     "--protocol active")] = None,
     k: Annotated[list[int] | None, typer.Option(
-        help="Semi: labelled anomalies per draw (repeat for an AUC-against-k curve) "
-             "[default: 5].")] = None,
+        help="Semi: labelled anomalies per draw (repeat for an AUC-against-k curve).",
+        show_default="5")] = None,
     draws: Annotated[int, typer.Option(
-        help="Random draws (seeds) for semi, novelty and active.")] = 10,
-    seed: Annotated[int, typer.Option(help="Seed of every detector and every draw.")] = 0,
+        min=1, help="Random draws (seeds) for semi, novelty and active.")] = 10,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of every detector and every draw.")] = 0,
     n_jobs: Annotated[int, typer.Option(help="Reducers fitted in parallel (-1: all cores).")]
         = -1,
     out: Annotated[Path, typer.Option(help="Folder for results.csv, report.md, figures.")] =
@@ -60,6 +61,8 @@ def benchmark(
 
     err = Console(stderr=True)
     try:
+        if out.exists() and not out.is_dir():
+            raise ValueError(f"--out {str(out)!r} is a file; give a folder for the results.")
         if synthetic:
             tasks = synthetic_tasks(tuple(n_features or (100, 3000)),
                                     tuple(shapes or range(1, 11)), seed)
@@ -84,12 +87,12 @@ def benchmark(
                           detectors=list(detectors) if detectors else None,
                           ks=list(k) if k else [5], draws=draws, seed=seed, csv=csv,
                           search_params={"n_jobs": n_jobs}, progress=say)
-    except (ValueError, FileNotFoundError, TypeError, ImportError) as exc:
+    except (ValueError, OSError, TypeError, ImportError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     import pandas as pd
 
-    results = pd.read_csv(csv)
+    results = pd.read_csv(csv) if csv.exists() else pd.DataFrame({"protocol": []})
     results = results[results["protocol"] == protocol]
     if results.empty:
         err.print("[yellow]No results to report.[/yellow]")

@@ -11,11 +11,28 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
-from drama._validation import check_array, check_option
+from drama._validation import check_array, check_option, check_random_state
 from drama.clustering import CLUSTERINGS
 from drama.distances import METRICS
 from drama.scaling import SCALINGS, Scaler
 from drama.tree import SPACES, SplitTree
+
+
+def _feature_mismatch(given: list[str], fitted: list[str]) -> str:
+    """Say how new columns differ from the training columns: counts, then what is missing,
+    what is extra, or (same names) that the order differs."""
+    missing = [c for c in fitted if c not in set(given)]
+    extra = [c for c in given if c not in set(fitted)]
+    parts = [f"The data has {len(given)} features, but this model was fitted on {len(fitted)}."]
+    if missing:
+        parts.append(f"Missing: {missing[:8]}{' ...' if len(missing) > 8 else ''}.")
+    if extra:
+        parts.append(f"Not seen in fitting: {extra[:8]}{' ...' if len(extra) > 8 else ''}.")
+    if not missing and not extra:
+        parts.append("The names are the same but in another order.")
+    parts.append("Give the training columns in the training order (in Python: "
+                 "X[model.feature_names_in_]).")
+    return " ".join(parts)
 
 
 class Drama(BaseEstimator):
@@ -135,6 +152,7 @@ class Drama(BaseEstimator):
             raise ValueError(f"min_leaf_share must be in [0, 1); got {self.min_leaf_share!r}.")
         self._scored_level()
         self._check_contamination()
+        check_random_state(self.random_state)
         if isinstance(self.reducer, str):
             from drama.reducers import get_reducer_spec
 
@@ -168,11 +186,7 @@ class Drama(BaseEstimator):
         if names is not None and hasattr(X, "columns"):
             given = [str(c) for c in X.columns]
             if given != list(names):
-                raise ValueError(
-                    f"X has the features {given[:8]}, but this model was fitted on the features "
-                    f"{list(names)[:8]}. Pass the same columns in the same order, e.g. "
-                    "X[model.feature_names_in_]."
-                )
+                raise ValueError(_feature_mismatch(given, [str(n) for n in names]))
         arr = check_array(X)
         if arr.shape[1:] != self.sample_shape_:
             raise ValueError(

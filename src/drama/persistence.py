@@ -91,9 +91,15 @@ def _read(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {k: archive[k] for k in archive.files}
-        meta = json.loads(str(arrays.pop("__meta__")))
-    except (zipfile.BadZipFile, ValueError, KeyError, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
         raise ValueError(f"{path} is not a readable DRAMA model file ({exc}).") from None
+    if "__meta__" not in arrays:
+        raise ValueError(f"{path} is an .npz archive but not a DRAMA model: it holds "
+                         f"{sorted(arrays)[:5]} and no model description.")
+    try:
+        meta = json.loads(str(arrays.pop("__meta__")))
+    except ValueError as exc:
+        raise ValueError(f"{path} has an unreadable model description ({exc}).") from None
     if meta.get("format") != FORMAT:
         raise ValueError(f"{path} is not a DRAMA model file.")
     if meta.get("format_version") != FORMAT_VERSION:

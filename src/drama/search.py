@@ -32,7 +32,7 @@ from scipy.stats import rankdata
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
-from drama._validation import check_array
+from drama._validation import check_array, check_random_state
 from drama.distances import METRICS
 from drama.estimator import Drama
 from drama.relevance import FeatureSpace, relevance_at
@@ -280,6 +280,7 @@ class DramaSearch(BaseEstimator):
             raise ValueError(f"prior_strength must be >= 0; got {self.prior_strength!r}.")
         if not self.guard_se >= 0:
             raise ValueError(f"guard_se must be >= 0; got {self.guard_se!r}.")
+        check_random_state(self.random_state)
         if self.relevance_alpha is not None and not self.relevance_alpha > 0:
             raise ValueError(
                 f"relevance_alpha must be > 0, or None to turn the relevance model off; got "
@@ -459,8 +460,9 @@ class DramaSearch(BaseEstimator):
         self.label_auc_ = {"top_k": float(a_top), "consensus": float(a_cons)}
         if a_top > a_cons + self.guard_se * se_cons:
             self.selection_ = (
-                f"labels: average of the top {len(top)} configurations by label AUC shrunk "
-                f"towards agreement ({n_a} anomalies vs {n_n} {normals_how}; label AUC "
+                f"labels: average of the top {len(top)} configurations by label AUC"
+                f"{' shrunk towards agreement' if m > 0 else ''} ({n_a} anomalies vs {n_n} "
+                f"{normals_how}; label AUC "
                 f"{a_top:.3f} vs consensus {a_cons:.3f} +- {se_cons:.3f})"
             )
             return chosen

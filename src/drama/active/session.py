@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from drama._validation import check_array
+from drama._validation import check_array, check_positive, check_random_state
 from drama.active.relevance import class_votes, learned_prior, resolve_learned_options
 from drama.active.selection import (
     ConfigTable,
@@ -138,6 +138,10 @@ class ActiveSession:
         self.selection = selection
         if model not in ("logistic", "kernel"):
             raise ValueError(f"Unknown model {model!r}; choose 'logistic' or 'kernel'.")
+        check_positive(alpha, "alpha")
+        check_positive(bandwidth, "bandwidth")
+        check_positive(miss_shrink, "miss_shrink", allow_zero=True)
+        check_random_state(random_state)
         self.strategy = strategy
         self.alpha = alpha
         self.bandwidth = bandwidth

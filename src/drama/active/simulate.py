@@ -27,7 +27,6 @@ def simulate_discovery(
     interesting: Any,
     budget: int,
     *,
-    boring: Any = None,
     classes: Any = None,
     strategy: str | None = None,
     batch: int = 1,
@@ -39,13 +38,20 @@ def simulate_discovery(
     session : an open session (its store receives the labels).
     interesting : (n,) truthy for objects the oracle calls interesting.
     budget : number of objects the oracle inspects.
-    boring : unused placeholder for symmetry; every non-interesting object is "boring".
+    Every object the oracle does not call interesting is labelled "boring".
     classes : (n,) optional class tag the oracle gives with each label.
     strategy : query strategy (the session's default if None).
     batch : labels given between refits.
     """
     truth = np.asarray(interesting).astype(bool)
     tags = None if classes is None else np.asarray(classes, dtype=object)
+    n = len(session.ids)
+    for name, values in (("interesting", truth), ("classes", tags)):
+        if values is not None and values.shape != (n,):
+            raise ValueError(f"{name} must hold one value per object of the session ({n}); "
+                             f"got shape {values.shape}.")
+    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 0:
+        raise ValueError(f"budget must be a non-negative integer; got {budget!r}.")
     found: list[int] = []
     while len(found) < budget:
         picks = session.next(min(batch, budget - len(found)), strategy=strategy)

@@ -371,24 +371,31 @@ def split_table(
         guess = _find_column([c for c in columns if c != id_column], LABEL_COLUMNS)
         if guess is not None and set(pd.unique(frame[guess].dropna())) <= {0, 1}:
             label_column = guess
+        elif guess is not None:
+            warnings.warn(
+                f"{source}: column {guess!r} is named like labels but does not hold only 0 "
+                "and 1, so it is used as a feature. Name it as the label column to use it as "
+                "labels, or rename it.", UserWarning, stacklevel=3,
+            )
     if id_column is not None and id_column == label_column:
         raise ValueError(f"{source}: {id_column!r} cannot be both the id and the label column.")
 
     dropped = [c for c in (id_column, label_column) if c is not None]
     features = frame.drop(columns=dropped)
+    if features.shape[0] == 0:  # before the type check: empty columns read as text
+        raise ValueError(f"{source}: the table has no rows.")
     non_numeric = [
         c for c in features.columns if not pd.api.types.is_numeric_dtype(features[c].dtype)
     ]
     if non_numeric:
         raise TypeError(
             f"{source}: column(s) {non_numeric} are not numeric. DRAMA needs numbers: drop or "
-            "encode them, or name an id column with id_column= (a column called 'id' is used "
-            "as row ids automatically)."
+            "encode them, or name the id column (--id-column on the command line, "
+            "load_table(path, id_column=...) in Python; a column called 'id' is used as row "
+            "ids automatically)."
         )
     if features.shape[1] == 0:
         raise ValueError(f"{source}: the table has no feature columns besides {dropped}.")
-    if features.shape[0] == 0:
-        raise ValueError(f"{source}: the table has no rows.")
     values = features.to_numpy(dtype=np.float64, na_value=np.nan)
     features = pd.DataFrame(values, columns=features.columns, index=frame.index)
     ids = None if id_column is None else frame[id_column].to_numpy()
