@@ -34,9 +34,8 @@ import numpy as np
 
 from drama.benchmark.active_peers import coniferest_curve
 from drama.benchmark.tasks import crts_task, default_odds_dir
-from drama.datasets.folders import odds_dir
 
-ODDS = odds_dir() or default_odds_dir()
+ODDS = default_odds_dir()
 METHODS = ("drama-active", "drama-balanced", "drama-static", "iforest", "aad", "pine")
 
 

@@ -245,6 +245,9 @@ def test_simulated_scientist_needs_one_truth_per_object(data):
             simulate_discovery(session, truth, 5)
     with pytest.raises(ValueError, match="classes must hold one value per object"):
         simulate_discovery(session, kind != "", 5, classes=kind[:3])
+    for batch in (0, -3):  # would otherwise report 0 finds as if it were a result
+        with pytest.raises(ValueError, match="batch must be an integer >= 1"):
+            simulate_discovery(session, kind != "", 5, batch=batch)
     assert len(session.labels()) == 0
 
 

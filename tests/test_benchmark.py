@@ -115,6 +115,9 @@ def test_coniferest_curve_counts_finds_and_refuses_unknown_peers():
     assert len(curve) == 20 and curve[-1] == 12  # every object asked once, no double count
     with pytest.raises(ValueError, match="Unknown active peer"):
         coniferest_curve("Forest", X, y, budget=4, seed=0)
+    for batch in (0, -3):  # would otherwise ask nothing, for ever
+        with pytest.raises(ValueError, match="batch must be an integer >= 1"):
+            coniferest_curve("AADForest", X, y, budget=4, seed=0, batch=batch)
 
 
 def _write_crts(folder: Path, classes: list[str]) -> None:
@@ -177,6 +180,10 @@ def test_bad_protocol_and_detector():
         run_benchmark([], "weekly")
     with pytest.raises(ValueError, match="detector"):
         run_benchmark([], "unsupervised", ["Oracle"])
+    with pytest.raises(ValueError, match="draws must be >= 1"):
+        run_benchmark([], "semi", ["IForest"], draws=0)
+    with pytest.raises(ValueError, match=r"\['levels'\] do not apply to the active"):
+        run_benchmark([], "active", ["DRAMA"], search_params={"levels": [1], "n_jobs": 1})
 
 
 def test_report_tables_and_figures(tmp_path):
@@ -226,12 +233,12 @@ def test_cli_benchmark_on_a_data_folder(tmp_path):
     no_draws = CliRunner().invoke(_app(), [*args, "--draws", "0"])
     assert no_draws.exit_code == 2 and "--draws" in no_draws.output
     # k = 20 labelled anomalies: tiny has only 12, so the set is skipped and nothing is left
-    with pytest.warns(UserWarning, match="skipped: tiny"):
-        empty = CliRunner().invoke(_app(), ["benchmark", "--data-dir", str(data), "--protocol",
-                                            "semi", "--k", "20", "--draws", "1", "--detector",
-                                            "IForest", "--out", str(tmp_path / "none-left")])
-    assert empty.exit_code == 1, empty.output
-    assert "No results to report" in " ".join(empty.output.split())
+    empty = CliRunner().invoke(_app(), ["benchmark", "--data-dir", str(data), "--protocol",
+                                        "semi", "--k", "20", "--draws", "1", "--detector",
+                                        "IForest", "--out", str(tmp_path / "none-left")])
+    assert empty.exit_code == 2, empty.output
+    flat = " ".join(empty.output.split())
+    assert "No results to report" in flat and flat.count("needs at least 21 anomalies") == 1
     assert "Traceback" not in empty.output
 
 

@@ -362,6 +362,12 @@ def test_correlation_in_one_dimension_is_refused():
     X = np.random.default_rng(0).normal(size=(40, 1))
     with pytest.raises(ValueError, match="at least 2 dimensions"):
         Drama(metric="correlation").fit(X)
+    # latent space: what counts is the codes' width, not latent_dim
+    with pytest.raises(ValueError, match="distances in 1"):
+        Drama(reducer="pca", latent_dim=2, metric="correlation", space="latent").fit(X)
+    wide = np.random.default_rng(0).normal(size=(40, 5))
+    det = Drama(reducer="none", latent_dim=1, metric="correlation", space="latent").fit(wide)
+    assert np.ptp(det.decision_scores_) > 0
 
 
 def test_sparse_input_and_unknown_reducer_options_are_explained():

@@ -161,6 +161,29 @@ def test_set_params_rethresholds_without_refitting(X):
     assert det.tree_ is tree
 
 
+def test_scoring_parameters_changed_after_fit_are_refused_until_refit(X, tmp_path):
+    det = _issue_model().fit(X)
+    labels = det.labels_.copy()
+    det.set_params(metric="chebyshev")
+    for use in (det.decision_function, det.predict, det.predict_proba):
+        with pytest.raises(ValueError, match=r"changed after fit: metric \('l2' -> 'chebyshev'\)"):
+            use(X)
+    with pytest.raises(ValueError, match="changed after fit"):
+        det.save(tmp_path / "m.npz")
+    np.testing.assert_array_equal(det.labels_, labels)  # the fitted threshold still stands
+    det.set_params(n_levels=det.n_levels + 2)
+    with pytest.raises(ValueError, match="n_levels"):
+        det.score_levels(X)
+    det.set_params(metric="l2", n_levels=det.n_levels - 2)  # back as fitted: scores again
+    np.testing.assert_array_equal(det.decision_function(X), det.decision_scores_)
+    det.save(tmp_path / "m.npz")
+    loaded = Drama.load(tmp_path / "m.npz").set_params(space="latent")
+    with pytest.raises(ValueError, match="space"):
+        loaded.decision_function(X)
+    refit = det.set_params(metric="chebyshev").fit(X)
+    assert refit.decision_function(X).shape == (len(X),)
+
+
 def test_clone_is_unfitted_and_refits_identically(fitted, X):
     copy = clone(fitted)
     assert copy.get_params() == fitted.get_params()

@@ -50,7 +50,6 @@ def fitted() -> dict:
 @pytest.mark.parametrize("name", list(SHAPES))
 def test_registry_and_class(name: str) -> None:
     spec = get_reducer_spec(name)
-    assert spec.needs == "torch"
     assert spec.cls.name == name
     assert any(s.name == name for s in neural.SPECS)
 

@@ -32,7 +32,7 @@ def fitted() -> tuple[UMAPReducer, np.ndarray]:
 
 def test_registered_lazily() -> None:
     spec = get_reducer_spec("umap")
-    assert spec.cls is UMAPReducer and spec.needs == "umap-learn"
+    assert spec.cls is UMAPReducer
 
 
 def test_encode_decode_shapes(fitted) -> None:

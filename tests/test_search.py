@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from drama.metrics import auc_score
@@ -249,3 +250,27 @@ def test_helpers():
     assert (se > 0).all() and se[0] > se[1]
     corr, w = consensus_weights(np.column_stack([r[:, 0], r[:, 0], 1 - r[:, 0]]), 0.67)
     assert corr[2] < corr[0] and w[2] == 0 and np.isclose(w.sum(), 1)
+
+
+def test_new_dataframes_must_have_the_training_columns_in_order():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(120, 4)), columns=list("abcd"))
+    search = DramaSearch(reducers=["none"], metrics=["l2"], levels=[1, 2],
+                         random_state=0).fit(frame)
+    assert list(search.feature_names_in_) == list("abcd")
+    np.testing.assert_allclose(search.decision_function(frame), search.decision_scores_)
+    with pytest.raises(ValueError, match="same but in another order"):
+        search.decision_function(frame[list("dcba")])
+    with pytest.raises(ValueError, match="Missing: \\['d'\\]"):
+        search.config_scores(frame[list("abc")])
+    assert search.decision_function(frame.to_numpy()).shape == (120,)  # arrays: by position
+
+
+def test_select_checks_parameters_set_after_fit():
+    X = np.random.default_rng(0).normal(size=(80, 3))
+    search = DramaSearch(reducers=["none"], metrics=["l2"], levels=[1], random_state=0).fit(X)
+    for bad in ({"ensemble_share": 0}, {"top_k": 0}, {"relevance_alpha": -1.0}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            search.set_params(**bad).select()
+        search.set_params(ensemble_share=0.7, top_k=5, relevance_alpha=0.5)
+    assert search.select().selection_

@@ -91,6 +91,12 @@ def check_random_state(value: Any) -> None:
         raise ValueError(f"random_state must be a non-negative integer or None; got {value!r}.")
 
 
+def check_integer(value: Any, what: str, minimum: int = 1) -> None:
+    """An integer (not a bool) of at least ``minimum``, with a message naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{what} must be an integer >= {minimum}; got {value!r}.")
+
+
 def check_positive(value: Any, what: str, *, allow_zero: bool = False) -> None:
     """A finite real number > 0 (or >= 0 with ``allow_zero``), with a message naming it."""
     ok = (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
@@ -98,3 +104,39 @@ def check_positive(value: Any, what: str, *, allow_zero: bool = False) -> None:
     if not ok:
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{what} must be a finite number {bound}; got {value!r}.")
+
+
+def feature_names(X: Any) -> np.ndarray | None:
+    """Column names of a DataFrame, as text; None for arrays."""
+    if not hasattr(X, "columns"):
+        return None
+    return np.asarray([str(c) for c in X.columns], dtype=object)
+
+
+def check_feature_names(X: Any, fitted: Any) -> None:
+    """Refuse a DataFrame whose columns differ from the training columns (names fitted on an
+    array, or an array given now, are not checked: there is nothing to compare)."""
+    given = feature_names(X)
+    if fitted is None or given is None:
+        return
+    given_list, fitted_list = [str(c) for c in given], [str(c) for c in fitted]
+    if given_list != fitted_list:
+        raise ValueError(_feature_mismatch(given_list, fitted_list))
+
+
+def _feature_mismatch(given: list[str], fitted: list[str]) -> str:
+    """Say how new columns differ from the training columns: counts, then what is missing,
+    what is extra, or (same names) that the order differs."""
+    given_set, fitted_set = set(given), set(fitted)
+    missing = [c for c in fitted if c not in given_set]
+    extra = [c for c in given if c not in fitted_set]
+    parts = [f"The data has {len(given)} features, but this model was fitted on {len(fitted)}."]
+    if missing:
+        parts.append(f"Missing: {missing[:8]}{' ...' if len(missing) > 8 else ''}.")
+    if extra:
+        parts.append(f"Not seen in fitting: {extra[:8]}{' ...' if len(extra) > 8 else ''}.")
+    if not missing and not extra:
+        parts.append("The names are the same but in another order.")
+    parts.append("Give the training columns in the training order (in Python: "
+                 "X[model.feature_names_in_]).")
+    return " ".join(parts)

@@ -9,9 +9,7 @@ nothing the user can cause ends in a traceback.
 
 from __future__ import annotations
 
-import contextlib
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -21,8 +19,16 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from drama._io import atomic_path
-from drama.datasets.readers import FORMATS, TABLE_FORMATS
+from drama.cli_common import (
+    UserError,
+    check_table_output,
+    check_target,
+    err_console,
+    out_console,
+    table_format,
+    user_errors,
+    write_table,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - for type hints only
     import pandas as pd
@@ -39,57 +45,10 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
-INPUT_SUFFIXES = {s: f for s, f in FORMATS.items() if f in TABLE_FORMATS}
-TABLE_SUFFIXES = {s: f for s, f in INPUT_SUFFIXES.items() if f != "fits"}  # what we write
-USER_ERROR = 2
-RUNTIME_ERROR = 1
-
 # The command line's own defaults; every other model option falls back to Drama's default
 # (left out of the call), so the two can never disagree. Kept apart from the typer signature
 # so that `score --model` can tell whether the user also asked for settings.
 MODEL_DEFAULTS: dict[str, Any] = {"contamination": 0.05, "random_state": 0}
-
-
-def _out() -> Console:
-    """Console for results (stdout); made per call so test runners can capture it."""
-    return Console(soft_wrap=True)
-
-
-def _err() -> Console:
-    """Console for errors and progress (stderr), so piped results stay clean."""
-    return Console(stderr=True, soft_wrap=True)
-
-
-class UserError(ValueError):
-    """A mistake in how the command was called; printed as one line, exit code 2."""
-
-
-@contextlib.contextmanager
-def _user_errors() -> Iterator[None]:
-    """Turn errors the user can cause into one red line and an exit code, never a traceback."""
-    try:
-        yield
-    except typer.Exit:
-        raise
-    except (
-        ValueError,
-        TypeError,
-        FileNotFoundError,
-        IsADirectoryError,
-        NotADirectoryError,
-        PermissionError,
-    ) as exc:
-        _err().print(f"[bold red]Error:[/bold red] [red]{escape(str(exc))}[/red]")
-        raise typer.Exit(USER_ERROR) from None
-    except ImportError as exc:
-        if "pip install" not in str(exc):  # a broken installation, not the user's doing
-            raise
-        # An optional dependency (torch, umap-learn) that the chosen option needs.
-        _err().print(f"[bold red]Error:[/bold red] [red]{escape(str(exc))}[/red]")
-        raise typer.Exit(USER_ERROR) from None
-    except OSError as exc:
-        _err().print(f"[bold red]Error:[/bold red] [red]{escape(str(exc))}[/red]")
-        raise typer.Exit(RUNTIME_ERROR) from None
 
 
 def _version() -> str:
@@ -106,7 +65,7 @@ def _version() -> str:
 
 def _version_callback(value: bool) -> None:
     if value:
-        _out().print(f"drama {_version()}")
+        out_console().print(f"drama {_version()}")
         raise typer.Exit()
 
 
@@ -131,27 +90,9 @@ def main(
 # ----------------------------------------------------------------------------- helpers
 
 
-def _table_format(path: Path, role: str) -> str:
-    """'csv', 'parquet' (or, for input, 'fits') from the extension; a clear error otherwise."""
-    suffixes = INPUT_SUFFIXES if role == "input" else TABLE_SUFFIXES
-    fmt = suffixes.get(path.suffix.lower())
-    if fmt is None and role == "input" and path.suffix.lower() in FORMATS:
-        raise UserError(
-            f"{str(path)!r} holds an array ({path.suffix}), and this command reads tables "
-            f"({', '.join(sorted(suffixes))}). Arrays are read by `drama active` and, in "
-            "Python, by drama.datasets.load."
-        )
-    if fmt is None:
-        raise UserError(
-            f"Cannot tell the format of {role} {str(path)!r} from its extension "
-            f"{path.suffix or '(none)'!r}; use one of {', '.join(sorted(suffixes))}."
-        )
-    return fmt
-
-
 def _table_columns(path: Path) -> list[str]:
     """Column names of a CSV, Parquet or FITS table, read without loading the data."""
-    fmt = _table_format(path, "input")
+    fmt = table_format(path, "input")
     try:
         if fmt == "parquet":
             import pyarrow.parquet as pq
@@ -204,18 +145,18 @@ def _read_input(
         warnings.simplefilter("always")
         features, ids, y = load_table(path, id_column=id_column, label_column=label_column)
     for warning in caught:  # one readable line each, not Python's file:line form
-        _err().print(f"[yellow]Warning:[/yellow] {escape(str(warning.message))}")
+        err_console().print(f"[yellow]Warning:[/yellow] {escape(str(warning.message))}")
     if len(features) == 0:
         raise UserError(f"{path.name} has no rows; there is nothing to score.")
     unused = [c for c in columns if c not in set(map(str, features.columns))]
     id_name = id_column
     if ids is not None and id_name is None:
         id_name = next((c for c in unused if c.lower() == "id"), "id")
-        _err().print(f"Using column {escape(repr(id_name))} as the object ids.")
+        err_console().print(f"Using column {escape(repr(id_name))} as the object ids.")
     if y is not None and label_column is None:
         found = [c for c in unused if c != id_name]
         if found:
-            _err().print(
+            err_console().print(
                 f"Using column {escape(repr(found[0]))} as the true labels "
                 "(left out of the features)."
             )
@@ -227,30 +168,6 @@ def _read_input(
     ids_arr = None if ids is None else np.asarray(ids)
     y_arr = None if y is None else np.asarray(y)
     return features, ids_arr, y_arr, id_name
-
-
-def _check_output(path: Path, source: Path) -> str:
-    """Validate the output path before the (possibly long) fit, not after."""
-    fmt = _table_format(path, "output")
-    if path.resolve() == source.resolve():
-        raise UserError(f"--output {str(path)!r} is the input file; choose another name.")
-    if not path.parent.exists():
-        raise UserError(
-            f"The folder {str(path.parent)!r} for the output does not exist; create it first."
-        )
-    if path.is_dir():
-        raise UserError(f"Output {str(path)!r} is a folder; give a file name ending in .csv.")
-    return fmt
-
-
-def _write_table(frame: pd.DataFrame, path: Path) -> None:
-    """Write through a temporary file renamed into place: never half a file."""
-    fmt = _table_format(path, "output")
-    with atomic_path(path, f".{fmt}") as tmp:
-        if fmt == "parquet":
-            frame.to_parquet(tmp, index=False)
-        else:
-            frame.to_csv(tmp, index=False)
 
 
 def _ranks(scores: np.ndarray) -> np.ndarray:
@@ -279,21 +196,9 @@ def _fit(features: Any, params: dict[str, Any]) -> Drama:
     from drama import Drama
 
     det = Drama(**params)
-    with _err().status(f"Fitting DRAMA ({det.reducer}, {det.metric}) ..."):
+    with err_console().status(f"Fitting DRAMA ({det.reducer}, {det.metric}) ..."):
         det.fit(features)
     return det
-
-
-def _check_model_path(path: Path, source: Path) -> None:
-    """Validate where the model goes before the fit, and never over the input data."""
-    if path.resolve() == source.resolve():
-        raise UserError(f"--model {str(path)!r} is the input file; choose another name.")
-    if not path.parent.exists():
-        raise UserError(
-            f"The folder {str(path.parent)!r} for the model does not exist; create it first."
-        )
-    if path.is_dir():
-        raise UserError(f"--model {str(path)!r} is a folder; give a file name ending in .npz.")
 
 
 def _load_model(path: Path) -> Drama:
@@ -446,7 +351,7 @@ def score(
     ] = None,
 ) -> None:
     """Score every row of INPUT and write id, score, label (0/1) and rank, in the input order."""
-    with _user_errors():
+    with user_errors():
         given = {
             "reducer": reducer,
             "metric": metric,
@@ -465,7 +370,7 @@ def score(
                 )
         if output is None:
             output = input.with_name(f"{input.stem}-scores.csv")
-        _check_output(output, input)
+        check_table_output(output, input)
         features, ids, y, id_name = _read_input(input, id_column, label_column)
         if model is not None:
             det = _load_model(model)
@@ -474,7 +379,7 @@ def score(
                     f"{model.name} was saved without a contamination, so it has no threshold "
                     "for the 0/1 labels; refit it with `drama fit --contamination 0.05`."
                 )
-            with _err().status("Scoring with the saved model ..."):
+            with err_console().status("Scoring with the saved model ..."):
                 scores = np.asarray(det.decision_function(features), dtype=np.float64)
             labels = (scores > float(det.threshold_)).astype(np.int64)
         else:
@@ -489,9 +394,9 @@ def score(
         frame = pd.DataFrame(
             {id_name: ids, "score": scores, "label": labels, "rank": _ranks(scores)}
         )
-        _write_table(frame, output)
+        write_table(frame, output)
 
-        out = _out()
+        out = out_console()
         _print_top(ids, scores, out, y=y, id_name=id_name)
         out.print(
             f"Scored {len(scores)} objects; {int(labels.sum())} flagged as anomalies. "
@@ -501,7 +406,7 @@ def score(
             try:
                 _print_metrics(y, scores, out)
             except (ValueError, TypeError) as exc:  # scores are written; don't fail for this
-                _err().print(f"[yellow]Warning:[/yellow] no evaluation: {escape(str(exc))}")
+                err_console().print(f"[yellow]Warning:[/yellow] no evaluation: {escape(str(exc))}")
 
 
 @app.command()
@@ -522,8 +427,8 @@ def fit(
     seed: SeedOpt = None,
 ) -> None:
     """Fit DRAMA on INPUT and save the model, to apply later with `drama score --model`."""
-    with _user_errors():
-        _check_model_path(model, input)
+    with user_errors():
+        check_target(model, input, "--model", ".npz")
         features, _, y, _ = _read_input(input, id_column, label_column)
         params = _model_params(
             reducer=reducer,
@@ -536,7 +441,7 @@ def fit(
         )
         det = _fit(features, params)
         det.save(model)  # through a temporary file: never half a model
-        out = _out()
+        out = out_console()
         n_flagged = int(np.asarray(det.labels_).sum())
         out.print(
             f"Fitted on {len(features)} objects x {features.shape[1]} features "
@@ -548,7 +453,7 @@ def fit(
             try:
                 _print_metrics(y, np.asarray(det.decision_scores_, dtype=np.float64), out)
             except (ValueError, TypeError) as exc:
-                _err().print(f"[yellow]Warning:[/yellow] no evaluation: {escape(str(exc))}")
+                err_console().print(f"[yellow]Warning:[/yellow] no evaluation: {escape(str(exc))}")
 
 
 @app.command()
@@ -559,7 +464,7 @@ def datasets(
     ] = None,
 ) -> None:
     """List the data sets DRAMA can load: built-ins and files found in the data folder."""
-    with _user_errors():
+    with user_errors():
         from drama.datasets import available
 
         if data_dir is not None and not data_dir.is_dir():
@@ -571,17 +476,9 @@ def datasets(
         for info in infos:
             cells = (getattr(info, c, "") for c in ("name", "format", "source", "path"))
             table.add_row(*(escape(str(cell or "")) for cell in cells))
-        out = _out()
+        out = out_console()
         out.print(table)
         out.print(f"{len(infos)} data set(s). Load one with drama.datasets.load(name).")
-
-
-def _task_arrays(task: Any) -> tuple[Any, np.ndarray | None]:
-    """(X, y) from a loader that returns either a tuple or an object with X and y."""
-    if isinstance(task, tuple):
-        return task[0], (None if len(task) < 2 or task[1] is None else np.asarray(task[1]))
-    y = getattr(task, "y", None)
-    return task.X, None if y is None else np.asarray(y)
 
 
 @app.command()
@@ -591,30 +488,17 @@ def demo(
     ] = Path("drama-report"),
 ) -> None:
     """Run DRAMA on the embedded breast-cancer task and write a small report with plots."""
-    with _user_errors():
-        from drama import Drama
+    with user_errors():
         from drama.datasets import load_breast_cancer_task
-        from drama.metrics import auc_score, mcc_score, rws_score
         from drama.report import write_report
 
-        X, y = _task_arrays(load_breast_cancer_task())
-        det = Drama(random_state=0)
-        with _err().status("Fitting DRAMA on the breast-cancer task ..."):
-            det.fit(X)
+        X, y = load_breast_cancer_task()
+        det = _fit(X, _model_params())  # the command line's defaults, as `drama score`
         scores = np.asarray(det.decision_scores_, dtype=np.float64)
-        console = _out()
+        console = out_console()
         _print_top(np.arange(len(scores)), scores, console, y=y, id_name="index")
-        if y is not None:
-            table = Table(title="Evaluation (oracle threshold for MCC, top-weighted RWS)")
-            for name in ("AUC", "MCC", "RWS"):
-                table.add_column(name, justify="right")
-            table.add_row(
-                f"{auc_score(y, scores):.3f}",
-                f"{mcc_score(y, scores):.3f}",
-                f"{rws_score(y, scores):.3f}",
-            )
-            console.print(table)
-        with _err().status("Writing the report ..."):
+        _print_metrics(y, scores, console)
+        with err_console().status("Writing the report ..."):
             report = write_report(det, X, y, out)
         console.print(f"Report written to [bold]{escape(str(report))}[/bold].")
 

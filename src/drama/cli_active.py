@@ -21,16 +21,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from drama.datasets.readers import FORMATS, TABLE_FORMATS
+from drama.cli_common import INPUT_SUFFIXES, check_table_output, user_errors, write_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from drama.active import ActiveSession, Candidate
 
 __all__ = ["active", "register"]
 
-TABLE_SUFFIXES = {s for s, f in FORMATS.items() if f in TABLE_FORMATS}
 ANSWERS = {"i": "interesting", "b": "boring", "s": "skip", "q": "quit"}
-USER_ERROR = 2
 
 
 def _load(path: Path, id_column: str | None) -> tuple[Any, list[str] | None, str]:
@@ -39,7 +37,7 @@ def _load(path: Path, id_column: str | None) -> tuple[Any, list[str] | None, str
 
     if not path.exists():
         raise ValueError(f"Data file {str(path)!r} does not exist; check the path.")
-    if path.suffix.lower() in TABLE_SUFFIXES:
+    if path.suffix.lower() in INPUT_SUFFIXES:
         features, ids, _ = load_table(path, id_column=id_column)
         return features, None if ids is None else [str(i) for i in ids], "table"
     if id_column is not None:
@@ -52,10 +50,9 @@ def _load(path: Path, id_column: str | None) -> tuple[Any, list[str] | None, str
 
 def _plot(session: ActiveSession, cand: Candidate, kind: str, folder: Path) -> Path:
     """Save the candidate (curve or image) next to the median object; return the file."""
-    import matplotlib
+    from drama.report import agg_pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = agg_pyplot()
 
     i = session._index[cand.id]
     obj = session.X[i]
@@ -134,13 +131,12 @@ def active(
     resume where you stopped.
     """
     from drama.active import ActiveSession
-    from drama.cli import _check_output, _write_table
 
     console = Console(soft_wrap=True)
     err = Console(stderr=True, soft_wrap=True)
-    try:
+    with user_errors():
         if output is not None:  # checked now, not after a long labelling session
-            _check_output(output, data)
+            check_table_output(output, data)
             if output.resolve() == store.resolve():
                 raise ValueError(f"--output {str(output)!r} is the label store; choose "
                                  "another name.")
@@ -153,9 +149,6 @@ def active(
                 levels=tuple(range(1, levels + 1)), strategy=strategy,
                 random_state=random_state, steal_lock=steal_lock,
             )
-    except (ValueError, TypeError, OSError) as exc:
-        err.print(f"[bold red]Error:[/bold red] [red]{escape(str(exc))}[/red]")
-        raise typer.Exit(USER_ERROR) from None
     plots = plot_dir or store.with_name(store.name + ".plots")
     with session:
         done = len(session.labels())
@@ -188,12 +181,8 @@ def active(
         console.print(f"{len(labels)} labels in {escape(str(store))} ({n_int} interesting). "
                       "Rerun the same command to continue.")
         if output is not None:
-            try:
-                _write_table(session.ranking(), output)
-            except OSError as exc:
-                err.print(f"[bold red]Error:[/bold red] [red]the ranking was not written: "
-                          f"{escape(str(exc))}[/red] (the labels are safe in the store).")
-                raise typer.Exit(USER_ERROR) from None
+            with user_errors():  # the labels are already safe in the store
+                write_table(session.ranking(), output)
             console.print(f"Ranking written to {escape(str(output))}.")
 
 

@@ -7,10 +7,13 @@ main app adds it with ``register(app)``.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from drama.cli_common import USER_ERROR, err_console, out_console, user_errors
 
 __all__ = ["benchmark", "register"]
 
@@ -47,7 +50,6 @@ def benchmark(
         Path("benchmark-results"),
 ) -> None:
     """Run DRAMA and its peers under a protocol; resumes from OUT/results.csv."""
-    from rich.console import Console
     from rich.progress import Progress
 
     from drama.benchmark import (
@@ -59,8 +61,8 @@ def benchmark(
     )
     from drama.benchmark.report import plot_synthetic
 
-    err = Console(stderr=True)
-    try:
+    err = err_console()
+    with user_errors():
         if out.exists() and not out.is_dir():
             raise ValueError(f"--out {str(out)!r} is a file; give a folder for the results.")
         if synthetic:
@@ -83,24 +85,23 @@ def benchmark(
                 if not message.startswith("  "):
                     bar.advance(job)
 
-            run_benchmark(tasks, protocol=protocol,
-                          detectors=list(detectors) if detectors else None,
-                          ks=list(k) if k else [5], draws=draws, seed=seed, csv=csv,
-                          search_params={"n_jobs": n_jobs}, progress=say)
-    except (ValueError, OSError, TypeError, ImportError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(2) from None
+            with warnings.catch_warnings():  # say() already prints each skip, once
+                warnings.filterwarnings("ignore", message="skipped: ", category=UserWarning)
+                run_benchmark(tasks, protocol=protocol,
+                              detectors=list(detectors) if detectors else None,
+                              ks=list(k) if k else [5], draws=draws, seed=seed, csv=csv,
+                              search_params={"n_jobs": n_jobs}, progress=say)
     import pandas as pd
 
     results = pd.read_csv(csv) if csv.exists() else pd.DataFrame({"protocol": []})
     results = results[results["protocol"] == protocol]
     if results.empty:
-        err.print("[yellow]No results to report.[/yellow]")
-        raise typer.Exit(1)
+        err.print("[yellow]No results to report: every data set was skipped (see above).[/yellow]")
+        raise typer.Exit(USER_ERROR)
     md = write_report(results, out, title=f"DRAMA benchmark: {protocol} protocol")
     if synthetic:
         plot_synthetic(results, out)
-    Console().print(f"results: {csv}\nreport: {md}")
+    out_console().print(f"results: {csv}\nreport: {md}")
 
 
 def register(app: typer.Typer) -> None:

@@ -11,28 +11,27 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
-from drama._validation import check_array, check_option, check_random_state
+from drama._validation import (
+    check_array,
+    check_feature_names,
+    check_option,
+    check_random_state,
+    feature_names,
+)
 from drama.clustering import CLUSTERINGS
 from drama.distances import METRICS
 from drama.scaling import SCALINGS, Scaler
 from drama.tree import SPACES, SplitTree
 
 
-def _feature_mismatch(given: list[str], fitted: list[str]) -> str:
-    """Say how new columns differ from the training columns: counts, then what is missing,
-    what is extra, or (same names) that the order differs."""
-    missing = [c for c in fitted if c not in set(given)]
-    extra = [c for c in given if c not in set(fitted)]
-    parts = [f"The data has {len(given)} features, but this model was fitted on {len(fitted)}."]
-    if missing:
-        parts.append(f"Missing: {missing[:8]}{' ...' if len(missing) > 8 else ''}.")
-    if extra:
-        parts.append(f"Not seen in fitting: {extra[:8]}{' ...' if len(extra) > 8 else ''}.")
-    if not missing and not extra:
-        parts.append("The names are the same but in another order.")
-    parts.append("Give the training columns in the training order (in Python: "
-                 "X[model.feature_names_in_]).")
-    return " ".join(parts)
+def _same(a: Any, b: Any) -> bool:
+    """Parameter equality that never raises (arrays, custom reducer objects)."""
+    if a is b:
+        return True
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return False
 
 
 class Drama(BaseEstimator):
@@ -179,14 +178,38 @@ class Drama(BaseEstimator):
                 "This Drama model is not fitted yet. Call fit(X) first, or Drama.load(path)."
             )
 
+    def _check_correlation_dims(self, dims: int) -> None:
+        if self.metric == "correlation" and dims < 2:
+            raise ValueError(
+                "metric='correlation' needs at least 2 dimensions to correlate; this model "
+                f"measures distances in {dims}. Use another metric such as 'l2'."
+            )
+
+    def _scoring_params(self) -> dict[str, Any]:
+        """The parameters the fitted tree and its scores depend on: all but contamination,
+        which only moves the threshold."""
+        return {k: v for k, v in self.get_params(deep=False).items() if k != "contamination"}
+
+    def _check_unchanged(self) -> None:
+        """Refuse to score with parameters set after the fit: the tree, decision_scores_
+        and threshold_ were made with the old ones, so the answer would silently mix them."""
+        fitted = self.__dict__.get("_fitted_params")
+        if fitted is None:
+            return
+        changed = [f"{k} ({fitted[k]!r} -> {v!r})" for k, v in self._scoring_params().items()
+                   if not _same(fitted.get(k), v)]
+        if changed:
+            raise ValueError(
+                f"These parameters changed after fit: {', '.join(changed)}. Call fit again; "
+                "score_levels scores every metric and level of the fitted tree without "
+                "refitting, and contamination may change freely."
+            )
+
     def _prepare(self, X: Any) -> np.ndarray:
         """Validate new data against the training shape and scale it."""
         self._check_fitted()
-        names = getattr(self, "feature_names_in_", None)
-        if names is not None and hasattr(X, "columns"):
-            given = [str(c) for c in X.columns]
-            if given != list(names):
-                raise ValueError(_feature_mismatch(given, [str(n) for n in names]))
+        self._check_unchanged()
+        check_feature_names(X, getattr(self, "feature_names_in_", None))
         arr = check_array(X)
         if arr.shape[1:] != self.sample_shape_:
             raise ValueError(
@@ -202,15 +225,9 @@ class Drama(BaseEstimator):
         self._check_params()
         arr = check_array(X, min_objects=2)
         n_features = int(np.prod(arr.shape[1:]))
-        dims = self.latent_dim if self.space == "latent" else n_features
-        if self.metric == "correlation" and dims < 2:
-            raise ValueError(
-                "metric='correlation' needs at least 2 dimensions to correlate; this model "
-                f"measures distances in {dims}. Use another metric such as 'l2'."
-            )
-        names = None
-        if hasattr(X, "columns"):
-            names = np.asarray([str(c) for c in X.columns], dtype=object)
+        if self.space == "input":
+            self._check_correlation_dims(n_features)
+        names = feature_names(X)
         scaler = Scaler(self.scaling).fit(arr)
         scaled = scaler.transform(arr)
         tree = SplitTree(
@@ -222,6 +239,8 @@ class Drama(BaseEstimator):
                              else bool(self.keep_covariance)),
             reducer_options=self.reducer_options, random_state=self.random_state,
         ).fit(scaled)
+        if self.space == "latent":  # a reducer may keep fewer dimensions than latent_dim
+            self._check_correlation_dims(int(tree.nodes_[0].latent_mean.size))
         # Only a complete fit replaces the fitted state: a failure above leaves it untouched.
         self.scaler_, self.tree_ = scaler, tree
         if names is None:
@@ -231,6 +250,7 @@ class Drama(BaseEstimator):
         self.sample_shape_ = arr.shape[1:]
         self.n_features_in_ = n_features
         self.decision_scores_ = self._score(scaled)
+        self._fitted_params = self._scoring_params()
         return self
 
     def _score(self, scaled: np.ndarray) -> np.ndarray:

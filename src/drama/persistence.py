@@ -43,6 +43,7 @@ def _json_default(value: Any) -> Any:
 def save_model(model: Any, path: str | os.PathLike) -> None:
     """Write ``model`` (a fitted Drama) to ``path``."""
     model._check_fitted()
+    model._check_unchanged()  # the file must describe the tree it holds
     if not isinstance(model.reducer, str):
         raise TypeError(
             "Only models with a named reducer can be saved in the data-only format; a custom "
@@ -140,4 +141,5 @@ def load_model(path: str | os.PathLike) -> Any:
     if meta["feature_names"] is not None:
         model.feature_names_in_ = np.asarray(meta["feature_names"], dtype=object)
     model.decision_scores_ = arrays["decision_scores"]
+    model._fitted_params = model._scoring_params()
     return model

@@ -15,12 +15,12 @@ import numpy as np
 
 from drama.datasets.readers import as_labels
 
-__all__ = ["plot_latent", "plot_scores", "write_report"]
+__all__ = ["agg_pyplot", "plot_latent", "plot_scores", "write_report"]
 
 TOP_N = 10
 
 
-def _pyplot() -> Any:
+def agg_pyplot() -> Any:
     """matplotlib.pyplot on the Agg backend, imported only when a plot is drawn."""
     import matplotlib
 
@@ -60,7 +60,7 @@ def plot_scores(
     Path
         The written file.
     """
-    plt = _pyplot()
+    plt = agg_pyplot()
     s = np.asarray(scores, dtype=np.float64).ravel()
     labels = _labels(y, len(s))
     bins = np.histogram_bin_edges(s, bins=min(50, max(10, len(s) // 10)))
@@ -130,7 +130,7 @@ def plot_latent(
     Path
         The written file.
     """
-    plt = _pyplot()
+    plt = agg_pyplot()
     s = np.asarray(scores, dtype=np.float64).ravel()
     xy, (xlabel, ylabel) = _two_dimensions(np.asarray(codes, dtype=np.float64))
     if len(xy) != len(s):

@@ -32,7 +32,12 @@ from scipy.stats import rankdata
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
-from drama._validation import check_array, check_random_state
+from drama._validation import (
+    check_array,
+    check_feature_names,
+    check_random_state,
+    feature_names,
+)
 from drama.distances import METRICS
 from drama.estimator import Drama
 from drama.relevance import FeatureSpace, relevance_at
@@ -44,7 +49,6 @@ DEFAULT_REDUCERS = ("none", "pca", "ica", "nmf")
 # Mahalanobis needs d x d leaf covariances; with metrics="all" it is scored only up to this
 # many features (asking for it by name always keeps them).
 MAHALANOBIS_MAX_FEATURES = 512
-CONSENSUS = "consensus"
 
 
 def config_name(reducer: str, metric: str, level: int, space: str = "input") -> str:
@@ -200,6 +204,9 @@ class DramaSearch(BaseEstimator):
         The robust-scaled feature space of the relevance model.
     estimators_ : dict[str, Drama]
         The fitted tree of each reducer.
+    feature_names_in_ : ndarray of str
+        The training DataFrame's columns (only when fitted on one); new DataFrames must
+        have the same columns in the same order.
 
     Examples
     --------
@@ -272,6 +279,14 @@ class DramaSearch(BaseEstimator):
         for s in spaces:
             if s not in SPACES:
                 raise ValueError(f"Unknown space {s!r}; choose from {', '.join(SPACES)}.")
+        check_random_state(self.random_state)
+        self._check_selection_params()
+        keep_cov = "mahalanobis" in metrics
+        return reducers, metrics, sorted(set(int(v) for v in levels)), spaces, keep_cov
+
+    def _check_selection_params(self) -> None:
+        """The parameters ``select`` uses; checked by ``fit`` and again by ``select``, which
+        may run after ``set_params`` without a refit."""
         if not 0 < self.ensemble_share <= 1:
             raise ValueError(f"ensemble_share must be in (0, 1]; got {self.ensemble_share!r}.")
         if not isinstance(self.top_k, (int, np.integer)) or self.top_k < 1:
@@ -280,7 +295,6 @@ class DramaSearch(BaseEstimator):
             raise ValueError(f"prior_strength must be >= 0; got {self.prior_strength!r}.")
         if not self.guard_se >= 0:
             raise ValueError(f"guard_se must be >= 0; got {self.guard_se!r}.")
-        check_random_state(self.random_state)
         if self.relevance_alpha is not None and not self.relevance_alpha > 0:
             raise ValueError(
                 f"relevance_alpha must be > 0, or None to turn the relevance model off; got "
@@ -290,8 +304,6 @@ class DramaSearch(BaseEstimator):
                 self.max_labelled_normals < 1:
             raise ValueError(f"max_labelled_normals must be a positive integer; got "
                              f"{self.max_labelled_normals!r}.")
-        keep_cov = "mahalanobis" in metrics
-        return reducers, metrics, sorted(set(int(v) for v in levels)), spaces, keep_cov
 
     @staticmethod
     def check_labels(y: Any, n: int) -> np.ndarray | None:
@@ -349,6 +361,11 @@ class DramaSearch(BaseEstimator):
         self._consensus = None
         self.results_ = pd.DataFrame(rows)
         self.n_features_in_ = int(np.prod(arr.shape[1:]))
+        names = feature_names(X)
+        if names is None:
+            self.__dict__.pop("feature_names_in_", None)
+        else:
+            self.feature_names_in_ = names
         self.space_ = FeatureSpace.build(arr, random_state=self.random_state)
         return self.select(labels)
 
@@ -356,6 +373,7 @@ class DramaSearch(BaseEstimator):
         """(Re)choose the configurations from the stored training scores, without refitting:
         label-free if ``y`` is None or holds no anomaly, else the robust few-label choice."""
         self._check_fitted()
+        self._check_selection_params()
         labels = self.check_labels(y, len(self.train_ranks_))
         ranked = self.train_ranks_
         agreement, prior_w = self.label_free_weights()
@@ -489,6 +507,7 @@ class DramaSearch(BaseEstimator):
                 parse_config(name)
                 raise ValueError(f"Unknown configuration {name!r}: not in this search's "
                                  f"results_ (e.g. {next(iter(known))!r}).")
+        check_feature_names(X, getattr(self, "feature_names_in_", None))
         arr = check_array(X)
         need: dict[tuple[str, str], set] = {}
         for name in configs:

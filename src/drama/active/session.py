@@ -24,7 +24,7 @@ from drama.active.selection import (
     choose_with_search,
     fit_search,
 )
-from drama.active.store import LABELS, ActiveStore, StoreError, data_fingerprint
+from drama.active.store import ActiveStore, StoreError, data_fingerprint
 from drama.active.strategies import STRATEGIES
 from drama.relevance import relevance
 
@@ -83,6 +83,10 @@ class ActiveSession:
         ``min_each``, ``max_weight``, ``half_weight_at``, ``n_unlabelled``,
         ``unlabelled_weight``, ``C``); its defaults are used for any not given, and the
         store records them all.
+    miss_shrink : float
+        Before the first interesting find, how fast boring labels (false alarms of the
+        current ranking) move the prior toward configurations that rank them low: their
+        weight is ``n_boring / (n_boring + miss_shrink)``; 0 (default) turns this off.
     selection : {"table", "search"}
         Few-label configuration choice: "table" re-weighs the configuration scores
         computed once at start (fast, the default); "search" asks
@@ -181,10 +185,6 @@ class ActiveSession:
             self.table = ConfigTable.from_search(self.search_)
             self.space = self.search_.space_  # the same data and seed: no second build
             self._learn_features = np.hstack([self.space.coords, self.table.percentiles])
-            self._median = np.median(arr.reshape(len(arr), -1), axis=0)
-            q75, q25 = np.percentile(arr.reshape(len(arr), -1), [75, 25], axis=0)
-            self._iqr = np.where(q75 - q25 > 1e-12, (q75 - q25) / 1.349, 1.0)
-            self._n_asked = 0
             self.refit()
         except BaseException:  # release the store's lock: a retry must not find it held
             self.store.close()
@@ -245,7 +245,8 @@ class ActiveSession:
         score[y == 1] = 2.0 + anomaly[y == 1]
         score[y == 0] = -1.0 + anomaly[y == 0]
         tag_idx = np.asarray([i for i, _ in tagged], dtype=np.int64)
-        cls, conf = class_votes(self.space.kernel(tag_idx), [c for _, c in tagged])
+        cls, conf = class_votes(self.space.kernel(tag_idx, scale=self.bandwidth),
+                                [c for _, c in tagged])
         for i, c in tagged:  # a labelled object's class is the one it was given
             cls[i], conf[i] = c, 1.0
         self.anomaly_, self.p_interesting_, self.scores_ = anomaly, p, score
@@ -317,15 +318,17 @@ class ActiveSession:
         })
 
     def deviations(self, obj: Candidate | Any, top: int = 5) -> pd.DataFrame:
-        """Features that deviate most from the median, in robust z units (IQR / 1.349)."""
+        """Features that deviate most from the median, in robust z units (IQR / 1.349; the
+        relevance model's feature space holds both)."""
         i = self._idx(obj)
-        z = (self.X[i].reshape(-1) - self._median) / self._iqr
+        median = self.space.median
+        z = (self.X[i].reshape(-1) - median) / (self.space.spread / 1.349)
         names = self.feature_names or [f"x{j}" for j in range(len(z))]
         order = np.argsort(-np.abs(z), kind="stable")[:top]
         return pd.DataFrame({
             "feature": [names[j] for j in order],
             "value": self.X[i].reshape(-1)[order],
-            "median": self._median[order],
+            "median": median[order],
             "robust_z": z[order],
         })
 
@@ -343,6 +346,3 @@ class ActiveSession:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @property
-    def label_values(self) -> tuple[str, ...]:
-        return LABELS

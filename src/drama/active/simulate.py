@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from drama._validation import check_integer
 from drama.active.session import ActiveSession
 
 __all__ = ["active_protocol_row", "default_budget", "simulate_discovery"]
@@ -31,14 +32,14 @@ def simulate_discovery(
     strategy: str | None = None,
     batch: int = 1,
 ) -> np.ndarray:
-    """Run ``budget`` queries; return the cumulative count of interesting finds.
+    """Run ``budget`` queries; return the cumulative count of interesting finds. Every
+    object the oracle does not call interesting is labelled "boring".
 
     Parameters
     ----------
     session : an open session (its store receives the labels).
     interesting : (n,) truthy for objects the oracle calls interesting.
     budget : number of objects the oracle inspects.
-    Every object the oracle does not call interesting is labelled "boring".
     classes : (n,) optional class tag the oracle gives with each label.
     strategy : query strategy (the session's default if None).
     batch : labels given between refits.
@@ -50,8 +51,8 @@ def simulate_discovery(
         if values is not None and values.shape != (n,):
             raise ValueError(f"{name} must hold one value per object of the session ({n}); "
                              f"got shape {values.shape}.")
-    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 0:
-        raise ValueError(f"budget must be a non-negative integer; got {budget!r}.")
+    check_integer(budget, "budget", minimum=0)
+    check_integer(batch, "batch")
     found: list[int] = []
     while len(found) < budget:
         picks = session.next(min(batch, budget - len(found)), strategy=strategy)

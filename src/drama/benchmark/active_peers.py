@@ -13,6 +13,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from drama._validation import check_integer
+
 ACTIVE_PEERS = ("AADForest", "PineForest")
 
 
@@ -30,6 +32,8 @@ def coniferest_curve(kind: str, X: np.ndarray, y: np.ndarray, budget: int, seed:
         ) from exc
     if kind not in ACTIVE_PEERS:
         raise ValueError(f"Unknown active peer {kind!r}; choose from {', '.join(ACTIVE_PEERS)}.")
+    check_integer(batch, "batch")
+    check_integer(budget, "budget", minimum=0)
     X = np.ascontiguousarray(X.reshape(len(X), -1), dtype=np.float64)
     model = (AADForest if kind == "AADForest" else PineForest)(random_seed=seed, n_jobs=1)
     with _small_set_quiet():

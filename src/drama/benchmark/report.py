@@ -116,10 +116,9 @@ def write_report(results: pd.DataFrame, out_dir: str | Path, title: str = "") ->
 
 def plot_figures(results: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     """Per-data-set AUC bars, average ranks, and AUC against k when several k were run."""
-    import matplotlib
+    from drama.report import agg_pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = agg_pyplot()
 
     out = Path(out_dir)
     paths = []
@@ -165,10 +164,9 @@ def plot_figures(results: pd.DataFrame, out_dir: str | Path) -> list[Path]:
 
 def plot_synthetic(results: pd.DataFrame, out_dir: str | Path) -> Path:
     """The paper's synthetic figure: AUC per shape, one panel per (experiment, n_f)."""
-    import matplotlib
+    from drama.report import agg_pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = agg_pyplot()
 
     parts = results["dataset"].str.extract(r"(?P<kind>\w+)-s(?P<shape>\d+)-f(?P<nf>\d+)")
     frame = pd.concat([results, parts], axis=1)

@@ -134,6 +134,12 @@ def run_benchmark(
                          "active protocol runs them.")
     if protocol == "semi" and any(int(k) < 1 for k in ks):
         raise ValueError(f"k must be >= 1 for the semi protocol; got {list(ks)}.")
+    if protocol != "unsupervised" and int(draws) < 1:
+        raise ValueError(f"draws must be >= 1 for the {protocol} protocol; got {draws!r}.")
+    ignored = sorted(set(search_params or {}) - {"n_jobs"})
+    if protocol == "active" and ignored:
+        raise ValueError(f"search_params {ignored} do not apply to the active protocol, which "
+                         "runs ActiveSession with its own defaults.")
     if DRAMA_FIXED in detectors and protocol != "active":  # active fits the default itself
         reducers, metrics, levels, spaces, _ = DramaSearch(**(search_params or {}))._grid(1)
         if not ("none" in reducers and "l2" in metrics and 2 in levels and "input" in spaces):

@@ -12,6 +12,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from drama.datasets.readers import FORMATS
+
 __all__ = ["DATA_ENV", "ODDS_ENV", "SUFFIXES", "cache_dir", "data_dirs", "odds_dir",
            "shared_data_dir"]
 
@@ -19,9 +21,7 @@ __all__ = ["DATA_ENV", "ODDS_ENV", "SUFFIXES", "cache_dir", "data_dirs", "odds_d
 DATA_ENV = "DRAMA_DATA"
 
 #: File suffixes the loader understands, in the order a bare name is resolved.
-SUFFIXES: tuple[str, ...] = (
-    ".mat", ".npz", ".csv", ".parquet", ".pq", ".fits", ".fit", ".fts", ".npy"
-)
+SUFFIXES: tuple[str, ...] = tuple(FORMATS)
 
 PathArg = str | os.PathLike[str]
 

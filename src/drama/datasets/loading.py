@@ -68,7 +68,7 @@ def find(name: str, data_dir: DataDirArg = None) -> Path:
     """Return the file that the data set ``name`` resolves to.
 
     The folders of :func:`drama.datasets.folders.data_dirs` are searched in order, and
-    in each folder the suffixes ``.mat, .npz, .csv, .parquet, .fits, .fit, .npy``.
+    in each folder the suffixes of :data:`drama.datasets.folders.SUFFIXES` in order.
 
     Raises
     ------

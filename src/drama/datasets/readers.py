@@ -29,17 +29,17 @@ __all__ = [
     "split_table",
 ]
 
-#: Suffix (lower case) -> format name.
+#: Suffix (lower case) -> format name, in the order a bare data set name is resolved.
 FORMATS: dict[str, str] = {
     ".mat": "mat",
     ".npz": "npz",
-    ".npy": "npy",
     ".csv": "csv",
     ".parquet": "parquet",
     ".pq": "parquet",
     ".fits": "fits",
     ".fit": "fits",
     ".fts": "fits",
+    ".npy": "npy",
 }
 ARRAY_FORMATS = frozenset({"mat", "npz", "npy"})
 TABLE_FORMATS = frozenset({"csv", "parquet", "fits"})

@@ -19,25 +19,20 @@ for _spec in _LINEAR_SPECS:
     register_reducer(_spec.name, _spec)
 
 
-def _lazy(module: str, name: str, needs: str, extra: str) -> Callable[[], ReducerSpec]:
+def _lazy(module: str, name: str) -> Callable[[], ReducerSpec]:
+    """Import ``module`` only when the reducer is asked for. The modules import torch and
+    umap-learn inside their reducers, whose fit says how to install a missing extra."""
     def load() -> ReducerSpec:
         import importlib
 
-        try:
-            specs = importlib.import_module(module).SPECS
-        except ImportError as exc:
-            raise ImportError(
-                f"The {name!r} reducer needs {needs}: pip install 'drama-anomaly[{extra}]' "
-                f"({exc})."
-            ) from None
-        return next(s for s in specs if s.name == name)
+        return next(s for s in importlib.import_module(module).SPECS if s.name == name)
 
     return load
 
 
 for _name in ("ae", "vae", "cae1d", "cvae1d", "cae2d", "cvae2d"):
-    register_reducer(_name, _lazy("drama.reducers.neural", _name, "PyTorch", "deep"))
-register_reducer("umap", _lazy("drama.reducers.manifold", "umap", "umap-learn", "manifold"))
+    register_reducer(_name, _lazy("drama.reducers.neural", _name))
+register_reducer("umap", _lazy("drama.reducers.manifold", "umap"))
 
 __all__ = [
     "Reducer",

@@ -40,7 +40,6 @@ class ReducerSpec:
     factory: Callable[..., Any]
     cls: type
     description: str
-    needs: str | None = None  # optional dependency, named in the error when missing
 
 
 _REGISTRY: dict[str, ReducerSpec | Callable[[], ReducerSpec]] = {}

@@ -259,6 +259,5 @@ class UMAPReducer:
 
 SPECS: list[ReducerSpec] = [
     ReducerSpec("umap", UMAPReducer, UMAPReducer,
-                "UMAP manifold embedding (umap-learn); neighbour-average decoding",
-                needs="umap-learn"),
+                "UMAP manifold embedding (umap-learn); neighbour-average decoding"),
 ]

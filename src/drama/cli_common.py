@@ -1,0 +1,122 @@
+"""What every ``drama`` command shares: consoles, the one-line error handling, and the
+files it reads and writes (format from the extension, output paths checked before any
+work, atomic writes).
+
+Kept apart from ``cli.py`` so that ``cli_active`` and ``cli_benchmark`` can import it at
+module level without importing the main app.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from drama._io import atomic_path
+from drama.datasets.readers import FORMATS, TABLE_FORMATS
+
+if TYPE_CHECKING:  # pragma: no cover - for type hints only
+    import pandas as pd
+
+INPUT_SUFFIXES = {s: f for s, f in FORMATS.items() if f in TABLE_FORMATS}
+TABLE_SUFFIXES = {s: f for s, f in INPUT_SUFFIXES.items() if f != "fits"}  # what we write
+USER_ERROR = 2
+RUNTIME_ERROR = 1
+
+
+def out_console() -> Console:
+    """Console for results (stdout); made per call so test runners can capture it."""
+    return Console(soft_wrap=True)
+
+
+def err_console() -> Console:
+    """Console for errors and progress (stderr), so piped results stay clean."""
+    return Console(stderr=True, soft_wrap=True)
+
+
+class UserError(ValueError):
+    """A mistake in how the command was called; printed as one line, exit code 2."""
+
+
+def _fail(exc: BaseException, code: int) -> typer.Exit:
+    err_console().print(f"[bold red]Error:[/bold red] [red]{escape(str(exc))}[/red]")
+    return typer.Exit(code)
+
+
+@contextlib.contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn errors the user can cause into one red line and an exit code, never a traceback."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except (
+        ValueError,
+        TypeError,
+        FileNotFoundError,
+        IsADirectoryError,
+        NotADirectoryError,
+        PermissionError,
+    ) as exc:
+        raise _fail(exc, USER_ERROR) from None
+    except ImportError as exc:
+        if "pip install" not in str(exc):  # a broken installation, not the user's doing
+            raise
+        # An optional dependency (torch, umap-learn) that the chosen option needs.
+        raise _fail(exc, USER_ERROR) from None
+    except OSError as exc:
+        raise _fail(exc, RUNTIME_ERROR) from None
+
+
+def table_format(path: Path, role: str) -> str:
+    """'csv', 'parquet' (or, for input, 'fits') from the extension; a clear error otherwise."""
+    suffixes = INPUT_SUFFIXES if role == "input" else TABLE_SUFFIXES
+    fmt = suffixes.get(path.suffix.lower())
+    if fmt is None and role == "input" and path.suffix.lower() in FORMATS:
+        raise UserError(
+            f"{str(path)!r} holds an array ({path.suffix}), and this command reads tables "
+            f"({', '.join(sorted(suffixes))}). Arrays are read by `drama active` and, in "
+            "Python, by drama.datasets.load."
+        )
+    if fmt is None:
+        raise UserError(
+            f"Cannot tell the format of {role} {str(path)!r} from its extension "
+            f"{path.suffix or '(none)'!r}; use one of {', '.join(sorted(suffixes))}."
+        )
+    return fmt
+
+
+def check_target(path: Path, source: Path, option: str, suffixes: str) -> None:
+    """Validate where a command will write, before the (possibly long) work, and never over
+    its input data."""
+    if path.resolve() == source.resolve():
+        raise UserError(f"{option} {str(path)!r} is the input file; choose another name.")
+    if not path.parent.exists():
+        raise UserError(
+            f"The folder {str(path.parent)!r} for {option} does not exist; create it first."
+        )
+    if path.is_dir():
+        raise UserError(f"{option} {str(path)!r} is a folder; give a file name ending in "
+                        f"{suffixes}.")
+
+
+def check_table_output(path: Path, source: Path, option: str = "--output") -> str:
+    """The format of a table output (from its extension), after :func:`check_target`."""
+    fmt = table_format(path, "output")
+    check_target(path, source, option, " or ".join(sorted(TABLE_SUFFIXES)))
+    return fmt
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> None:
+    """Write through a temporary file renamed into place: never half a file."""
+    fmt = table_format(path, "output")
+    with atomic_path(path, f".{fmt}") as tmp:
+        if fmt == "parquet":
+            frame.to_parquet(tmp, index=False)
+        else:
+            frame.to_csv(tmp, index=False)
