@@ -74,6 +74,10 @@ def test_semi_protocol_draws_and_too_few_anomalies(tmp_path):
     assert set(mixed["k"]) == {1}
     text = table6(out)
     assert "tiny" in text and "DRAMA AUC" in text
+    lof20 = pd.concat([out, out[out["detector"] == "IForest"].assign(detector="LOF-20")])
+    assert "LOF-20 AUC" in table6(lof20)  # the default LOF stands in when no talk LOF ran
+    both = pd.concat([lof20, out[out["detector"] == "IForest"].assign(detector="LOF-10")])
+    assert "LOF-10 AUC" in table6(both) and "LOF-20" not in table6(both)
 
 
 def test_novelty_protocol(tmp_path):

@@ -366,3 +366,19 @@ def test_label_named_column_that_is_not_0_1_stays_a_feature_with_a_warning(tmp_p
     assert result.exit_code == 0, result.output
     flat = " ".join(result.output.split())
     assert "Warning: " in flat and "'y' is named like labels" in flat
+
+
+def test_neural_reducer_trains_with_its_progress_bar(table, tmp_path):
+    pytest.importorskip("torch", reason="the neural reducers need PyTorch")
+    path, _ = table
+    out = tmp_path / "o.csv"
+    result = _invoke("score", path, "-o", out, "--id-column", "obj", "--label-column", "truth",
+                     "--reducer", "ae")
+    assert result.exit_code == 0, result.output  # no clash between spinner and bar
+    assert len(pd.read_csv(out)) == 60
+    model = tmp_path / "m.npz"
+    assert _invoke("fit", path, "--model", model, "--id-column", "obj", "--label-column",
+                   "truth", "--reducer", "ae").exit_code == 0
+    from drama import Drama
+
+    assert Drama.load(model).reducer_options == {"progress": True}  # the bar was asked for

@@ -95,6 +95,14 @@ def test_ragged_lists():
         Drama().fit([[1.0, 2.0], [3.0]])
 
 
+def test_images_of_mixed_sizes_are_named():
+    rng = np.random.default_rng(0)
+    images = [rng.random((8, 8)), rng.random((8, 8)), rng.random((9, 9))]
+    with pytest.raises(TypeError, match=r"different shapes, e.g. \(8, 8\) \(object 0\) and "
+                                        r"\(9, 9\) \(object 2\)"):
+        Drama().fit(images)
+
+
 def test_pandas_string_column_is_named():
     frame = pd.DataFrame({"flux": [1.0, 2.0, 3.0], "colour": ["red", "blue", "red"]})
     with pytest.raises(TypeError, match="colour"):

@@ -184,6 +184,23 @@ def test_scoring_parameters_changed_after_fit_are_refused_until_refit(X, tmp_pat
     assert refit.decision_function(X).shape == (len(X),)
 
 
+def test_prototypes_come_back_in_the_input_shape_and_units():
+    rng = np.random.default_rng(0)
+    centres = np.array([[100.0, 200.0], [300.0, 50.0]])
+    X = np.vstack([c + rng.normal(scale=0.5, size=(50, 2)) for c in centres])
+    det = Drama(n_levels=1, random_state=0).fit(X)
+    protos = det.prototypes()
+    assert protos.shape == (2, 2)
+    found = protos[np.argsort(protos[:, 0])]
+    np.testing.assert_allclose(found, centres, atol=0.5)
+    images = rng.random((60, 4, 5, 3))
+    det = Drama(reducer="pca", n_levels=2, min_leaf_share=0.0, random_state=0).fit(images)
+    assert det.prototypes().shape[1:] == (4, 5, 3)
+    assert det.prototypes(1).shape == (2, 4, 5, 3)
+    with pytest.raises(ValueError, match="level must be an integer in 1..2"):
+        det.prototypes(3)
+
+
 def test_clone_is_unfitted_and_refits_identically(fitted, X):
     copy = clone(fitted)
     assert copy.get_params() == fitted.get_params()

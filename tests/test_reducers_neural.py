@@ -244,3 +244,16 @@ def test_any_size_comes_back_exactly(name: str, shape: tuple[int, ...]) -> None:
     X = _data(shape, n=12)
     reducer = _make(name, max_epochs=1).fit(X)
     assert reducer.decode(reducer.encode(X)).shape == X.shape
+
+
+def test_objects_of_mixed_shapes_are_named() -> None:
+    images = [np.zeros((8, 8)), np.zeros((9, 9))]
+    with pytest.raises(TypeError, match=r"different shapes, e.g. \(8, 8\)"):
+        neural.ConvAutoEncoder2D().fit(images)
+
+
+def test_one_point_curves_are_refused_by_the_1d_reducers() -> None:
+    for name in ("cae1d", "cvae1d"):
+        for X in (np.zeros((10, 1)), np.zeros((10, 1, 2))):
+            with pytest.raises(ValueError, match="at least 2 points; these have 1"):
+                _make(name).fit(X)

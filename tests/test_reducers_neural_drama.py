@@ -47,6 +47,11 @@ def test_scores_finite_repeat_and_survive_saving(name: str, tmp_path) -> None:
     loaded = Drama.load(path)
     np.testing.assert_array_equal(loaded.decision_function(X), model.decision_function(X))
     np.testing.assert_array_equal(loaded.decision_scores_, scores)
+    protos = model.prototypes()  # in the input's own shape and units
+    assert protos.shape[1:] == X.shape[1:] and 1 <= len(protos) <= 4
+    assert np.isfinite(protos).all()
+    assert X.min() - 1 < protos.min() and protos.max() < X.max() + 1
+    np.testing.assert_array_equal(loaded.prototypes(), protos)
 
 
 def test_children_are_warm_started() -> None:

@@ -274,3 +274,18 @@ def test_select_checks_parameters_set_after_fit():
             search.set_params(**bad).select()
         search.set_params(ensemble_share=0.7, top_k=5, relevance_alpha=0.5)
     assert search.select().selection_
+
+
+def test_reducer_options_can_be_given_per_reducer():
+    pytest.importorskip("torch", reason="the neural reducers need PyTorch")
+    X = np.random.default_rng(0).normal(size=(80, 4))
+    short = {"max_epochs": 2, "warm_start_epochs": 1}
+    search = DramaSearch(reducers=["none", "ae"], metrics=["l2"], levels=[1],
+                         drama_params={"reducer_options": {"ae": short}},
+                         random_state=0).fit(X)
+    assert search.estimators_["ae"].reducer_options == short
+    assert search.estimators_["ae"].tree_.reducers_[0].n_epochs_ <= 2
+    assert search.estimators_["none"].reducer_options is None
+    with pytest.raises(ValueError, match="'none' reducer"):  # the same options for every one
+        DramaSearch(reducers=["none", "ae"], metrics=["l2"], levels=[1],
+                    drama_params={"reducer_options": short}).fit(X)

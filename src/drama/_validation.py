@@ -44,7 +44,8 @@ def check_array(X: Any, *, name: str = "X", min_objects: int = 1) -> np.ndarray:
         try:
             arr = np.asarray(X)
         except Exception as exc:  # ragged lists and the like
-            raise TypeError(f"{name} could not be read as an array: {exc}") from None
+            raise TypeError(f"{name} could not be read as an array: "
+                            f"{mixed_shapes(X) or exc}") from None
         if arr.dtype.kind not in "biuf":
             raise TypeError(
                 f"{name} must hold numbers; it has dtype {arr.dtype}. Convert strings or "
@@ -73,6 +74,23 @@ def check_array(X: Any, *, name: str = "X", min_objects: int = 1) -> np.ndarray:
         )
     # One memory layout, so numpy, pandas and polars input round identically.
     return np.ascontiguousarray(arr)
+
+
+def mixed_shapes(X: Any) -> str | None:
+    """Say which objects differ in shape (images of two sizes, curves of two lengths), or
+    None when that is not what went wrong."""
+    try:
+        shapes = [np.shape(obj) for obj in X]
+    except Exception:  # noqa: BLE001 - only a better message is at stake
+        return None
+    first = shapes[0] if shapes else None
+    other = next((i for i, shape in enumerate(shapes) if shape != first), None)
+    if other is None:
+        return None
+    return (f"its objects have different shapes, e.g. {first} (object 0) and {shapes[other]} "
+            f"(object {other}). Every object must have one shape: crop or resize images, "
+            "resample curves to one length (drama.datasets.lightcurves does this for "
+            "light curves).")
 
 
 def check_option(value: str, allowed: list[str] | tuple[str, ...], what: str) -> str:

@@ -193,8 +193,15 @@ def _model_params(**given: Any) -> dict[str, Any]:
 
 
 def _fit(features: Any, params: dict[str, Any]) -> Drama:
+    """Fit with a spinner, or, for a neural reducer, with its per-node training bar (two
+    live displays cannot share the terminal)."""
     from drama import Drama
+    from drama.reducers.neural import SPECS as NEURAL_SPECS
 
+    if params.get("reducer") in {spec.name for spec in NEURAL_SPECS}:
+        det = Drama(**params, reducer_options={"progress": True})
+        det.fit(features)
+        return det
     det = Drama(**params)
     with err_console().status(f"Fitting DRAMA ({det.reducer}, {det.metric}) ..."):
         det.fit(features)

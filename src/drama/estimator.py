@@ -298,6 +298,24 @@ class Drama(BaseEstimator):
         columns = pd.MultiIndex.from_tuples(list(scores), names=["level", "metric"])
         return pd.DataFrame(np.column_stack(list(scores.values())), columns=columns)
 
+    def prototypes(self, level: int | None = None) -> np.ndarray:
+        """The normal prototypes that score ``level`` (default: the scored level), shaped
+        like the input objects and in the input's units: (k, *object shape).
+
+        They are the decoded latent means of the leaves holding at least
+        ``min_leaf_share`` of the training objects, in the order of ``tree_.prototypes``.
+        """
+        self._check_fitted()
+        self._check_unchanged()
+        level = self._scored_level() if level is None else level
+        if (isinstance(level, bool) or not isinstance(level, (int, np.integer))
+                or not 1 <= level <= self.tree_.n_levels):
+            raise ValueError(f"level must be an integer in 1..{self.tree_.n_levels}; "
+                             f"got {level!r}.")
+        flat = np.stack([self.tree_.nodes_[i].prototype for i in self.tree_.prototypes(level)])
+        shaped = flat.reshape(len(flat), *self.sample_shape_)
+        return self.scaler_.inverse_transform(shaped)
+
     def encode(self, X: Any) -> np.ndarray:
         """Latent codes of the root split (the map that the first split clusters)."""
         scaled = self._prepare(X)

@@ -47,6 +47,11 @@ class Scaler:
         flat = X.reshape(len(X), -1)
         return ((flat - self.offset_) / self.scale_).reshape(X.shape)
 
+    def inverse_transform(self, X: np.ndarray) -> np.ndarray:
+        """Back to the input's units (prototypes live in the scaled space)."""
+        flat = X.reshape(len(X), -1)
+        return (flat * self.scale_ + self.offset_).reshape(X.shape)
+
     def to_state(self) -> tuple[dict, dict[str, np.ndarray]]:
         return {"method": self.method}, {"offset": self.offset_, "scale": self.scale_}
 

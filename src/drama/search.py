@@ -118,6 +118,15 @@ def consensus_weights(ranked: np.ndarray, share: float) -> tuple[np.ndarray, np.
     return corr, weights
 
 
+def _params_for(params: dict[str, Any], reducer: str, reducers: list[str]) -> dict[str, Any]:
+    """``params`` for one reducer's tree: ``reducer_options`` keyed by reducer names (all
+    of them among the search's reducers) give each its own options, None for the rest."""
+    options = params.get("reducer_options")
+    if isinstance(options, dict) and options and set(options) <= set(reducers):
+        return {**params, "reducer_options": options.get(reducer)}
+    return params
+
+
 def _fit_tree(X: np.ndarray, reducer: str, params: dict[str, Any]) -> tuple[Drama, float]:
     start = time.perf_counter()
     det = Drama(reducer=reducer, contamination=None, **params).fit(X)
@@ -175,6 +184,9 @@ class DramaSearch(BaseEstimator):
         relevance model, which keeps its cost at n x (anomalies + this).
     drama_params : dict or None
         Other :class:`drama.Drama` parameters for every tree (``min_leaf_share``, ...).
+        ``reducer_options`` may be keyed by reducer name to give each reducer its own,
+        e.g. ``{"reducer_options": {"ae": {"max_epochs": 20}}}`` in a search that also
+        runs linear reducers (which take no training options).
     n_jobs : int or None
         Reducers fitted in parallel by joblib; -1 = all cores.
     random_state : int or None
@@ -340,7 +352,7 @@ class DramaSearch(BaseEstimator):
         if keep_cov:
             params["keep_covariance"] = True
         fitted = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_tree)(arr, r, params) for r in reducers
+            delayed(_fit_tree)(arr, r, _params_for(params, r, reducers)) for r in reducers
         )
         self.estimators_ = {r: det for r, (det, _) in zip(reducers, fitted, strict=True)}
         fit_time = {r: t for r, (_, t) in zip(reducers, fitted, strict=True)}

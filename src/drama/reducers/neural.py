@@ -62,6 +62,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from drama._validation import mixed_shapes
 from drama.reducers.base import ReducerSpec
 
 __all__ = [
@@ -103,7 +104,11 @@ def _pow2(x: float) -> int:
 
 def _clean_input(X: Any, what: str) -> np.ndarray:
     """float32 copy of ``X`` after the checks a user can act on (NaN, inf, float32 range)."""
-    arr = np.asarray(X)
+    try:
+        arr = np.asarray(X)
+    except ValueError as exc:  # objects of different shapes
+        raise TypeError(f"{what} could not be read as an array: {mixed_shapes(X) or exc}"
+                        ) from None
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number)
                                    or arr.dtype == np.bool_):
         raise TypeError(f"{what} must be numeric; got an array of dtype {arr.dtype}.")
@@ -617,6 +622,11 @@ class ConvAutoEncoder1D(_ConvReducer):
                 f"{self.name} needs sequences shaped (n, T) or (n, T, C); got objects of shape "
                 f"{shape} (data shape (n, {', '.join(map(str, shape))})). Use cae2d for images "
                 "or 'ae' for any shape."
+            )
+        if shape[0] < 2:
+            raise ValueError(
+                f"{self.name} needs curves of at least 2 points; these have {shape[0]}. Use "
+                "'ae' for single values, or resample the curves to a common grid first."
             )
 
     def _to_internal(self, X: np.ndarray) -> np.ndarray:

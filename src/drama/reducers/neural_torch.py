@@ -301,15 +301,17 @@ def evaluate(net: AutoEncoderNet, x: torch.Tensor, loss_fn: Callable[..., torch.
 
 
 class _Progress:
-    """A rich progress bar over epochs that disappears when training ends."""
+    """A rich progress bar over epochs, on stderr (stdout stays for results), that
+    disappears when training ends."""
 
     def __init__(self, label: str, epochs: int):
+        from rich.console import Console
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
         self._bar = Progress(TextColumn("{task.description}"), BarColumn(),
                              TextColumn("epoch {task.completed}/{task.total}"),
                              TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(),
-                             transient=True)
+                             console=Console(stderr=True), transient=True)
         self._task = self._bar.add_task(label, total=epochs, loss="-")
         self._bar.start()
 
