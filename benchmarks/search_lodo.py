@@ -1,6 +1,6 @@
 """How DramaSearch's label-free and few-label rules were chosen, leave-one-data-set-out.
 
-For every ODDS set the whole default grid (4 reducers x 10 metrics x 3 levels, input space,
+For every ODDS set the issue's grid (4 reducers x 10 metrics x 3 levels, input space,
 seed 0) is scored once by ``DramaSearch`` and its rank-normalised training scores are cached
 (``--cache``, default ``~/.cache/drama/search-lodo``, about 2 GB). Four richer pools are
 cached too: the grid's latent space, trees on standardised or on robust-scaled instead of
@@ -49,12 +49,15 @@ from drama.relevance import FeatureSpace, relevance_at
 from drama.search import auc_standard_error, consensus_weights, label_auc, parse_config
 
 MAX_NORMALS = 500  # DramaSearch's max_labelled_normals
+GRID_LEVELS = [1, 2, 3]  # the issue's grid; the search's default is now levels 1-4
 POOLS: dict[str, dict] = {
-    "grid": {},
-    "latent": {"reducers": ["pca", "ica", "nmf"], "spaces": ["latent"]},
-    "standard": {"reducers": ["none", "pca", "ica"], "drama_params": {"scaling": "standard"}},
+    "grid": {"levels": GRID_LEVELS, "ensemble_share": 0.7},
+    "latent": {"reducers": ["pca", "ica", "nmf"], "spaces": ["latent"], "levels": GRID_LEVELS},
+    "standard": {"reducers": ["none", "pca", "ica"], "drama_params": {"scaling": "standard"},
+                 "levels": GRID_LEVELS},
     "deep": {"levels": [1, 2, 3, 4, 5]},
-    "robust": {"reducers": ["none", "pca", "ica"], "drama_params": {"scaling": "robust"}},
+    "robust": {"reducers": ["none", "pca", "ica"], "drama_params": {"scaling": "robust"},
+               "levels": GRID_LEVELS},
 }
 DEPTHS = (4, 5)  # the deep pool's consensus is also taken over levels 1..depth
 

@@ -22,7 +22,7 @@ from drama.benchmark import (
     write_report,
 )
 from drama.benchmark.active_peers import coniferest_curve
-from drama.benchmark.runner import default_detectors, measures
+from drama.benchmark.runner import default_detectors, measures, read_results
 from drama.cli_benchmark import register
 
 FAST = {"reducers": ["none", "pca"], "metrics": ["l2", "l1"], "levels": [1, 2]}
@@ -40,6 +40,13 @@ def test_non_finite_peer_scores_do_not_crash():
     assert measures(y, np.full(4, np.inf))["auc"] == 0.5
     s = finite_scores(np.array([1.0, np.inf, np.nan, -np.inf]))
     assert np.isfinite(s).all() and s[1] > s[0] > s[2] and s[3] < s[0]
+
+
+def test_tied_scores_do_not_favour_the_class_listed_first():
+    y = np.r_[np.ones(10, int), np.zeros(190, int)]  # anomalies first, as in ODDS wine
+    for dead in (np.zeros(200), np.full(200, np.nan)):
+        m = measures(y, dead)
+        assert m["auc"] == 0.5 and m["mcc"] < 0.5 and m["rws"] < 0.5
 
 
 def test_semi_split_is_disjoint_and_has_k_seen_anomalies():
@@ -171,6 +178,13 @@ def test_resume_is_per_seed_and_survives_a_cut_line(tmp_path):
         handle.write("tiny,novelty,0,IFor")  # a crash mid-write
     assert len(run_benchmark(tasks, "novelty", ["IForest"], draws=2, seed=1, csv=csv)) == 2
     assert run_benchmark(tasks, "novelty", ["IForest"], draws=2, seed=1, csv=csv).empty
+    # a line cut after its key (MCC and RWS lost) is not done either: it runs again, and
+    # only the complete row is read back
+    with open(csv, "a") as handle:
+        handle.write("tiny,novelty,0,IForest,0,7,0.8")
+    assert len(run_benchmark(tasks, "novelty", ["IForest"], draws=1, seed=7, csv=csv)) == 1
+    rows = read_results(csv)
+    assert len(rows) == 5 and rows["mcc"].notna().all()
 
 
 def test_drama_fixed_needs_its_configuration_in_the_grid():

@@ -388,6 +388,10 @@ def test_available_lists_builtins_and_files(
     for info in infos:
         X, _ = load(info.path if info.path is not None else info.name)
         assert X.shape[0] > 0
+    with open(folder / "Loud.NPY", "wb") as handle:  # an upper-case suffix: listed, loadable
+        np.save(handle, np.ones((3, 2)))
+    assert ("Loud", "npy") in {(i.name, i.format) for i in available(data_dir=folder)}
+    assert load("Loud", data_dir=folder)[0].shape == (3, 2)
 
 
 # ----------------------------------------------------------------------------- generators
@@ -530,3 +534,12 @@ def test_a_feature_named_y_that_is_not_a_label_stays_a_feature(tmp_path):
     with pytest.warns(UserWarning, match="'y' is named like labels .* used as a feature"):
         features, ids, y = load_table(path)
     assert list(features.columns) == ["x", "y"] and y is None and ids is None
+
+
+def test_text_labels_true_and_false_are_read_as_1_and_0():
+    from drama.datasets.readers import as_labels
+
+    got = as_labels(np.array(["true", "False", " TRUE ", "false"]), 4)
+    assert got.tolist() == [1, 0, 1, 0] and got.dtype == np.int64
+    with pytest.raises(ValueError, match="found values such as"):
+        as_labels(np.array(["yes", "no"]), 2)

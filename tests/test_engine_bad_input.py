@@ -177,6 +177,7 @@ def test_hasattr_on_an_unfitted_model_does_not_raise():
         ({"latent_dim": 0}, "latent_dim"),
         ({"min_node_size": -3}, "min_node_size"),
         ({"max_cluster_samples": 0}, "max_cluster_samples"),
+        ({"max_cluster_samples": 1}, "max_cluster_samples must be an integer >= 2"),
         ({"max_fit_samples": 0}, "max_fit_samples"),
         ({"min_leaf_share": -0.1}, "min_leaf_share"),
         ({"min_leaf_share": 1.0}, "min_leaf_share"),
@@ -386,3 +387,16 @@ def test_sparse_input_and_unknown_reducer_options_are_explained():
         Drama().fit(sparse.csr_matrix(X))
     with pytest.raises(ValueError, match="reducer_options"):
         Drama(reducer="pca", reducer_options={"epochs": 5}).fit(X)
+
+
+@pytest.mark.parametrize("metric", ["wl2", "wl4"])
+def test_a_feature_constant_in_training_does_not_dominate_weighted_metrics(metric):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5))
+    X[:, 4] = 0.0  # e.g. a border pixel
+    det = Drama(metric=metric, scaling="none", random_state=0).fit(X)
+    ordinary = X[:1].copy()
+    gross = ordinary + np.array([[5.0, 5.0, 5.0, 5.0, 0.0]])
+    rounding = ordinary + np.array([[0.0, 0.0, 0.0, 0.0, 1e-6]])
+    scores = det.decision_function(np.vstack([ordinary, gross, rounding]))
+    assert scores[1] > 5 * scores[2] and abs(scores[2] - scores[0]) < 1e-3 * scores[1]

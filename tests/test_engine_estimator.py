@@ -300,6 +300,16 @@ def test_minmax_scaling_is_invariant_to_feature_affine_maps(X):
     np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
 
 
+def test_robust_scaling_is_unit_free_for_mostly_constant_features():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    X[:, 3] = np.where(rng.random(300) < 0.8, 0.0, rng.exponential(size=300))  # IQR 0
+    a = Drama(scaling="robust", random_state=0).fit(X).decision_scores_
+    X[:, 3] *= 1000.0  # the same feature in other units
+    b = Drama(scaling="robust", random_state=0).fit(X).decision_scores_
+    np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
+
+
 class NumpyPCA:
     """A custom reducer with fit/encode/decode only (no scikit-learn base)."""
 

@@ -124,7 +124,7 @@ def test_assign_matches_nearest_centre_in_chunks():
     Z = rng.normal(size=(257, 3))
     centres = rng.normal(size=(2, 3))
     nearest = np.argmin(((Z[:, None, :] - centres[None]) ** 2).sum(axis=2), axis=1)
-    np.testing.assert_array_equal(assign(Z, centres, chunk_size=16), nearest)
+    np.testing.assert_array_equal(assign(Z, centres, chunk_values=16 * 6), nearest)  # 16 rows
     np.testing.assert_array_equal(assign(Z, centres), nearest)
 
 

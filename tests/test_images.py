@@ -79,3 +79,9 @@ def test_nan_pixels(tmp_path) -> None:
     np.save(tmp_path / "b.npy", bad)
     with pytest.raises(ValueError, match="b.npy has NaN"):
         load_image_folder(tmp_path)
+
+
+def test_complex_npy_images_are_refused(tmp_path) -> None:
+    np.save(tmp_path / "a.npy", np.ones((4, 4), dtype=complex))
+    with pytest.raises(ValueError, match="a.npy holds complex numbers"):
+        load_image_folder(tmp_path)

@@ -99,9 +99,10 @@ def test_reselect_follows_a_new_ensemble_share():
     search = DramaSearch(**SMALL).fit(X)
     kept = len(search.weights_)
     first = search.decision_scores_.copy()
-    search.set_params(ensemble_share=0.3).select()
+    default_share = search.ensemble_share
+    search.set_params(ensemble_share=0.2).select()
     assert len(search.weights_) < kept
-    search.set_params(ensemble_share=SMALL.get("ensemble_share", 0.7)).select()
+    search.set_params(ensemble_share=default_share).select()
     assert len(search.weights_) == kept and np.array_equal(search.decision_scores_, first)
 
 
@@ -289,3 +290,17 @@ def test_reducer_options_can_be_given_per_reducer():
     with pytest.raises(ValueError, match="'none' reducer"):  # the same options for every one
         DramaSearch(reducers=["none", "ae"], metrics=["l2"], levels=[1],
                     drama_params={"reducer_options": short}).fit(X)
+
+
+def test_relevance_bandwidth_survives_many_exact_duplicates():
+    from drama.relevance import FeatureSpace
+
+    rng = np.random.default_rng(0)
+    X = np.repeat(rng.normal(size=(60, 3)), 15, axis=0)  # every row 15 times
+    space = FeatureSpace.build(X, random_state=0)
+    distinct = np.unique(space.coords, axis=0)
+    gaps = np.linalg.norm(distinct[:, None] - distinct[None], axis=2)
+    typical = np.median(np.sort(gaps, axis=1)[:, 1])
+    assert space.bandwidth > 0.1 * typical  # measured between distinct objects, not 0
+    constant = FeatureSpace.build(np.ones((30, 2)), random_state=0)
+    assert constant.bandwidth == 1.0

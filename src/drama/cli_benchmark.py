@@ -60,6 +60,7 @@ def benchmark(
         write_report,
     )
     from drama.benchmark.report import plot_synthetic
+    from drama.benchmark.runner import read_results
 
     err = err_console()
     with user_errors():
@@ -93,7 +94,7 @@ def benchmark(
                               search_params={"n_jobs": n_jobs}, progress=say)
     import pandas as pd
 
-    results = pd.read_csv(csv) if csv.exists() else pd.DataFrame({"protocol": []})
+    results = read_results(csv) if csv.exists() else pd.DataFrame({"protocol": []})
     results = results[results["protocol"] == protocol]
     if results.empty:
         err.print("[yellow]No results to report: every data set was skipped (see above).[/yellow]")

@@ -36,9 +36,11 @@ def split_centres(
     return KMeans(n_clusters=2, n_init=3, random_state=seed).fit(Z).cluster_centers_
 
 
-def assign(Z: np.ndarray, centres: np.ndarray, chunk_size: int = 65536) -> np.ndarray:
-    """Index of the nearest centre for every code, in bounded-memory chunks."""
+def assign(Z: np.ndarray, centres: np.ndarray, chunk_values: int = 2**22) -> np.ndarray:
+    """Index of the nearest centre for every code, in chunks of at most ``chunk_values``
+    differences (32 MB of float64) whatever the width of the codes."""
     out = np.empty(len(Z), dtype=np.intp)
+    chunk_size = max(1, chunk_values // max(1, centres.size))
     for start in range(0, len(Z), chunk_size):
         block = Z[start : start + chunk_size]
         d2 = ((block[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)

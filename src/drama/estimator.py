@@ -14,6 +14,7 @@ from sklearn.exceptions import NotFittedError
 from drama._validation import (
     check_array,
     check_feature_names,
+    check_integer,
     check_option,
     check_random_state,
     feature_names,
@@ -142,11 +143,10 @@ class Drama(BaseEstimator):
         check_option(self.space, SPACES, "space")
         check_option(self.scaling, SCALINGS, "scaling")
         check_option(self.clustering, CLUSTERINGS, "clustering")
-        for name in ("n_levels", "latent_dim", "min_node_size", "max_cluster_samples",
-                     "max_fit_samples"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer; got {value!r}.")
+        for name in ("n_levels", "latent_dim", "min_node_size", "max_fit_samples"):
+            check_integer(getattr(self, name), name)
+        # Ward needs two codes to split; fewer would silently stop every split.
+        check_integer(self.max_cluster_samples, "max_cluster_samples", minimum=2)
         if not (isinstance(self.min_leaf_share, Real) and 0 <= self.min_leaf_share < 1):
             raise ValueError(f"min_leaf_share must be in [0, 1); got {self.min_leaf_share!r}.")
         self._scored_level()

@@ -21,7 +21,7 @@ from sklearn.neighbors import NearestNeighbors
 
 __all__ = ["FeatureSpace", "relevance"]
 
-_CHUNK = 8192  # rows of the kernel computed at once: memory stays n_labels x 8192
+KERNEL_CHUNK_ROWS = 8192  # rows of a kernel computed at once: memory n_labels x 8192
 
 
 @dataclass
@@ -63,11 +63,11 @@ class FeatureSpace:
             space.pca = PCA(n_components=max_dims, random_state=random_state)
             coords = space.pca.fit_transform(coords)
         rng = np.random.default_rng(random_state)
-        idx = rng.choice(len(coords), size=min(sample, len(coords)), replace=False)
-        k = min(n_neighbors + 1, len(idx))
-        dist, _ = NearestNeighbors(n_neighbors=k).fit(coords[idx]).kneighbors(coords[idx])
-        bandwidth = float(np.median(dist[:, -1])) if k > 1 else 1.0
-        space.coords, space.bandwidth = coords, max(bandwidth, 1e-9)
+        picked = coords[rng.choice(len(coords), size=min(sample, len(coords)), replace=False)]
+        bandwidth = _neighbour_median(picked, n_neighbors)
+        if bandwidth <= 1e-9:  # most objects have 10 exact copies: measure between distinct ones
+            bandwidth = _neighbour_median(np.unique(picked, axis=0), n_neighbors)
+        space.coords, space.bandwidth = coords, bandwidth if bandwidth > 1e-9 else 1.0
         return space
 
     def _scaled(self, flat: np.ndarray) -> np.ndarray:
@@ -79,12 +79,6 @@ class FeatureSpace:
         coords = self._scaled(np.asarray(X, dtype=np.float64).reshape(len(X), -1))
         return self.pca.transform(coords) if self.pca is not None else coords
 
-    def kernel(self, idx: np.ndarray, scale: float = 1.0) -> np.ndarray:
-        """Gaussian kernel (n, len(idx)) between every object and the objects ``idx``."""
-        if len(idx) == 0:
-            return np.zeros((len(self.coords), 0))
-        return gaussian_kernel(self.coords, self.coords[idx], self.bandwidth * scale)
-
     def nearest_distance(self, idx: np.ndarray) -> np.ndarray:
         """Distance from every object to the nearest of ``idx``, in bandwidth units."""
         if len(idx) == 0:
@@ -92,6 +86,15 @@ class FeatureSpace:
         nn = NearestNeighbors(n_neighbors=1).fit(self.coords[idx])
         dist, _ = nn.kneighbors(self.coords)
         return dist[:, 0] / self.bandwidth
+
+
+def _neighbour_median(points: np.ndarray, n_neighbors: int) -> float:
+    """Median distance to the ``n_neighbors``-th neighbour (0 when there are too few)."""
+    k = min(n_neighbors + 1, len(points))
+    if k < 2:
+        return 0.0
+    dist, _ = NearestNeighbors(n_neighbors=k).fit(points).kneighbors(points)
+    return float(np.median(dist[:, -1]))
 
 
 def gaussian_kernel(A: np.ndarray, B: np.ndarray, width: float) -> np.ndarray:
@@ -122,8 +125,8 @@ def relevance_at(coords: np.ndarray, known: np.ndarray, y: np.ndarray, prior: np
     """:func:`relevance` for objects at ``coords`` and labelled objects at ``known``, a chunk
     of rows at a time, so that a million objects never need a full kernel matrix."""
     out = np.empty(len(coords))
-    for start in range(0, len(coords), _CHUNK):
-        part = slice(start, start + _CHUNK)
+    for start in range(0, len(coords), KERNEL_CHUNK_ROWS):
+        part = slice(start, start + KERNEL_CHUNK_ROWS)
         K = gaussian_kernel(coords[part], known, width)
         out[part] = relevance(K, y, prior[part], alpha)
     return out

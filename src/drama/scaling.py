@@ -1,6 +1,8 @@
 """Feature scaling fitted on the training data and re-applied unchanged to new data.
 
-Constant features get a unit range so they map to 0 instead of NaN or inf.
+Constant features get a unit range so they map to 0 instead of NaN or inf. Under
+``robust``, a feature whose interquartile range is 0 but which still varies (mostly zeros,
+say) is divided by its standard deviation instead, so that its units do not matter.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ class Scaler:
             offset, scale = flat.mean(axis=0), flat.std(axis=0)
         elif self.method == "robust":
             q1, med, q3 = np.percentile(flat, [25, 50, 75], axis=0)
-            offset, scale = med, q3 - q1
+            iqr = q3 - q1
+            offset = med
+            scale = np.where(iqr > 1e-12 * np.maximum(1.0, np.abs(med)), iqr, flat.std(axis=0))
         elif self.method == "global":
             offset, scale = np.array([flat.min()]), np.array([np.ptp(flat)])
         else:

@@ -152,7 +152,11 @@ class SplitTree:
         self.sample_shape_ = X.shape[1:]
         self._flat = X.reshape(len(X), -1)
         root_std = self._flat.std(axis=0)
-        self._in_floor = np.maximum(0.1 * root_std, 1e-12)
+        # A feature constant in training gets the typical floor, not ~0: otherwise a rounding
+        # difference there would outweigh any real anomaly under wl2 / wl4.
+        varying = root_std[root_std > 1e-12]
+        typical = 0.1 * float(varying.mean()) if varying.size else 1.0
+        self._in_floor = np.where(root_std > 1e-12, 0.1 * root_std, typical)
         self._eig_floor = max(1e-12, 1e-4 * float(np.square(root_std).mean()))
         self.reducers_: list[Any] = []
         self.nodes_: list[Node] = []

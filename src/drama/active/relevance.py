@@ -11,27 +11,34 @@ from typing import Any
 
 import numpy as np
 
+from drama.relevance import KERNEL_CHUNK_ROWS, gaussian_kernel
 from drama.search import rank_normalise
 
 __all__ = ["class_votes", "learned_prior", "resolve_learned_options"]
 
 
 def class_votes(
-    K: np.ndarray, classes: list[str], alpha: float = 0.2
+    coords: np.ndarray, tagged: np.ndarray, classes: list[str], width: float,
+    alpha: float = 0.2,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Proposed class and confidence for every object from kernel votes of tagged labels.
 
-    ``K`` holds the kernel to the labelled objects that carry a class tag, ``classes``
-    their tags. The confidence is the winning class's share of the vote, with ``alpha``
-    votes for "none of these", so that objects far from every tagged label get a low
-    confidence instead of a confident guess.
+    ``coords`` are every object's coordinates, ``tagged`` those of the labelled objects
+    that carry a class tag, ``classes`` their tags and ``width`` the kernel's width. The
+    confidence is the winning class's share of the vote, with ``alpha`` votes for "none of
+    these", so that objects far from every tagged label get a low confidence instead of a
+    confident guess. Rows are done a chunk at a time, so memory stays bounded.
     """
-    n = K.shape[0]
-    if K.shape[1] == 0:
+    n = len(coords)
+    if len(tagged) == 0:
         return np.full(n, None, dtype=object), np.zeros(n)
     names = sorted(set(classes))
     tags = np.asarray(classes, dtype=object)
-    votes = np.column_stack([K[:, tags == c].sum(axis=1) for c in names])
+    votes = np.empty((n, len(names)))
+    for start in range(0, n, KERNEL_CHUNK_ROWS):
+        part = slice(start, start + KERNEL_CHUNK_ROWS)
+        K = gaussian_kernel(coords[part], tagged, width)
+        votes[part] = np.column_stack([K[:, tags == c].sum(axis=1) for c in names])
     best = votes.argmax(axis=1)
     confidence = votes[np.arange(n), best] / (votes.sum(axis=1) + alpha)
     return np.asarray(names, dtype=object)[best], confidence

@@ -42,10 +42,14 @@ def fit_search(
     metrics: Sequence[str] | str = "all",
     random_state: int | None = 0,
 ) -> DramaSearch:
-    """One tree per reducer, every (reducer, level, metric) scored, label-free selection."""
+    """One tree per reducer, every (reducer, level, metric) scored, label-free selection.
+
+    The share is pinned at 0.7: the session's options were chosen leave-one-task-out with
+    it (docs/active.md), before the search's default became 0.5 with four levels."""
     # The session has its own relevance model; the search's would count the labels twice.
     return DramaSearch(reducers=list(reducers), metrics=metrics, levels=list(levels),
-                       relevance_alpha=None, random_state=random_state).fit(X)
+                       ensemble_share=0.7, relevance_alpha=None,
+                       random_state=random_state).fit(X)
 
 
 def choose_configuration(

@@ -26,7 +26,7 @@ from drama.active.selection import (
 )
 from drama.active.store import ActiveStore, StoreError, data_fingerprint
 from drama.active.strategies import STRATEGIES
-from drama.relevance import relevance
+from drama.relevance import relevance_at
 
 __all__ = ["ActiveSession", "Candidate"]
 
@@ -238,15 +238,15 @@ class ActiveSession:
             prior = learned_prior(self._learn_features, y, anomaly, random_state=self.random_state,
                                   **self.learned_options)
         known = np.flatnonzero(y >= 0)
-        K = self.space.kernel(known, scale=self.bandwidth)
-        p = relevance(K, y[known].astype(np.float64), prior, alpha=self.alpha)
+        coords, width = self.space.coords, self.space.bandwidth * self.bandwidth
+        p = relevance_at(coords, coords[known], y[known].astype(np.float64), prior, width,
+                         self.alpha)
         score = p.copy()
         # Labelled objects go to the ends: the scientist has already said what they are.
         score[y == 1] = 2.0 + anomaly[y == 1]
         score[y == 0] = -1.0 + anomaly[y == 0]
         tag_idx = np.asarray([i for i, _ in tagged], dtype=np.int64)
-        cls, conf = class_votes(self.space.kernel(tag_idx, scale=self.bandwidth),
-                                [c for _, c in tagged])
+        cls, conf = class_votes(coords, coords[tag_idx], [c for _, c in tagged], width)
         for i, c in tagged:  # a labelled object's class is the one it was given
             cls[i], conf[i] = c, 1.0
         self.anomaly_, self.p_interesting_, self.scores_ = anomaly, p, score

@@ -22,6 +22,8 @@ and rows already in it are skipped, so a long run resumes where it stopped.
 
 from __future__ import annotations
 
+import csv as stdlib_csv
+import io
 import os
 import time
 import warnings
@@ -58,19 +60,42 @@ class Task:
     load: Callable[[], tuple[np.ndarray, np.ndarray]]
 
 
+def tie_fair(y: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and finite scores in one fixed shuffled order. MCC, RWS and the found count
+    cut the ranking at a position, and tied scores keep the input order there; ODDS files
+    often list the anomalies first, so without the shuffle a detector that ties everything
+    (a failed peer) would flag exactly the anomalies."""
+    order = np.random.default_rng(0).permutation(len(scores))
+    return np.asarray(y)[order], finite_scores(scores)[order]
+
+
 def measures(y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
-    """AUC, MCC (top N_o) and RWS of possibly non-finite scores."""
-    s = finite_scores(scores)
-    return {"auc": auc_score(y, s), "mcc": mcc_score(y, s), "rws": rws_score(y, s)}
+    """AUC, MCC (top N_o) and RWS of possibly non-finite scores, ties broken fairly."""
+    y_fair, s_fair = tie_fair(y, scores)
+    return {"auc": auc_score(y_fair, s_fair), "mcc": mcc_score(y_fair, s_fair),
+            "rws": rws_score(y_fair, s_fair)}
+
+
+def read_results(csv: Path) -> pd.DataFrame:
+    """The complete rows of a results CSV. A line a crash cut short has fewer fields than
+    the header: it is left out, so it is run again and never reported."""
+    with open(csv, newline="") as handle:
+        lines = handle.read().splitlines()
+    if not lines:
+        return pd.DataFrame(columns=COLUMNS)
+    width = len(next(stdlib_csv.reader(lines[:1])))
+    complete = [line for line, fields in zip(lines[1:], stdlib_csv.reader(lines[1:]),
+                                             strict=True) if len(fields) == width]
+    return pd.read_csv(io.StringIO("\n".join([lines[0], *complete])))
 
 
 def done_keys(csv: Path | None) -> set[tuple]:
     """Keys of the rows already in the CSV (resume)."""
     if csv is None or not csv.exists() or csv.stat().st_size == 0:
         return set()
-    old = pd.read_csv(csv, usecols=KEY).dropna()  # a line cut by a crash is not "done"
+    old = read_results(csv)
     return {(str(r.dataset), str(r.protocol), int(r.k), str(r.detector), int(r.draw),
-             int(r.seed)) for r in old.itertuples()}
+             int(r.seed)) for r in old[KEY].itertuples()}
 
 
 def _append(csv: Path | None, row: dict[str, Any]) -> None:
@@ -329,7 +354,7 @@ def _active(name: str, X: np.ndarray, y: np.ndarray, todo: list, seed: int, para
                     (scores, t), config = _peer_scores(det, X, X, seed), ""
                 static[det] = {"k": 0, **measures(y, scores), "fit_time": t, "score_time": 0.0,
                                "config": config, "selection": "static ranking",
-                               "found": int(discovery_curve(y, finite_scores(scores),
+                               "found": int(discovery_curve(*tie_fair(y, scores),
                                                             budget)[-1]),
                                "budget": budget}
             row = dict(static[det])

@@ -81,6 +81,9 @@ def _read_one(path: Path) -> np.ndarray:
         arr = np.load(path, allow_pickle=False)
         if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
             raise ValueError(f"{path.name} holds {arr.dtype} values, not numbers.")
+        if np.iscomplexobj(arr):
+            raise ValueError(f"{path.name} holds complex numbers; keep the part you need "
+                             "(np.abs, .real) and save that.")
         return arr.astype(np.float64)
     import matplotlib.image as mpimg
 

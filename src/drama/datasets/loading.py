@@ -77,10 +77,14 @@ def find(name: str, data_dir: DataDirArg = None) -> Path:
     """
     folders = data_dirs(data_dir)
     for folder in folders:
+        if not folder.is_dir():
+            continue
+        # Suffixes in any case (WINE.MAT), as available() lists them.
+        by_suffix = {entry.suffix.lower(): entry for entry in sorted(folder.iterdir())
+                     if entry.stem == name and entry.is_file()}
         for suffix in SUFFIXES:
-            candidate = folder / f"{name}{suffix}"
-            if candidate.is_file():
-                return candidate
+            if suffix in by_suffix:
+                return by_suffix[suffix]
     looked = "\n".join(
         f"  {folder}{'' if folder.is_dir() else '  (does not exist)'}" for folder in folders
     )

@@ -123,6 +123,10 @@ def as_labels(values: Any, n_objects: int, source: str = "") -> np.ndarray:
         )
     if arr.dtype == bool:
         return arr.astype(np.int64)
+    if arr.dtype.kind in "OUS":  # text labels "true" / "false", in any case
+        words = np.asarray([str(v).strip().lower() for v in arr.tolist()])
+        if set(words.tolist()) <= {"true", "false"}:
+            return (words == "true").astype(np.int64)
     try:
         numeric = arr.astype(np.float64)
     except (TypeError, ValueError):
