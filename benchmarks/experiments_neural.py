@@ -1,11 +1,13 @@
 """Experiments with the neural reducers on light curves, images and the paper's signals.
 
-* ``crts``: 466 CRTS light curves (>= 5 points) on a 64-bin grid, in two representations
+* ``crts``: the CRTS light curves (>= 5 points) on a 64-bin grid, in two representations
   (each curve's own time span with channels brightening and error; the survey's window with
-  a count channel added). Confidently classified curves only (no '?', '/', 'Unknown'); the
-  common classes (SN, CV, Blazar, AGN) are normal and every rarer class (HPM, Flare, Var,
-  YSO, Mira, Comet, Carbon) is an anomaly. DRAMA cae1d / cvae1d / pca vs IsolationForest,
-  plus the one-number baseline "quietest curve first".
+  a count channel added), with the rare-class rule of ``drama benchmark -d crts``
+  (``drama.benchmark.tasks.crts_rare_classes``: an uncertain "X?" counts as X; ambiguous
+  "A/B" and "Unknown" are left out): the common classes (SN, CV, Blazar, AGN) are normal
+  and every rarer class (HPM, Flare, Var, YSO, Mira, Comet, Carbon) is an anomaly. DRAMA
+  cae1d / cvae1d / pca vs IsolationForest, plus the one-number baseline "quietest curve
+  first".
 * ``digits``: scikit-learn digits 0-4 are normal, 10 images of each of 5-9 are new classes;
   DRAMA cae2d vs ae vs pca vs IsolationForest.
 * ``hubble``: 16 x 16 x 3 cutouts of the Hubble Deep Field (no labels): DRAMA cae2d's top
@@ -25,7 +27,6 @@ are AUC, MCC (top N_o flagged) and RWS, averaged over the seeds, with the mean f
 from __future__ import annotations
 
 import argparse
-import re
 import time
 import warnings
 from collections.abc import Callable
@@ -36,8 +37,6 @@ from sklearn.ensemble import IsolationForest
 
 from drama import Drama
 from drama.metrics import auc_score, mcc_score, rws_score
-
-COMMON_CRTS = ("SN", "CV", "Blazar", "AGN")
 
 
 def drama(reducer: str, **options: object) -> Callable[[np.ndarray, int], np.ndarray]:
@@ -72,6 +71,7 @@ def table(title: str, X: np.ndarray, y: np.ndarray,
 
 
 def crts(seeds: list[int]) -> None:
+    from drama.benchmark import crts_rare_classes
     from drama.datasets.lightcurves import load_crts
 
     representations = {
@@ -83,9 +83,8 @@ def crts(seeds: list[int]) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             X, labels, _ = load_crts(n_bins=64, **options)
-        sure = np.array([re.search(r"[?/]|Unknown", lab) is None for lab in labels])
-        X, labels = X[sure], labels[sure]
-        y = (~np.isin(labels, COMMON_CRTS)).astype(int)
+        keep, labels, y = crts_rare_classes(labels)
+        X = X[keep]
         rare = sorted({lab for lab in labels[y == 1]})
         print(f"\nCRTS anomalies: {', '.join(f'{r} ({int((labels == r).sum())})' for r in rare)}")
         amplitude = X[..., 0].std(axis=1)

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from drama.benchmark import (
     Task,
+    crts_rare_classes,
     crts_task,
     finite_scores,
     odds_tasks,
@@ -148,6 +149,12 @@ def test_crts_task_keeps_rare_classes_as_anomalies(tmp_path):
     _write_crts(tmp_path, ["SN", "CV?", "AGN", "Blazar", "HPM", "Flare", "SN/CV", "Unknown"])
     X, y = crts_task(tmp_path).load()
     assert X.shape == (6, 10) and y.tolist() == [0, 0, 0, 0, 1, 1]
+
+
+def test_crts_rare_classes_counts_an_uncertain_class_as_that_class():
+    keep, classes, y = crts_rare_classes(np.array(["SN", "HPM?", "SN/CV", "Unknown", "AGN?"]))
+    assert keep.tolist() == [True, True, False, False, True]
+    assert classes.tolist() == ["SN", "HPM", "AGN"] and y.tolist() == [0, 1, 0]
 
 
 def test_crts_task_without_class_labels_says_so(tmp_path):

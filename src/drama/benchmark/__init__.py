@@ -14,13 +14,20 @@ from drama.benchmark.runner import (
     run_benchmark,
     semi_split,
 )
-from drama.benchmark.tasks import crts_task, default_odds_dir, odds_tasks, synthetic_tasks
+from drama.benchmark.tasks import (
+    crts_rare_classes,
+    crts_task,
+    default_odds_dir,
+    odds_tasks,
+    synthetic_tasks,
+)
 
 __all__ = [
     "DETECTORS",
     "PEERS",
     "PROTOCOLS",
     "Task",
+    "crts_rare_classes",
     "crts_task",
     "default_detectors",
     "default_odds_dir",

@@ -136,7 +136,9 @@ def plot_figures(results: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     ax.set_xticks(x + 0.4 - width / 2, wide.index, rotation=60, ha="right")
     ax.set_ylabel("AUC")
     ax.set_ylim(0, 1.02)
-    ax.legend(ncol=min(5, wide.shape[1]), fontsize=7)
+    # Above the axes: inside, the legend hid the bars of the first data sets.
+    ax.legend(ncol=min(10, wide.shape[1]), fontsize=7, loc="lower center",
+              bbox_to_anchor=(0.5, 1.0), frameon=False)
     fig.tight_layout()
     paths.append(out / "auc_per_dataset.png")
     fig.savefig(paths[-1], dpi=120)

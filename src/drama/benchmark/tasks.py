@@ -57,10 +57,26 @@ def synthetic_tasks(n_features: tuple[int, ...] = (100, 3000),
 CRTS_NORMAL_CLASSES = ("SN", "CV", "AGN", "Blazar")
 
 
+def crts_rare_classes(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(keep, classes, y)`` for CRTS class labels: which curves have a usable class, that
+    class, and 1 where it is rare (not one of the four common classes). A trailing "?"
+    counts as the class; ambiguous ("SN/CV"), "Unknown" and unlabelled curves are left out."""
+    base = np.asarray([str(c).rstrip("?") for c in labels])
+    keep = np.asarray(["/" not in c and c not in ("Unknown", "unlabelled") for c in base],
+                      dtype=bool)
+    if not keep.any():
+        raise ValueError("No CRTS curve has a usable class label (transient_labels.csv "
+                         "missing, or every class ambiguous or Unknown); the crts task "
+                         "needs the classes to know the anomalies.")
+    classes = base[keep]
+    return keep, classes, np.asarray([c not in CRTS_NORMAL_CLASSES for c in classes],
+                                     dtype=np.int64)
+
+
 def crts_task(folder: str | Path | None = None, representation: str = "features") -> Task:
-    """The CRTS light curves as a rare-class task: the four common classes are normal, every
-    rarer class (HPM, Flare, Var, YSO, Mira, ...) is an anomaly. A trailing "?" counts as
-    the class; ambiguous ("SN/CV"), "Unknown" and unlabelled curves are left out."""
+    """The CRTS light curves as a rare-class task (:func:`crts_rare_classes`): the four
+    common classes are normal, every rarer class (HPM, Flare, Var, YSO, Mira, ...) is an
+    anomaly."""
 
     def load_curves() -> tuple[np.ndarray, np.ndarray]:
         import warnings
@@ -70,14 +86,7 @@ def crts_task(folder: str | Path | None = None, representation: str = "features"
         with warnings.catch_warnings():  # the count of too-short curves skipped
             warnings.simplefilter("ignore")
             X, labels, _ = load_crts(folder, representation=representation)
-        base = np.asarray([str(c).rstrip("?") for c in labels])
-        keep = np.asarray(["/" not in c and c not in ("Unknown", "unlabelled") for c in base],
-                          dtype=bool)
-        if not keep.any():
-            raise ValueError("No CRTS curve has a usable class label (transient_labels.csv "
-                             "missing, or every class ambiguous or Unknown); the crts task "
-                             "needs the classes to know the anomalies.")
-        y = np.asarray([c not in CRTS_NORMAL_CLASSES for c in base[keep]], dtype=np.int64)
+        keep, _, y = crts_rare_classes(labels)
         return X[keep].reshape(int(keep.sum()), -1), y
 
     return Task("crts" if representation == "features" else f"crts-{representation}",
