@@ -2,16 +2,18 @@
 
 For every ODDS set the issue's grid (4 reducers x 10 metrics x 3 levels, input space,
 seed 0) is scored once by ``DramaSearch`` and its rank-normalised training scores are cached
-(``--cache``, default ``~/.cache/drama/search-lodo``, about 2 GB). Four richer pools are
+(``--cache``, default ``~/.cache/drama/search-lodo``, about 4 GB). Richer pools are
 cached too: the grid's latent space, trees on standardised or on robust-scaled instead of
-min-max-scaled features, and deeper trees (levels 1 to 5). Then, on the cached ranks:
+min-max-scaled features, deeper trees (levels 1 to 5), and the default trees (levels 1-4)
+scored with more or fewer leaves as prototypes (``min_leaf_share`` 0.03 or 0.25). Then, on
+the cached ranks:
 
 - **label-free rules** (AUC on all objects): the consensus at several shares, the same
   consensus combined with Fisher's method (mean of -log(1 - rank), which rewards objects
   extreme in a few configurations), a second consensus round, agreement-weighted averages,
   the consensus over the grid plus the latent or the standardised pool, and the
   consensus over levels 1-4 or 1-5 of the deep pool at several shares, and pools with
-  the robust-scaled trees;
+  the robust-scaled trees or the leaf-share pools;
 - **a recommender** (meta-features -> rule): for the held-out set, the five training sets
   nearest in five label-free meta-features (log n, log d, median |skewness|, tail weight,
   share of discrete features; standardised on the training sets) vote with their mean AUC
@@ -58,14 +60,20 @@ POOLS: dict[str, dict] = {
     "deep": {"levels": [1, 2, 3, 4, 5]},
     "robust": {"reducers": ["none", "pca", "ica"], "drama_params": {"scaling": "robust"},
                "levels": GRID_LEVELS},
+    # The default trees (levels 1-4) with more or fewer leaves counted as prototypes:
+    # min_leaf_share changes only the scoring, so these are new configurations of the
+    # same fitted trees (more local with 0.03, more global with 0.25).
+    "leaf 0.03": {"drama_params": {"min_leaf_share": 0.03}},
+    "leaf 0.25": {"drama_params": {"min_leaf_share": 0.25}},
 }
+LEAF_POOLS = ("leaf 0.03", "leaf 0.25")
 DEPTHS = (4, 5)  # the deep pool's consensus is also taken over levels 1..depth
 
 
 def cached_ranks(path: Path, cache: Path, pool: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(ranks (n, C), labels, configuration names) of one pool on one data set, computed
     once (caches written before the names were kept give an empty list)."""
-    file = cache / f"{pool}_{path.stem}.npz"
+    file = cache / f"{pool.replace(' ', '-')}_{path.stem}.npz"
     if not file.exists():
         X, y = load(path)
         search = DramaSearch(random_state=0, n_jobs=-1, **POOLS[pool]).fit(X)
@@ -255,6 +263,11 @@ def main() -> None:
                 y, consensus(np.hstack([ranks, robust]), share))
         row["consensus 0.5, levels 1-4 + robust pool"] = auc_score(
             y, consensus(np.hstack([deep[:, level <= 4], robust]), 0.5))
+        for pool in LEAF_POOLS:
+            leaf, _, _ = cached_ranks(path, args.cache, pool)
+            row[f"consensus 0.5, {pool} pool"] = auc_score(y, consensus(leaf, 0.5))
+            row[f"consensus 0.5, levels 1-4 + {pool} pool"] = auc_score(
+                y, consensus(np.hstack([deep[:, level <= 4], leaf]), 0.5))
         free[path.stem] = row
         X = load(path)[0]
         meta[path.stem] = meta_features(X)
@@ -274,11 +287,13 @@ def main() -> None:
                                            if c.startswith("consensus 0.") and "," not in c
                                            and "+" not in c] + ["consensus 1.0"]
         if "consensus 0.7, levels 1-4" in table:
-            depth = [c for c in table.columns if ", levels 1-" in c and "robust" not in c]
+            depth = [c for c in table.columns if ", levels 1-" in c and "pool" not in c]
             families["the share and the depth (levels 1-3, 1-4 or 1-5)"] = \
                 families["the share alone"] + depth
             families["the share, the depth and the robust-scaled pool"] = \
                 families["the share alone"] + depth + [c for c in table.columns if "robust" in c]
+            families["the share, the depth and the leaf-share pools"] = \
+                families["the share alone"] + depth + [c for c in table.columns if "leaf" in c]
         for family, columns in families.items():
             held, picks = lodo(table[columns])
             counts = pd.Series(picks).value_counts()
