@@ -528,12 +528,41 @@ def test_digits_task() -> None:
         load_digits_task(anomaly_digit=10)
 
 
+@pytest.mark.parametrize("digit", [0, 7, 8])
+def test_the_largest_digit_share_suggested_works(digit):
+    import re
+
+    with pytest.raises(ValueError, match="use anomaly_fraction <=") as info:
+        load_digits_task(anomaly_digit=digit, anomaly_fraction=0.1)
+    largest = float(re.search(r"<= ([0-9.]+)\.$", str(info.value)).group(1))
+    assert load_digits_task(anomaly_digit=digit, anomaly_fraction=largest)[1].sum() > 0
+
+
 def test_a_feature_named_y_that_is_not_a_label_stays_a_feature(tmp_path):
     path = tmp_path / "xy.csv"
     pd.DataFrame({"x": [0.5, 1.5, 2.5], "y": [-3.2, 4.1, 0.7]}).to_csv(path, index=False)
     with pytest.warns(UserWarning, match="'y' is named like labels .* used as a feature"):
         features, ids, y = load_table(path)
     assert list(features.columns) == ["x", "y"] and y is None and ids is None
+
+
+def test_a_zero_one_label_column_is_found_beside_a_feature_named_y(tmp_path):
+    path = tmp_path / "xyl.csv"
+    pd.DataFrame({"x": [0.5, 1.5, 2.5], "y": [-3.2, 4.1, 0.7], "label": [0, 1, 0]}).to_csv(
+        path, index=False)
+    with pytest.warns(UserWarning, match="'y' is named like labels .* used as a feature"):
+        features, _, y = load_table(path)
+    assert list(features.columns) == ["x", "y"] and y.tolist() == [0, 1, 0]
+
+
+def test_a_parquet_index_comes_back_as_its_column(tmp_path):
+    path = tmp_path / "idx.parquet"
+    frame = pd.DataFrame({"objid": ["a", "b", "c"], "f": [1.0, 2.0, 3.0]})
+    frame.set_index("objid").to_parquet(path)
+    features, ids, _ = load_table(path, id_column="objid")
+    assert list(features.columns) == ["f"] and list(ids) == ["a", "b", "c"]
+    pd.DataFrame({"f": [1.0, 2.0]}).to_parquet(path)  # a plain 0..n-1 index adds nothing
+    assert list(load_table(path)[0].columns) == ["f"]
 
 
 def test_text_labels_true_and_false_are_read_as_1_and_0():

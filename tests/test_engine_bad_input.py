@@ -367,16 +367,27 @@ def test_reordered_dataframe_columns_are_refused():
         det.decision_function(frame[["c", "a", "b"]])
 
 
-def test_correlation_in_one_dimension_is_refused():
+def test_correlation_in_fewer_than_three_dimensions_is_refused():
     X = np.random.default_rng(0).normal(size=(40, 1))
-    with pytest.raises(ValueError, match="at least 2 dimensions"):
+    with pytest.raises(ValueError, match="at least 3 dimensions"):
         Drama(metric="correlation").fit(X)
+    # in 2 dimensions every correlation distance is 0 or 2: all scores would be 0
+    flat = np.random.default_rng(1).normal(size=(40, 2))
+    with pytest.raises(ValueError, match="at least 3 dimensions"):
+        Drama(metric="correlation").fit(flat)
+    det = Drama(random_state=0).fit(flat)
+    assert "correlation" not in det.score_levels(flat).columns.get_level_values("metric")
+    with pytest.raises(ValueError, match="distances in 2"):
+        det.score_levels(flat, "correlation")
     # latent space: what counts is the codes' width, not latent_dim
     with pytest.raises(ValueError, match="distances in 1"):
-        Drama(reducer="pca", latent_dim=2, metric="correlation", space="latent").fit(X)
+        Drama(reducer="pca", latent_dim=3, metric="correlation", space="latent").fit(X)
     wide = np.random.default_rng(0).normal(size=(40, 5))
+    with pytest.raises(ValueError, match="distances in 2"):  # the default latent_dim
+        Drama(reducer="pca", metric="correlation", space="latent").fit(wide)
     det = Drama(reducer="none", latent_dim=1, metric="correlation", space="latent").fit(wide)
     assert np.ptp(det.decision_scores_) > 0
+    assert det.distance_dims() == 5 and Drama(reducer="pca").fit(wide).distance_dims("latent") == 2
 
 
 def test_sparse_input_and_unknown_reducer_options_are_explained():

@@ -148,9 +148,13 @@ def test_bad_labels_raise(fitted, bad):
 
 def test_labels_without_anomaly_warn_and_fall_back(fitted):
     X, y, search = fitted
+    labels = -np.ones(len(y), int)
+    labels[:20] = 0
     with pytest.warns(UserWarning, match="falls back to the label-free"):
-        search.select(np.zeros(len(y), int))
+        search.select(labels)
     assert "label-free" in search.selection_
+    counts = search.results_[["n_labelled", "n_labelled_anomalies", "n_labelled_normals"]]
+    assert counts.iloc[0].tolist() == [20, 0, 20]
 
 
 def test_relevance_lifts_unlabelled_anomalies_like_the_labelled_ones():
@@ -224,6 +228,16 @@ def test_all_metrics_include_mahalanobis_for_few_features():
     search = DramaSearch(reducers=["none"], levels=[1], random_state=0).fit(X)
     assert "mahalanobis" in set(search.results_["metric"])
     assert len(search.results_) == 10
+
+
+def test_correlation_is_left_out_where_it_could_only_give_0_or_2():
+    X, _ = blobs(n=80, n_out=4)
+    search = DramaSearch(reducers=["pca"], metrics=["l2", "correlation"], levels=[1],
+                         spaces=["input", "latent"], random_state=0).fit(X)
+    kept = set(zip(search.results_["metric"], search.results_["space"], strict=True))
+    assert kept == {("l2", "input"), ("l2", "latent"), ("correlation", "input")}
+    with pytest.raises(ValueError, match="needs at least 3 dimensions"):
+        DramaSearch(reducers=["none"], metrics=["correlation"], levels=[1]).fit(X[:, :2])
 
 
 def test_latent_space_configurations():

@@ -16,6 +16,9 @@ METRICS = (
     "l1", "l2", "l4", "wl2", "wl4", "braycurtis", "chebyshev", "canberra", "correlation",
     "mahalanobis",
 )
+# Two centred 2-vectors are (a, -a) and (b, -b): their correlation is always +1 or -1, so
+# correlation distances in fewer than 3 dimensions are only 0 or 2 and rank nothing.
+CORRELATION_MIN_DIMS = 3
 _TINY = 1e-300
 _CHUNK_ELEMENTS = 1 << 22  # ~32 MiB of float64 per (b, k, d) temporary
 

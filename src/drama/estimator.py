@@ -20,7 +20,7 @@ from drama._validation import (
     feature_names,
 )
 from drama.clustering import CLUSTERINGS
-from drama.distances import METRICS
+from drama.distances import CORRELATION_MIN_DIMS, METRICS
 from drama.scaling import SCALINGS, Scaler
 from drama.tree import SPACES, SplitTree
 
@@ -178,12 +178,24 @@ class Drama(BaseEstimator):
                 "This Drama model is not fitted yet. Call fit(X) first, or Drama.load(path)."
             )
 
-    def _check_correlation_dims(self, dims: int) -> None:
-        if self.metric == "correlation" and dims < 2:
+    @staticmethod
+    def _check_correlation_dims(metric: str, dims: int) -> None:
+        if metric == "correlation" and dims < CORRELATION_MIN_DIMS:
             raise ValueError(
-                "metric='correlation' needs at least 2 dimensions to correlate; this model "
-                f"measures distances in {dims}. Use another metric such as 'l2'."
+                f"metric='correlation' needs at least {CORRELATION_MIN_DIMS} dimensions: in "
+                "2, any two vectors correlate at +1 or -1, so every distance is 0 or 2. This "
+                f"model measures distances in {dims}. Use another metric such as 'l2'."
             )
+
+    def distance_dims(self, space: str | None = None) -> int:
+        """How many dimensions distances are measured in: the object's size in input space,
+        the width of the root's codes in latent space (a reducer may keep fewer than
+        ``latent_dim``)."""
+        self._check_fitted()
+        space = check_option(space or self.space, SPACES, "space")
+        if space == "input":
+            return int(np.prod(self.sample_shape_))
+        return int(self.tree_.nodes_[0].latent_mean.size)
 
     def _scoring_params(self) -> dict[str, Any]:
         """The parameters the fitted tree and its scores depend on: all but contamination,
@@ -226,7 +238,7 @@ class Drama(BaseEstimator):
         arr = check_array(X, min_objects=2)
         n_features = int(np.prod(arr.shape[1:]))
         if self.space == "input":
-            self._check_correlation_dims(n_features)
+            self._check_correlation_dims(self.metric, n_features)
         names = feature_names(X)
         scaler = Scaler(self.scaling).fit(arr)
         scaled = scaler.transform(arr)
@@ -240,7 +252,7 @@ class Drama(BaseEstimator):
             reducer_options=self.reducer_options, random_state=self.random_state,
         ).fit(scaled)
         if self.space == "latent":  # a reducer may keep fewer dimensions than latent_dim
-            self._check_correlation_dims(int(tree.nodes_[0].latent_mean.size))
+            self._check_correlation_dims(self.metric, int(tree.nodes_[0].latent_mean.size))
         # Only a complete fit replaces the fitted state: a failure above leaves it untouched.
         self.scaler_, self.tree_ = scaler, tree
         if names is None:
@@ -276,16 +288,23 @@ class Drama(BaseEstimator):
         ``metrics="all"`` means every metric this model can score: Mahalanobis needs the
         leaf covariances, kept only with ``keep_covariance=True`` or
         ``metric="mahalanobis"``; asking for it by name without them raises a ValueError.
+        Correlation needs at least 3 dimensions in ``space`` (see ``distance_dims``): "all"
+        leaves it out below that, and asking for it by name raises a ValueError.
         Returns a DataFrame with (level, metric) MultiIndex columns, one row per object.
         """
         scaled = self._prepare(X)
+        space = check_option(space or self.space, SPACES, "space")
+        dims = self.distance_dims(space)
         if metrics == "all":
-            metrics = [m for m in METRICS if m != "mahalanobis" or self.tree_.keep_covariance]
+            metrics = [m for m in METRICS
+                       if (m != "mahalanobis" or self.tree_.keep_covariance)
+                       and (m != "correlation" or dims >= CORRELATION_MIN_DIMS)]
         elif isinstance(metrics, str):
             metrics = [metrics]
         metrics = list(metrics)
         for m in metrics:
             check_option(m, METRICS, "metric")
+            self._check_correlation_dims(m, dims)
         levels = list(range(1, self.n_levels + 1)) if levels is None else list(levels)
         if not metrics or not levels:
             raise ValueError("Ask for at least one metric and one level.")
@@ -293,7 +312,6 @@ class Drama(BaseEstimator):
             if (isinstance(level, bool) or not isinstance(level, (int, np.integer))
                     or not 1 <= level <= self.n_levels):
                 raise ValueError(f"levels must be integers in 1..{self.n_levels}; got {level!r}.")
-        space = check_option(space or self.space, SPACES, "space")
         scores = self.tree_.level_scores(scaled, metrics, levels, space)
         columns = pd.MultiIndex.from_tuples(list(scores), names=["level", "metric"])
         return pd.DataFrame(np.column_stack(list(scores.values())), columns=columns)

@@ -38,7 +38,7 @@ from drama._validation import (
     check_random_state,
     feature_names,
 )
-from drama.distances import METRICS
+from drama.distances import CORRELATION_MIN_DIMS, METRICS
 from drama.estimator import Drama
 from drama.relevance import FeatureSpace, relevance_at
 from drama.tree import SPACES
@@ -140,7 +140,10 @@ def _score_tree(det: Drama, X: np.ndarray, metrics: list[str], levels: list[int]
     scores: dict[str, np.ndarray] = {}
     cost: dict[str, float] = {}
     for space in spaces:
+        dims = det.distance_dims(space)
         for metric in metrics:
+            if metric == "correlation" and dims < CORRELATION_MIN_DIMS:
+                continue  # only distances of 0 or 2 there: a constant configuration
             start = time.perf_counter()
             frame = det.score_levels(X, [metric], levels, space)
             per_level = (time.perf_counter() - start) / len(levels)
@@ -364,6 +367,12 @@ class DramaSearch(BaseEstimator):
             delayed(_score_tree)(det, arr, metrics, levels, spaces)
             for det in self.estimators_.values()
         )
+        if not any(scores for scores, _ in scored):
+            raise ValueError(
+                f"No configuration to score: metric 'correlation' needs at least "
+                f"{CORRELATION_MIN_DIMS} dimensions, and these data and spaces have fewer. "
+                "Add another metric, e.g. metrics='all'."
+            )
         rows, columns = [], {}
         for (scores, cost), r in zip(scored, reducers, strict=True):
             for name, values in scores.items():
@@ -405,8 +414,9 @@ class DramaSearch(BaseEstimator):
         if n_a == 0:
             weights = prior_w
             res["label_auc"] = res["label_auc_se"] = res["shrunk_auc"] = np.nan
-            res["n_labelled"] = res["n_labelled_anomalies"] = res["n_labelled_normals"] = (
-                0 if labels is None else int((labels >= 0).sum()))
+            res["n_labelled"] = 0 if labels is None else int((labels >= 0).sum())
+            res["n_labelled_anomalies"] = 0
+            res["n_labelled_normals"] = 0 if labels is None else int((labels == 0).sum())
             self.selection_ = (
                 f"label-free consensus: the {int((weights > 0).sum())} of {len(weights)} "
                 "configurations that agree most with the mean rank, averaged"

@@ -313,6 +313,8 @@ def read_table_file(path: Path) -> pd.DataFrame:
             frame = pd.read_csv(path)
         elif fmt == "parquet":
             frame = pd.read_parquet(path)
+            if not isinstance(frame.index, pd.RangeIndex):  # a stored index, e.g. objid:
+                frame = frame.reset_index()  # back as the column it was written from
         else:
             frame = _read_fits(path)
     except (FileNotFoundError, TypeError):
@@ -371,13 +373,19 @@ def split_table(
         id_column = _find_column(columns, (_ID_COLUMN,))
     if label_column is None:
         # Only a column that really holds 0/1 labels is taken for them by its name: a feature
-        # called "y" (a coordinate, say) stays a feature.
-        guess = _find_column([c for c in columns if c != id_column], LABEL_COLUMNS)
-        if guess is not None and set(pd.unique(frame[guess].dropna())) <= {0, 1}:
-            label_column = guess
-        elif guess is not None:
+        # called "y" (a coordinate, say) stays a feature, and a 0/1 "label" beside it is
+        # still found (kept as a feature, the labels would leak into the scores).
+        candidates = [c for c in columns if c != id_column]
+        not_labels = []
+        while (guess := _find_column(candidates, LABEL_COLUMNS)) is not None:
+            if set(pd.unique(frame[guess].dropna())) <= {0, 1}:
+                label_column = guess
+                break
+            not_labels.append(guess)
+            candidates.remove(guess)
+        for name in not_labels:
             warnings.warn(
-                f"{source}: column {guess!r} is named like labels but does not hold only 0 "
+                f"{source}: column {name!r} is named like labels but does not hold only 0 "
                 "and 1, so it is used as a feature. Name it as the label column to use it as "
                 "labels, or rename it.", UserWarning, stacklevel=3,
             )

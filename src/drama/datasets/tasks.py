@@ -8,6 +8,7 @@ plays the anomalies.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -43,7 +44,8 @@ def _assemble(
     n_normal = X_normal.shape[0]
     n_anomalies = max(1, int(round(fraction / (1.0 - fraction) * n_normal)))
     if n_anomalies > X_pool.shape[0]:
-        largest = X_pool.shape[0] / (X_pool.shape[0] + n_normal)
+        # rounded down, so that the share suggested always works
+        largest = math.floor(1e3 * X_pool.shape[0] / (X_pool.shape[0] + n_normal)) / 1e3
         raise ValueError(
             f"anomaly_fraction={fraction} needs {n_anomalies} {what} but only "
             f"{X_pool.shape[0]} exist; use anomaly_fraction <= {largest:.3f}."
@@ -100,7 +102,9 @@ def load_digits_task(
     anomaly_digit
         The digit (0-9) that plays the anomaly.
     anomaly_fraction
-        Share of anomalies among the returned objects, in (0, 0.1].
+        Share of anomalies among the returned objects: above 0 and at most what the
+        digit's images allow (about 0.09-0.1, each digit having about 180 images; a larger
+        share raises a ValueError that names the largest possible).
     random_state
         Seed (or ``numpy.random.Generator``) choosing the anomalies and the row order.
 
