@@ -155,12 +155,13 @@ def plot_figures(results: pd.DataFrame, out_dir: str | Path) -> list[Path]:
 
     if results["k"].nunique() > 1:
         curve = results.groupby(["k", "detector"])["auc"].mean().unstack()
-        fig, ax = plt.subplots(figsize=(6, 4))
+        fig, ax = plt.subplots(figsize=(7, 4))
         for det in curve.columns:
             ax.plot(curve.index, curve[det], marker="o", label=det)
         ax.set_xlabel("k labelled anomalies")
         ax.set_ylabel("mean AUC on unseen")
-        ax.legend(fontsize=7)
+        # Beside the axes: inside, it hid the end of the highest curve.
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
         fig.tight_layout()
         paths.append(out / "auc_vs_k.png")
         fig.savefig(paths[-1], dpi=120)
