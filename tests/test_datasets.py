@@ -555,6 +555,14 @@ def test_a_zero_one_label_column_is_found_beside_a_feature_named_y(tmp_path):
     assert list(features.columns) == ["x", "y"] and y.tolist() == [0, 1, 0]
 
 
+def test_a_label_column_found_by_name_with_gaps_says_how_to_fix_it(tmp_path):
+    path = tmp_path / "gaps.csv"
+    pd.DataFrame({"x": [0.5, 1.5, 2.5], "y": [0, None, 1]}).to_csv(path, index=False)
+    with pytest.raises(ValueError, match="'y' is taken for the 0/1 labels .* 1 of them are "
+                                         "missing.*rename the column"):
+        load_table(path)
+
+
 def test_a_parquet_index_comes_back_as_its_column(tmp_path):
     path = tmp_path / "idx.parquet"
     frame = pd.DataFrame({"objid": ["a", "b", "c"], "f": [1.0, 2.0, 3.0]})

@@ -379,6 +379,13 @@ def split_table(
         not_labels = []
         while (guess := _find_column(candidates, LABEL_COLUMNS)) is not None:
             if set(pd.unique(frame[guess].dropna())) <= {0, 1}:
+                missing = int(frame[guess].isna().sum())
+                if missing:  # labels with gaps cannot score; as a feature NaN cannot either
+                    raise ValueError(
+                        f"{source}: column {guess!r} is taken for the 0/1 labels by its name, "
+                        f"but {missing} of them are missing. Fill them with 0 (normal) or 1 "
+                        "(anomaly), or rename the column if it is not the labels."
+                    )
                 label_column = guess
                 break
             not_labels.append(guess)
