@@ -234,6 +234,13 @@ def test_bad_options_fail_before_any_work(data, tmp_path):
                           ("random_state", -1)):
         with pytest.raises(ValueError, match=option):
             ActiveSession(X, ids=ids, store=tmp_path / "bad.db", **{option: value}, **FAST)
+    # a typo in the grid must not leave a store that records it (the corrected command
+    # would then be refused as a mismatch)
+    for grid, match in (({"metrics": ["l2", "cosine"]}, "Unknown metric 'cosine'"),
+                        ({"reducers": ["pcaa"]}, "Unknown reducer 'pcaa'"),
+                        ({"levels": [0, 1]}, "levels must be positive")):
+        with pytest.raises(ValueError, match=match):
+            ActiveSession(X, ids=ids, store=tmp_path / "bad.db", **{**FAST, **grid})
     assert not list(tmp_path.iterdir())
 
 

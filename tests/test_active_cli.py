@@ -70,6 +70,23 @@ def test_end_of_input_stops_cleanly_and_budget(app, table, tmp_path):
     assert "3 labels" in stopped.output  # input ran out: saved, no traceback
 
 
+def test_resume_counts_each_objects_latest_label(app, table, tmp_path):
+    from drama.active import ActiveSession
+
+    store = tmp_path / "relabel.db"
+    frame = pd.read_csv(table)
+    session = ActiveSession(frame.drop(columns="id"), ids=frame["id"], store=store,
+                            reducers=("none",), levels=(1, 2), random_state=0)
+    session.label("gal3", "boring")
+    session.label("gal3", "interesting")  # a correction: the latest label counts
+    session.close()
+    result = CliRunner().invoke(app, ["active", str(table), "--store", str(store), *FAST],
+                                input="q\n")
+    assert result.exit_code == 0, result.output
+    assert "1 labels so far, 1 interesting" in result.output
+    assert "(1 interesting)" in result.output
+
+
 def test_curves_are_plotted_to_files(app, tmp_path):
     rng = np.random.default_rng(1)
     t = np.linspace(0, 1, 60)
@@ -83,6 +100,24 @@ def test_curves_are_plotted_to_files(app, tmp_path):
               *FAST], input="i\nq\n")
     assert result.exit_code == 0, result.output
     assert len(list(plots.glob("candidate_*.png"))) == 2
+
+
+def test_multichannel_curves_are_plotted_as_curves_not_images(app, tmp_path):
+    from drama.cli_active import _load
+
+    rng = np.random.default_rng(3)
+    curves = np.sin(np.linspace(0, 6, 60))[None, :, None] + 0.05 * rng.normal(size=(80, 60, 2))
+    data = tmp_path / "mag_err.npy"
+    np.save(data, curves)
+    assert _load(data, None)[2] == "curve"  # (n, T, C), as load_crts gives and cae1d takes
+    np.save(tmp_path / "grey.npy", rng.random((20, 8, 8)))
+    assert _load(tmp_path / "grey.npy", None)[2] == "image"
+    plots = tmp_path / "plots"
+    result = CliRunner().invoke(
+        app, ["active", str(data), "--store", str(tmp_path / "c.db"), "--plot-dir", str(plots),
+              *FAST], input="b\nq\n")
+    assert result.exit_code == 0, result.output
+    assert len(list(plots.glob("candidate_*.png"))) == 2  # the one labelled, the one quit at
 
 
 def test_clear_errors(app, table, tmp_path):

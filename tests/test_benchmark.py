@@ -86,6 +86,8 @@ def test_semi_protocol_draws_and_too_few_anomalies(tmp_path):
     assert "LOF-20 AUC" in table6(lof20)  # the default LOF stands in when no talk LOF ran
     both = pd.concat([lof20, out[out["detector"] == "IForest"].assign(detector="LOF-10")])
     assert "LOF-10 AUC" in table6(both) and "LOF-20" not in table6(both)
+    undefined = out.assign(auc=np.where(out["detector"] == "DRAMA", np.nan, out["auc"]))
+    assert "nan" not in table6(undefined)  # an undefined measure is a blank cell
 
 
 def test_novelty_protocol(tmp_path):

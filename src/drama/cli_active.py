@@ -43,9 +43,16 @@ def _load(path: Path, id_column: str | None) -> tuple[Any, list[str] | None, str
     if id_column is not None:
         raise ValueError(f"--id-column applies to tables only, not to {path.name}.")
     X, _ = load(path)
+    if X.ndim == 3 and X.shape[2] <= 4 < X.shape[1]:
+        return X, None, "curve"  # (n, T, C): a few channels of long sequences, as cae1d takes
     if X.ndim >= 3:
         return X, None, "image"
     return X, None, "curve" if X.shape[1] > 50 else "table"
+
+
+def _interesting(labels: Any) -> int:
+    """How many objects of ``ActiveSession.labels()`` are labelled interesting now."""
+    return int((labels["label"] == "interesting").sum()) if len(labels) else 0
 
 
 def _plot(session: ActiveSession, cand: Candidate, kind: str, folder: Path) -> Path:
@@ -58,17 +65,23 @@ def _plot(session: ActiveSession, cand: Candidate, kind: str, folder: Path) -> P
     obj = session.X[i]
     median = np.median(session.X, axis=0)
     folder.mkdir(parents=True, exist_ok=True)
-    fig, axes = plt.subplots(1, 2 if kind == "image" else 1, figsize=(7, 3))
     if kind == "image":
+        fig, axes = plt.subplots(1, 2, figsize=(7, 3))
         pairs = ((obj, f"object {cand.id}"), (median, "median object"))
         for ax, (img, title) in zip(axes, pairs, strict=True):
             ax.imshow(img if img.ndim == 2 or img.shape[-1] in (3, 4) else img[..., 0])
             ax.set_title(title)
             ax.axis("off")
-    else:
-        axes.plot(median.reshape(-1), color="0.6", label="median object")
-        axes.plot(obj.reshape(-1), color="C3", label=f"object {cand.id}")
-        axes.legend(loc="best", fontsize=8)
+    else:  # one panel per channel of a (T, C) curve
+        channels = obj.shape[1] if obj.ndim == 2 else 1
+        fig, axes = plt.subplots(channels, 1, figsize=(7, 2.2 * channels + 0.8), squeeze=False)
+        for c, ax in enumerate(axes[:, 0]):
+            pick = (lambda a, c=c: a[:, c]) if obj.ndim == 2 else (lambda a: a.reshape(-1))
+            ax.plot(pick(median), color="0.6", label="median object")
+            ax.plot(pick(obj), color="C3", label=f"object {cand.id}")
+            if channels > 1:
+                ax.set_ylabel(f"channel {c}")
+        axes[0, 0].legend(loc="best", fontsize=8)
     fig.tight_layout()
     safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in cand.id)
     out = folder / f"candidate_{safe}.png"
@@ -151,10 +164,11 @@ def active(
             )
     plots = plot_dir or store.with_name(store.name + ".plots")
     with session:
-        done = len(session.labels())
-        if done:
+        known = session.labels()
+        done = len(known)
+        if done:  # each object's latest label, as the closing line counts them
             console.print(f"Resuming {escape(str(store))}: {done} labels so far, "
-                          f"{int(session.discovery_curve()[-1])} interesting.")
+                          f"{_interesting(known)} interesting.")
         skipped: set[str] = set()
         answered = 0
         try:
@@ -177,8 +191,8 @@ def active(
         except (KeyboardInterrupt, typer.Abort):
             console.print("\nStopped; every answer so far is saved.")
         labels = session.labels()
-        n_int = int((labels["label"] == "interesting").sum()) if len(labels) else 0
-        console.print(f"{len(labels)} labels in {escape(str(store))} ({n_int} interesting). "
+        console.print(f"{len(labels)} labels in {escape(str(store))} "
+                      f"({_interesting(labels)} interesting). "
                       "Rerun the same command to continue.")
         if output is not None:
             with user_errors():  # the labels are already safe in the store

@@ -267,6 +267,11 @@ class DramaSearch(BaseEstimator):
         self.random_state = random_state
 
     # ------------------------------------------------------------------ validation
+    def check_grid(self, n_features: int) -> None:
+        """Raise the ValueError that ``fit`` would for these options on objects of
+        ``n_features`` values, before any work (an unknown reducer or metric, bad levels)."""
+        self._grid(n_features)
+
     def _grid(self, n_features: int) -> tuple[list[str], list[str], list[int], list[str], bool]:
         from drama.reducers import get_reducer_spec
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from drama.search import DramaSearch, config_name, rank_normalise
 
-__all__ = ["ConfigTable", "choose_configuration", "choose_with_search", "fit_search"]
+__all__ = ["ConfigTable", "choose_configuration", "choose_with_search", "session_search"]
 
 
 @dataclass
@@ -35,21 +35,20 @@ class ConfigTable:
                    consensus=rank_normalise(ranks @ search.label_free_weights()[1]))
 
 
-def fit_search(
-    X: np.ndarray,
+def session_search(
     reducers: Sequence[str] = ("none", "pca"),
     levels: Sequence[int] = (1, 2, 3),
     metrics: Sequence[str] | str = "all",
     random_state: int | None = 0,
 ) -> DramaSearch:
-    """One tree per reducer, every (reducer, level, metric) scored, label-free selection.
+    """The session's (unfitted) search: one tree per reducer, every (reducer, level,
+    metric) scored, label-free selection.
 
     The share is pinned at 0.7: the session's options were chosen leave-one-task-out with
     it (docs/active.md), before the search's default became 0.5 with four levels."""
     # The session has its own relevance model; the search's would count the labels twice.
     return DramaSearch(reducers=list(reducers), metrics=metrics, levels=list(levels),
-                       ensemble_share=0.7, relevance_alpha=None,
-                       random_state=random_state).fit(X)
+                       ensemble_share=0.7, relevance_alpha=None, random_state=random_state)
 
 
 def choose_configuration(

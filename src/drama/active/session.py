@@ -22,7 +22,7 @@ from drama.active.selection import (
     ConfigTable,
     choose_configuration,
     choose_with_search,
-    fit_search,
+    session_search,
 )
 from drama.active.store import ActiveStore, StoreError, data_fingerprint
 from drama.active.strategies import STRATEGIES
@@ -175,13 +175,16 @@ class ActiveSession:
 
             self._memory_dir = tempfile.TemporaryDirectory(prefix="drama-active-")
             store = os.path.join(self._memory_dir.name, "labels.drama.db")
-        # Open the store first: a locked or mismatched store fails before any fitting.
+        # Check the options, then open the store: a typo must not leave a store that records
+        # it, and a locked or mismatched store fails before any fitting.
+        search = session_search(reducers, levels, metrics, random_state)
+        search.check_grid(int(np.prod(arr.shape[1:])))
         self.store = ActiveStore(
             store, fingerprint=data_fingerprint(arr, ids), ids=ids, config=self.config,
             steal_lock=steal_lock,
         )
         try:
-            self.search_ = fit_search(arr, reducers, levels, metrics, random_state)
+            self.search_ = search.fit(arr)
             self.table = ConfigTable.from_search(self.search_)
             self.space = self.search_.space_  # the same data and seed: no second build
             self._learn_features = np.hstack([self.space.coords, self.table.percentiles])

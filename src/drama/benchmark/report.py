@@ -81,13 +81,15 @@ def table6(results: pd.DataFrame, detectors: tuple[str, ...] = ("DRAMA", "LOF-5"
         for m in MEASURES:
             for d in present:
                 v = results[(results["dataset"] == ds) & (results["detector"] == d)][m] * 100
+                v = v.dropna()  # undefined (e.g. AUC once every anomaly is labelled): blank
                 cells.append("" if v.empty else f"{v.mean():.0f} ± {v.std(ddof=0):.0f}"
                              if len(v) > 1 else f"{v.mean():.0f}")
         lines.append(f"| {ds} | {config} | " + " | ".join(cells) + " |")
     cells = []
     for m in MEASURES:
         means = summary(results, m).loc["mean"]
-        cells += [f"**{means[d] * 100:.1f}**" if d in means else "" for d in present]
+        cells += [f"**{means[d] * 100:.1f}**" if d in means and pd.notna(means[d]) else ""
+                  for d in present]
     lines.append("| **mean** | | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
