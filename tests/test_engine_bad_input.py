@@ -9,6 +9,7 @@ import pytest
 
 from drama import Drama
 from drama.distances import METRICS
+from drama.metrics import auc_score
 
 
 @pytest.fixture(scope="module")
@@ -411,3 +412,32 @@ def test_a_feature_constant_in_training_does_not_dominate_weighted_metrics(metri
     rounding = ordinary + np.array([[0.0, 0.0, 0.0, 0.0, 1e-6]])
     scores = det.decision_function(np.vstack([ordinary, gross, rounding]))
     assert scores[1] > 5 * scores[2] and abs(scores[2] - scores[0]) < 1e-3 * scores[1]
+
+
+def test_a_feature_in_tiny_units_still_counts():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    X[:15, 0] += 6.0  # the anomalies live in feature 0 only
+    base = Drama(random_state=0).fit(X).decision_scores_
+    for unit in (1e-15, 1e15):
+        scaled = X.copy()
+        scaled[:, 0] *= unit  # the same data in other units: min-max scaling undoes it
+        np.testing.assert_allclose(Drama(random_state=0).fit(scaled).decision_scores_, base,
+                                   rtol=1e-6)
+
+
+def test_standard_scaling_of_huge_values_does_not_overflow():
+    X = np.random.default_rng(0).normal(size=(50, 3)) * 1e160
+    det = Drama(scaling="standard", random_state=0).fit(X)
+    assert np.isfinite(det.decision_scores_).all()
+
+
+def test_a_latent_dimension_without_variance_does_not_swamp_weighted_scores():
+    rng = np.random.default_rng(0)
+    train = np.c_[rng.normal(size=(400, 3)), np.full(400, 5.0)]  # feature 4 constant
+    normal = np.c_[rng.normal(size=(100, 3)), 5.0 + rng.normal(0, 1e-6, 100)]
+    anomalies = np.c_[rng.normal(size=(10, 3)) + 4.0, np.full(10, 5.0)]
+    X, y = np.r_[normal, anomalies], np.r_[np.zeros(100), np.ones(10)]
+    for space in ("input", "latent"):  # the identity's latent space is the input space
+        det = Drama(reducer="none", space=space, metric="wl2", random_state=0).fit(train)
+        assert auc_score(y, det.decision_function(X)) > 0.95, space

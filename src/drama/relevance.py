@@ -19,6 +19,8 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 
+from drama.scaling import is_spread, safe_std
+
 __all__ = ["FeatureSpace", "relevance"]
 
 KERNEL_CHUNK_ROWS = 8192  # rows of a kernel computed at once: memory n_labels x 8192
@@ -54,9 +56,11 @@ class FeatureSpace:
         median = np.median(flat, axis=0)
         q75, q25 = np.percentile(flat, [75, 25], axis=0)
         spread = q75 - q25
-        std = flat.std(axis=0)
+        size = np.abs(flat).max(axis=0, initial=0.0)
+        std = safe_std(flat, size)
         # Features with a zero IQR (mostly constant, or binary) fall back to the std.
-        spread = np.where(spread > 1e-12, spread, np.where(std > 1e-12, std, 1.0))
+        spread = np.where(is_spread(spread, size), spread,
+                          np.where(is_spread(std, size), std, 1.0))
         space = cls(coords=np.empty((0, 0)), bandwidth=1.0, median=median, spread=spread)
         coords = space._scaled(flat)
         if coords.shape[1] > max_dims and len(coords) > max_dims:

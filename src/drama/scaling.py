@@ -10,6 +10,21 @@ from __future__ import annotations
 import numpy as np
 
 SCALINGS = ("minmax", "standard", "robust", "global", "none")
+_ROUNDING = 1e-12  # a spread below this share of the values' own size is float rounding
+
+
+def is_spread(spread: np.ndarray, size: np.ndarray | float) -> np.ndarray:
+    """Whether ``spread`` is real variation of values as large as ``size`` (their largest
+    magnitude) rather than the rounding of a constant. Relative, so that it does not
+    depend on the units: a feature measured in 1e-15 still varies."""
+    return np.asarray(spread) > _ROUNDING * np.asarray(size)
+
+
+def safe_std(flat: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """Per-column standard deviation that neither overflows (values above ~1e154 square to
+    inf) nor underflows: computed on the columns divided by their largest magnitude."""
+    unit = np.where(size > 0, size, 1.0)
+    return (flat / unit).std(axis=0) * unit
 
 
 class Scaler:
@@ -25,16 +40,18 @@ class Scaler:
             return self._fit(X.reshape(len(X), -1))
 
     def _fit(self, flat: np.ndarray) -> Scaler:
+        size = np.abs(flat).max(axis=0, initial=0.0)
         if self.method == "minmax":
             offset, scale = flat.min(axis=0), np.ptp(flat, axis=0)
         elif self.method == "standard":
-            offset, scale = flat.mean(axis=0), flat.std(axis=0)
+            offset, scale = flat.mean(axis=0), safe_std(flat, size)
         elif self.method == "robust":
             q1, med, q3 = np.percentile(flat, [25, 50, 75], axis=0)
             iqr = q3 - q1
             offset = med
-            scale = np.where(iqr > 1e-12 * np.maximum(1.0, np.abs(med)), iqr, flat.std(axis=0))
+            scale = np.where(is_spread(iqr, size), iqr, safe_std(flat, size))
         elif self.method == "global":
+            size = size.max(initial=0.0)
             offset, scale = np.array([flat.min()]), np.array([np.ptp(flat)])
         else:
             offset, scale = np.zeros(1), np.ones(1)
@@ -43,7 +60,8 @@ class Scaler:
                 "X has values too large to scale: their range overflows float64. Divide X by a "
                 "constant first."
             )
-        scale = np.where(scale > 1e-12 * np.maximum(1.0, np.abs(offset)), scale, 1.0)
+        if self.method != "none":  # a constant feature gets a unit scale: it maps to 0
+            scale = np.where(is_spread(scale, size), scale, 1.0)
         self.offset_, self.scale_ = offset.astype(np.float64), scale.astype(np.float64)
         return self
 

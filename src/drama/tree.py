@@ -18,10 +18,18 @@ import numpy as np
 from drama.clustering import CLUSTERINGS, assign, split_centres
 from drama.distances import LeafStats, prototype_distances, spread, whitening
 from drama.reducers import as_reducer, get_reducer_spec
+from drama.scaling import is_spread
 
 SPACES = ("input", "latent")
 # A d x d covariance is estimated well from a few thousand objects; more only costs time.
 COVARIANCE_SAMPLES = 4000
+
+
+def _spread_floor(std: np.ndarray, varies: np.ndarray) -> np.ndarray:
+    """Per-dimension floor of the leaf spreads: a tenth of the training spread, and for a
+    dimension that does not vary the typical one (a tenth of the mean varying spread)."""
+    typical = 0.1 * float(std[varies].mean()) if varies.any() else 1.0
+    return np.where(varies, 0.1 * std, typical)
 
 
 @dataclass
@@ -154,9 +162,8 @@ class SplitTree:
         root_std = self._flat.std(axis=0)
         # A feature constant in training gets the typical floor, not ~0: otherwise a rounding
         # difference there would outweigh any real anomaly under wl2 / wl4.
-        varying = root_std[root_std > 1e-12]
-        typical = 0.1 * float(varying.mean()) if varying.size else 1.0
-        self._in_floor = np.where(root_std > 1e-12, 0.1 * root_std, typical)
+        self._in_floor = _spread_floor(
+            root_std, is_spread(root_std, np.abs(self._flat).max(axis=0, initial=0.0)))
         self._eig_floor = max(1e-12, 1e-4 * float(np.square(root_std).mean()))
         self.reducers_: list[Any] = []
         self.nodes_: list[Node] = []
@@ -176,7 +183,11 @@ class SplitTree:
 
     @staticmethod
     def _latent_floor(Z: np.ndarray) -> np.ndarray:
-        return np.maximum(0.1 * Z.std(axis=0), 1e-12)
+        """As the input floor. PCA's codes are centred, so a latent dimension without
+        variance (a rank-deficient PCA, a constant feature under ``none``) is told by its
+        spread being rounding next to the largest code of any dimension."""
+        std = Z.std(axis=0)
+        return _spread_floor(std, is_spread(std, np.abs(Z).max(initial=0.0)))
 
     def _split(self, node_id: int, depth: int, pending: dict, X: np.ndarray) -> list[int]:
         node = self.nodes_[node_id]
