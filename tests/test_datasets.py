@@ -571,6 +571,9 @@ def test_a_parquet_index_comes_back_as_its_column(tmp_path):
     assert list(features.columns) == ["f"] and list(ids) == ["a", "b", "c"]
     pd.DataFrame({"f": [1.0, 2.0]}).to_parquet(path)  # a plain 0..n-1 index adds nothing
     assert list(load_table(path)[0].columns) == ["f"]
+    filtered = pd.DataFrame({"f": [1.0, 2.0, 3.0]})
+    filtered[filtered["f"] > 1].to_parquet(path)  # an unnamed row index is no feature
+    assert list(load_table(path)[0].columns) == ["f"]
 
 
 def test_text_labels_true_and_false_are_read_as_1_and_0():

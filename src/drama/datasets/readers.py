@@ -313,8 +313,8 @@ def read_table_file(path: Path) -> pd.DataFrame:
             frame = pd.read_csv(path)
         elif fmt == "parquet":
             frame = pd.read_parquet(path)
-            if not isinstance(frame.index, pd.RangeIndex):  # a stored index, e.g. objid:
-                frame = frame.reset_index()  # back as the column it was written from
+            if any(name is not None for name in frame.index.names):  # a stored, named index
+                frame = frame.reset_index()  # (objid, say) back as the column it was
         else:
             frame = _read_fits(path)
     except (FileNotFoundError, TypeError):
