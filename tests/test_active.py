@@ -241,6 +241,9 @@ def test_bad_options_fail_before_any_work(data, tmp_path):
                         ({"levels": [0, 1]}, "levels must be positive")):
         with pytest.raises(ValueError, match=match):
             ActiveSession(X, ids=ids, store=tmp_path / "bad.db", **{**FAST, **grid})
+    with pytest.raises(ValueError, match="needs at least 3 dimensions"):
+        ActiveSession(X[:, :2], ids=ids, store=tmp_path / "bad.db", metrics=["correlation"],
+                      **FAST)
     assert not list(tmp_path.iterdir())
 
 

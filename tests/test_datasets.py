@@ -555,6 +555,16 @@ def test_a_zero_one_label_column_is_found_beside_a_feature_named_y(tmp_path):
     assert list(features.columns) == ["x", "y"] and y.tolist() == [0, 1, 0]
 
 
+def test_a_second_column_named_like_labels_is_not_used_silently(tmp_path):
+    path = tmp_path / "two.csv"
+    pd.DataFrame({"x": [0.5, 1.5, 2.5, 3.5], "label": [0, 1, 0, 0],
+                  "is_anomaly": [1, 0, 0, 1]}).to_csv(path, index=False)
+    with pytest.warns(UserWarning, match="'is_anomaly' is named like labels but column "
+                                         "'label' is taken for the labels"):
+        features, _, y = load_table(path)
+    assert list(features.columns) == ["x", "is_anomaly"] and y.tolist() == [0, 1, 0, 0]
+
+
 def test_a_label_column_found_by_name_with_gaps_says_how_to_fix_it(tmp_path):
     path = tmp_path / "gaps.csv"
     pd.DataFrame({"x": [0.5, 1.5, 2.5], "y": [0, None, 1]}).to_csv(path, index=False)
@@ -567,6 +577,11 @@ def test_a_parquet_index_comes_back_as_its_column(tmp_path):
     path = tmp_path / "idx.parquet"
     frame = pd.DataFrame({"objid": ["a", "b", "c"], "f": [1.0, 2.0, 3.0]})
     frame.set_index("objid").to_parquet(path)
+    features, ids, _ = load_table(path, id_column="objid")
+    assert list(features.columns) == ["f"] and list(ids) == ["a", "b", "c"]
+    features, ids, _ = load_table(path)  # the stored index names the rows by default
+    assert list(features.columns) == ["f"] and list(ids) == ["a", "b", "c"]
+    frame.set_index("objid", drop=False).to_parquet(path)  # the index is also a column
     features, ids, _ = load_table(path, id_column="objid")
     assert list(features.columns) == ["f"] and list(ids) == ["a", "b", "c"]
     pd.DataFrame({"f": [1.0, 2.0]}).to_parquet(path)  # a plain 0..n-1 index adds nothing

@@ -427,9 +427,19 @@ def test_a_feature_in_tiny_units_still_counts():
 
 
 def test_standard_scaling_of_huge_values_does_not_overflow():
-    X = np.random.default_rng(0).normal(size=(50, 3)) * 1e160
-    det = Drama(scaling="standard", random_state=0).fit(X)
-    assert np.isfinite(det.decision_scores_).all()
+    for size in (1e160, 1e307):  # squares overflow above ~1e154, sums near 1e308
+        X = np.abs(np.random.default_rng(0).normal(size=(50, 3))) * size
+        det = Drama(scaling="standard", random_state=0).fit(X)
+        assert np.isfinite(det.decision_scores_).all()
+
+
+def test_robust_scaling_keeps_the_iqr_beside_one_huge_value():
+    from drama.scaling import Scaler
+
+    x = np.random.default_rng(0).normal(size=(1000, 1))
+    iqr = np.subtract(*np.percentile(x, [75, 25]))
+    x[0] = 1e13  # a sentinel value must not make the real IQR count as rounding
+    np.testing.assert_allclose(Scaler("robust").fit(x).scale_, iqr, rtol=1e-2)
 
 
 def test_a_latent_dimension_without_variance_does_not_swamp_weighted_scores():

@@ -19,6 +19,11 @@ METRICS = (
 # Two centred 2-vectors are (a, -a) and (b, -b): their correlation is always +1 or -1, so
 # correlation distances in fewer than 3 dimensions are only 0 or 2 and rank nothing.
 CORRELATION_MIN_DIMS = 3
+
+
+def ranks_in(metric: str, dims: int) -> bool:
+    """Whether ``metric`` can rank objects in a space of ``dims`` dimensions."""
+    return metric != "correlation" or dims >= CORRELATION_MIN_DIMS
 _TINY = 1e-300
 _CHUNK_ELEMENTS = 1 << 22  # ~32 MiB of float64 per (b, k, d) temporary
 

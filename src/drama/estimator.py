@@ -20,7 +20,7 @@ from drama._validation import (
     feature_names,
 )
 from drama.clustering import CLUSTERINGS
-from drama.distances import CORRELATION_MIN_DIMS, METRICS
+from drama.distances import CORRELATION_MIN_DIMS, METRICS, ranks_in
 from drama.scaling import SCALINGS, Scaler
 from drama.tree import SPACES, SplitTree
 
@@ -33,6 +33,11 @@ def _same(a: Any, b: Any) -> bool:
         return bool(a == b)
     except (TypeError, ValueError):
         return False
+
+
+def _latent_width(tree: SplitTree) -> int:
+    """Width of the root's latent codes (a reducer may keep fewer than ``latent_dim``)."""
+    return int(tree.nodes_[0].latent_mean.size)
 
 
 class Drama(BaseEstimator):
@@ -180,7 +185,7 @@ class Drama(BaseEstimator):
 
     @staticmethod
     def _check_correlation_dims(metric: str, dims: int) -> None:
-        if metric == "correlation" and dims < CORRELATION_MIN_DIMS:
+        if not ranks_in(metric, dims):
             raise ValueError(
                 f"metric='correlation' needs at least {CORRELATION_MIN_DIMS} dimensions: in "
                 "2, any two vectors correlate at +1 or -1, so every distance is 0 or 2. This "
@@ -195,7 +200,7 @@ class Drama(BaseEstimator):
         space = check_option(space or self.space, SPACES, "space")
         if space == "input":
             return int(np.prod(self.sample_shape_))
-        return int(self.tree_.nodes_[0].latent_mean.size)
+        return _latent_width(self.tree_)
 
     def _scoring_params(self) -> dict[str, Any]:
         """The parameters the fitted tree and its scores depend on: all but contamination,
@@ -252,7 +257,7 @@ class Drama(BaseEstimator):
             reducer_options=self.reducer_options, random_state=self.random_state,
         ).fit(scaled)
         if self.space == "latent":  # a reducer may keep fewer dimensions than latent_dim
-            self._check_correlation_dims(self.metric, int(tree.nodes_[0].latent_mean.size))
+            self._check_correlation_dims(self.metric, _latent_width(tree))
         # Only a complete fit replaces the fitted state: a failure above leaves it untouched.
         self.scaler_, self.tree_ = scaler, tree
         if names is None:
@@ -298,7 +303,7 @@ class Drama(BaseEstimator):
         if metrics == "all":
             metrics = [m for m in METRICS
                        if (m != "mahalanobis" or self.tree_.keep_covariance)
-                       and (m != "correlation" or dims >= CORRELATION_MIN_DIMS)]
+                       and ranks_in(m, dims)]
         elif isinstance(metrics, str):
             metrics = [metrics]
         metrics = list(metrics)

@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.neighbors import NearestNeighbors
 
-from drama.scaling import is_spread, safe_std
+from drama.scaling import robust_centre_spread
 
 __all__ = ["FeatureSpace", "relevance"]
 
@@ -53,14 +53,7 @@ class FeatureSpace:
         random_state: int | None = 0,
     ) -> FeatureSpace:
         flat = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
-        median = np.median(flat, axis=0)
-        q75, q25 = np.percentile(flat, [75, 25], axis=0)
-        spread = q75 - q25
-        size = np.abs(flat).max(axis=0, initial=0.0)
-        std = safe_std(flat, size)
-        # Features with a zero IQR (mostly constant, or binary) fall back to the std.
-        spread = np.where(is_spread(spread, size), spread,
-                          np.where(is_spread(std, size), std, 1.0))
+        median, spread = robust_centre_spread(flat)
         space = cls(coords=np.empty((0, 0)), bandwidth=1.0, median=median, spread=spread)
         coords = space._scaled(flat)
         if coords.shape[1] > max_dims and len(coords) > max_dims:

@@ -20,11 +20,32 @@ def is_spread(spread: np.ndarray, size: np.ndarray | float) -> np.ndarray:
     return np.asarray(spread) > _ROUNDING * np.asarray(size)
 
 
-def safe_std(flat: np.ndarray, size: np.ndarray) -> np.ndarray:
-    """Per-column standard deviation that neither overflows (values above ~1e154 square to
-    inf) nor underflows: computed on the columns divided by their largest magnitude."""
+def column_size(flat: np.ndarray) -> np.ndarray:
+    """The largest magnitude in each column (0 for an empty one)."""
+    return np.abs(flat).max(axis=0, initial=0.0)
+
+
+def safe_mean_std(flat: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and standard deviation that neither overflow (values above ~1e154
+    square to inf, and n values near 1e308 sum to it) nor underflow: computed on the
+    columns divided by their largest magnitude ``size``."""
     unit = np.where(size > 0, size, 1.0)
-    return (flat / unit).std(axis=0) * unit
+    scaled = flat / unit
+    return scaled.mean(axis=0) * unit, scaled.std(axis=0) * unit
+
+
+def robust_centre_spread(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column median and spread: the interquartile range, or the standard deviation
+    where the IQR is 0 but the column varies (mostly zeros, or binary), or 1 for a
+    constant column. The IQR is judged against the size of the quartiles themselves, so
+    that one huge value does not make a real IQR count as rounding."""
+    q1, median, q3 = np.percentile(flat, [25, 50, 75], axis=0)
+    size = column_size(flat)
+    iqr = q3 - q1
+    std = safe_mean_std(flat, size)[1]
+    spread = np.where(is_spread(iqr, np.maximum(np.abs(q1), np.abs(q3))), iqr,
+                      np.where(is_spread(std, size), std, 1.0))
+    return median, spread
 
 
 class Scaler:
@@ -40,19 +61,19 @@ class Scaler:
             return self._fit(X.reshape(len(X), -1))
 
     def _fit(self, flat: np.ndarray) -> Scaler:
-        size = np.abs(flat).max(axis=0, initial=0.0)
+        # A constant feature gets a unit scale, so that it maps to 0.
+        size = column_size(flat)
         if self.method == "minmax":
-            offset, scale = flat.min(axis=0), np.ptp(flat, axis=0)
+            offset, ptp = flat.min(axis=0), np.ptp(flat, axis=0)
+            scale = np.where(is_spread(ptp, size), ptp, 1.0)
         elif self.method == "standard":
-            offset, scale = flat.mean(axis=0), safe_std(flat, size)
+            offset, std = safe_mean_std(flat, size)
+            scale = np.where(is_spread(std, size), std, 1.0)
         elif self.method == "robust":
-            q1, med, q3 = np.percentile(flat, [25, 50, 75], axis=0)
-            iqr = q3 - q1
-            offset = med
-            scale = np.where(is_spread(iqr, size), iqr, safe_std(flat, size))
+            offset, scale = robust_centre_spread(flat)
         elif self.method == "global":
-            size = size.max(initial=0.0)
-            offset, scale = np.array([flat.min()]), np.array([np.ptp(flat)])
+            offset, ptp = np.array([flat.min()]), np.array([np.ptp(flat)])
+            scale = np.where(is_spread(ptp, size.max(initial=0.0)), ptp, 1.0)
         else:
             offset, scale = np.zeros(1), np.ones(1)
         if not (np.isfinite(offset).all() and np.isfinite(scale).all()):
@@ -60,8 +81,6 @@ class Scaler:
                 "X has values too large to scale: their range overflows float64. Divide X by a "
                 "constant first."
             )
-        if self.method != "none":  # a constant feature gets a unit scale: it maps to 0
-            scale = np.where(is_spread(scale, size), scale, 1.0)
         self.offset_, self.scale_ = offset.astype(np.float64), scale.astype(np.float64)
         return self
 

@@ -38,7 +38,7 @@ from drama._validation import (
     check_random_state,
     feature_names,
 )
-from drama.distances import CORRELATION_MIN_DIMS, METRICS
+from drama.distances import CORRELATION_MIN_DIMS, METRICS, ranks_in
 from drama.estimator import Drama
 from drama.relevance import FeatureSpace, relevance_at
 from drama.tree import SPACES
@@ -119,6 +119,14 @@ def consensus_weights(ranked: np.ndarray, share: float) -> tuple[np.ndarray, np.
     return corr, weights
 
 
+def _no_configuration() -> ValueError:
+    return ValueError(
+        f"No configuration to score: metric 'correlation' needs at least "
+        f"{CORRELATION_MIN_DIMS} dimensions, and these data and spaces have fewer. Add "
+        "another metric, e.g. metrics='all'."
+    )
+
+
 def _params_for(params: dict[str, Any], reducer: str, reducers: list[str]) -> dict[str, Any]:
     """``params`` for one reducer's tree: ``reducer_options`` keyed by reducer names (all
     of them among the search's reducers) give each its own options, None for the rest."""
@@ -142,8 +150,8 @@ def _score_tree(det: Drama, X: np.ndarray, metrics: list[str], levels: list[int]
     for space in spaces:
         dims = det.distance_dims(space)
         for metric in metrics:
-            if metric == "correlation" and dims < CORRELATION_MIN_DIMS:
-                continue  # only distances of 0 or 2 there: a constant configuration
+            if not ranks_in(metric, dims):
+                continue  # correlation in 2-D: only distances of 0 or 2, a constant score
             start = time.perf_counter()
             frame = det.score_levels(X, [metric], levels, space)
             per_level = (time.perf_counter() - start) / len(levels)
@@ -303,6 +311,8 @@ class DramaSearch(BaseEstimator):
         for s in spaces:
             if s not in SPACES:
                 raise ValueError(f"Unknown space {s!r}; choose from {', '.join(SPACES)}.")
+        if spaces == ["input"] and not any(ranks_in(m, n_features) for m in metrics):
+            raise _no_configuration()  # known before any fit (latent widths are not)
         check_random_state(self.random_state)
         self._check_selection_params()
         keep_cov = "mahalanobis" in metrics
@@ -373,11 +383,7 @@ class DramaSearch(BaseEstimator):
             for det in self.estimators_.values()
         )
         if not any(scores for scores, _ in scored):
-            raise ValueError(
-                f"No configuration to score: metric 'correlation' needs at least "
-                f"{CORRELATION_MIN_DIMS} dimensions, and these data and spaces have fewer. "
-                "Add another metric, e.g. metrics='all'."
-            )
+            raise _no_configuration()
         rows, columns = [], {}
         for (scores, cost), r in zip(scored, reducers, strict=True):
             for name, values in scores.items():

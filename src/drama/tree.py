@@ -18,7 +18,7 @@ import numpy as np
 from drama.clustering import CLUSTERINGS, assign, split_centres
 from drama.distances import LeafStats, prototype_distances, spread, whitening
 from drama.reducers import as_reducer, get_reducer_spec
-from drama.scaling import is_spread
+from drama.scaling import column_size, is_spread
 
 SPACES = ("input", "latent")
 # A d x d covariance is estimated well from a few thousand objects; more only costs time.
@@ -163,7 +163,7 @@ class SplitTree:
         # A feature constant in training gets the typical floor, not ~0: otherwise a rounding
         # difference there would outweigh any real anomaly under wl2 / wl4.
         self._in_floor = _spread_floor(
-            root_std, is_spread(root_std, np.abs(self._flat).max(axis=0, initial=0.0)))
+            root_std, is_spread(root_std, column_size(self._flat)))
         self._eig_floor = max(1e-12, 1e-4 * float(np.square(root_std).mean()))
         self.reducers_: list[Any] = []
         self.nodes_: list[Node] = []

@@ -48,6 +48,7 @@ TABLE_FORMATS = frozenset({"csv", "parquet", "fits"})
 LABEL_COLUMNS: tuple[str, ...] = ("y", "label", "is_anomaly")
 
 _ID_COLUMN = "id"
+_STORED_INDEX = "drama_stored_index"  # DataFrame.attrs key: the Parquet index's column
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
@@ -313,8 +314,12 @@ def read_table_file(path: Path) -> pd.DataFrame:
             frame = pd.read_csv(path)
         elif fmt == "parquet":
             frame = pd.read_parquet(path)
-            if any(name is not None for name in frame.index.names):  # a stored, named index
-                frame = frame.reset_index()  # (objid, say) back as the column it was
+            name = frame.index.name
+            if frame.index.nlevels == 1 and name is not None and str(name) not in frame:
+                # A stored, named index (df.set_index("objid")) names the rows: it comes
+                # back as that column and is the default id column. Others are ignored.
+                frame = frame.reset_index()
+                frame.attrs[_STORED_INDEX] = str(name)
         else:
             frame = _read_fits(path)
     except (FileNotFoundError, TypeError):
@@ -370,31 +375,33 @@ def split_table(
             f"{source}: there is no label column {label_column!r}; available columns: {columns}."
         )
     if id_column is None:
-        id_column = _find_column(columns, (_ID_COLUMN,))
+        id_column = frame.attrs.get(_STORED_INDEX) or _find_column(columns, (_ID_COLUMN,))
     if label_column is None:
         # Only a column that really holds 0/1 labels is taken for them by its name: a feature
         # called "y" (a coordinate, say) stays a feature, and a 0/1 "label" beside it is
         # still found (kept as a feature, the labels would leak into the scores).
-        candidates = [c for c in columns if c != id_column]
-        not_labels = []
+        candidates, named = [c for c in columns if c != id_column], []
         while (guess := _find_column(candidates, LABEL_COLUMNS)) is not None:
-            if set(pd.unique(frame[guess].dropna())) <= {0, 1}:
-                missing = int(frame[guess].isna().sum())
+            named.append(guess)
+            candidates.remove(guess)
+        for name in named:
+            zero_one = set(pd.unique(frame[name].dropna())) <= {0, 1}
+            if zero_one and label_column is None:
+                missing = int(frame[name].isna().sum())
                 if missing:  # labels with gaps cannot score; as a feature NaN cannot either
                     raise ValueError(
-                        f"{source}: column {guess!r} is taken for the 0/1 labels by its name, "
+                        f"{source}: column {name!r} is taken for the 0/1 labels by its name, "
                         f"but {missing} of them are missing. Fill them with 0 (normal) or 1 "
                         "(anomaly), or rename the column if it is not the labels."
                     )
-                label_column = guess
-                break
-            not_labels.append(guess)
-            candidates.remove(guess)
-        for name in not_labels:
+                label_column = name
+                continue
+            why = (f"column {label_column!r} is taken for the labels" if zero_one else
+                   "it does not hold only 0 and 1")
             warnings.warn(
-                f"{source}: column {name!r} is named like labels but does not hold only 0 "
-                "and 1, so it is used as a feature. Name it as the label column to use it as "
-                "labels, or rename it.", UserWarning, stacklevel=3,
+                f"{source}: column {name!r} is named like labels but {why}, so it is used as "
+                "a feature. Name the label column to choose, or rename it.",
+                UserWarning, stacklevel=3,
             )
     if id_column is not None and id_column == label_column:
         raise ValueError(f"{source}: {id_column!r} cannot be both the id and the label column.")
