@@ -72,13 +72,13 @@ def _plot(session: ActiveSession, cand: Candidate, kind: str, folder: Path) -> P
             ax.imshow(img if img.ndim == 2 or img.shape[-1] in (3, 4) else img[..., 0])
             ax.set_title(title)
             ax.axis("off")
-    else:  # one panel per channel of a (T, C) curve
-        channels = obj.shape[1] if obj.ndim == 2 else 1
+    else:  # one panel per channel of a (T,) or (T, C) curve
+        obj, median = obj.reshape(len(obj), -1), median.reshape(len(median), -1)
+        channels = obj.shape[1]
         fig, axes = plt.subplots(channels, 1, figsize=(7, 2.2 * channels + 0.8), squeeze=False)
         for c, ax in enumerate(axes[:, 0]):
-            pick = (lambda a, c=c: a[:, c]) if obj.ndim == 2 else (lambda a: a.reshape(-1))
-            ax.plot(pick(median), color="0.6", label="median object")
-            ax.plot(pick(obj), color="C3", label=f"object {cand.id}")
+            ax.plot(median[:, c], color="0.6", label="median object")
+            ax.plot(obj[:, c], color="C3", label=f"object {cand.id}")
             if channels > 1:
                 ax.set_ylabel(f"channel {c}")
         axes[0, 0].legend(loc="best", fontsize=8)

@@ -24,6 +24,8 @@ CORRELATION_MIN_DIMS = 3
 def ranks_in(metric: str, dims: int) -> bool:
     """Whether ``metric`` can rank objects in a space of ``dims`` dimensions."""
     return metric != "correlation" or dims >= CORRELATION_MIN_DIMS
+
+
 _TINY = 1e-300
 _CHUNK_ELEMENTS = 1 << 22  # ~32 MiB of float64 per (b, k, d) temporary
 
