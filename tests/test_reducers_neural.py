@@ -166,7 +166,7 @@ def test_huge_learning_rate_diverges_with_advice() -> None:
 
 
 def test_injected_infinite_loss_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken_loss(variational, beta, sigma=1.0):
+    def broken_loss(variational, beta, sigma, n_features):
         def loss(net, x, gen):
             recon, _, _ = net(x, gen)
             return ((recon - x) ** 2).mean() * float("inf")
@@ -257,3 +257,70 @@ def test_one_point_curves_are_refused_by_the_1d_reducers() -> None:
         for X in (np.zeros((10, 1)), np.zeros((10, 1, 2))):
             with pytest.raises(ValueError, match="at least 2 points; these have 1"):
                 _make(name).fit(X)
+
+
+def _wide(n: int = 60, d: int = 300, seed: int = 0) -> np.ndarray:
+    """Curves on a 3-parameter family plus strong noise: most of the variance lies outside
+    any few principal components."""
+    rng = np.random.default_rng(seed)
+    x = np.linspace(0, 1, d)
+    a = rng.uniform(0.5, 1.5, (n, 3))
+    return (a[:, :1] * np.sin(2 * np.pi * a[:, 1:2] * x) + 0.2 * a[:, 2:]
+            + 0.3 * rng.standard_normal((n, d)))
+
+
+@pytest.mark.parametrize("name", ["ae", "vae"])
+def test_wide_input_trains_on_principal_components(name: str) -> None:
+    X = _wide()
+    reducer = _make(name, input_components=16).fit(X)
+    assert reducer.arch_["components"] == 16 and reducer.basis_.shape == (300, 16)
+    np.testing.assert_allclose(reducer.basis_.T @ reducer.basis_, np.eye(16), atol=1e-4)
+    assert reducer.decode(reducer.encode(X)).shape == X.shape
+    config, arrays = reducer.to_state()
+    restored = type(reducer).from_state(json.loads(json.dumps(config)), arrays)
+    np.testing.assert_array_equal(restored.encode(X), reducer.encode(X))
+    Z = reducer.encode(X)
+    np.testing.assert_array_equal(restored.decode(Z), reducer.decode(Z))
+
+
+def test_projection_only_for_inputs_wider_than_the_components() -> None:
+    assert _make("ae").fit(_data((12,))).basis_ is None  # 12 <= 128
+    assert _make("ae", input_components=None).fit(_wide()).basis_ is None
+    with pytest.raises(ValueError, match="input_components"):
+        _make("ae", input_components=0).fit(_wide())
+
+
+def test_projected_loss_is_the_loss_on_the_input() -> None:
+    """Early stopping judges the error on all inputs, not only on the kept components: the
+    best held-out loss is about the reconstruction's mean squared error on the input."""
+    X = _wide(n=200)
+    reducer = _make("ae", input_components=8, max_epochs=10, standardize="none").fit(X)
+    mse = float(np.mean((reducer.decode(reducer.encode(X)) - X) ** 2))
+    assert 0.8 * mse < reducer.best_loss_ < 1.2 * mse
+
+
+def test_children_keep_the_parents_components() -> None:
+    X = _wide(n=80)
+    parent = _make("ae", input_components=32).fit(X)
+    child = _make("ae", seed=3, input_components=32)
+    child.warm_start_from(parent)
+    child.fit(X[:20])  # fewer objects than components: the parent's basis still serves
+    assert child.warm_started_
+    np.testing.assert_array_equal(child.basis_, parent.basis_)
+    cold = _make("ae", input_components=32).fit(X[:20])
+    assert cold.basis_.shape == (300, 32)  # padded with zero columns
+    np.testing.assert_array_equal(cold.basis_[:, 20:], 0.0)
+
+
+def test_exact_and_randomized_components_span_the_same_space(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    X = _wide(n=150, d=120).astype(np.float32)
+    for shape in [(150, 120), (60, 120)]:  # more objects than features, and fewer
+        data = X[: shape[0]]
+        _, exact = neural._principal_basis(data, 4, seed=0)
+        monkeypatch.setattr(neural, "EXACT_PCA_LIMIT", 10)
+        _, randomized = neural._principal_basis(data, 4, seed=0)
+        monkeypatch.undo()
+        # the same subspace: each basis projects the other onto itself
+        np.testing.assert_allclose(np.abs(np.linalg.svd(exact.T @ randomized)[1]), 1.0,
+                                   atol=1e-3)

@@ -65,3 +65,20 @@ def test_children_are_warm_started() -> None:
 def test_convolutional_reducer_refuses_a_table_with_the_node_named() -> None:
     with pytest.raises(ValueError, match="root.*cae2d needs images"):
         _model("cae2d").fit(_data((10,)))
+
+
+def test_wide_input_projected_tree_repeats_and_survives_saving(tmp_path) -> None:
+    X = _data((40,))
+    options = {**FAST, "input_components": 8}  # 40 values > 8: learnt through 8 components
+    model = Drama(reducer="vae", n_levels=2, min_node_size=5, random_state=0,
+                  reducer_options=options).fit(X)
+    reducers = model.tree_.reducers_
+    assert all(r.basis_.shape == (40, 8) for r in reducers)
+    assert all(r.warm_started_ for r in reducers[1:])
+    scores = model.decision_scores_
+    assert scores[:2].min() > np.median(scores)
+    path = tmp_path / "wide.drama.npz"
+    model.save(path)
+    loaded = Drama.load(path)
+    np.testing.assert_array_equal(loaded.decision_function(X), scores)
+    np.testing.assert_array_equal(loaded.prototypes(), model.prototypes())

@@ -18,6 +18,14 @@ good enough to place a few cluster centres -- not a state-of-the-art reconstruct
   2; stride 4 while a sequence is longer than 256), as many as keep the shortest side at
   least 8 samples (1-D) or 4 pixels (2-D) long, with 8, 16, 32, 64, 64 channels (1-D) or
   16, 32, 64, 64 (2-D), then a 64-unit dense layer to the latent space.
+* **Wide inputs through principal components** (dense only). Objects with more than
+  ``input_components=128`` values are projected onto the top 128 principal components of
+  the node's training objects and the network learns those coefficients: its first layer
+  has at most 64 units, so it cannot use more directions than that, and a step then costs
+  no more for 3000 inputs than for 128 (1.0-1.1x PyOD's AutoEncoder time on the n_f = 3000
+  signals instead of 2.4-3.1x, at the same AUC). The projection is orthonormal, so the
+  loss is still the squared L2 error, less the part outside the components, which early
+  stopping adds back. Children keep their parent's components.
 * **Training.** Adam, ``lr=1e-3``. The batch size (``batch_size=None``) is about a 32nd
   of the node's training objects as a power of two in [16, 128]: some 30 optimiser steps
   per epoch whatever the node size. (A fixed 128 gave 1000-object nodes only 8 steps an
@@ -79,6 +87,8 @@ __all__ = [
 STATE_VERSION = 1
 # standardize='auto' leaves data inside [-10, 10] (what DRAMA's scalers produce) untouched.
 AUTO_UNSCALED_LIMIT = 10.0
+# Principal components of at most this many objects or features are computed exactly.
+EXACT_PCA_LIMIT = 2048
 
 
 def require_torch(name: str = "ae") -> Any:
@@ -132,6 +142,38 @@ def _clean_input(X: Any, what: str) -> np.ndarray:
             "scale the data first (e.g. scaling='minmax')."
         )
     return arr.astype(np.float32)
+
+
+def _principal_basis(data: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Centre (d,) and an orthonormal basis (d, k) of the top principal components of the
+    flattened ``data``; a node with fewer objects than ``k`` pads the basis with zero
+    columns, so every node of a tree keeps one network shape (and children warm-start).
+
+    With at most ``EXACT_PCA_LIMIT`` objects or features the components come exactly from
+    the eigenvectors of the smaller Gram or covariance matrix (a third of the time of a
+    randomized SVD on 1000 x 3000); beyond, from scikit-learn's randomized PCA."""
+    flat = data.reshape(len(data), -1).astype(np.float64)
+    n, d = flat.shape
+    m = min(k, n, d)
+    centre = flat.mean(axis=0)
+    basis = np.zeros((d, k), np.float32)
+    if min(n, d) <= EXACT_PCA_LIMIT:
+        from scipy.linalg import eigh
+
+        centred = flat - centre
+        small = centred @ centred.T if n < d else centred.T @ centred
+        top = [len(small) - m, len(small) - 1]
+        values, vectors = eigh(small, subset_by_index=top, driver="evr")
+        vectors = vectors[:, ::-1]
+        if n < d:  # right singular vectors from the left ones
+            vectors = centred.T @ vectors / np.sqrt(np.maximum(values[::-1], 1e-300))
+            vectors /= np.maximum(np.linalg.norm(vectors, axis=0), 1e-300)
+        basis[:, :m] = vectors
+    else:
+        from sklearn.decomposition import PCA
+
+        basis[:, :m] = PCA(n_components=m, random_state=seed).fit(flat).components_.T
+    return centre.astype(np.float32), basis
 
 
 def _standardize_mode(value: str | bool, name: str) -> str:
@@ -189,6 +231,8 @@ class _NeuralReducer:
         self.encode_batch_size = encode_batch_size
         self.n_threads = n_threads
         self._net: Any = None
+        self.centre_: np.ndarray | None = None
+        self.basis_: np.ndarray | None = None
         self._parent: tuple[dict[str, Any], dict[str, np.ndarray]] | None = None
 
     # ------------------------------------------------------------------ options
@@ -309,6 +353,22 @@ class _NeuralReducer:
         train = data[order[n_val:]]
         spread = float(np.sqrt(np.mean((train - train.mean(axis=0)) ** 2)))
         sigma = float(self.noise) * (spread if spread > 0 else 1.0)
+        n_features = int(np.prod(train.shape[1:]))
+        residual = [0.0, 0.0]  # mean squared norm of what the projection leaves out
+        self.centre_ = self.basis_ = None
+        if arch.get("components"):
+            if warm:
+                self.centre_, self.basis_ = self._parent[1]["centre"], self._parent[1]["basis"]
+            else:
+                self.centre_, self.basis_ = _principal_basis(train, arch["components"], seed)
+            for i, part in enumerate((train, val)):
+                if part is not None:
+                    coefs = self._project(part)
+                    kept = np.sum(coefs.astype(np.float64) ** 2, axis=1)
+                    whole = np.sum((part.reshape(len(part), -1) - self.centre_) ** 2, axis=1)
+                    residual[i] = float(np.mean(np.maximum(whole - kept, 0.0)))
+            train = self._project(train)
+            val = None if val is None else self._project(val)
         torch = require_torch(self.name)
         with nt.threads(self.n_threads), nt.deterministic(device):
             net = nt.seeded_init(seed, lambda: self._build(arch))
@@ -320,12 +380,14 @@ class _NeuralReducer:
             gen.manual_seed(seed)
             info = nt.train(
                 net, np.ascontiguousarray(train), val,
-                loss_fn=nt.make_loss(self.variational, float(self.beta), sigma),
+                loss_fn=nt.make_loss(self.variational, float(self.beta), sigma, n_features),
                 epochs=self.warm_start_epochs if warm else self.max_epochs,
                 batch_size=self._batch_size(len(train)), lr=float(self.lr),
                 patience=self.patience, min_delta=float(self.min_delta), rng=rng,
                 generator=gen, device=device, progress=self.progress,
                 label=f"{self.name}{' (warm start)' if warm else ''}",
+                floor=tuple(nt.sse_weight(self.variational, sigma, n_features) * r
+                            for r in residual),
             )
         self._net = net
         self._device = device
@@ -386,7 +448,7 @@ class _NeuralReducer:
                 f"The {self.name!r} reducer was fitted on objects of shape {self.sample_shape_}; "
                 f"got objects of shape {tuple(arr.shape[1:])}."
             )
-        data = (self._to_internal(arr) - self.offset_) / self.scale_
+        data = self._project((self._to_internal(arr) - self.offset_) / self.scale_)
         nt = _backend()
         with nt.threads(self.n_threads):
             Z = nt.run_batched(lambda xb: self._net.stats(xb)[0], data,
@@ -415,9 +477,19 @@ class _NeuralReducer:
         with nt.threads(self.n_threads):
             out = nt.run_batched(self._net.decoder, z.astype(np.float32),
                                  self.encode_batch_size, self._device)
+        if self.basis_ is not None:
+            out = out @ self.basis_.T.astype(np.float64) + self.centre_.astype(np.float64)
         out = out.reshape((len(z), *self._internal_shape()))
         out = out * self.scale_.astype(np.float64) + self.offset_.astype(np.float64)
         return self._to_external(out)
+
+    def _project(self, data: np.ndarray) -> np.ndarray:
+        """Standardised objects -> the network's input: their principal-component
+        coefficients when the architecture has ``components``, else themselves."""
+        if self.basis_ is None:
+            return data
+        flat = data.reshape(len(data), -1)
+        return np.ascontiguousarray((flat - self.centre_) @ self.basis_, dtype=np.float32)
 
     def _internal_shape(self) -> tuple[int, ...]:
         return self._to_internal(np.zeros((1, *self.sample_shape_), np.float32)).shape[1:]
@@ -442,6 +514,9 @@ class _NeuralReducer:
         arrays = {f"w.{k}": v for k, v in nt.state_to_numpy(self._net).items()}
         arrays["offset"] = self.offset_
         arrays["scale"] = self.scale_
+        if self.basis_ is not None:
+            arrays["centre"] = self.centre_
+            arrays["basis"] = self.basis_
         return config, arrays
 
     @classmethod
@@ -471,6 +546,10 @@ class _NeuralReducer:
         reducer.sample_shape_ = tuple(int(s) for s in config["sample_shape"])
         reducer.offset_ = np.asarray(arrays["offset"], dtype=np.float32)
         reducer.scale_ = np.asarray(arrays["scale"], dtype=np.float32)
+        reducer.centre_ = reducer.basis_ = None
+        if reducer.arch_.get("components"):
+            reducer.centre_ = np.asarray(arrays["centre"], dtype=np.float32)
+            reducer.basis_ = np.asarray(arrays["basis"], dtype=np.float32)
         reducer.seed_ = config["seed"]
         reducer.warm_started_ = config["warm_started"]
         reducer.n_epochs_ = config["n_epochs"]
@@ -492,7 +571,9 @@ class AutoEncoder(_NeuralReducer):
     """``ae``: a dense auto-encoder on flattened objects of any shape.
 
     ``hidden`` (default: from the input size, see the module docstring) lists the encoder's
-    layer widths; the decoder mirrors them. Other options are shared by all neural reducers:
+    layer widths; the decoder mirrors them. Objects with more than ``input_components``
+    values are learnt as their top principal-component coefficients (None: never). Other
+    options are shared by all neural reducers:
     ``lr``, ``batch_size``, ``max_epochs``, ``warm_start_epochs``, ``patience``,
     ``validation_fraction``, ``max_train_samples``, ``standardize``, ``device`` ('cpu',
     'cuda', 'auto'), ``progress`` (rich progress bar), ``encode_batch_size``, ``n_threads``
@@ -502,12 +583,14 @@ class AutoEncoder(_NeuralReducer):
     name = "ae"
 
     def __init__(self, latent_dim: int = 2, random_state: int | None = None, *,
-                 hidden: Sequence[int] | None = None, **options: Any):
+                 hidden: Sequence[int] | None = None, input_components: int | None = 128,
+                 **options: Any):
         super().__init__(latent_dim, random_state, **options)
         self.hidden = None if hidden is None else [int(h) for h in hidden]
+        self.input_components = input_components
 
     def _extra_options(self) -> list[str]:
-        return ["hidden"]
+        return ["hidden", "input_components"]
 
     def default_hidden(self, n_features: int) -> list[int]:
         """Half the input rounded to a power of two in [16, 64], then a quarter of that."""
@@ -526,11 +609,19 @@ class AutoEncoder(_NeuralReducer):
         hidden = self.hidden if self.hidden is not None else self.default_hidden(d)
         if any(h < 1 for h in hidden):
             raise ValueError(f"{self.name}: hidden sizes must be positive; got {hidden}.")
+        k = self.input_components
+        if k is not None and (not isinstance(k, (int, np.integer)) or isinstance(k, bool)
+                              or k < 1):
+            raise ValueError(
+                f"{self.name}: input_components must be a positive integer or None; got {k!r}."
+            )
         return {"kind": "dense", "n_features": d, "hidden": list(hidden),
+                "components": int(k) if k is not None and d > k else None,
                 "latent_dim": int(self.latent_dim), "variational": self.variational}
 
     def _build(self, arch: dict[str, Any]) -> Any:
-        return _backend().dense_net(arch["n_features"], arch["hidden"], arch["latent_dim"],
+        width = arch.get("components") or arch["n_features"]
+        return _backend().dense_net(width, arch["hidden"], arch["latent_dim"],
                                     arch["variational"])
 
 

@@ -209,17 +209,26 @@ class DivergedError(ValueError):
     """The training loss became NaN or infinite."""
 
 
-def make_loss(variational: bool, beta: float, sigma: float = 1.0) -> Callable[..., torch.Tensor]:
-    """Mean squared error for an AE; for a VAE the negative ELBO under Gaussian noise of
-    spread ``sigma`` (the summed squared error over 2 sigma^2 plus ``beta`` times the KL
-    term), averaged per object."""
-    weight = 0.5 / sigma**2
+def sse_weight(variational: bool, sigma: float, n_features: int) -> float:
+    """What one unit of an object's summed squared error adds to its loss: 1 / n_features
+    for an AE (its loss is the mean squared error over the input's features), 1 / (2
+    sigma^2) for a VAE."""
+    return 0.5 / sigma**2 if variational else 1.0 / n_features
+
+
+def make_loss(variational: bool, beta: float, sigma: float,
+              n_features: int) -> Callable[..., torch.Tensor]:
+    """Per object, averaged: the weighted summed squared error (``sse_weight``) plus, for a
+    VAE, ``beta`` times the KL term (the negative ELBO under Gaussian noise of spread
+    ``sigma``). The error is summed over the network's outputs, which may be the
+    principal-component coefficients of ``n_features`` inputs."""
+    weight = sse_weight(variational, sigma, n_features)
 
     def loss(net: AutoEncoderNet, x: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
         recon, mu, logvar = net(x, gen)
-        if not variational:
-            return torch.mean((recon - x) ** 2)
         sse = weight * ((recon - x) ** 2).flatten(1).sum(dim=1)
+        if not variational:
+            return torch.mean(sse)
         kl = -0.5 * torch.sum(1 + logvar - mu**2 - logvar.exp(), dim=1)
         return torch.mean(sse + beta * kl)
 
@@ -238,9 +247,12 @@ def train(net: AutoEncoderNet, X_train: np.ndarray, X_val: np.ndarray | None, *,
           loss_fn: Callable[..., torch.Tensor], epochs: int, batch_size: int, lr: float,
           patience: int, min_delta: float, rng: np.random.Generator,
           generator: torch.Generator, device: torch.device, progress: bool,
-          label: str) -> dict[str, Any]:
+          label: str, floor: tuple[float, float] = (0.0, 0.0)) -> dict[str, Any]:
     """Adam on shuffled mini-batches with early stopping on ``X_val`` (or on the training
-    loss when the node is too small to hold data out); the best weights are kept."""
+    loss when the node is too small to hold data out); the best weights are kept.
+    ``floor`` (training, held-out) is the loss no network can remove -- what projecting the
+    input onto principal components leaves out -- added to the scores so that early
+    stopping judges the loss on the input itself."""
     opt = make_optimizer(net, lr)
     xt = torch.from_numpy(X_train).to(device)
     xv = None if X_val is None else torch.from_numpy(X_val).to(device)
@@ -265,7 +277,8 @@ def train(net: AutoEncoderNet, X_train: np.ndarray, X_val: np.ndarray | None, *,
                 loss.backward()
                 opt.step()
                 total += value * len(idx)
-            score = total / n if xv is None else evaluate(net, xv, loss_fn, batch_size * 8)
+            score = (total / n + floor[0] if xv is None
+                     else evaluate(net, xv, loss_fn, batch_size * 8) + floor[1])
             if not math.isfinite(score):
                 raise _diverged(epoch, lr)
             history.append(score)
