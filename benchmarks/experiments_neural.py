@@ -18,8 +18,8 @@
   cutouts, printed with their positions and drawn into a figure.
 * ``signals``: the paper's synthetic curves, n_f = 100 and 3000, local anomalies (1000 + 50,
   noise 0.3) and new-class anomalies (1000 of shape 1 + 5 of each other shape); DRAMA cae1d,
-  ae, pca vs IsolationForest (n_f = 3000 with ``--long-seeds`` only: cae1d needs about a
-  minute per tree node there on one CPU thread).
+  ae, pca vs IsolationForest (n_f = 3000 with ``--long-seeds`` only: cae1d needs about ten
+  seconds per tree node there on one CPU thread).
 
 DRAMA runs as ``Drama(reducer=..., n_levels=2, metric="l2", random_state=seed)``; scores
 are AUC, MCC (top N_o flagged) and RWS, averaged over the seeds, with the mean fit+score time.
