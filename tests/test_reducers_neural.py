@@ -324,3 +324,12 @@ def test_exact_and_randomized_components_span_the_same_space(
         # the same subspace: each basis projects the other onto itself
         np.testing.assert_allclose(np.abs(np.linalg.svd(exact.T @ randomized)[1]), 1.0,
                                    atol=1e-3)
+
+
+def test_components_without_variance_stay_zero() -> None:
+    _, constant = neural._principal_basis(np.ones((4, 300), np.float32), 16, seed=0)
+    assert not constant.any()
+    _, three = neural._principal_basis(_wide(n=3).astype(np.float32), 16, seed=0)
+    np.testing.assert_allclose(three.T @ three, np.diag([1.0, 1.0] + [0.0] * 14), atol=1e-5)
+    reducer = _make("ae", input_components=16).fit(_wide(n=3))
+    assert np.isfinite(reducer.encode(_wide(n=3))).all()

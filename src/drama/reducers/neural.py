@@ -164,11 +164,13 @@ def _principal_basis(data: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, n
         small = centred @ centred.T if n < d else centred.T @ centred
         top = [len(small) - m, len(small) - 1]
         values, vectors = eigh(small, subset_by_index=top, driver="evr")
-        vectors = vectors[:, ::-1]
+        values, vectors = values[::-1], vectors[:, ::-1]
+        # directions without variance (n <= m) stay zero columns, like the padding
+        kept = values > 1e-12 * max(float(values[0]), 1e-300)
+        values, vectors = values[kept], vectors[:, kept]
         if n < d:  # right singular vectors from the left ones
-            vectors = centred.T @ vectors / np.sqrt(np.maximum(values[::-1], 1e-300))
-            vectors /= np.maximum(np.linalg.norm(vectors, axis=0), 1e-300)
-        basis[:, :m] = vectors
+            vectors = centred.T @ vectors / np.sqrt(values)
+        basis[:, : vectors.shape[1]] = vectors
     else:
         from sklearn.decomposition import PCA
 
