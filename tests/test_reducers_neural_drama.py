@@ -77,6 +77,9 @@ def test_wide_input_projected_tree_repeats_and_survives_saving(tmp_path) -> None
     assert all(r.warm_started_ for r in reducers[1:])
     scores = model.decision_scores_
     assert scores[:2].min() > np.median(scores)
+    again = Drama(reducer="vae", n_levels=2, min_node_size=5, random_state=0,
+                  reducer_options=options).fit(X)
+    np.testing.assert_array_equal(again.decision_scores_, scores)
     path = tmp_path / "wide.drama.npz"
     model.save(path)
     loaded = Drama.load(path)

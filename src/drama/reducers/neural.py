@@ -22,7 +22,7 @@ good enough to place a few cluster centres -- not a state-of-the-art reconstruct
   ``input_components=128`` values are projected onto the top 128 principal components of
   the node's training objects and the network learns those coefficients: its first layer
   has at most 64 units, so it cannot use more directions than that, and a step then costs
-  no more for 3000 inputs than for 128 (1.0-1.1x PyOD's AutoEncoder time on the n_f = 3000
+  no more for 3000 inputs than for 128 (1.1-1.2x PyOD's AutoEncoder time on the n_f = 3000
   signals instead of 2.4-3.1x, at the same AUC). The projection is orthonormal, so the
   loss is still the squared L2 error, less the part outside the components, which early
   stopping adds back. Children keep their parent's components.
@@ -84,11 +84,13 @@ __all__ = [
     "require_torch",
 ]
 
-STATE_VERSION = 1
+# Version 2 added the dense reducers' principal-component input; version 1 states load.
+STATE_VERSION = 2
+READABLE_STATE_VERSIONS = (1, 2)
 # standardize='auto' leaves data inside [-10, 10] (what DRAMA's scalers produce) untouched.
 AUTO_UNSCALED_LIMIT = 10.0
 # Principal components of at most this many objects or features are computed exactly.
-EXACT_PCA_LIMIT = 2048
+EXACT_PCA_LIMIT = 1500
 
 
 def require_torch(name: str = "ae") -> Any:
@@ -146,36 +148,57 @@ def _clean_input(X: Any, what: str) -> np.ndarray:
 
 def _principal_basis(data: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Centre (d,) and an orthonormal basis (d, k) of the top principal components of the
-    flattened ``data``; a node with fewer objects than ``k`` pads the basis with zero
-    columns, so every node of a tree keeps one network shape (and children warm-start).
+    flattened float32 ``data``; directions without variance, and the columns beyond a
+    node's object count, stay zero, so every node of a tree keeps one network shape (and
+    children warm-start).
 
     With at most ``EXACT_PCA_LIMIT`` objects or features the components come exactly from
-    the eigenvectors of the smaller Gram or covariance matrix (a third of the time of a
-    randomized SVD on 1000 x 3000); beyond, from scikit-learn's randomized PCA."""
-    flat = data.reshape(len(data), -1).astype(np.float64)
+    the eigenvectors of the smaller Gram or covariance matrix (under half the time of a
+    randomized SVD on 1000 x 3000); beyond, from scikit-learn's randomized PCA, which is
+    faster there. Work stays in float32 (one centred copy of the data) and the basis is
+    re-orthonormalised in float64."""
+    flat = data.reshape(len(data), -1).astype(np.float32, copy=False)
     n, d = flat.shape
     m = min(k, n, d)
-    centre = flat.mean(axis=0)
+    centre = flat.mean(axis=0, dtype=np.float64).astype(np.float32)
+    centred = flat - centre
     basis = np.zeros((d, k), np.float32)
     if min(n, d) <= EXACT_PCA_LIMIT:
         from scipy.linalg import eigh
 
-        centred = flat - centre
-        small = centred @ centred.T if n < d else centred.T @ centred
-        top = [len(small) - m, len(small) - 1]
-        values, vectors = eigh(small, subset_by_index=top, driver="evr")
+        small = (centred @ centred.T if n < d else centred.T @ centred).astype(np.float64)
+        values, vectors = eigh(small, subset_by_index=[len(small) - m, len(small) - 1],
+                               driver="evr")
         values, vectors = values[::-1], vectors[:, ::-1]
-        # directions without variance (n <= m) stay zero columns, like the padding
-        kept = values > 1e-12 * max(float(values[0]), 1e-300)
-        values, vectors = values[kept], vectors[:, kept]
         if n < d:  # right singular vectors from the left ones
-            vectors = centred.T @ vectors / np.sqrt(values)
-        basis[:, : vectors.shape[1]] = vectors
+            vectors = centred.T.astype(np.float64) @ vectors
     else:
         from sklearn.decomposition import PCA
 
-        basis[:, :m] = PCA(n_components=m, random_state=seed).fit(flat).components_.T
-    return centre.astype(np.float32), basis
+        if not centred.any():
+            return centre, basis
+        pca = PCA(n_components=m, random_state=seed, copy=False).fit(centred)
+        values, vectors = pca.explained_variance_, pca.components_.T.astype(np.float64)
+    # below 1e-5 of the top variance is float32 rounding (or a direction not worth keeping)
+    kept = values > 1e-5 * max(float(values[0]), 1e-300)
+    if kept.any():
+        basis[:, : int(kept.sum())] = np.linalg.qr(vectors[:, kept])[0]
+    return centre, basis
+
+
+def _coefficients(data: np.ndarray, centre: np.ndarray, basis: np.ndarray) -> np.ndarray:
+    """Standardised objects -> their principal-component coefficients (float32)."""
+    flat = data.reshape(len(data), -1)
+    return np.ascontiguousarray((flat - centre) @ basis, dtype=np.float32)
+
+
+def _left_out(data: np.ndarray | None, centre: np.ndarray, basis: np.ndarray) -> float:
+    """Mean squared norm of what projecting ``data`` onto ``basis`` leaves out."""
+    if data is None:
+        return 0.0
+    whole = np.sum((data.reshape(len(data), -1) - centre).astype(np.float64) ** 2, axis=1)
+    kept = np.sum(_coefficients(data, centre, basis).astype(np.float64) ** 2, axis=1)
+    return float(np.mean(np.maximum(whole - kept, 0.0)))
 
 
 def _standardize_mode(value: str | bool, name: str) -> str:
@@ -356,23 +379,16 @@ class _NeuralReducer:
         spread = float(np.sqrt(np.mean((train - train.mean(axis=0)) ** 2)))
         sigma = float(self.noise) * (spread if spread > 0 else 1.0)
         n_features = int(np.prod(train.shape[1:]))
-        residual = [0.0, 0.0]  # mean squared norm of what the projection leaves out
-        self.centre_ = self.basis_ = None
-        if arch.get("components"):
-            if warm:
-                self.centre_, self.basis_ = self._parent[1]["centre"], self._parent[1]["basis"]
-            else:
-                self.centre_, self.basis_ = _principal_basis(train, arch["components"], seed)
-            for i, part in enumerate((train, val)):
-                if part is not None:
-                    coefs = self._project(part)
-                    kept = np.sum(coefs.astype(np.float64) ** 2, axis=1)
-                    whole = np.sum((part.reshape(len(part), -1) - self.centre_) ** 2, axis=1)
-                    residual[i] = float(np.mean(np.maximum(whole - kept, 0.0)))
-            train = self._project(train)
-            val = None if val is None else self._project(val)
         torch = require_torch(self.name)
         with nt.threads(self.n_threads), nt.deterministic(device):
+            centre = basis = None
+            residual = (0.0, 0.0)  # the loss no network can remove (see train's floor)
+            if arch.get("components"):
+                centre, basis = ((self._parent[1]["centre"], self._parent[1]["basis"]) if warm
+                                 else _principal_basis(train, arch["components"], seed))
+                residual = (_left_out(train, centre, basis), _left_out(val, centre, basis))
+                train = _coefficients(train, centre, basis)
+                val = None if val is None else _coefficients(val, centre, basis)
             net = nt.seeded_init(seed, lambda: self._build(arch))
             if warm:
                 net.load_state_dict(nt.numpy_to_state(
@@ -391,6 +407,7 @@ class _NeuralReducer:
                 floor=tuple(nt.sse_weight(self.variational, sigma, n_features) * r
                             for r in residual),
             )
+        self.centre_, self.basis_ = centre, basis
         self._net = net
         self._device = device
         self.arch_ = arch
@@ -450,9 +467,11 @@ class _NeuralReducer:
                 f"The {self.name!r} reducer was fitted on objects of shape {self.sample_shape_}; "
                 f"got objects of shape {tuple(arr.shape[1:])}."
             )
-        data = self._project((self._to_internal(arr) - self.offset_) / self.scale_)
+        data = (self._to_internal(arr) - self.offset_) / self.scale_
         nt = _backend()
         with nt.threads(self.n_threads):
+            if self.basis_ is not None:
+                data = _coefficients(data, self.centre_, self.basis_)
             Z = nt.run_batched(lambda xb: self._net.stats(xb)[0], data,
                                self.encode_batch_size, self._device)
         Z = Z.reshape(len(arr), self.latent_dim)
@@ -479,26 +498,19 @@ class _NeuralReducer:
         with nt.threads(self.n_threads):
             out = nt.run_batched(self._net.decoder, z.astype(np.float32),
                                  self.encode_batch_size, self._device)
-        if self.basis_ is not None:
-            out = out @ self.basis_.T.astype(np.float64) + self.centre_.astype(np.float64)
+            if self.basis_ is not None:
+                out = out @ self.basis_.T.astype(np.float64) + self.centre_.astype(np.float64)
         out = out.reshape((len(z), *self._internal_shape()))
         out = out * self.scale_.astype(np.float64) + self.offset_.astype(np.float64)
         return self._to_external(out)
-
-    def _project(self, data: np.ndarray) -> np.ndarray:
-        """Standardised objects -> the network's input: their principal-component
-        coefficients when the architecture has ``components``, else themselves."""
-        if self.basis_ is None:
-            return data
-        flat = data.reshape(len(data), -1)
-        return np.ascontiguousarray((flat - self.centre_) @ self.basis_, dtype=np.float32)
 
     def _internal_shape(self) -> tuple[int, ...]:
         return self._to_internal(np.zeros((1, *self.sample_shape_), np.float32)).shape[1:]
 
     # ------------------------------------------------------------------ persistence
     def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        """JSON config + arrays: the weights (``w.<name>``) and the standardisation."""
+        """JSON config + arrays: the weights (``w.<name>``), the standardisation and, for a
+        wide dense input, the principal components' ``centre`` and ``basis``."""
         self._check_fitted()
         nt = _backend()
         config = {
@@ -527,19 +539,24 @@ class _NeuralReducer:
         """Rebuild a fitted reducer; ``device`` overrides the saved one (e.g. load a GPU-trained
         model on a CPU machine)."""
         require_torch(cls.name)
-        if config.get("state_version") != STATE_VERSION or config.get("reducer") != cls.name:
+        version = config.get("state_version")
+        if version not in READABLE_STATE_VERSIONS or config.get("reducer") != cls.name:
             raise ValueError(
                 f"This saved state is not a {cls.name!r} reducer of state version "
-                f"{STATE_VERSION} (got {config.get('reducer')!r}, "
-                f"version {config.get('state_version')!r})."
+                f"{' or '.join(map(str, READABLE_STATE_VERSIONS))} (got "
+                f"{config.get('reducer')!r}, version {version!r})."
             )
         options = dict(config["options"])
+        arch = dict(config["arch"])
+        if version == 1 and arch["kind"] == "dense":  # trained before the projection existed
+            options.setdefault("input_components", None)
+            arch.setdefault("components", None)
         if device is not None:
             options["device"] = device
         reducer = cls(**options)
         nt = _backend()
         dev = nt.resolve_device(reducer.device)
-        reducer.arch_ = config["arch"]
+        reducer.arch_ = arch
         net = reducer._build(reducer.arch_)
         weights = {k[2:]: v for k, v in arrays.items() if k.startswith("w.")}
         net.load_state_dict(nt.numpy_to_state(weights))

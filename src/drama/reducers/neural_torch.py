@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 from torch import nn
 
 # ---------------------------------------------------------------------------- devices
@@ -50,15 +51,18 @@ def resolve_device(device: str) -> torch.device:
 
 @contextmanager
 def threads(n_threads: int | None) -> Iterator[None]:
-    """Use ``n_threads`` CPU threads inside the block and restore the caller's setting after;
-    small networks often train fastest on one thread, especially on a busy machine."""
+    """Use ``n_threads`` CPU threads inside the block, in torch and in numpy's BLAS (the
+    principal components and projections of wide inputs), and restore the caller's
+    settings after: small networks often train fastest on one thread, especially on a busy
+    machine, and a fixed count keeps results independent of the machine's cores."""
     if n_threads is None:
         yield
         return
     before = torch.get_num_threads()
     torch.set_num_threads(int(n_threads))
     try:
-        yield
+        with threadpool_limits(limits=int(n_threads), user_api="blas"):
+            yield
     finally:
         torch.set_num_threads(before)
 
