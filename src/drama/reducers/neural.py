@@ -171,7 +171,7 @@ def _principal_basis(data: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, n
                                driver="evr")
         values, vectors = values[::-1], vectors[:, ::-1]
         if n < d:  # right singular vectors from the left ones
-            vectors = centred.T.astype(np.float64) @ vectors
+            vectors = (centred.T @ vectors.astype(np.float32)).astype(np.float64)
     else:
         from sklearn.decomposition import PCA
 
