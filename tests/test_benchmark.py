@@ -196,6 +196,39 @@ def test_resume_is_per_seed_and_survives_a_cut_line(tmp_path):
     assert len(rows) == 5 and rows["mcc"].notna().all()
 
 
+def test_a_cut_line_anywhere_in_a_row_is_run_again(tmp_path):
+    """Cut inside a quoted text field (DRAMA's selection has commas), or inside the last
+    field where the field count still matches: neither is read, both run again."""
+    tasks = [Task("tiny", tiny)]
+    for cut in ('tiny,novelty,0,IForest,0,3,0.8,0.1,0.2,0.0,0.0,"a, b',
+                "tiny,novelty,0,IForest,0,3,0.8,0.1,0.2,0.0,0.0,,,10,4,2,1,"):
+        csv = tmp_path / f"{len(cut)}.csv"
+        run_benchmark(tasks, "novelty", ["IForest"], draws=1, seed=0, csv=csv)
+        with open(csv, "a") as handle:
+            handle.write(cut)
+        assert len(read_results(csv)) == 1
+        assert len(run_benchmark(tasks, "novelty", ["IForest"], draws=1, seed=3, csv=csv)) == 1
+        assert run_benchmark(tasks, "novelty", ["IForest"], draws=1, seed=3, csv=csv).empty
+        rows = read_results(csv)
+        assert len(rows) == 2 and rows["budget"].isna().all() and rows["mcc"].notna().all()
+
+
+def test_results_of_another_layout_are_refused(tmp_path):
+    csv = tmp_path / "old.csv"
+    csv.write_text("dataset,protocol,k,detector,draw,seed,auc\ntiny,novelty,0,IForest,0,0,0.9\n")
+    with pytest.raises(ValueError, match="does not hold results of this version"):
+        run_benchmark([Task("tiny", tiny)], "novelty", ["IForest"], draws=1, csv=csv)
+
+
+def test_repeated_names_run_once_and_the_seed_is_not_a_search_parameter(tmp_path):
+    rows = run_benchmark([Task("tiny", tiny), Task("tiny", tiny)], "semi",
+                         ["IForest", "IForest"], ks=[2, 2], draws=1)
+    assert len(rows) == 1
+    with pytest.raises(ValueError, match="seed="):
+        run_benchmark([Task("tiny", tiny)], "semi", ["DRAMA"], ks=[2], draws=1,
+                      search_params={"random_state": 7})
+
+
 def test_drama_fixed_needs_its_configuration_in_the_grid():
     with pytest.raises(ValueError, match="DRAMA-fixed"):
         run_benchmark([Task("tiny", tiny)], "semi", ["DRAMA-fixed"], ks=[2], draws=1,
@@ -275,3 +308,18 @@ def test_odds_wine_drama_beats_chance():
     task = odds_tasks(ODDS, ["wine"])[0]
     out = run_benchmark([task], "unsupervised", ["DRAMA", "IForest"], search_params=FAST)
     assert out.set_index("detector").loc["DRAMA", "auc"] > 0.7
+
+
+def test_cli_report_covers_only_this_runs_seed(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    X, y = tiny()
+    np.savez(data / "tiny.npz", X=X, y=y)
+    out = tmp_path / "out"
+    for seed in ("0", "1"):
+        args = ["benchmark", "--data-dir", str(data), "--out", str(out), "--detector",
+                "IForest", "--seed", seed]
+        result = CliRunner().invoke(_app(), args)
+        assert result.exit_code == 0, result.output
+    assert len(read_results(out / "results.csv")) == 2  # both seeds are kept ...
+    assert "±" not in (out / "report.md").read_text()  # ... but not pooled as draws

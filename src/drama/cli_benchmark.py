@@ -60,7 +60,7 @@ def benchmark(
         write_report,
     )
     from drama.benchmark.report import plot_synthetic
-    from drama.benchmark.runner import read_results
+    from drama.benchmark.runner import COLUMNS, read_results
 
     err = err_console()
     with user_errors():
@@ -83,19 +83,21 @@ def benchmark(
 
             def say(message: str) -> None:
                 bar.console.print(message)
-                if not message.startswith("  "):
-                    bar.advance(job)
 
             with warnings.catch_warnings():  # say() already prints each skip, once
                 warnings.filterwarnings("ignore", message="skipped: ", category=UserWarning)
                 run_benchmark(tasks, protocol=protocol,
                               detectors=list(detectors) if detectors else None,
                               ks=list(k) if k else [5], draws=draws, seed=seed, csv=csv,
-                              search_params={"n_jobs": n_jobs}, progress=say)
+                              search_params={"n_jobs": n_jobs}, progress=say,
+                              task_done=lambda _name: bar.advance(job))
     import pandas as pd
 
-    results = read_results(csv) if csv.exists() else pd.DataFrame({"protocol": []})
-    results = results[results["protocol"] == protocol]
+    results = read_results(csv) if csv.exists() else pd.DataFrame(columns=COLUMNS)
+    # this command's protocol, seed and data sets: other runs in the same folder stay out
+    names = {task.name for task in tasks}
+    results = results[(results["protocol"] == protocol) & (results["seed"] == seed)
+                      & results["dataset"].isin(names)]
     if results.empty:
         err.print("[yellow]No results to report: every data set was skipped (see above).[/yellow]")
         raise typer.Exit(USER_ERROR)

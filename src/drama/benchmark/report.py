@@ -156,7 +156,9 @@ def plot_figures(results: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     plt.close(fig)
 
     if results["k"].nunique() > 1:
-        curve = results.groupby(["k", "detector"])["auc"].mean().unstack()
+        # per k, as the tables: the mean over the data sets every detector finished
+        curve = pd.DataFrame({k: summary(part_k, "auc").loc["mean"]
+                              for k, part_k in results.groupby("k")}).T
         fig, ax = plt.subplots(figsize=(7, 4))
         for det in curve.columns:
             ax.plot(curve.index, curve[det], marker="o", label=det)

@@ -77,16 +77,24 @@ def measures(y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
 
 
 def read_results(csv: Path) -> pd.DataFrame:
-    """The complete rows of a results CSV. A line a crash cut short has fewer fields than
-    the header: it is left out, so it is run again and never reported."""
+    """The complete rows of a results CSV. Every row is written as one line ending in a
+    newline, so only the last line can be cut short by a crash: a last line without its
+    newline is left out (run again, never reported). A header other than ``COLUMNS`` (a
+    file from another version, or not a results file) is refused rather than mixed."""
     with open(csv, newline="") as handle:
-        lines = handle.read().splitlines()
-    if not lines:
+        text = handle.read()
+    if not text:
         return pd.DataFrame(columns=COLUMNS)
-    width = len(next(stdlib_csv.reader(lines[:1])))
-    complete = [line for line, fields in zip(lines[1:], stdlib_csv.reader(lines[1:]),
-                                             strict=True) if len(fields) == width]
-    return pd.read_csv(io.StringIO("\n".join([lines[0], *complete])))
+    lines = text.split("\n")
+    lines = lines[:-1]  # "" after the final newline, or the line a crash cut short
+    header = next(stdlib_csv.reader(lines[:1]), [])
+    if header != COLUMNS:
+        raise ValueError(
+            f"{csv} does not hold results of this version of drama benchmark (its header is "
+            f"{','.join(header) or 'cut short'}; expected {','.join(COLUMNS)}). Write to "
+            "another --out folder, or move the file away."
+        )
+    return pd.read_csv(io.StringIO("\n".join(lines)), keep_default_na=True)
 
 
 def done_keys(csv: Path | None) -> set[tuple]:
@@ -99,17 +107,25 @@ def done_keys(csv: Path | None) -> set[tuple]:
 
 
 def _append(csv: Path | None, row: dict[str, Any]) -> None:
+    """Append one row as one line (newlines inside text fields become spaces); a line a
+    crash cut short is removed first, so every line before the last is complete."""
     if csv is None:
         return
     csv.parent.mkdir(parents=True, exist_ok=True)
     if csv.exists() and csv.stat().st_size:
-        with open(csv, "rb+") as handle:  # end a line that a crash cut short
-            handle.seek(-1, os.SEEK_END)
-            if handle.read(1) != b"\n":
-                handle.write(b"\n")
-    frame = pd.DataFrame([row], columns=COLUMNS)
-    frame.to_csv(csv, mode="a", header=not csv.exists() or csv.stat().st_size == 0,
-                 index=False)
+        with open(csv, "rb+") as handle:
+            data = handle.read()
+            if not data.endswith(b"\n"):
+                handle.truncate(data.rfind(b"\n") + 1)
+    clean = {k: v.replace("\n", " ").replace("\r", " ") if isinstance(v, str) else v
+             for k, v in row.items()}
+    frame = pd.DataFrame([clean], columns=COLUMNS)
+    line = frame.to_csv(index=False, header=not csv.exists() or csv.stat().st_size == 0,
+                        lineterminator="\n")
+    with open(csv, "a", newline="") as handle:
+        handle.write(line)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def check_protocol(protocol: str, y: np.ndarray, k: int, name: str) -> None:
@@ -142,13 +158,18 @@ def run_benchmark(
     csv: str | Path | None = None,
     search_params: dict[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
+    task_done: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """Benchmark ``detectors`` on ``tasks``; returns (and appends to ``csv``) one row per
     (dataset, protocol, k, detector, draw). Unsupervised runs have k = 0 and one draw;
-    ``detectors`` defaults to :func:`default_detectors` of the protocol."""
+    ``detectors`` defaults to :func:`default_detectors` of the protocol. ``progress`` gets
+    messages; ``task_done`` the name of each data set when it is finished (or skipped)."""
     if protocol not in PROTOCOLS:
         raise ValueError(f"Unknown protocol {protocol!r}; choose from {', '.join(PROTOCOLS)}.")
-    detectors = default_detectors(protocol) if detectors is None else list(detectors)
+    detectors = (default_detectors(protocol) if detectors is None
+                 else list(dict.fromkeys(detectors)))  # a repeated name runs once
+    ks = list(dict.fromkeys(int(k) for k in ks))
+    tasks = list({task.name: task for task in tasks}.values())
     known = (*DETECTORS, *ACTIVE_PEERS)
     unknown = [d for d in detectors if d not in known]
     if unknown:
@@ -161,6 +182,9 @@ def run_benchmark(
         raise ValueError(f"k must be >= 1 for the semi protocol; got {list(ks)}.")
     if protocol != "unsupervised" and int(draws) < 1:
         raise ValueError(f"draws must be >= 1 for the {protocol} protocol; got {draws!r}.")
+    if "random_state" in (search_params or {}):
+        raise ValueError("Give the seed as seed=..., not as search_params['random_state']: "
+                         "the seed is part of each result's key, so resuming stays right.")
     ignored = sorted(set(search_params or {}) - {"n_jobs"})
     if protocol == "active" and ignored:
         raise ValueError(f"search_params {ignored} do not apply to the active protocol, which "
@@ -179,34 +203,43 @@ def run_benchmark(
     params = {"random_state": seed, **(search_params or {})}
     say = progress or (lambda _msg: None)
     for task in tasks:
-        ks_here = [int(k) for k in ks] if protocol == "semi" else [0]
-        n_draws = 1 if protocol == "unsupervised" else int(draws)
-        todo = [(k, det, d) for k in ks_here for det in detectors for d in range(n_draws)
-                if (task.name, protocol, k, det, d, seed) not in done]
-        if not todo:
-            say(f"{task.name}: done already")
-            continue
-        X, y = task.load()
-        y = np.asarray(y, dtype=np.int64)
-        bad_k = set()
-        for k in ks_here:  # a k the data set cannot support is skipped, the others run
-            try:
-                check_protocol(protocol, y, k, task.name)
-            except ValueError as exc:
-                warnings.warn(f"skipped: {exc}", UserWarning, stacklevel=2)
-                say(f"[yellow]skipped[/yellow] {exc}")
-                bad_k.add(k)
-        todo = [t for t in todo if t[0] not in bad_k]
-        if not todo:
-            continue
-        say(f"{task.name}: {X.shape[0]} x {int(np.prod(X.shape[1:]))}, {len(todo)} rows to do")
-        runner = _PROTOCOL_RUNNERS[protocol]
-        for row in runner(task.name, X, y, todo, seed, params, say):
-            row.update(dataset=task.name, protocol=protocol, seed=seed, n=len(y),
-                       d=int(np.prod(X.shape[1:])), n_anomalies=int(y.sum()))
-            _append(csv, row)
-            rows.append(row)
+        _run_task(task, protocol, ks, detectors, draws, seed, done, params, csv, rows, say)
+        if task_done is not None:
+            task_done(task.name)
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _run_task(task: Task, protocol: str, ks: list[int], detectors: list[str], draws: int,
+              seed: int, done: set[tuple], params: dict[str, Any], csv: Path | None,
+              rows: list[dict[str, Any]], say: Callable[[str], None]) -> None:
+    """The rows of one data set that are not done yet, appended to ``csv`` and ``rows``."""
+    ks_here = [int(k) for k in ks] if protocol == "semi" else [0]
+    n_draws = 1 if protocol == "unsupervised" else int(draws)
+    todo = [(k, det, d) for k in ks_here for det in detectors for d in range(n_draws)
+            if (task.name, protocol, k, det, d, seed) not in done]
+    if not todo:
+        say(f"{task.name}: done already")
+        return
+    X, y = task.load()
+    y = np.asarray(y, dtype=np.int64)
+    bad_k = set()
+    for k in ks_here:  # a k the data set cannot support is skipped, the others run
+        try:
+            check_protocol(protocol, y, k, task.name)
+        except ValueError as exc:
+            warnings.warn(f"skipped: {exc}", UserWarning, stacklevel=3)
+            say(f"[yellow]skipped[/yellow] {exc}")
+            bad_k.add(k)
+    todo = [t for t in todo if t[0] not in bad_k]
+    if not todo:
+        return
+    say(f"{task.name}: {X.shape[0]} x {int(np.prod(X.shape[1:]))}, {len(todo)} rows to do")
+    runner = _PROTOCOL_RUNNERS[protocol]
+    for row in runner(task.name, X, y, todo, seed, params, say):
+        row.update(dataset=task.name, protocol=protocol, seed=seed, n=len(y),
+                   d=int(np.prod(X.shape[1:])), n_anomalies=int(y.sum()))
+        _append(csv, row)
+        rows.append(row)
 
 
 def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
