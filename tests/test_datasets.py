@@ -598,3 +598,11 @@ def test_text_labels_true_and_false_are_read_as_1_and_0():
     assert got.tolist() == [1, 0, 1, 0] and got.dtype == np.int64
     with pytest.raises(ValueError, match="found values such as"):
         as_labels(np.array(["yes", "no"]), 2)
+
+
+def test_object_arrays_are_named_not_called_corrupt(tmp_path: Path) -> None:
+    path = tmp_path / "text_labels.npz"
+    np.savez(path, X=np.ones((4, 2)), y=np.array(["a", None, "b", "c"], dtype=object))
+    with pytest.raises(ValueError, match="Python objects") as info:
+        load(path)
+    assert "corrupt" not in str(info.value)

@@ -85,3 +85,20 @@ def test_complex_npy_images_are_refused(tmp_path) -> None:
     np.save(tmp_path / "a.npy", np.ones((4, 4), dtype=complex))
     with pytest.raises(ValueError, match="a.npy holds complex numbers"):
         load_image_folder(tmp_path)
+
+
+def test_four_band_npy_keeps_every_band(tmp_path) -> None:
+    for k in range(2):
+        np.save(tmp_path / f"cut{k}.npy", np.full((8, 8, 4), float(k)))
+    X, _ = load_image_folder(tmp_path)
+    assert X.shape == (2, 8, 8, 4)
+
+
+def test_size_hints_name_the_real_difference(tmp_path) -> None:
+    np.save(tmp_path / "a.npy", np.zeros((8, 8)))
+    np.save(tmp_path / "b.npy", np.zeros((9, 9, 3)))
+    with pytest.raises(ValueError, match="Resize or crop"):
+        load_image_folder(tmp_path)
+    np.save(tmp_path / "b.npy", np.zeros((8, 8, 3)))
+    with pytest.raises(ValueError, match="gray=True"):
+        load_image_folder(tmp_path)

@@ -163,3 +163,59 @@ def test_real_crts_folder() -> None:
     assert X.shape[1:] == (32, 2) and len(X) == len(labels) == len(ids) > 400
     assert np.isfinite(X).all()
     assert {"SN", "CV", "AGN"} <= set(labels)
+
+
+def _append_rows(folder, rows: list[str]) -> None:
+    with open(folder / "CRTS_subset_500.csv", "a") as handle:
+        handle.write("\n".join(rows) + "\n")
+
+
+def test_ids_are_text_and_blank_ids_are_named(tmp_path) -> None:
+    _write_crts(tmp_path, {"0123": 6, "123": 6}, labels={"0123": "SN"})
+    X, labels, ids = load_crts(tmp_path, n_bins=8)
+    assert list(ids) == ["0123", "123"] and list(labels) == ["SN", "unlabelled"]
+    _append_rows(tmp_path, [",9,18.0,0.1,54000.0"])
+    with pytest.raises(ValueError, match="without an ID"):
+        load_crts(tmp_path, n_bins=8)
+    assert load_crts(tmp_path, n_bins=8, dropna=True)[0].shape == (2, 8, 2)
+
+
+def test_text_in_a_number_column_is_named(tmp_path) -> None:
+    _write_crts(tmp_path, {"TranID1": 6})
+    _append_rows(tmp_path, ["TranID1,9,-,0.1,54000.0"])
+    with pytest.raises(ValueError, match="column Mag holds 1 value.*'-'.*TranID1"):
+        load_crts(tmp_path, n_bins=8)
+
+
+def test_a_curve_at_one_time_is_skipped_not_fatal(tmp_path) -> None:
+    _write_crts(tmp_path, {"TranID1": 6})
+    _append_rows(tmp_path, [f"TranID2,{9 + i},18.{i},0.1,54000.0" for i in range(6)])
+    with pytest.warns(UserWarning, match="1 light curve.*share one time.*TranID2"):
+        X, _, ids = load_crts(tmp_path, n_bins=8)
+    assert list(ids) == ["TranID1"]
+    assert len(load_crts(tmp_path, n_bins=8, time_grid="survey")[2]) == 2
+
+
+def test_labels_that_match_no_curve_warn(tmp_path) -> None:
+    _write_crts(tmp_path, {"TranID1": 6})
+    (tmp_path / "transient_labels.csv").write_text("Classification,TransientID\nSN,TranID1\n")
+    with pytest.warns(UserWarning, match="without their 'TranID' prefix"):
+        load_crts(tmp_path, n_bins=8)
+
+
+def test_points_outside_the_time_range_are_left_out() -> None:
+    grid = curve_to_grid([0, 1, 2, 3, 100], [10, 10, 10, 10, 20], None, 4,
+                         time_range=(0, 3), channels=("mag", "count"))
+    np.testing.assert_allclose(grid[:, 0], 0.0)  # the MJD-100 point would pull a bin to -10
+    np.testing.assert_allclose(grid[:, 1], np.log(2.0))
+    with pytest.raises(ValueError, match="inside time_range"):
+        curve_to_grid([5, 6], [1, 2], None, 4, time_range=(0, 3))
+
+
+def test_features_check_their_input_like_the_grid() -> None:
+    with pytest.raises(ValueError, match="same length"):
+        curve_features([0, 1, 2], [1, 2, 3, 99], [0.1, 0.1, 0.1])
+    with pytest.raises(ValueError, match="non-negative"):
+        curve_features([0, 1, 2], [1, 2, 3], [0.1, -0.1, 0.1])
+    with pytest.raises(ValueError, match="NaN"):
+        curve_features([0, 1, 2], [1, 2, 3], [0.1, np.nan, 0.1])

@@ -107,9 +107,9 @@ def load_image_folder(
     """All images in a folder (not its sub-folders), sorted by file name, as one array.
 
     PNG and JPEG files are scaled to [0, 1]; ``.npy`` files (2-D or 3-D arrays, e.g. FITS
-    cutouts saved with numpy) are taken as they are. The alpha channel of RGBA images is
-    dropped unless ``keep_alpha``; ``gray=True`` turns colour images into luminance so
-    folders that mix grey and colour files load together.
+    cutouts saved with numpy) are taken as they are, every band kept. The alpha channel of
+    RGBA PNG images is dropped unless ``keep_alpha``; ``gray=True`` turns colour images into
+    luminance so folders that mix grey and colour files load together.
 
     Returns ``(X (n, H, W) or (n, H, W, C), file names)``. Raises a ValueError for a folder
     without images, images of different sizes, or NaN/infinite pixels.
@@ -128,7 +128,8 @@ def load_image_folder(
     images = []
     for file in files:
         arr = _read_one(file)
-        if arr.ndim == 3 and arr.shape[-1] == 4 and not keep_alpha:
+        picture = file.suffix.lower() != ".npy"  # a .npy's 4th band is data, not alpha
+        if picture and arr.ndim == 3 and arr.shape[-1] == 4 and not keep_alpha:
             arr = arr[..., :3]
         if gray and arr.ndim == 3:
             arr = arr[..., :3] @ _LUMA if arr.shape[-1] >= 3 else arr[..., 0]
@@ -149,10 +150,13 @@ def load_image_folder(
         shapes.setdefault(arr.shape, file.name)
     if len(shapes) > 1:
         examples = "; ".join(f"{shape} e.g. {name}" for shape, name in list(shapes.items())[:4])
-        if len({len(s) for s in shapes}) > 1:
+        sides = {s[:2] for s in shapes}
+        if len(sides) > 1:
+            hint = " Resize or crop them to one size first."
+        elif len({len(s) for s in shapes}) > 1:
             hint = " Grey and colour images are mixed: pass gray=True."
         else:
-            hint = " Resize or crop them to one size first."
+            hint = " They differ in their number of channels (keep_alpha=True keeps RGBA's 4th)."
         raise ValueError(
             f"The images in {folder} have {len(shapes)} different sizes: {examples}.{hint}"
         )

@@ -77,27 +77,20 @@ def curve_to_grid(
     chosen = _check_channels(channels)
     if not isinstance(n_bins, (int, np.integer)) or n_bins < 2:
         raise ValueError(f"n_bins must be an integer >= 2; got {n_bins!r}.")
-    t = np.asarray(mjd, dtype=np.float64).ravel()
-    m = np.asarray(mag, dtype=np.float64).ravel()
-    e = None if magerr is None else np.asarray(magerr, dtype=np.float64).ravel()
-    if len(t) != len(m) or (e is not None and len(e) != len(t)):
-        raise ValueError(
-            f"mjd, mag and magerr must have the same length; got {len(t)}, {len(m)}"
-            f"{'' if e is None else f' and {len(e)}'}."
-        )
+    t, m, e = _checked_curve(mjd, mag, magerr)
     if len(t) < 2:
         raise ValueError(
             f"A light curve needs at least 2 points to be put on a time grid; got {len(t)}. "
             "Drop such curves (load_crts skips them with min_points)."
         )
-    for name, values in (("mjd", t), ("mag", m), ("magerr", e)):
-        if values is not None and not np.isfinite(values).all():
-            raise ValueError(
-                f"The light curve's {name} contains NaN or infinite values; remove those "
-                "observations first."
-            )
-    if e is not None and (e < 0).any():
-        raise ValueError("magerr must be non-negative.")
+    if time_range is not None:  # points outside the window are not part of this grid
+        t0, t1 = (float(v) for v in time_range)
+        if not t1 > t0:
+            raise ValueError(f"time_range must have t1 > t0; got {time_range}.")
+        inside = (t >= t0) & (t <= t1)
+        if not inside.any():
+            raise ValueError(f"No point of this light curve lies inside time_range {time_range}.")
+        t, m, e = t[inside], m[inside], None if e is None else e[inside]
     if time_range is None:
         t0, t1 = float(t.min()), float(t.max())
         if t1 <= t0:
@@ -105,10 +98,6 @@ def curve_to_grid(
                 "All points of this light curve have the same time, so it has no time axis to "
                 "put on a grid; pass time_range=(t0, t1) or drop the curve."
             )
-    else:
-        t0, t1 = (float(v) for v in time_range)
-        if not t1 > t0:
-            raise ValueError(f"time_range must have t1 > t0; got {time_range}.")
     phase = np.clip((t - t0) / (t1 - t0), 0.0, 1.0)
     idx = np.minimum((phase * n_bins).astype(np.int64), n_bins - 1)
     w = np.ones_like(m) if e is None else 1.0 / np.maximum(e, _ERR_FLOOR) ** 2
@@ -130,6 +119,29 @@ def curve_to_grid(
     return np.stack([columns[c] for c in chosen], axis=1)
 
 
+def _checked_curve(mjd: Any, mag: Any, magerr: Any | None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Times, magnitudes and errors as float64 vectors of one length, finite, with
+    non-negative errors -- or a ValueError that says which rule was broken."""
+    t = np.asarray(mjd, dtype=np.float64).ravel()
+    m = np.asarray(mag, dtype=np.float64).ravel()
+    e = None if magerr is None else np.asarray(magerr, dtype=np.float64).ravel()
+    if len(t) != len(m) or (e is not None and len(e) != len(t)):
+        raise ValueError(
+            f"mjd, mag and magerr must have the same length; got {len(t)}, {len(m)}"
+            f"{'' if e is None else f' and {len(e)}'}."
+        )
+    for name, values in (("mjd", t), ("mag", m), ("magerr", e)):
+        if values is not None and not np.isfinite(values).all():
+            raise ValueError(
+                f"The light curve's {name} contains NaN or infinite values; remove those "
+                "observations first."
+            )
+    if e is not None and (e < 0).any():
+        raise ValueError("magerr must be non-negative.")
+    return t, m, e
+
+
 def curve_features(mjd: np.ndarray, mag: np.ndarray, err: np.ndarray) -> np.ndarray:
     """Variability statistics of one curve (``FEATURES``), for detectors on a plain table.
 
@@ -140,9 +152,11 @@ def curve_features(mjd: np.ndarray, mag: np.ndarray, err: np.ndarray) -> np.ndar
     against a constant (is it variable beyond its errors?) and the share of points beyond
     one standard deviation.
     """
-    order = np.argsort(mjd, kind="stable")
-    t, m = np.asarray(mjd, float)[order], np.asarray(mag, float)[order]
-    e = np.maximum(np.asarray(err, float)[order], _ERR_FLOOR)
+    t, m, e = _checked_curve(mjd, mag, err)
+    if not len(t):
+        raise ValueError("A light curve needs at least one point for its features.")
+    order = np.argsort(t, kind="stable")
+    t, m, e = t[order], m[order], np.maximum(e[order], _ERR_FLOOR)
     centred = m - m.mean()
     # A constant curve's std is rounding noise, not 0: decide flatness with a tolerance.
     varies = np.ptp(m) > 1e-12 * max(1.0, abs(float(m.mean())))
@@ -204,7 +218,7 @@ def load_crts(
     channels
         Channels of the last axis, from ``("mag", "err", "count")``.
     dropna
-        Drop observations with NaN values instead of refusing the file.
+        Drop observations with NaN values (or without an ID) instead of refusing the file.
     unlabelled
         Class name given to curves missing from the label file (or when it is absent).
     representation
@@ -237,23 +251,33 @@ def load_crts(
             f"No {CRTS_CURVES} in {root}. Pass folder=..., or set DRAMA_CRTS_DIR to the folder "
             "that holds the CRTS light curves."
         )
-    table = pd.read_csv(path)
+    table = pd.read_csv(path, dtype={"ID": str})  # IDs are names: keep "0123" as it is
     missing = [c for c in ("ID", "Mag", "Magerr", "MJD") if c not in table.columns]
     if missing:
         raise ValueError(
             f"{path} lacks the column(s) {missing}; it needs ID, Mag, Magerr and MJD "
             f"(found {list(table.columns)})."
         )
-    table["ID"] = table["ID"].astype(str)
+    for column in ("Mag", "Magerr", "MJD"):
+        numbers = pd.to_numeric(table[column], errors="coerce")
+        text = numbers.isna() & table[column].notna()
+        if text.any():
+            raise ValueError(
+                f"{path}: column {column} holds {int(text.sum())} value(s) that are not "
+                f"numbers (first {table.loc[text, column].iloc[0]!r}, in curve "
+                f"{table.loc[text, 'ID'].iloc[0]}); fix or remove those rows."
+            )
+        table[column] = numbers
+    no_id = table["ID"].isna() | (table["ID"].str.strip() == "")
     values = table[["Mag", "Magerr", "MJD"]]
-    bad = ~np.isfinite(values.to_numpy(dtype=np.float64, na_value=np.nan)).all(axis=1)
+    bad = no_id.to_numpy() | ~np.isfinite(
+        values.to_numpy(dtype=np.float64, na_value=np.nan)).all(axis=1)
     if bad.any():
         if not dropna:
-            first = table.loc[bad, "ID"].iloc[0]
-            raise ValueError(
-                f"{path} has {int(bad.sum())} observation(s) with NaN or infinite Mag, Magerr "
-                f"or MJD (first in curve {first}); clean them or pass dropna=True."
-            )
+            what = (f"{int(no_id.sum())} observation(s) without an ID" if no_id.any() else
+                    f"{int(bad.sum())} observation(s) with NaN or infinite Mag, Magerr or MJD "
+                    f"(first in curve {table.loc[bad, 'ID'].iloc[0]})")
+            raise ValueError(f"{path} has {what}; clean them or pass dropna=True.")
         table = table.loc[~bad]
     codes, uniques = pd.factorize(table["ID"], sort=False)  # curves in file order
     sizes = np.bincount(codes, minlength=len(uniques))
@@ -279,6 +303,18 @@ def load_crts(
     order = np.argsort(codes, kind="stable")
     starts = np.concatenate([[0], np.cumsum(sizes)])
     mjd, mag, err = (table[c].to_numpy(dtype=np.float64)[order] for c in ("MJD", "Mag", "Magerr"))
+    if representation == "grid" and time_grid == "curve":
+        # a curve whose points share one time has no time axis of its own to grid
+        flat = [c for c in kept if np.ptp(mjd[starts[c]:starts[c + 1]]) == 0]
+        if flat:
+            warnings.warn(
+                f"load_crts skipped {len(flat)} light curve(s) whose points all share one "
+                f"time (e.g. {uniques[flat[0]]}); time_grid='survey' keeps them.",
+                stacklevel=2,
+            )
+            kept = np.setdiff1d(kept, flat)
+            if not len(kept):
+                raise ValueError(f"No light curve in {path} spans more than one time.")
     shape = (len(FEATURES),) if representation == "features" else (n_bins, len(chosen))
     X = np.empty((len(kept), *shape))
     for row, code in enumerate(kept):
@@ -304,5 +340,12 @@ def load_crts(
         lookup = names.drop_duplicates("TransientID").set_index("TransientID")["Classification"]
         keys = [str(i).removeprefix("TranID") for i in ids]
         found = lookup.reindex(keys).to_numpy()
+        if pd.isna(found).all():
+            warnings.warn(
+                f"No curve ID of {path.name} is in {label_path.name} (e.g. {ids[0]} looked up "
+                f"as {keys[0]!r}), so every curve is {unlabelled!r}; its TransientID column "
+                "should hold the IDs without their 'TranID' prefix.",
+                stacklevel=2,
+            )
         labels = np.where(pd.isna(found), unlabelled, found).astype(object)
     return X, labels.astype(str), ids

@@ -187,7 +187,11 @@ def read_array_file(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
         raise ValueError(f"{os.fspath(path)} is not a readable ODDS/ADBench file: {exc}") from exc
     except Exception as exc:  # scipy/h5py/zipfile raise many unrelated types
         reason = (str(exc) or type(exc).__name__).rstrip(".")
-        reason += " (the file may be truncated or corrupt: fetch or write it again)"
+        if "allow_pickle" in reason:
+            reason = ("it holds an array of Python objects (e.g. text labels), which is not "
+                      "read without pickle; save numeric arrays only")
+        else:
+            reason += " (the file may be truncated or corrupt: fetch or write it again)"
         raise ValueError(
             f"{os.fspath(path)} is not a readable ODDS/ADBench file: {reason}"
         ) from exc
