@@ -323,3 +323,10 @@ def test_cli_report_covers_only_this_runs_seed(tmp_path):
         assert result.exit_code == 0, result.output
     assert len(read_results(out / "results.csv")) == 2  # both seeds are kept ...
     assert "±" not in (out / "report.md").read_text()  # ... but not pooled as draws
+
+
+@pytest.mark.parametrize("extra", [["--synthetic", "-d", "glass"], ["--shape", "3"],
+                                   ["--protocol", "novelty", "--k", "3"]])
+def test_cli_refuses_options_that_would_be_ignored(tmp_path, extra):
+    result = CliRunner().invoke(_app(), ["benchmark", "--out", str(tmp_path), *extra])
+    assert result.exit_code == 2 and "not apply here" in " ".join(result.output.split())

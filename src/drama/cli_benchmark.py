@@ -66,6 +66,18 @@ def benchmark(
     with user_errors():
         if out.exists() and not out.is_dir():
             raise ValueError(f"--out {str(out)!r} is a file; give a folder for the results.")
+        given = {"--dataset": datasets, "--data-dir": data_dir} if synthetic else {
+            "--n-features": n_features, "--shape": shapes}
+        if k and protocol != "semi":
+            given["--k"] = k
+        unused = [name for name, value in given.items() if value]
+        if unused:
+            raise ValueError(
+                f"{' and '.join(unused)} {'does' if len(unused) == 1 else 'do'} not apply "
+                "here ("
+                f"{'--synthetic' if synthetic else 'ODDS data'}, --protocol {protocol}); "
+                "leave it out."
+            )
         if synthetic:
             tasks = synthetic_tasks(tuple(n_features or (100, 3000)),
                                     tuple(shapes or range(1, 11)), seed)
