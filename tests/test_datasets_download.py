@@ -138,6 +138,8 @@ def test_argument_errors(tmp_path: Path, source: tuple[Path, str]) -> None:
         download("../evil", dest=tmp_path, url=path.as_uri(), verify=False)
     with pytest.raises(ValueError, match="file format"):
         download("toy", dest=tmp_path, url="file:///tmp/toy.bin", verify=False)
+    with pytest.raises(ValueError, match="without its file suffix \\('toy'"):
+        download("toy.csv", dest=tmp_path, url=path.as_uri(), verify=False)
 
 
 def test_existing_verified_file_is_reused(tmp_path: Path, source: tuple[Path, str]) -> None:

@@ -273,6 +273,12 @@ def download(
         raise ValueError(
             f"{name!r} is not a valid data set name; use letters, digits, '-', '_' or '.'."
         )
+    stem, suffix = os.path.splitext(name)
+    if suffix.lower() in FORMATS:
+        raise ValueError(
+            f"Give the data set's name without its file suffix ({stem!r}, not {name!r}): the "
+            "suffix comes from the URL, and load(name) finds the file by its name."
+        )
     entry = CATALOGUE.get(name)
     if url is not None:
         source_url, filename = url, _target_name(name, url, entry)
