@@ -20,6 +20,7 @@ scores every level, metric and space from it. Then it selects:
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from collections.abc import Sequence
@@ -40,6 +41,7 @@ from drama._validation import (
 )
 from drama.distances import CORRELATION_MIN_DIMS, METRICS, ranks_in
 from drama.estimator import Drama
+from drama.reducers.base import reducer_names
 from drama.relevance import FeatureSpace, relevance_at
 from drama.tree import SPACES
 
@@ -60,7 +62,7 @@ def config_name(reducer: str, metric: str, level: int, space: str = "input") -> 
 def parse_config(name: str) -> dict[str, Any]:
     """Inverse of :func:`config_name`; a ValueError names the expected form."""
     parts = str(name).split("|")
-    if len(parts) != 4 or not parts[2].isdigit():
+    if len(parts) != 4 or not (parts[2].isascii() and parts[2].isdigit()):
         raise ValueError(
             f"Unknown configuration {name!r}: expected 'reducer|metric|level|space', "
             "e.g. 'none|l2|2|input'."
@@ -68,24 +70,37 @@ def parse_config(name: str) -> dict[str, Any]:
     return {"reducer": parts[0], "metric": parts[1], "level": int(parts[2]), "space": parts[3]}
 
 
+# Scores this close (relative) count as tied: the same object scored alone or in a batch can
+# differ in its last bits, and must land on the same rank.
+TIE_TOLERANCE = 1e-10
+
+
 def rank_normalise(scores: np.ndarray) -> np.ndarray:
     """Column-wise mid-ranks divided by n: every configuration on one (0, 1] scale, so that
-    distances of very different size can be averaged without one dominating."""
+    distances of very different size can be averaged without one dominating. Computed as
+    :func:`_cdf` of each column within itself, so new objects land on the same ranks."""
     scores = np.asarray(scores, dtype=np.float64)
     if scores.ndim == 1:
-        return rankdata(scores) / len(scores)
-    return rankdata(scores, axis=0) / len(scores)
+        return _cdf(np.sort(scores), scores)
+    return np.column_stack([_cdf(np.sort(col), col) for col in scores.T]) if scores.size \
+        else scores.copy()
 
 
 def _cdf(sorted_train: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Mid-rank of ``values`` within the training scores, / n; beyond the training maximum
-    the excess still orders objects (by a tiny amount) instead of tying them all at 1."""
+    """Mid-rank of ``values`` within the training scores, / n, scores within
+    ``TIE_TOLERANCE`` counting as tied; beyond the training maximum the excess still orders
+    objects, by less than 1e-3 of a rank however large it is, instead of tying them at 1."""
+    values = np.asarray(values, dtype=np.float64)
     n = len(sorted_train)
-    left = np.searchsorted(sorted_train, values, side="left")
-    right = np.searchsorted(sorted_train, values, side="right")
+    tol = TIE_TOLERANCE * np.abs(values)
+    left = np.searchsorted(sorted_train, values - tol, side="left")
+    right = np.searchsorted(sorted_train, values + tol, side="right")
     out = (left + right + 1) / (2.0 * n)
     top, span = sorted_train[-1], max(sorted_train[-1] - sorted_train[0], 1e-300)
-    return out + 1e-3 * np.clip((values - top) / span, 0.0, None)
+    excess = np.clip(values - top, 0.0, None)
+    with np.errstate(over="ignore", invalid="ignore"):
+        beyond = np.where(np.isinf(excess), 1.0, excess / (excess + span))
+    return out + 1e-3 * beyond
 
 
 def label_auc(scores: np.ndarray, anomalies: np.ndarray, normals: np.ndarray) -> np.ndarray:
@@ -133,6 +148,13 @@ def _params_for(params: dict[str, Any], reducer: str, reducers: list[str]) -> di
     options = params.get("reducer_options")
     if isinstance(options, dict) and options and set(options) <= set(reducers):
         return {**params, "reducer_options": options.get(reducer)}
+    if isinstance(options, dict):
+        strays = sorted(set(options) & set(reducer_names()) - set(reducers))
+        if strays:
+            raise ValueError(
+                f"reducer_options is keyed by reducer {strays}, which this search does not "
+                f"fit (reducers: {reducers}); key it by the search's reducers only."
+            )
     return params
 
 
@@ -148,6 +170,8 @@ def _score_tree(det: Drama, X: np.ndarray, metrics: list[str], levels: list[int]
     scores: dict[str, np.ndarray] = {}
     cost: dict[str, float] = {}
     for space in spaces:
+        if space == "latent" and det.reducer == "none":
+            continue  # the identity's latent space is its input space: the same scores
         dims = det.distance_dims(space)
         for metric in metrics:
             if not ranks_in(metric, dims):
@@ -325,13 +349,15 @@ class DramaSearch(BaseEstimator):
             raise ValueError(f"ensemble_share must be in (0, 1]; got {self.ensemble_share!r}.")
         if not isinstance(self.top_k, (int, np.integer)) or self.top_k < 1:
             raise ValueError(f"top_k must be a positive integer; got {self.top_k!r}.")
-        if not self.prior_strength >= 0:
-            raise ValueError(f"prior_strength must be >= 0; got {self.prior_strength!r}.")
+        if not 0 <= self.prior_strength < math.inf:
+            raise ValueError(f"prior_strength must be a finite number >= 0; got "
+                             f"{self.prior_strength!r}.")
         if not self.guard_se >= 0:
             raise ValueError(f"guard_se must be >= 0; got {self.guard_se!r}.")
-        if self.relevance_alpha is not None and not self.relevance_alpha > 0:
+        if self.relevance_alpha is not None and not 0 < self.relevance_alpha < math.inf:
             raise ValueError(
-                f"relevance_alpha must be > 0, or None to turn the relevance model off; got "
+                f"relevance_alpha must be a finite number > 0, or None to turn the relevance "
+                f"model off; got "
                 f"{self.relevance_alpha!r}."
             )
         if not isinstance(self.max_labelled_normals, (int, np.integer)) or \
@@ -358,11 +384,24 @@ class DramaSearch(BaseEstimator):
                 f"y may contain only 1 (anomaly), 0 (normal) and -1 (unknown); found "
                 f"{np.unique(arr[bad])[:5].tolist()}."
             )
+        if len(arr) and (arr == 1).all():
+            raise ValueError("Every object is labelled an anomaly; label some normals (0) "
+                             "or leave some unknown (-1).")
         return arr.astype(np.int64)
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X: Any, y: Any = None) -> DramaSearch:
-        """Fit one tree per reducer, score every configuration, then select (see ``select``)."""
+        """Fit one tree per reducer, score every configuration, then select (see ``select``).
+        A fit that fails leaves a fitted search as it was."""
+        before = dict(self.__dict__)
+        try:
+            return self._fit(X, y)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+
+    def _fit(self, X: Any, y: Any) -> DramaSearch:
         arr = check_array(X, min_objects=2)
         labels = self.check_labels(y, len(arr))
         reducers, metrics, levels, spaces, keep_cov = self._grid(int(np.prod(arr.shape[1:])))
@@ -424,6 +463,7 @@ class DramaSearch(BaseEstimator):
             )
         if n_a == 0:
             weights = prior_w
+            self.__dict__.pop("label_auc_", None)  # a label-free choice has no label AUC
             res["label_auc"] = res["label_auc_se"] = res["shrunk_auc"] = np.nan
             res["n_labelled"] = 0 if labels is None else int((labels >= 0).sum())
             res["n_labelled_anomalies"] = 0
@@ -488,9 +528,6 @@ class DramaSearch(BaseEstimator):
         presumed = len(normals) == 0
         if presumed:  # no labelled normal: the unlabelled objects stand in for them
             normals = np.flatnonzero(labels == -1)
-        if len(normals) == 0:
-            raise ValueError("Every object is labelled an anomaly; label some normals (0) "
-                             "or leave some unknown (-1).")
         ranked = self.train_ranks_
         n_a, n_n = len(anomalies), len(normals)
         auc = label_auc(ranked, anomalies, normals)
@@ -503,7 +540,9 @@ class DramaSearch(BaseEstimator):
         res["n_labelled"] = int((labels >= 0).sum())
         res["n_labelled_anomalies"] = n_a
         res["n_labelled_normals"] = int((labels == 0).sum())
-        top = np.argsort(-shrunk, kind="stable")[: self.top_k]
+        # equal (shrunk) label AUCs -- common with a handful of labels -- are broken by
+        # agreement, not by the order of the grid
+        top = np.lexsort((-agreement, -shrunk))[: self.top_k]
         chosen = np.zeros(len(auc))
         chosen[top] = 1.0 / len(top)
         # Label AUCs of the two candidate ensembles; the consensus stays unless the
@@ -537,7 +576,9 @@ class DramaSearch(BaseEstimator):
         """Raw scores of new objects for the named configurations (default: every one in
         ``results_``); an unknown name raises a ValueError."""
         self._check_fitted()
-        configs = list(self.results_["config"]) if configs is None else list(configs)
+        if isinstance(configs, str):
+            configs = [configs]
+        configs = list(dict.fromkeys(self.results_["config"] if configs is None else configs))
         known = set(self.results_["config"])
         for name in configs:
             if name not in known:
