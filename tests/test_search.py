@@ -318,3 +318,55 @@ def test_relevance_bandwidth_survives_many_exact_duplicates():
     assert space.bandwidth > 0.1 * typical  # measured between distinct objects, not 0
     constant = FeatureSpace.build(np.ones((30, 2)), random_state=0)
     assert constant.bandwidth == 1.0
+
+
+def test_all_anomaly_labels_refused_before_fitting_and_the_old_fit_stays():
+    X, y = blobs()
+    search = DramaSearch(**SMALL).fit(X, y)
+    scores, ranks = search.decision_scores_.copy(), search.train_ranks_.copy()
+    with pytest.raises(ValueError, match="Every object is labelled an anomaly"):
+        search.fit(X[:100], np.ones(100, int))
+    np.testing.assert_array_equal(search.decision_scores_, scores)
+    np.testing.assert_array_equal(search.train_ranks_, ranks)
+    np.testing.assert_allclose(search.decision_function(X), scores, rtol=1e-12)
+
+
+def test_equal_label_aucs_do_not_depend_on_the_grid_order():
+    X, y = blobs(seed=3)
+    labels = -np.ones(len(y), int)
+    labels[np.flatnonzero(y == 1)[:3]] = 1
+    labels[np.flatnonzero(y == 0)[:10]] = 0
+    params = {**SMALL, "relevance_alpha": None}
+    forward = DramaSearch(**params).fit(X, labels)
+    backward = DramaSearch(**{**params, "reducers": ["pca", "none"],
+                              "metrics": ["chebyshev", "l1", "l2"]}).fit(X, labels)
+    assert (forward.results_["label_auc"] == 1.0).sum() > forward.top_k  # ties to break
+    assert sorted(forward.weights_.index) == sorted(backward.weights_.index)
+
+
+def test_an_object_scored_alone_gets_its_training_rank_and_huge_ones_stay_finite():
+    X, _ = blobs()
+    X = np.vstack([np.repeat(X[:1], 200, axis=0), X])  # a big block of exact ties
+    search = DramaSearch(reducers=["none", "pca"], metrics="all", levels=[1, 2],
+                         random_state=0).fit(X)
+    alone = np.array([search.decision_function(X[i:i + 1])[0] for i in (0, 250, 400)])
+    np.testing.assert_allclose(alone, search.decision_scores_[[0, 250, 400]], rtol=1e-12)
+    with np.errstate(over="ignore"):  # l4 of 1e150 overflows to inf: still the top rank
+        far = search.decision_function(np.full((1, X.shape[1]), 1e150))
+    assert np.isfinite(far).all() and 1.0 < far[0] < 1.01
+
+
+def test_selection_parameters_and_names_are_checked(fitted):
+    X, y, search = fitted
+    with pytest.raises(ValueError, match="prior_strength"):
+        DramaSearch(**SMALL, prior_strength=np.inf).fit(X)
+    with pytest.raises(ValueError, match="relevance_alpha"):
+        DramaSearch(**SMALL, relevance_alpha=np.inf).fit(X)
+    one = search.config_scores(X[:5], "none|l2|1|input")
+    assert list(one.columns) == ["none|l2|1|input"]
+    assert search.config_scores(X[:5], ["none|l2|1|input"] * 2).shape == (5, 1)
+    with pytest.raises(ValueError, match="reducer_options is keyed by reducer"):
+        DramaSearch(**SMALL, drama_params={"reducer_options": {"ae": {"max_epochs": 1}}}).fit(X)
+    labelled = DramaSearch(**SMALL).fit(X, y)
+    assert hasattr(labelled, "label_auc_")
+    assert not hasattr(labelled.select(None), "label_auc_")

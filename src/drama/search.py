@@ -92,7 +92,7 @@ def _cdf(sorted_train: np.ndarray, values: np.ndarray) -> np.ndarray:
     objects, by less than 1e-3 of a rank however large it is, instead of tying them at 1."""
     values = np.asarray(values, dtype=np.float64)
     n = len(sorted_train)
-    tol = TIE_TOLERANCE * np.abs(values)
+    tol = np.where(np.isfinite(values), TIE_TOLERANCE * np.abs(values), 0.0)
     left = np.searchsorted(sorted_train, values - tol, side="left")
     right = np.searchsorted(sorted_train, values + tol, side="right")
     out = (left + right + 1) / (2.0 * n)
