@@ -466,3 +466,36 @@ def test_score_levels_without_covariance_leaves_out_mahalanobis(X):
     assert {m for _, m in table.columns} == set(METRICS) - {"mahalanobis"}
     with pytest.raises(ValueError, match="keep_covariance=True"):
         det.score_levels(X, metrics="mahalanobis")
+
+
+def test_a_failed_refit_keeps_the_old_model(X):
+    model = Drama(random_state=0).fit(X)
+    scores = model.decision_function(X)
+    model.set_params(reducer="pca", metric="correlation", space="latent")
+    with pytest.raises(ValueError, match="correlation"):
+        model.fit(X[:80])  # fails after the tree is fitted: 2-D latent codes
+    model.set_params(reducer="none", metric="l2", space="input")
+    np.testing.assert_array_equal(model.decision_function(X), scores)
+    assert len(model.decision_scores_) == len(X)
+
+
+def test_changes_made_in_place_after_fit_are_noticed(X):
+    from sklearn.decomposition import PCA
+
+    model = Drama(reducer=PCA(n_components=2), random_state=0).fit(X)
+    model.set_params(reducer__n_components=1)
+    with pytest.raises(ValueError, match="changed after fit"):
+        model.decision_function(X)
+    pytest.importorskip("torch", reason="the in-place options check uses the ae reducer")
+    options = {"max_epochs": 1}
+    model = Drama(reducer="ae", reducer_options=options, random_state=0).fit(X)
+    options["max_epochs"] = 2
+    with pytest.raises(ValueError, match="changed after fit"):
+        model.decision_function(X)
+
+
+def test_level_must_be_an_integer_and_mahalanobis_needs_covariances(X):
+    with pytest.raises(ValueError, match="level"):
+        Drama(level=True).fit(X)
+    with pytest.raises(ValueError, match="keep_covariance"):
+        Drama(metric="mahalanobis", keep_covariance=False).fit(X)

@@ -251,3 +251,37 @@ def test_every_metric_survives_the_round_trip(tmp_path, data, metric):
     np.testing.assert_array_equal(
         Drama.load(tmp_path / "m.drama").decision_function(new), det.decision_function(new)
     )
+
+
+@pytest.mark.parametrize("edit", [
+    lambda meta: meta["params"].update(n_levels=3),          # the tree has 2
+    lambda meta: meta["params"].update(metric="taxicab"),    # not a metric
+    lambda meta: meta["params"].update(bogus=1),             # not a parameter
+    lambda meta: meta.pop("nodes"),                          # no tree
+    lambda meta: meta["params"].update(metric="mahalanobis", keep_covariance=None),
+])
+def test_an_inconsistent_file_is_refused_with_a_reason(tmp_path, fitted, edit):
+    path, bad = tmp_path / "model.drama", tmp_path / "edited.drama"
+    fitted.save(path)
+    _rewrite(path, bad, edit)
+    with pytest.raises(ValueError, match="not a consistent DRAMA model file"):
+        load_model(bad)
+
+
+def test_truncated_training_scores_are_refused(tmp_path, fitted):
+    path, bad = tmp_path / "model.drama", tmp_path / "cut.drama"
+    fitted.save(path)
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    arrays["decision_scores"] = arrays["decision_scores"][:10]
+    with open(bad, "wb") as handle:
+        np.savez(handle, **arrays)
+    with pytest.raises(ValueError, match="training scores"):
+        load_model(bad)
+
+
+def test_numpy_bool_parameter_saves(tmp_path, data):
+    model = Drama(reducer="pca", keep_covariance=np.True_, random_state=0).fit(data[0])
+    model.save(tmp_path / "m.drama")
+    np.testing.assert_array_equal(Drama.load(tmp_path / "m.drama").decision_scores_,
+                                  model.decision_scores_)

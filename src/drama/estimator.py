@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from numbers import Real
 from typing import Any
@@ -26,13 +27,33 @@ from drama.tree import SPACES, SplitTree
 
 
 def _same(a: Any, b: Any) -> bool:
-    """Parameter equality that never raises (arrays, custom reducer objects)."""
+    """Parameter equality that never raises (arrays, custom reducer objects; objects with
+    scikit-learn parameters compare by type and parameters)."""
     if a is b:
         return True
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
     try:
         return bool(a == b)
     except (TypeError, ValueError):
         return False
+
+
+def _snapshot(value: Any) -> Any:
+    """A parameter as it is now, unchanged by later edits in place: containers are deep
+    copies, an object with scikit-learn parameters is (its type, a copy of them), any other
+    object itself (compared by its own equality)."""
+    if isinstance(value, (dict, list, tuple)):
+        try:
+            return copy.deepcopy(value)
+        except Exception:
+            return value
+    if hasattr(value, "get_params"):
+        try:
+            return (type(value), copy.deepcopy(value.get_params(deep=False)))
+        except Exception:
+            return value
+    return value
 
 
 def _latent_width(tree: SplitTree) -> int:
@@ -155,6 +176,10 @@ class Drama(BaseEstimator):
         if not (isinstance(self.min_leaf_share, Real) and 0 <= self.min_leaf_share < 1):
             raise ValueError(f"min_leaf_share must be in [0, 1); got {self.min_leaf_share!r}.")
         self._scored_level()
+        if self.metric == "mahalanobis" and self.keep_covariance is not None \
+                and not self.keep_covariance:
+            raise ValueError("metric='mahalanobis' needs the leaf covariances; leave "
+                             "keep_covariance=None (or True).")
         self._check_contamination()
         check_random_state(self.random_state)
         if isinstance(self.reducer, str):
@@ -164,7 +189,8 @@ class Drama(BaseEstimator):
 
     def _scored_level(self) -> int:
         level = self.n_levels if self.level is None else self.level
-        if not isinstance(level, (int, np.integer)) or not 1 <= level <= self.n_levels:
+        if (isinstance(level, bool) or not isinstance(level, (int, np.integer))
+                or not 1 <= level <= self.n_levels):
             raise ValueError(
                 f"level must be between 1 and n_levels={self.n_levels}; got {level!r}."
             )
@@ -204,8 +230,10 @@ class Drama(BaseEstimator):
 
     def _scoring_params(self) -> dict[str, Any]:
         """The parameters the fitted tree and its scores depend on: all but contamination,
-        which only moves the threshold."""
-        return {k: v for k, v in self.get_params(deep=False).items() if k != "contamination"}
+        which only moves the threshold. A deep copy, so that a change made in place (to
+        ``reducer_options`` or to a reducer object's own parameters) still shows."""
+        return {k: _snapshot(v) for k, v in self.get_params(deep=False).items()
+                if k != "contamination"}
 
     def _check_unchanged(self) -> None:
         """Refuse to score with parameters set after the fit: the tree, decision_scores_
@@ -258,6 +286,9 @@ class Drama(BaseEstimator):
         ).fit(scaled)
         if self.space == "latent":  # a reducer may keep fewer dimensions than latent_dim
             self._check_correlation_dims(self.metric, _latent_width(tree))
+        level = self._scored_level()
+        scores = tree.level_scores(scaled, [self.metric], [level], self.space)[
+            (level, self.metric)]
         # Only a complete fit replaces the fitted state: a failure above leaves it untouched.
         self.scaler_, self.tree_ = scaler, tree
         if names is None:
@@ -266,7 +297,7 @@ class Drama(BaseEstimator):
             self.feature_names_in_ = names
         self.sample_shape_ = arr.shape[1:]
         self.n_features_in_ = n_features
-        self.decision_scores_ = self._score(scaled)
+        self.decision_scores_ = scores
         self._fitted_params = self._scoring_params()
         return self
 

@@ -31,6 +31,8 @@ _TREE_PARAMS = ("latent_dim", "n_levels", "clustering", "min_node_size", "max_cl
 
 
 def _json_default(value: Any) -> Any:
+    if isinstance(value, np.bool_):
+        return bool(value)
     if isinstance(value, np.integer):
         return int(value)
     if isinstance(value, np.floating):
@@ -101,7 +103,7 @@ def _read(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
         meta = json.loads(str(arrays.pop("__meta__")))
     except ValueError as exc:
         raise ValueError(f"{path} has an unreadable model description ({exc}).") from None
-    if meta.get("format") != FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError(f"{path} is not a DRAMA model file.")
     if meta.get("format_version") != FORMAT_VERSION:
         raise ValueError(
@@ -113,10 +115,40 @@ def _read(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
 
 
 def load_model(path: str | os.PathLike) -> Any:
-    """Read a model written by :func:`save_model`."""
-    from drama.estimator import Drama
-
+    """Read a model written by :func:`save_model`; a file whose parts do not fit together
+    (edited, or written by something else) raises a ValueError that says so."""
     meta, arrays = _read(Path(path))
+    try:
+        model = _build_model(meta, arrays)
+        _check_consistent(model, meta)
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
+        reason = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise ValueError(f"{path} is not a consistent DRAMA model file: {reason}") from None
+    return model
+
+
+def _check_consistent(model: Any, meta: dict) -> None:
+    """The saved parameters are valid and describe the saved tree and scores."""
+    model._check_params()
+    tree, params = model.tree_, meta["params"]
+    for key in _TREE_PARAMS:
+        if key in params and key != "keep_covariance" and getattr(tree, key) != params[key]:
+            raise ValueError(f"the parameters say {key}={params[key]!r}, the tree "
+                             f"{getattr(tree, key)!r}")
+    size = int(np.prod(model.sample_shape_))
+    for node in tree.nodes_:
+        if node.prototype is None or node.prototype.size != size:
+            raise ValueError(f"node {node.path!r} has no prototype of {size} values")
+    scores = np.asarray(model.decision_scores_)
+    if scores.ndim != 1 or len(scores) != tree.nodes_[0].size:
+        raise ValueError(f"{scores.shape} training scores for a root of {tree.nodes_[0].size} "
+                         "objects")
+    if model.metric == "mahalanobis" and not tree.keep_covariance:
+        raise ValueError("metric 'mahalanobis' without the leaf covariances")
+
+
+def _build_model(meta: dict, arrays: dict[str, np.ndarray]) -> Any:
+    from drama.estimator import Drama
 
     def group(prefix: str) -> dict[str, np.ndarray]:
         return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
