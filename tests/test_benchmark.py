@@ -271,11 +271,17 @@ def _app() -> typer.Typer:
     return app
 
 
-def test_cli_benchmark_on_a_data_folder(tmp_path):
+def _tiny_folder(tmp_path):
+    """A folder holding the tiny task as tiny.npz."""
     data = tmp_path / "data"
     data.mkdir()
     X, y = tiny()
     np.savez(data / "tiny.npz", X=X, y=y)
+    return data
+
+
+def test_cli_benchmark_on_a_data_folder(tmp_path):
+    data = _tiny_folder(tmp_path)
     out = tmp_path / "out"
     args = ["benchmark", "--data-dir", str(data), "--out", str(out), "--detector", "IForest",
             "--detector", "PCA"]
@@ -311,10 +317,7 @@ def test_odds_wine_drama_beats_chance():
 
 
 def test_cli_report_covers_only_this_runs_seed(tmp_path):
-    data = tmp_path / "data"
-    data.mkdir()
-    X, y = tiny()
-    np.savez(data / "tiny.npz", X=X, y=y)
+    data = _tiny_folder(tmp_path)
     out = tmp_path / "out"
     for seed in ("0", "1"):
         args = ["benchmark", "--data-dir", str(data), "--out", str(out), "--detector",
