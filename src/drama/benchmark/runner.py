@@ -114,9 +114,10 @@ def _append(csv: Path | None, row: dict[str, Any]) -> None:
     csv.parent.mkdir(parents=True, exist_ok=True)
     if csv.exists() and csv.stat().st_size:
         with open(csv, "rb+") as handle:
-            data = handle.read()
-            if not data.endswith(b"\n"):
-                handle.truncate(data.rfind(b"\n") + 1)
+            handle.seek(-1, os.SEEK_END)
+            if handle.read(1) != b"\n":  # rare: read the whole file only to cut the line
+                handle.seek(0)
+                handle.truncate(handle.read().rfind(b"\n") + 1)
     clean = {k: v.replace("\n", " ").replace("\r", " ") if isinstance(v, str) else v
              for k, v in row.items()}
     frame = pd.DataFrame([clean], columns=COLUMNS)
