@@ -80,10 +80,15 @@ def rank_normalise(scores: np.ndarray) -> np.ndarray:
     distances of very different size can be averaged without one dominating. Computed as
     :func:`_cdf` of each column within itself, so new objects land on the same ranks."""
     scores = np.asarray(scores, dtype=np.float64)
-    if scores.ndim == 1:
-        return _cdf(np.sort(scores), scores)
-    return np.column_stack([_cdf(np.sort(col), col) for col in scores.T]) if scores.size \
-        else scores.copy()
+    if len(scores) == 0:
+        return scores.copy()
+    columns = scores.reshape(len(scores), -1)
+    out = np.empty_like(columns)
+    for j in range(columns.shape[1]):
+        order = np.argsort(columns[:, j], kind="stable")
+        ordered = columns[order, j]
+        out[order, j] = _cdf(ordered, ordered)  # sorted queries: numpy's fast path
+    return out.reshape(scores.shape)
 
 
 def _cdf(sorted_train: np.ndarray, values: np.ndarray) -> np.ndarray:
