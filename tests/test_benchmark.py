@@ -333,3 +333,20 @@ def test_cli_report_covers_only_this_runs_seed(tmp_path):
 def test_cli_refuses_options_that_would_be_ignored(tmp_path, extra):
     result = CliRunner().invoke(_app(), ["benchmark", "--out", str(tmp_path), *extra])
     assert result.exit_code == 2 and "not apply here" in " ".join(result.output.split())
+
+
+def test_numeric_data_set_names_and_a_cut_header(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    X, y = tiny()
+    np.savez(data / "007.npz", X=X, y=y)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.csv").write_text("dataset,proto")  # a first write cut in its header
+    args = ["benchmark", "--data-dir", str(data), "--out", str(out), "--detector", "IForest"]
+    for _ in range(2):  # the second run finds the row done
+        result = CliRunner().invoke(_app(), args)
+        assert result.exit_code == 0, result.output
+    rows = read_results(out / "results.csv")
+    assert rows["dataset"].tolist() == ["007"]
+    assert "007" in (out / "report.md").read_text()

@@ -499,3 +499,17 @@ def test_level_must_be_an_integer_and_mahalanobis_needs_covariances(X):
         Drama(level=True).fit(X)
     with pytest.raises(ValueError, match="keep_covariance"):
         Drama(metric="mahalanobis", keep_covariance=False).fit(X)
+
+
+def test_reducers_that_compare_by_identity_still_score_after_fit(X):
+    from sklearn.decomposition import PCA
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    for reducer in (make_pipeline(StandardScaler(), PCA(2)),
+                    PCA(2, svd_solver="randomized", random_state=np.random.RandomState(0))):
+        model = Drama(reducer=reducer, random_state=0).fit(X)
+        np.testing.assert_array_equal(model.decision_function(X), model.decision_scores_)
+    model.set_params(reducer__n_components=1)
+    with pytest.raises(ValueError, match="changed after fit"):
+        model.decision_function(X)

@@ -370,3 +370,15 @@ def test_selection_parameters_and_names_are_checked(fitted):
     labelled = DramaSearch(**SMALL).fit(X, y)
     assert hasattr(labelled, "label_auc_")
     assert not hasattr(labelled.select(None), "label_auc_")
+
+
+def test_an_infinite_training_score_ranks_at_the_top():
+    ranks = rank_normalise(np.array([1.0, 2.0, np.inf]))
+    np.testing.assert_allclose(ranks, [1 / 3, 2 / 3, 1.0])
+
+
+def test_the_identity_reducer_scores_its_latent_space_too():
+    X, _ = blobs()
+    search = DramaSearch(reducers=["none"], metrics=["wl2"], levels=[2], spaces=["latent"],
+                         random_state=0).fit(X)
+    assert list(search.results_["config"]) == ["none|wl2|2|latent"]

@@ -26,34 +26,67 @@ from drama.scaling import SCALINGS, Scaler
 from drama.tree import SPACES, SplitTree
 
 
-def _same(a: Any, b: Any) -> bool:
-    """Parameter equality that never raises (arrays, custom reducer objects; objects with
-    scikit-learn parameters compare by type and parameters)."""
+def _equal(a: Any, b: Any) -> bool | None:
+    """Whether two parameter values are equal: True, False, or None when it cannot be told
+    (objects without a usable equality). Containers and arrays compare element by element,
+    objects with scikit-learn parameters by type and parameters, random states by state."""
     if a is b:
         return True
     if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+        if a.keys() != b.keys():
+            return False
+        return _all(_equal(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        if type(a) is not type(b) or len(a) != len(b):
+            return False
+        return _all(_equal(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        try:
+            return bool(np.array_equal(a, b))
+        except (TypeError, ValueError):
+            return None
+    if isinstance(a, np.random.RandomState) and isinstance(b, np.random.RandomState):
+        return _equal(a.get_state(legacy=False), b.get_state(legacy=False))
+    if hasattr(a, "get_params") and hasattr(b, "get_params"):
+        if type(a) is not type(b):
+            return False
+        try:
+            return _equal(a.get_params(deep=False), b.get_params(deep=False))
+        except Exception:
+            return None
+    if type(a).__eq__ is object.__eq__:
+        return None  # equality by identity says nothing about a copy
     try:
-        return bool(a == b)
-    except (TypeError, ValueError):
+        result = a == b
+    except Exception:
+        return None
+    return bool(result) if isinstance(result, (bool, np.bool_)) else None
+
+
+def _all(answers: Any) -> bool | None:
+    """False if any answer is False, else None if any is None, else True."""
+    answers = list(answers)
+    if any(a is False for a in answers):
         return False
+    return None if any(a is None for a in answers) else True
 
 
-def _snapshot(value: Any) -> Any:
-    """A parameter as it is now, unchanged by later edits in place: containers are deep
-    copies, an object with scikit-learn parameters is (its type, a copy of them), any other
-    object itself (compared by its own equality)."""
-    if isinstance(value, (dict, list, tuple)):
-        try:
-            return copy.deepcopy(value)
-        except Exception:
-            return value
-    if hasattr(value, "get_params"):
-        try:
-            return (type(value), copy.deepcopy(value.get_params(deep=False)))
-        except Exception:
-            return value
-    return value
+def _snapshot(value: Any) -> tuple[Any, Any]:
+    """(the value, a deep copy of it or None): the copy shows edits made in place later."""
+    try:
+        return value, copy.deepcopy(value)
+    except Exception:
+        return value, None
+
+
+def _changed(snapshot: tuple[Any, Any], value: Any) -> bool:
+    """Whether ``value`` differs from the snapshotted one: another object that is not
+    equal, or the same object edited in place. What cannot be compared counts as changed
+    only when it is another object."""
+    original, frozen = snapshot
+    if value is original:
+        return frozen is not None and _equal(value, frozen) is False
+    return _equal(value, original) is not True
 
 
 def _latent_width(tree: SplitTree) -> int:
@@ -230,10 +263,14 @@ class Drama(BaseEstimator):
 
     def _scoring_params(self) -> dict[str, Any]:
         """The parameters the fitted tree and its scores depend on: all but contamination,
-        which only moves the threshold. A deep copy, so that a change made in place (to
-        ``reducer_options`` or to a reducer object's own parameters) still shows."""
-        return {k: _snapshot(v) for k, v in self.get_params(deep=False).items()
-                if k != "contamination"}
+        which only moves the threshold."""
+        return {k: v for k, v in self.get_params(deep=False).items() if k != "contamination"}
+
+    def _remember_params(self) -> None:
+        """Snapshot the scoring parameters at fit (or load), with deep copies, so that a
+        change made in place later (to ``reducer_options``, or to a reducer object's own
+        parameters) still shows."""
+        self._fitted_params = {k: _snapshot(v) for k, v in self._scoring_params().items()}
 
     def _check_unchanged(self) -> None:
         """Refuse to score with parameters set after the fit: the tree, decision_scores_
@@ -241,8 +278,9 @@ class Drama(BaseEstimator):
         fitted = self.__dict__.get("_fitted_params")
         if fitted is None:
             return
-        changed = [f"{k} ({fitted[k]!r} -> {v!r})" for k, v in self._scoring_params().items()
-                   if not _same(fitted.get(k), v)]
+        changed = [f"{k} ({fitted[k][1] if fitted[k][1] is not None else fitted[k][0]!r} -> "
+                   f"{v!r})" for k, v in self._scoring_params().items()
+                   if k not in fitted or _changed(fitted[k], v)]
         if changed:
             raise ValueError(
                 f"These parameters changed after fit: {', '.join(changed)}. Call fit again; "
@@ -298,7 +336,7 @@ class Drama(BaseEstimator):
         self.sample_shape_ = arr.shape[1:]
         self.n_features_in_ = n_features
         self.decision_scores_ = scores
-        self._fitted_params = self._scoring_params()
+        self._remember_params()
         return self
 
     def _score(self, scaled: np.ndarray) -> np.ndarray:

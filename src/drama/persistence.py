@@ -173,5 +173,5 @@ def _build_model(meta: dict, arrays: dict[str, np.ndarray]) -> Any:
     if meta["feature_names"] is not None:
         model.feature_names_in_ = np.asarray(meta["feature_names"], dtype=object)
     model.decision_scores_ = arrays["decision_scores"]
-    model._fitted_params = model._scoring_params()
+    model._remember_params()
     return model

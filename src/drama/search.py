@@ -102,8 +102,8 @@ def _cdf(sorted_train: np.ndarray, values: np.ndarray) -> np.ndarray:
     right = np.searchsorted(sorted_train, values + tol, side="right")
     out = (left + right + 1) / (2.0 * n)
     top, span = sorted_train[-1], max(sorted_train[-1] - sorted_train[0], 1e-300)
-    excess = np.clip(values - top, 0.0, None)
     with np.errstate(over="ignore", invalid="ignore"):
+        excess = np.where(values > top, values - top, 0.0)  # never inf - inf
         beyond = np.where(np.isinf(excess), 1.0, excess / (excess + span))
     return out + 1e-3 * beyond
 
@@ -175,8 +175,6 @@ def _score_tree(det: Drama, X: np.ndarray, metrics: list[str], levels: list[int]
     scores: dict[str, np.ndarray] = {}
     cost: dict[str, float] = {}
     for space in spaces:
-        if space == "latent" and det.reducer == "none":
-            continue  # the identity's latent space is its input space: the same scores
         dims = det.distance_dims(space)
         for metric in metrics:
             if not ranks_in(metric, dims):

@@ -83,7 +83,7 @@ def read_results(csv: Path) -> pd.DataFrame:
     file from another version, or not a results file) is refused rather than mixed."""
     with open(csv, newline="") as handle:
         text = handle.read()
-    if not text:
+    if "\n" not in text:  # empty, or a first write cut inside the header
         return pd.DataFrame(columns=COLUMNS)
     lines = text.split("\n")
     lines = lines[:-1]  # "" after the final newline, or the line a crash cut short
@@ -94,7 +94,8 @@ def read_results(csv: Path) -> pd.DataFrame:
             f"{','.join(header) or 'cut short'}; expected {','.join(COLUMNS)}). Write to "
             "another --out folder, or move the file away."
         )
-    return pd.read_csv(io.StringIO("\n".join(lines)), keep_default_na=True)
+    text_columns = {c: str for c in ("dataset", "protocol", "detector", "config", "selection")}
+    return pd.read_csv(io.StringIO("\n".join(lines)), dtype=text_columns)
 
 
 def done_keys(csv: Path | None) -> set[tuple]:
