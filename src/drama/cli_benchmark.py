@@ -89,10 +89,10 @@ def benchmark(
             tasks = odds_tasks(data_dir, odds) if odds or not names else []
             if "crts" in names:
                 tasks.append(crts_task())
-        tasks = list({task.name: task for task in tasks}.values())  # -d x -d x runs once
         csv = out / "results.csv"
         with Progress(console=err, transient=False) as bar:
-            job = bar.add_task(f"{protocol} benchmark", total=len(tasks))
+            job = bar.add_task(f"{protocol} benchmark",  # a repeated -d runs once
+                               total=len({task.name for task in tasks}))
 
             def say(message: str) -> None:
                 bar.console.print(message)
