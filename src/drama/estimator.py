@@ -324,9 +324,7 @@ class Drama(BaseEstimator):
         ).fit(scaled)
         if self.space == "latent":  # a reducer may keep fewer dimensions than latent_dim
             self._check_correlation_dims(self.metric, _latent_width(tree))
-        level = self._scored_level()
-        scores = tree.level_scores(scaled, [self.metric], [level], self.space)[
-            (level, self.metric)]
+        scores = self._score(scaled, tree)
         # Only a complete fit replaces the fitted state: a failure above leaves it untouched.
         self.scaler_, self.tree_ = scaler, tree
         if names is None:
@@ -339,16 +337,16 @@ class Drama(BaseEstimator):
         self._remember_params()
         return self
 
-    def _score(self, scaled: np.ndarray) -> np.ndarray:
+    def _score(self, scaled: np.ndarray, tree: SplitTree) -> np.ndarray:
         level = self._scored_level()
-        return self.tree_.level_scores(scaled, [self.metric], [level], self.space)[
+        return tree.level_scores(scaled, [self.metric], [level], self.space)[
             (level, self.metric)
         ]
 
     # ------------------------------------------------------------------ scoring
     def decision_function(self, X: Any) -> np.ndarray:
         """Anomaly scores of new objects (higher = more anomalous); never refits."""
-        return self._score(self._prepare(X))
+        return self._score(self._prepare(X), self.tree_)
 
     def score_levels(
         self,
