@@ -192,13 +192,14 @@ def _coefficients(data: np.ndarray, centre: np.ndarray, basis: np.ndarray) -> np
     return np.ascontiguousarray((flat - centre) @ basis, dtype=np.float32)
 
 
-def _left_out(data: np.ndarray | None, centre: np.ndarray, basis: np.ndarray) -> float:
-    """Mean squared norm of what projecting ``data`` onto ``basis`` leaves out."""
-    if data is None:
-        return 0.0
+def _project(data: np.ndarray, centre: np.ndarray, basis: np.ndarray
+             ) -> tuple[np.ndarray, float]:
+    """The coefficients of ``data`` and the mean squared norm of what the (orthonormal)
+    projection leaves out of it."""
+    coefficients = _coefficients(data, centre, basis)
     whole = np.sum((data.reshape(len(data), -1) - centre).astype(np.float64) ** 2, axis=1)
-    kept = np.sum(_coefficients(data, centre, basis).astype(np.float64) ** 2, axis=1)
-    return float(np.mean(np.maximum(whole - kept, 0.0)))
+    kept = np.sum(coefficients.astype(np.float64) ** 2, axis=1)
+    return coefficients, float(np.mean(np.maximum(whole - kept, 0.0)))
 
 
 def _standardize_mode(value: str | bool, name: str) -> str:
@@ -386,9 +387,9 @@ class _NeuralReducer:
             if arch.get("components"):
                 centre, basis = ((self._parent[1]["centre"], self._parent[1]["basis"]) if warm
                                  else _principal_basis(train, arch["components"], seed))
-                residual = (_left_out(train, centre, basis), _left_out(val, centre, basis))
-                train = _coefficients(train, centre, basis)
-                val = None if val is None else _coefficients(val, centre, basis)
+                train, left_train = _project(train, centre, basis)
+                val, left_val = (None, 0.0) if val is None else _project(val, centre, basis)
+                residual = (left_train, left_val)
             net = nt.seeded_init(seed, lambda: self._build(arch))
             if warm:
                 net.load_state_dict(nt.numpy_to_state(
