@@ -85,10 +85,17 @@ def rank_normalise(scores: np.ndarray) -> np.ndarray:
     columns = scores.reshape(len(scores), -1)
     out = np.empty_like(columns)
     for j in range(columns.shape[1]):
-        order = np.argsort(columns[:, j], kind="stable")
-        ordered = columns[order, j]
-        out[order, j] = _cdf(ordered, ordered)  # sorted queries: numpy's fast path
+        out[:, j] = _sorted_and_ranks(columns[:, j])[1]
     return out.reshape(scores.shape)
+
+
+def _sorted_and_ranks(column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One column's sorted values and its ranks (as :func:`rank_normalise`), from one sort."""
+    order = np.argsort(column, kind="stable")
+    ordered = column[order]
+    ranks = np.empty_like(ordered)
+    ranks[order] = _cdf(ordered, ordered)  # sorted queries: numpy's fast path
+    return ordered, ranks
 
 
 def _cdf(sorted_train: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -434,8 +441,10 @@ class DramaSearch(BaseEstimator):
                              "score_time": cost[name]})
                 columns[name] = values
         self.train_scores_ = pd.DataFrame(columns)
-        self._sorted_train = {name: np.sort(v) for name, v in columns.items()}
-        self.train_ranks_ = rank_normalise(self.train_scores_.to_numpy())
+        sorted_ranks = {name: _sorted_and_ranks(np.asarray(v, dtype=np.float64))
+                        for name, v in columns.items()}
+        self._sorted_train = {name: ordered for name, (ordered, _) in sorted_ranks.items()}
+        self.train_ranks_ = np.column_stack([ranks for _, ranks in sorted_ranks.values()])
         self._consensus = None
         self.results_ = pd.DataFrame(rows)
         self.n_features_in_ = int(np.prod(arr.shape[1:]))
