@@ -165,6 +165,29 @@ def test_huge_learning_rate_diverges_with_advice() -> None:
         _make("ae", lr=1e6, max_epochs=20).fit(_data((12,), n=64))
 
 
+def test_a_finite_but_exploding_loss_is_caught_as_divergence() -> None:
+    # lr=10 leaves the loss finite (about 1e14) but far above the untrained network's
+    with pytest.raises(ValueError, match=r"diverged: the loss grew from .* lower learning"):
+        _make("ae", lr=10.0).fit(np.random.default_rng(0).random((300, 16)))
+
+
+def test_tiny_node_keeps_the_weights_it_scored() -> None:
+    # without held-out data the epoch is scored after its steps, on the kept weights
+    X = _data((6,), n=5)
+    reducer = _make("ae", max_epochs=3).fit(X)
+    recon = reducer.decode(reducer.encode(X))
+    mse = float(np.mean((recon - X) ** 2))
+    assert np.isclose(reducer.best_loss_, mse, rtol=1e-4)
+
+
+def test_data_in_tiny_units_is_standardised() -> None:
+    X = _data((6,), n=64)
+    reducer = _make("ae").fit(X * 1e-6)
+    assert reducer.to_state()[1]["scale"].max() < 1e-3  # divided by its own spread
+    unit = _make("ae").fit(X)
+    np.testing.assert_array_equal(unit.to_state()[1]["scale"], 1.0)
+
+
 def test_injected_infinite_loss_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken_loss(variational, beta, sigma, n_features):
         def loss(net, x, gen):
@@ -374,3 +397,48 @@ def test_states_saved_before_the_projection_still_load() -> None:
     child = _make("ae", input_components=None)
     child.warm_start_from(restored)
     assert child.fit(X[:30]).warm_started_
+
+
+def test_a_model_saved_for_a_gpu_loads_on_the_cpu_when_asked(tmp_path) -> None:
+    import json
+
+    import torch
+
+    from drama import Drama
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU, so a 'cuda' model loads as it is")
+    X = _data((8,), n=60)
+    det = Drama(reducer="ae", random_state=0, reducer_options={**FAST, "max_epochs": 2}).fit(X)
+    det.save(tmp_path / "m.npz")
+    # the file a GPU machine writes differs only in the device option
+    arrays = dict(np.load(tmp_path / "m.npz", allow_pickle=False))
+    meta = json.loads(str(arrays["__meta__"]))
+    meta["params"]["reducer_options"]["device"] = "cuda"
+    for reducer in meta["reducers"]:
+        reducer["options"]["device"] = "cuda"
+    arrays["__meta__"] = np.array(json.dumps(meta))
+    np.savez_compressed(tmp_path / "gpu.npz", **arrays)
+    with pytest.raises(ValueError, match=r"device that is not here.*device='cpu'"):
+        Drama.load(tmp_path / "gpu.npz")
+    loaded = Drama.load(tmp_path / "gpu.npz", device="cpu")
+    assert loaded.reducer_options["device"] == "cpu"
+    np.testing.assert_array_equal(loaded.decision_function(X), det.decision_function(X))
+
+
+@pytest.mark.parametrize("options", [{"validation_fraction": "0.1"}, {"beta": None},
+                                     {"min_delta": -1.0}, {"lr": float("nan")},
+                                     {"noise": 0.0}])
+def test_bad_training_numbers_are_refused_by_name(options: dict) -> None:
+    with pytest.raises(ValueError, match=next(iter(options))):
+        _make("vae", **options).fit(_data((6,)))
+
+
+def test_numpy_numbers_are_accepted() -> None:
+    _make("ae", lr=np.float32(1e-3), beta=np.float64(1.0)).fit(_data((6,)))
+
+
+@pytest.mark.parametrize("channels", [[0], [4, -2]])
+def test_bad_channels_are_refused(channels: list[int]) -> None:
+    with pytest.raises(ValueError, match="channels must list"):
+        _make("cae1d", channels=channels).fit(_data((32,)))

@@ -129,3 +129,14 @@ def test_missing_umap_message(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "umap", None)
     with pytest.raises(ImportError, match=r"needs umap-learn: pip install"):
         require_umap()
+
+
+def test_a_node_too_small_for_an_embedding_stays_a_leaf() -> None:
+    from drama import Drama
+
+    X = np.random.default_rng(0).random((30, 4))
+    det = Drama(reducer="umap", n_levels=5, min_node_size=2, random_state=0,
+                reducer_options={"n_epochs": 20}).fit(X)
+    sizes = [det.tree_.nodes_[i].size for level in det.tree_.levels_ for i in level]
+    assert min(sizes) < 3  # such nodes exist, as leaves: no reducer was fitted on them
+    assert np.isfinite(det.decision_scores_).all()

@@ -457,8 +457,11 @@ class Drama(BaseEstimator):
         save_model(self, path)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> Drama:
-        """Load a model saved with :meth:`save`; nothing in the file is executed."""
+    def load(cls, path: str | os.PathLike, device: str | None = None) -> Drama:
+        """Load a model saved with :meth:`save`; nothing in the file is executed.
+
+        ``device`` places a neural model's networks (e.g. ``"cpu"`` for a model trained
+        with ``device="cuda"``, on a machine without a GPU); None keeps the saved one."""
         from drama.persistence import load_model
 
-        return load_model(path)
+        return load_model(path, device=device)

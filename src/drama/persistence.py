@@ -9,6 +9,7 @@ half a model behind.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import zipfile
@@ -19,6 +20,7 @@ import numpy as np
 
 from drama._io import atomic_path
 from drama.reducers import get_reducer_spec
+from drama.reducers.base import DeviceError
 from drama.scaling import Scaler
 from drama.tree import Node, SplitTree
 
@@ -114,13 +116,17 @@ def _read(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
     return meta, arrays
 
 
-def load_model(path: str | os.PathLike) -> Any:
+def load_model(path: str | os.PathLike, device: str | None = None) -> Any:
     """Read a model written by :func:`save_model`; a file whose parts do not fit together
-    (edited, or written by something else) raises a ValueError that says so."""
+    (edited, or written by something else) raises a ValueError that says so. ``device``
+    overrides where a neural model runs."""
     meta, arrays = _read(Path(path))
     try:
-        model = _build_model(meta, arrays)
+        model = _build_model(meta, arrays, device)
         _check_consistent(model, meta)
+    except DeviceError as exc:
+        raise ValueError(f"{path} holds a model for a device that is not here: {exc} To run "
+                         "it on this machine, load it with device='cpu'.") from None
     except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
         reason = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
         raise ValueError(f"{path} is not a consistent DRAMA model file: {reason}") from None
@@ -147,19 +153,23 @@ def _check_consistent(model: Any, meta: dict) -> None:
         raise ValueError("metric 'mahalanobis' without the leaf covariances")
 
 
-def _build_model(meta: dict, arrays: dict[str, np.ndarray]) -> Any:
+def _build_model(meta: dict, arrays: dict[str, np.ndarray], device: str | None = None) -> Any:
     from drama.estimator import Drama
 
     def group(prefix: str) -> dict[str, np.ndarray]:
         return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
 
     params = meta["params"]
-    model = Drama(**params)
     spec = get_reducer_spec(params["reducer"])
+    placed = device is not None and "device" in inspect.signature(spec.cls.from_state).parameters
+    if placed:  # the parameters say where the model runs now, so a refit runs there too
+        params["reducer_options"] = {**(params["reducer_options"] or {}), "device": device}
+    model = Drama(**params)
     tree = SplitTree(params["reducer"], reducer_options=params["reducer_options"],
                      **meta["tree"])
     tree.sample_shape_ = tuple(meta["sample_shape"])
-    tree.reducers_ = [spec.cls.from_state(config, group(f"reducer{i}/"))
+    tree.reducers_ = [spec.cls.from_state(config, group(f"reducer{i}/"),
+                                          **({"device": device} if placed else {}))
                       for i, config in enumerate(meta["reducers"])]
     tree.nodes_ = []
     for i, info in enumerate(meta["nodes"]):

@@ -193,6 +193,9 @@ class SplitTree:
         node = self.nodes_[node_id]
         if node_id not in pending or node.size < max(2, self.min_node_size):
             return []
+        if pending[node_id][1] is None and \
+                node.size < getattr(self.reducers_[node.encoder], "min_fit_objects", 2):
+            return []  # too few objects for this reducer to fit a node's own model
         members, enc, Z = pending.pop(node_id)
         if enc is None:  # a child: fit its own reducer, warm-started from the parent's
             enc, Z = self._fit_reducer(X[members], self.reducers_[node.encoder], node.path)

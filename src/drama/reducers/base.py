@@ -17,6 +17,11 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 
+class DeviceError(ValueError):
+    """A neural reducer was asked to run on a device that is not here (a model trained on
+    a GPU, loaded on a machine without one)."""
+
+
 @runtime_checkable
 class Reducer(Protocol):
     """What the tree needs from a reducer."""

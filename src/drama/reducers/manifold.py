@@ -147,13 +147,18 @@ class UMAPReducer:
             model.fit(train)
         return model
 
+    @property
+    def min_fit_objects(self) -> int:
+        """Fewest objects an embedding can be built from; a smaller tree node stays a leaf."""
+        return max(3, self.latent_dim + 1)
+
     def fit(self, X: np.ndarray) -> UMAPReducer:
         """Fit UMAP on (a sample of at most ``max_train_samples`` of) ``X``."""
         self._check_options()
         flat = self._flat(X, "The data given to the 'umap' reducer")
-        if len(flat) < max(3, self.latent_dim + 1):
+        if len(flat) < self.min_fit_objects:
             raise ValueError(
-                f"umap needs at least {max(3, self.latent_dim + 1)} objects to build an "
+                f"umap needs at least {self.min_fit_objects} objects to build an "
                 f"embedding of dimension {self.latent_dim}; got {len(flat)}. Raise "
                 "min_node_size or use another reducer."
             )

@@ -40,7 +40,8 @@ good enough to place a few cluster centres -- not a state-of-the-art reconstruct
   of its objects, and a child node starts from its parent's weights
   (:meth:`warm_start_from`) and fine-tunes for at most ``warm_start_epochs=12`` epochs.
 * **Standardisation** (``standardize='auto'``): data already on a unit scale (all values in
-  [-10, 10], as DRAMA's scalers leave them) is used as it is, so the network's loss is the
+  [-10, 10], as DRAMA's scalers leave them, with a mean spread of at least 0.01) is used
+  as it is, so the network's loss is the
   squared L2 distance DRAMA measures; anything else is centred and divided by one global
   spread, so the same learning rate works in any units. (Per-feature standardisation,
   ``'feature'``, blows up nearly constant pixels: on ODDS mnist it lowered the AUC from
@@ -65,6 +66,7 @@ Shapes: dense reducers flatten any object shape. ``cae1d``/``cvae1d`` take ``(n,
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -87,8 +89,11 @@ __all__ = [
 # Version 2 added the dense reducers' principal-component input; version 1 states load.
 STATE_VERSION = 2
 READABLE_STATE_VERSIONS = (1, 2)
-# standardize='auto' leaves data inside [-10, 10] (what DRAMA's scalers produce) untouched.
+# standardize='auto' leaves data inside [-10, 10] (what DRAMA's scalers produce) untouched,
+# unless its spread is below AUTO_MIN_SPREAD: data in tiny units (1e-6) would train as if
+# every object were the same, at any learning rate.
 AUTO_UNSCALED_LIMIT = 10.0
+AUTO_MIN_SPREAD = 1e-2
 # Principal components of at most this many objects or features are computed exactly.
 EXACT_PCA_LIMIT = 1500
 
@@ -295,18 +300,21 @@ class _NeuralReducer:
         positive_int("encode_batch_size")
         if self.n_threads is not None:
             positive_int("n_threads")
-        if not (isinstance(self.lr, (int, float)) and self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"{self.name}: lr must be a positive number; got {self.lr!r}.")
-        if not 0 <= self.validation_fraction < 0.5:
-            raise ValueError(
-                f"{self.name}: validation_fraction must be in [0, 0.5); "
-                f"got {self.validation_fraction!r}."
-            )
+        def number(key: str, low: float, high: float = math.inf, low_open: bool = False,
+                   high_open: bool = True) -> None:
+            v = getattr(self, key)
+            ok = isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) \
+                and (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
+            if not ok:
+                span = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+                raise ValueError(f"{self.name}: {key} must be a number in {span}; got {v!r}.")
+
+        number("lr", 0.0, low_open=True)
+        number("validation_fraction", 0.0, 0.5)
+        number("min_delta", 0.0)
         _standardize_mode(self.standardize, self.name)
-        if self.beta < 0:
-            raise ValueError(f"{self.name}: beta must be >= 0; got {self.beta!r}.")
-        if not self.noise > 0:
-            raise ValueError(f"{self.name}: noise must be > 0; got {self.noise!r}.")
+        number("beta", 0.0)
+        number("noise", 0.0, low_open=True)
 
     # ------------------------------------------------------------------ layout (subclasses)
     def _to_internal(self, X: np.ndarray) -> np.ndarray:
@@ -436,7 +444,9 @@ class _NeuralReducer:
         mode = _standardize_mode(self.standardize, self.name)
         d64 = data.astype(np.float64)
         if mode == "auto":
-            mode = "none" if np.abs(d64).max() <= AUTO_UNSCALED_LIMIT else "global"
+            unit_scale = (np.abs(d64).max() <= AUTO_UNSCALED_LIMIT
+                          and d64.std(axis=0).mean() >= AUTO_MIN_SPREAD)
+            mode = "none" if unit_scale else "global"
         if mode == "none":
             return np.zeros(data.shape[1:], np.float32), np.ones(data.shape[1:], np.float32)
         offset = d64.mean(axis=0)
@@ -678,6 +688,9 @@ class _ConvReducer(_NeuralReducer):
         in_channels, spatial = int(internal[0]), [int(s) for s in internal[1:]]
         strides = self.default_strides(spatial)
         if self.channels is not None:
+            if not self.channels or min(self.channels) < 1:
+                raise ValueError(f"{self.name}: channels must list one positive count per "
+                                 f"convolution stage, e.g. [8, 16, 32]; got {self.channels}.")
             # the user's stage count wins; strides follow the default rule, then 2
             strides = (strides + [2] * len(self.channels))[: len(self.channels)]
             channels = list(self.channels)

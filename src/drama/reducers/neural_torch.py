@@ -18,6 +18,8 @@ import torch
 from threadpoolctl import threadpool_limits
 from torch import nn
 
+from drama.reducers.base import DeviceError
+
 # ---------------------------------------------------------------------------- devices
 
 
@@ -34,13 +36,13 @@ def resolve_device(device: str) -> torch.device:
             "or 'auto'."
         ) from exc
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
+        raise DeviceError(
             f"device={device!r} was asked for, but PyTorch sees no CUDA GPU here "
             "(torch.cuda.is_available() is False). Use device='cpu' (the default) or 'auto', "
             "or install a CUDA build of PyTorch."
         )
     if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise ValueError(
+        raise DeviceError(
             f"device={device!r} was asked for, but only {torch.cuda.device_count()} CUDA "
             "device(s) are present."
         )
@@ -210,7 +212,12 @@ def conv_net(dims: int, in_channels: int, spatial: Sequence[int], channels: Sequ
 
 
 class DivergedError(ValueError):
-    """The training loss became NaN or infinite."""
+    """The training loss became NaN or infinite, or grew far beyond its starting value."""
+
+
+# A loss this many times the untrained (or warm-started) network's has diverged, even if
+# it is still finite: its weights would give prototypes far outside the data.
+DIVERGENCE_FACTOR = 100.0
 
 
 def sse_weight(variational: bool, sigma: float, n_features: int) -> float:
@@ -239,9 +246,9 @@ def make_loss(variational: bool, beta: float, sigma: float,
     return loss
 
 
-def _diverged(epoch: int, lr: float) -> DivergedError:
+def _diverged(epoch: int, lr: float, how: str = "became NaN or infinite") -> DivergedError:
     return DivergedError(
-        f"training diverged: the loss became NaN or infinite in epoch {epoch + 1}. "
+        f"training diverged: the loss {how} in epoch {epoch + 1}. "
         f"Try a lower learning rate (lr={lr:g} now; e.g. lr={lr / 10:g}) or scale the data "
         "(scaling='minmax')."
     )
@@ -253,14 +260,23 @@ def train(net: AutoEncoderNet, X_train: np.ndarray, X_val: np.ndarray | None, *,
           generator: torch.Generator, device: torch.device, progress: bool,
           label: str, floor: tuple[float, float] = (0.0, 0.0)) -> dict[str, Any]:
     """Adam on shuffled mini-batches with early stopping on ``X_val`` (or on the training
-    loss when the node is too small to hold data out); the best weights are kept.
-    ``floor`` (training, held-out) is the loss no network can remove -- what projecting the
-    input onto principal components leaves out -- added to the scores so that early
-    stopping judges the loss on the input itself."""
+    loss after each epoch when the node is too small to hold data out); the best weights
+    are kept. ``floor`` (training, held-out) is the loss no network can remove -- what
+    projecting the input onto principal components leaves out -- added to the scores so
+    that early stopping judges the loss on the input itself. A loss that is not finite, or
+    ``DIVERGENCE_FACTOR`` times the starting one, raises :class:`DivergedError`."""
     opt = make_optimizer(net, lr)
     xt = torch.from_numpy(X_train).to(device)
     xv = None if X_val is None else torch.from_numpy(X_val).to(device)
     n = len(xt)
+
+    def epoch_score() -> float:
+        # the weights kept are the ones scored: after the epoch, never a running average
+        if xv is None:
+            return evaluate(net, xt, loss_fn, batch_size * 8) + floor[0]
+        return evaluate(net, xv, loss_fn, batch_size * 8) + floor[1]
+
+    start_score = epoch_score()
     best = math.inf
     best_state: dict[str, torch.Tensor] | None = None
     stale = 0
@@ -270,7 +286,6 @@ def train(net: AutoEncoderNet, X_train: np.ndarray, X_val: np.ndarray | None, *,
         for epoch in range(epochs):
             net.train()
             order = torch.from_numpy(rng.permutation(n)).to(device)
-            total = 0.0
             for start in range(0, n, batch_size):
                 idx = order[start:start + batch_size]
                 loss = loss_fn(net, xt[idx], generator)
@@ -280,11 +295,11 @@ def train(net: AutoEncoderNet, X_train: np.ndarray, X_val: np.ndarray | None, *,
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-                total += value * len(idx)
-            score = (total / n + floor[0] if xv is None
-                     else evaluate(net, xv, loss_fn, batch_size * 8) + floor[1])
+            score = epoch_score()
             if not math.isfinite(score):
                 raise _diverged(epoch, lr)
+            if start_score > 0 and score > DIVERGENCE_FACTOR * start_score:
+                raise _diverged(epoch, lr, f"grew from {start_score:.3g} to {score:.3g}")
             history.append(score)
             if bar is not None:
                 bar.update(epoch, score)
