@@ -19,10 +19,12 @@ from drama.benchmark import (
     run_benchmark,
     semi_split,
     summary,
+    synthetic_tasks,
     table6,
     write_report,
 )
 from drama.benchmark.active_peers import coniferest_curve
+from drama.benchmark.report import plot_synthetic
 from drama.benchmark.runner import default_detectors, measures, read_results
 from drama.cli_benchmark import register
 
@@ -41,6 +43,19 @@ def test_non_finite_peer_scores_do_not_crash():
     assert measures(y, np.full(4, np.inf))["auc"] == 0.5
     s = finite_scores(np.array([1.0, np.inf, np.nan, -np.inf]))
     assert np.isfinite(s).all() and s[1] > s[0] > s[2] and s[3] < s[0]
+    huge = finite_scores(np.array([1e20, np.inf, -1e20, -np.inf]))
+    assert huge[1] > huge[0] and huge[3] < huge[2]  # not tied with the extremes
+
+
+def test_synthetic_tasks_draw_independently_and_refuse_bad_sizes():
+    tasks = {t.name: t for t in synthetic_tasks(n_features=(50,), shapes=(1, 2))}
+    (a, ya), (_, yb) = tasks["local-s1-f50"].load(), tasks["local-s2-f50"].load()
+    assert not np.array_equal(ya, yb)  # their own bump positions and row orders
+    np.testing.assert_array_equal(tasks["local-s1-f50"].load()[0], a)  # still reproducible
+    with pytest.raises(ValueError, match="shape must be an integer from 1 to 10"):
+        synthetic_tasks(shapes=(2, 11))
+    with pytest.raises(ValueError, match="n_features must be a positive integer"):
+        synthetic_tasks(n_features=(0,))
 
 
 def test_tied_scores_do_not_favour_the_class_listed_first():
@@ -350,3 +365,30 @@ def test_numeric_data_set_names_and_a_cut_header(tmp_path):
     rows = read_results(out / "results.csv")
     assert rows["dataset"].tolist() == ["007"]
     assert "007" in (out / "report.md").read_text()
+
+
+def test_cli_synthetic_run_draws_the_figure_and_checks_shapes_first(tmp_path):
+    out = tmp_path / "out"
+    args = ["benchmark", "--synthetic", "--n-features", "20", "--shape", "1", "--shape", "2",
+            "--detector", "IForest", "--detector", "LOF-10", "--out", str(out)]
+    result = CliRunner().invoke(_app(), args)
+    assert result.exit_code == 0, result.output
+    rows = read_results(out / "results.csv")
+    assert set(rows["dataset"]) == {f"{kind}-s{s}-f20" for kind in ("local", "newclass")
+                                    for s in (1, 2)}
+    assert (out / "synthetic.png").stat().st_size > 0
+    bad = CliRunner().invoke(_app(), [*args[:4], "--shape", "11", "--out", str(tmp_path / "b")])
+    assert bad.exit_code == 2 and "shape must be an integer from 1 to 10" in " ".join(
+        bad.output.split())
+    assert not (tmp_path / "b" / "results.csv").exists()  # refused before any task ran
+
+
+def test_synthetic_figure_has_a_row_per_k_and_never_averages_them(tmp_path):
+    import matplotlib.image
+
+    rows = [{"dataset": f"local-s{s}-f20", "detector": det, "k": k, "auc": auc}
+            for s in (1, 2) for det, auc in (("DRAMA", 0.9), ("IForest", 0.6))
+            for k in (1, 5)]
+    one = plot_synthetic(pd.DataFrame([r for r in rows if r["k"] == 1]), tmp_path / "one")
+    two = plot_synthetic(pd.DataFrame(rows), tmp_path / "two")
+    assert matplotlib.image.imread(two).shape[0] == 2 * matplotlib.image.imread(one).shape[0]

@@ -491,6 +491,12 @@ def test_new_class_anomaly() -> None:
         make_new_class_anomaly([10, 20], (1,))
     with pytest.raises(ValueError, match="no outlier shapes"):
         make_new_class_anomaly(10, tuple(range(1, 11)))
+    with pytest.raises(ValueError, match=r"inlier_shapes must be a sequence.*\(3,\)"):
+        make_new_class_anomaly(10, 1)
+    with pytest.raises(ValueError, match="outlier_shapes must be a sequence"):
+        make_new_class_anomaly(10, (1,), outlier_shapes=2)
+    np.testing.assert_array_equal(make_new_class_anomaly(50, np.array([1]), random_state=4)[0],
+                                  a[0])
 
 
 # ----------------------------------------------------------------------------- built-ins

@@ -76,6 +76,7 @@ def finite_scores(scores: np.ndarray) -> np.ndarray:
     if not ok.any():
         return np.zeros_like(s)
     lo, hi = s[ok].min(), s[ok].max()
-    s[np.isposinf(s)] = hi + 1.0
-    s[~np.isfinite(s)] = lo - 1.0
+    # the next float, not hi + 1: adding 1 to a score of 1e20 changes nothing (a tie)
+    s[np.isposinf(s)] = np.nextafter(hi, np.inf)
+    s[~np.isfinite(s)] = np.nextafter(lo, -np.inf)
     return s

@@ -174,7 +174,9 @@ def plot_figures(results: pd.DataFrame, out_dir: str | Path) -> list[Path]:
 
 
 def plot_synthetic(results: pd.DataFrame, out_dir: str | Path) -> Path:
-    """The paper's synthetic figure: AUC per shape, one panel per (experiment, n_f)."""
+    """The paper's synthetic figure: AUC per shape, one panel per (experiment, n_f), one
+    row per k when the semi protocol ran several (never averaged over k). Each detector
+    keeps its colour in every panel, so one legend serves them all."""
     from drama.report import agg_pyplot
 
     plt = agg_pyplot()
@@ -182,18 +184,27 @@ def plot_synthetic(results: pd.DataFrame, out_dir: str | Path) -> Path:
     parts = results["dataset"].str.extract(r"(?P<kind>\w+)-s(?P<shape>\d+)-f(?P<nf>\d+)")
     frame = pd.concat([results, parts], axis=1)
     panels = sorted(frame.groupby(["kind", "nf"]).groups)
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.5), squeeze=False)
-    for ax, (kind, nf) in zip(axes[0], panels, strict=True):
-        sub = frame[(frame["kind"] == kind) & (frame["nf"] == nf)]
-        wide = sub.pivot_table(index=sub["shape"].astype(int), columns="detector",
-                               values="auc", aggfunc="mean")
-        for det in wide.columns:
-            ax.plot(wide.index, wide[det], marker="o", label=det)
-        ax.set_title(f"{kind} anomaly, n_f = {nf}")
-        ax.set_xlabel("shape")
-        ax.set_ylim(0, 1.02)
-    axes[0][0].set_ylabel("AUC")
-    axes[0][-1].legend(fontsize=7)
+    ks = sorted(frame["k"].dropna().unique()) if "k" in frame else []
+    rows = ks or [None]
+    colours = {det: f"C{i % 10}" for i, det in enumerate(sorted(frame["detector"].unique()))}
+    fig, axes = plt.subplots(len(rows), len(panels), figsize=(4.5 * len(panels), 3.5 * len(rows)),
+                             squeeze=False)
+    for row, k in zip(axes, rows, strict=True):
+        for ax, (kind, nf) in zip(row, panels, strict=True):
+            sub = frame[(frame["kind"] == kind) & (frame["nf"] == nf)]
+            if k is not None:
+                sub = sub[sub["k"] == k]
+            wide = sub.pivot_table(index=sub["shape"].astype(int), columns="detector",
+                                   values="auc", aggfunc="mean")
+            for det in wide.columns:
+                ax.plot(wide.index, wide[det], marker="o", label=det, color=colours[det])
+            ax.set_title(f"{kind} anomaly, n_f = {nf}" + ("" if k is None else f", k = {k:g}"))
+            ax.set_xlabel("shape")
+            ax.set_xticks(sorted(wide.index))
+            ax.set_ylim(0, 1.02)
+        row[0].set_ylabel("AUC")
+    handles = [plt.Line2D([], [], color=c, marker="o", label=d) for d, c in colours.items()]
+    axes[0][-1].legend(handles=handles, fontsize=7)
     fig.tight_layout()
     path = Path(out_dir) / "synthetic.png"
     path.parent.mkdir(parents=True, exist_ok=True)

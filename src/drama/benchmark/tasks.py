@@ -42,15 +42,30 @@ def odds_tasks(data_dir: str | Path | None = None, names: list[str] | None = Non
 def synthetic_tasks(n_features: tuple[int, ...] = (100, 3000),
                     shapes: tuple[int, ...] = tuple(range(1, 11)), seed: int = 0) -> list[Task]:
     """The paper's synthetic experiments: local anomalies (1000 inliers + 50 bumped curves,
-    noise 0.3) and new-class anomalies (1000 of one shape + 5 of every other shape)."""
+    noise 0.3) and new-class anomalies (1000 of one shape + 5 of every other shape).
+
+    Each task draws from its own seed, derived from ``seed``, the kind, the shape and n_f:
+    with one seed for all, every shape had the same jitter, noise and bump positions, so
+    the per-shape results were not independent experiments."""
+    for shape in shapes:
+        if isinstance(shape, bool) or not isinstance(shape, (int, np.integer)) \
+                or not 1 <= shape <= 10:
+            raise ValueError(f"shape must be an integer from 1 to 10; got {shape!r}.")
+    for nf in n_features:
+        if isinstance(nf, bool) or not isinstance(nf, (int, np.integer)) or nf < 1:
+            raise ValueError(f"n_features must be a positive integer; got {nf!r}.")
+
+    def rng(kind: int, shape: int, nf: int) -> np.random.Generator:
+        return np.random.default_rng([seed, kind, shape, nf])
+
     tasks = []
     for nf in n_features:
         for shape in shapes:
             tasks.append(Task(f"local-s{shape}-f{nf}", lambda s=shape, f=nf: make_local_anomaly(
-                n_features=f, shape=s, random_state=seed)))
+                n_features=f, shape=s, random_state=rng(0, s, f))))
             tasks.append(Task(f"newclass-s{shape}-f{nf}",
                               lambda s=shape, f=nf: make_new_class_anomaly(
-                                  inlier_shapes=(s,), n_features=f, random_state=seed)))
+                                  inlier_shapes=(s,), n_features=f, random_state=rng(1, s, f))))
     return tasks
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import signal
@@ -233,6 +234,14 @@ def _per_class(value: int | Sequence[int], shapes: tuple[int, ...], what: str) -
     return [_check_count(c, what) for c in counts]
 
 
+def _shape_list(shapes: Any, what: str) -> Sequence[Any]:
+    """Shapes as a sequence: a bare integer is refused with the form that works."""
+    if not isinstance(shapes, (Sequence, np.ndarray)) or isinstance(shapes, str):
+        raise ValueError(f"{what} must be a sequence of shapes from 1 to 10, e.g. (3,); "
+                         f"got {shapes!r}.")
+    return shapes
+
+
 def make_new_class_anomaly(
     n_per_inlier_class: int | Sequence[int] = 1000,
     inlier_shapes: Sequence[int] = (1,),
@@ -263,13 +272,15 @@ def make_new_class_anomaly(
     X : ndarray of shape (n, n_features), float64
     y : ndarray of int64, 1 = object of an outlier shape; rows are shuffled.
     """
-    inliers = tuple(_check_shape(s, "inlier_shapes entries") for s in inlier_shapes)
+    inliers = tuple(_check_shape(s, "inlier_shapes entries") for s in _shape_list(
+        inlier_shapes, "inlier_shapes"))
     if not inliers:
         raise ValueError("inlier_shapes must name at least one shape.")
     if outlier_shapes is None:
         outliers = tuple(s for s in range(1, N_SHAPES + 1) if s not in inliers)
     else:
-        outliers = tuple(_check_shape(s, "outlier_shapes entries") for s in outlier_shapes)
+        outliers = tuple(_check_shape(s, "outlier_shapes entries") for s in _shape_list(
+            outlier_shapes, "outlier_shapes"))
     if not outliers:
         raise ValueError(
             "there are no outlier shapes; leave some of the 10 shapes out of "
