@@ -442,3 +442,11 @@ def test_numpy_numbers_are_accepted() -> None:
 def test_bad_channels_are_refused(channels: list[int]) -> None:
     with pytest.raises(ValueError, match="channels must list"):
         _make("cae1d", channels=channels).fit(_data((32,)))
+
+
+def test_encoding_in_small_batches_gives_the_same_codes() -> None:
+    X = _wide(n=50)
+    reducer = _make("ae", input_components=16).fit(X)
+    whole = reducer.encode(X)
+    reducer.encode_batch_size = 7  # standardised and projected seven objects at a time
+    np.testing.assert_allclose(reducer.encode(X), whole, rtol=1e-5, atol=1e-6)

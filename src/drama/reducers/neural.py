@@ -478,14 +478,17 @@ class _NeuralReducer:
                 f"The {self.name!r} reducer was fitted on objects of shape {self.sample_shape_}; "
                 f"got objects of shape {tuple(arr.shape[1:])}."
             )
-        data = (self._to_internal(arr) - self.offset_) / self.scale_
         nt = _backend()
+        step = self.encode_batch_size
+        parts = []
         with nt.threads(self.n_threads):
-            if self.basis_ is not None:
-                data = _coefficients(data, self.centre_, self.basis_)
-            Z = nt.run_batched(lambda xb: self._net.stats(xb)[0], data,
-                               self.encode_batch_size, self._device)
-        Z = Z.reshape(len(arr), self.latent_dim)
+            for start in range(0, len(arr), step):  # standardised copies of one batch only
+                data = (self._to_internal(arr[start:start + step]) - self.offset_) / self.scale_
+                if self.basis_ is not None:
+                    data = _coefficients(data, self.centre_, self.basis_)
+                parts.append(nt.run_batched(lambda xb: self._net.stats(xb)[0], data, step,
+                                            self._device))
+        Z = np.concatenate(parts).reshape(len(arr), self.latent_dim)
         if not np.isfinite(Z).all():
             raise ValueError(
                 f"The {self.name!r} reducer produced non-finite latent codes; the input is "
