@@ -76,7 +76,8 @@ def cached_ranks(path: Path, cache: Path, pool: str) -> tuple[np.ndarray, np.nda
     file = cache / f"{pool.replace(' ', '-')}_{path.stem}.npz"
     if not file.exists():
         X, y = load(path)
-        search = DramaSearch(random_state=0, n_jobs=-1, **POOLS[pool]).fit(X)
+        search = DramaSearch(random_state=0, n_jobs=-1, stability_threshold=None,
+                             **POOLS[pool]).fit(X)
         cache.mkdir(parents=True, exist_ok=True)
         np.savez(file, ranks=search.train_ranks_.astype(np.float32), y=y,
                  names=np.asarray(search.results_["config"], dtype=str))

@@ -14,7 +14,9 @@ from drama.search import (
     consensus_weights,
     label_auc,
     parse_config,
+    rank_correlation,
     rank_normalise,
+    stable_pool,
 )
 
 SMALL = {"reducers": ["none", "pca"], "metrics": ["l2", "l1", "chebyshev"], "levels": [1, 2],
@@ -382,3 +384,111 @@ def test_the_identity_reducer_scores_its_latent_space_too():
     search = DramaSearch(reducers=["none"], metrics=["wl2"], levels=[2], spaces=["latent"],
                          random_state=0).fit(X)
     assert list(search.results_["config"]) == ["none|wl2|2|latent"]
+
+
+# ---------------------------------------------------------------- stability across seeds
+def test_stability_is_measured_on_a_second_seed_and_its_trees_dropped(fitted):
+    X, y, search = fitted
+    res = search.results_
+    # small data: Ward sees every object, so both seeds grow the same trees
+    np.testing.assert_allclose(res["stability"], 1.0)
+    assert (res["stability_time"] > 0).all()
+    assert res.groupby("reducer")["stability_time"].nunique().eq(1).all()
+    assert set(search.estimators_) == {"none", "pca"}
+    assert "stable across two seeds" in search.selection_
+
+
+def test_unstable_configurations_are_left_out_of_the_consensus():
+    X, _ = blobs(n=600, seed=2)
+    # a Ward sample of 40 objects makes the deeper splits depend on the seed
+    params = {**SMALL, "levels": [1, 2, 3], "drama_params": {"max_cluster_samples": 40}}
+    search = DramaSearch(**params, stability_threshold=0.99).fit(X)
+    res = search.results_
+    assert res["stability"].min() < 0.99 <= res["stability"].max()
+    pool = res["stability"] >= 0.99
+    assert pool.sum() >= 5 and (res.loc[~pool, "weight"] == 0).all()
+    loose = DramaSearch(**params, stability_threshold=None).fit(X)
+    assert not np.array_equal(search.decision_scores_, loose.decision_scores_)
+
+
+def test_stability_threshold_none_skips_the_second_fit_and_keeps_the_plain_consensus():
+    X, _ = blobs(seed=3)
+    search = DramaSearch(**SMALL, stability_threshold=None).fit(X)
+    res = search.results_
+    assert res["stability"].isna().all() and (res["stability_time"] == 0).all()
+    assert "stable" not in search.selection_
+    _, weights = consensus_weights(search.train_ranks_, search.ensemble_share)
+    np.testing.assert_array_equal(res["weight"], weights)
+    with pytest.raises(ValueError, match="fit again"):
+        search.set_params(stability_threshold=0.9).select()
+
+
+def test_a_new_threshold_reselects_without_refitting():
+    X, _ = blobs(n=600, seed=2)
+    params = {**SMALL, "levels": [1, 2, 3], "drama_params": {"max_cluster_samples": 40}}
+    search = DramaSearch(**params, stability_threshold=1.0).fit(X)
+    strict = search.results_["weight"].to_numpy()
+    trees = dict(search.estimators_)
+    search.set_params(stability_threshold=0.5).select()
+    assert search.estimators_ == trees
+    expected = DramaSearch(**params, stability_threshold=0.5).fit(X).results_["weight"]
+    np.testing.assert_array_equal(search.results_["weight"], expected)
+    assert not np.array_equal(strict, expected)
+
+
+def test_unseeded_search_measures_stability_too():
+    X, y = blobs(seed=4)
+    search = DramaSearch(reducers=["none"], metrics=["l2"], levels=[1]).fit(X)
+    assert search.results_["stability"].notna().all()
+    assert auc_score(y, search.decision_scores_) > 0.9
+
+
+@pytest.mark.parametrize("bad", [0, -0.5, 1.5, True, "high", float("nan")])
+def test_bad_stability_threshold_is_refused(bad):
+    X, _ = blobs()
+    with pytest.raises(ValueError, match="stability_threshold"):
+        DramaSearch(**SMALL, stability_threshold=bad).fit(X)
+
+
+def test_consensus_over_a_pool_weights_only_its_members():
+    rng = np.random.default_rng(0)
+    base = rng.random(200)
+    ranked = rank_normalise(np.column_stack([base, base + 0.01 * rng.random(200),
+                                             rng.random(200), 1 - base]))
+    pool = np.array([False, True, True, True])
+    corr, weights = consensus_weights(ranked, 0.34, pool)
+    assert weights[0] == 0 and np.isclose(weights.sum(), 1.0)
+    centre = ranked[:, pool].mean(axis=1)
+    np.testing.assert_allclose(corr, [np.corrcoef(ranked[:, j], centre)[0, 1] for j in range(4)])
+
+
+def test_stable_pool_keeps_the_most_stable_when_few_pass():
+    stability = np.array([0.1, 0.99, 0.5, 0.2, 0.3, 0.4, 0.98])
+    np.testing.assert_array_equal(stable_pool(stability, 0.97),
+                                  [False, True, True, False, True, True, True])
+    assert stable_pool(stability, 0.05).all()
+    assert stable_pool(np.array([0.2, 0.1]), 0.9).all()
+
+
+def test_rank_correlation_of_equal_and_constant_vectors():
+    a = np.full(5, 0.6)
+    assert rank_correlation(a, a.copy()) == 0.0  # a constant ranks nothing
+    assert rank_correlation(a, np.arange(5.0)) == 0.0
+    assert np.isclose(rank_correlation(np.arange(5.0), -np.arange(5.0)), -1.0)
+    ranks = rank_normalise(np.random.default_rng(0).random(1000))
+    assert rank_correlation(ranks, ranks.copy()) == 1.0  # not 0.9999999999999999
+
+
+def test_numpy_seeds_and_the_largest_seed_pair_with_a_partner():
+    X, _ = blobs(seed=5)
+    small = {"reducers": ["none"], "metrics": ["l2"], "levels": [1]}
+    for seed in (np.int32(5), np.uint32(2**32 - 1), 2**32 - 1):
+        assert DramaSearch(**small, random_state=seed).fit(X).results_["stability"].notna().all()
+
+
+def test_selection_says_when_too_few_reach_the_threshold():
+    X, _ = blobs(n=600, seed=2)
+    params = {**SMALL, "levels": [2, 3], "drama_params": {"max_cluster_samples": 40}}
+    search = DramaSearch(**params, stability_threshold=0.99).fit(X)
+    assert (search.results_["stability"] >= 0.99).sum() < 5
+    assert "the 5 most stable across two seeds (fewer reach" in search.selection_

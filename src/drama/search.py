@@ -2,14 +2,17 @@
 
 A *configuration* is (reducer, metric, level, space). Fitting a tree is the expensive part
 and scoring is cheap, so :class:`DramaSearch` fits ONE tree per reducer (in parallel) and
-scores every level, metric and space from it. Then it selects:
+scores every level, metric and space from it; a second tree per reducer, with another
+seed, only measures how much each configuration's ranking depends on the seed. Then it
+selects:
 
 - **without labels** - a *consensus ensemble*: every configuration's scores are turned into
-  ranks, the mean rank is the first consensus, and the ``ensemble_share`` of configurations
-  that correlate best with it are averaged. Configurations that disagree with most others
-  (e.g. a distance that ranks a big anomaly cluster as "normal") are dropped, and averaging
-  the rest lowers the variance of any single choice. See ``docs/search.md`` for its
-  leave-one-data-set-out evaluation.
+  ranks; among the configurations whose ranks barely change with the seed, the mean rank
+  is the first consensus, and the ``ensemble_share`` of them that correlate best with it
+  are averaged. Configurations that disagree with most others (e.g. a distance that ranks
+  a big anomaly cluster as "normal") are dropped, and averaging the rest lowers the
+  variance of any single choice. See ``docs/search.md`` for its leave-one-data-set-out
+  evaluation.
 - **with a few labels** (1 = anomaly, 0 = normal, -1 = unknown) - each configuration's
   AUC on the labelled objects (optionally shrunk towards its label-free agreement); the
   ``top_k`` best are averaged so that a handful of labels cannot crown one fluke, and the
@@ -52,6 +55,9 @@ DEFAULT_LEVELS = (1, 2, 3, 4)
 # Mahalanobis needs d x d leaf covariances; with metrics="all" it is scored only up to this
 # many features (asking for it by name always keeps them).
 MAHALANOBIS_MAX_FEATURES = 512
+# The label-free consensus chooses among at least this many configurations (the most
+# stable ones), however few reach the stability threshold.
+MIN_STABLE = 5
 
 
 def config_name(reducer: str, metric: str, level: int, space: str = "input") -> str:
@@ -132,18 +138,46 @@ def auc_standard_error(auc: np.ndarray, n_a: int, n_n: int) -> np.ndarray:
     return np.sqrt(np.maximum(var, 0.0))
 
 
-def consensus_weights(ranked: np.ndarray, share: float) -> tuple[np.ndarray, np.ndarray]:
-    """Agreement of each configuration with the mean rank, and equal weights on the
-    ``share`` that agree most (a configuration with constant scores never agrees)."""
-    centre = ranked.mean(axis=1)
+def consensus_weights(ranked: np.ndarray, share: float,
+                      pool: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Agreement of each configuration with the mean rank of the ``pool`` (a boolean mask;
+    default: every configuration), and equal weights on the ``share`` of the pool that
+    agree most (a configuration with constant scores never agrees)."""
+    pool = np.ones(ranked.shape[1], dtype=bool) if pool is None else np.asarray(pool, bool)
+    centre = ranked[:, pool].mean(axis=1)
     dev = ranked - ranked.mean(axis=0)
     cdev = centre - centre.mean()
     norms = np.linalg.norm(dev, axis=0) * max(float(np.linalg.norm(cdev)), 1e-300)
     corr = np.where(norms > 0, (cdev @ dev) / np.maximum(norms, 1e-300), -1.0)
-    keep = np.argsort(-corr, kind="stable")[: max(1, int(round(share * ranked.shape[1])))]
+    members = np.flatnonzero(pool)
+    keep = members[np.argsort(-corr[members], kind="stable")[
+        : max(1, int(round(share * len(members))))]]
     weights = np.zeros(ranked.shape[1])
     weights[keep] = 1.0 / len(keep)
     return corr, weights
+
+
+def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation of two rank vectors (Spearman's rho of the scores). Equal
+    varying vectors give exactly 1 (rounding would give 0.9999999999999999); a constant
+    vector carries no ranking, so it gives 0, even against itself."""
+    da, db = a - a.mean(), b - b.mean()
+    norm = float(np.linalg.norm(da) * np.linalg.norm(db))
+    if norm == 0.0:
+        return 0.0
+    if np.array_equal(a, b):
+        return 1.0
+    return float(np.clip(float(da @ db) / norm, -1.0, 1.0))
+
+
+def stable_pool(stability: np.ndarray, threshold: float) -> np.ndarray:
+    """Configurations whose ranks correlate at least ``threshold`` between two seeds; the
+    ``MIN_STABLE`` most stable when fewer pass (a consensus needs several voices)."""
+    pool = stability >= threshold
+    if pool.sum() < min(MIN_STABLE, len(stability)):
+        pool = np.zeros(len(stability), dtype=bool)
+        pool[np.argsort(-stability, kind="stable")[:MIN_STABLE]] = True
+    return pool
 
 
 def _no_configuration() -> ValueError:
@@ -196,13 +230,32 @@ def _score_tree(det: Drama, X: np.ndarray, metrics: list[str], levels: list[int]
     return scores, cost
 
 
+def _stability(X: np.ndarray, reducer: str, params: dict[str, Any], metrics: list[str],
+               levels: list[int], spaces: list[str],
+               ranks: dict[str, np.ndarray]) -> tuple[dict[str, float], float]:
+    """Fit a partner tree with ``params`` (another seed), and return the rank correlation
+    of every configuration in ``ranks`` with the partner's, and the seconds it took. Only
+    the numbers come back: the partner tree is dropped in the worker."""
+    start = time.perf_counter()
+    partner, _ = _fit_tree(X, reducer, params)
+    scores, _ = _score_tree(partner, X, metrics, levels, spaces)
+    stability = {
+        name: rank_correlation(column, _sorted_and_ranks(np.asarray(scores[name],
+                                                                    dtype=np.float64))[1])
+        if name in scores else 0.0
+        for name, column in ranks.items()
+    }
+    return stability, time.perf_counter() - start
+
+
 class DramaSearch(BaseEstimator):
     """Search DRAMA configurations: label-free consensus, or a robust few-label choice.
 
     Parameters
     ----------
     reducers : sequence of str, default=("none", "pca", "ica", "nmf")
-        One tree is fitted per reducer and serves all its levels, metrics and spaces.
+        One tree is fitted per reducer and serves all its levels, metrics and spaces (and
+        a second one to measure stability, see ``stability_threshold``).
     metrics : "all" or sequence of str, default="all"
         ``"all"`` = every metric of ``drama.distances.METRICS`` (Mahalanobis only up to 512
         features, since it needs d x d covariances per leaf).
@@ -215,6 +268,15 @@ class DramaSearch(BaseEstimator):
         chosen together leave-one-data-set-out on the 25 ODDS sets (levels 1-4 and 0.5 in
         24 of 25 folds; held out, 0.857 mean AUC against 0.853 for levels 1-3 at 0.7; see
         docs/search.md).
+    stability_threshold : float or None, default=0.97
+        A second tree per reducer is fitted with another seed (``random_state + 1``), and
+        the label-free consensus chooses only among configurations whose training ranks
+        from the two trees correlate at least this much (among the ``MIN_STABLE`` most
+        stable ones when fewer do; ``ensemble_share`` then applies to them). Why: a
+        ranking that changes with the seed (a Ward sample, an ICA start) measures the seed
+        as much as the data. Small data sets give equal trees, so nothing is dropped
+        there. None skips the second fit. Chosen
+        leave-one-data-set-out on the 25 ODDS sets (docs/search.md).
     top_k : int, default=5
         With labels: how many of the best-shrunk configurations are averaged.
     prior_strength : float, default=0.0
@@ -246,7 +308,11 @@ class DramaSearch(BaseEstimator):
     results_ : pandas.DataFrame
         One row per configuration: ``config``, ``reducer``, ``metric``, ``level``, ``space``,
         ``fit_time`` (seconds of its reducer's tree, shared by its configurations),
-        ``score_time``, ``agreement`` (correlation with the label-free consensus),
+        ``score_time``, ``stability`` (rank correlation with the second seed's tree; NaN
+        when ``stability_threshold`` was None at fit), ``stability_time`` (seconds of its
+        reducer's second tree, fitted and scored), ``agreement`` (correlation with the
+        mean rank of the configurations stable enough for the consensus; of all of them
+        when ``stability_threshold`` is None),
         ``label_auc``, ``label_auc_se``, ``shrunk_auc``, ``n_labelled``,
         ``n_labelled_anomalies``, ``n_labelled_normals``, ``weight`` (share in the chosen
         ensemble), ``rank``.
@@ -285,6 +351,7 @@ class DramaSearch(BaseEstimator):
         levels: Sequence[int] = DEFAULT_LEVELS,
         spaces: Sequence[str] = ("input",),
         ensemble_share: float = 0.5,
+        stability_threshold: float | None = 0.97,
         top_k: int = 5,
         prior_strength: float = 0.0,
         guard_se: float = 0.0,
@@ -299,6 +366,7 @@ class DramaSearch(BaseEstimator):
         self.levels = levels
         self.spaces = spaces
         self.ensemble_share = ensemble_share
+        self.stability_threshold = stability_threshold
         self.top_k = top_k
         self.prior_strength = prior_strength
         self.guard_se = guard_se
@@ -357,6 +425,11 @@ class DramaSearch(BaseEstimator):
         may run after ``set_params`` without a refit."""
         if not 0 < self.ensemble_share <= 1:
             raise ValueError(f"ensemble_share must be in (0, 1]; got {self.ensemble_share!r}.")
+        t = self.stability_threshold
+        if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float, np.number))
+                              or not 0 < t <= 1):
+            raise ValueError(f"stability_threshold must be in (0, 1], or None to skip the "
+                             f"second fit; got {t!r}.")
         if not isinstance(self.top_k, (int, np.integer)) or self.top_k < 1:
             raise ValueError(f"top_k must be a positive integer; got {self.top_k!r}.")
         if not 0 <= self.prior_strength < math.inf:
@@ -401,8 +474,8 @@ class DramaSearch(BaseEstimator):
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X: Any, y: Any = None) -> DramaSearch:
-        """Fit one tree per reducer, score every configuration, then select (see ``select``).
-        A fit that fails leaves a fitted search as it was."""
+        """Fit one tree per reducer (and its stability partner), score every configuration,
+        then select (see ``select``). A fit that fails leaves a fitted search as it was."""
         before = dict(self.__dict__)
         try:
             return self._fit(X, y)
@@ -419,11 +492,13 @@ class DramaSearch(BaseEstimator):
         for fixed in ("reducer", "n_levels", "contamination", "random_state"):
             if fixed in params:
                 raise ValueError(f"drama_params may not set {fixed!r}: DramaSearch sets it.")
-        params.update(n_levels=max(levels), random_state=self.random_state)
+        params.update(n_levels=max(levels))
         if keep_cov:
             params["keep_covariance"] = True
         fitted = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_tree)(arr, r, _params_for(params, r, reducers)) for r in reducers
+            delayed(_fit_tree)(arr, r, {**_params_for(params, r, reducers),
+                                        "random_state": self.random_state})
+            for r in reducers
         )
         self.estimators_ = {r: det for r, (det, _) in zip(reducers, fitted, strict=True)}
         fit_time = {r: t for r, (_, t) in zip(reducers, fitted, strict=True)}
@@ -447,6 +522,13 @@ class DramaSearch(BaseEstimator):
         self.train_ranks_ = np.column_stack([ranks for _, ranks in sorted_ranks.values()])
         self._consensus = None
         self.results_ = pd.DataFrame(rows)
+        self.results_["stability"] = np.nan
+        self.results_["stability_time"] = 0.0
+        if self.stability_threshold is not None:
+            partner_params = {**params, "random_state": None if self.random_state is None
+                              else (int(self.random_state) + 1) % 2**32}
+            self._measure_stability(arr, partner_params, reducers, metrics, levels, spaces,
+                                    sorted_ranks)
         self.n_features_in_ = int(np.prod(arr.shape[1:]))
         names = feature_names(X)
         if names is None:
@@ -455,6 +537,24 @@ class DramaSearch(BaseEstimator):
             self.feature_names_in_ = names
         self.space_ = FeatureSpace.build(arr, random_state=self.random_state)
         return self.select(labels)
+
+    def _measure_stability(self, arr: np.ndarray, params: dict[str, Any], reducers: list[str],
+                           metrics: list[str], levels: list[int], spaces: list[str],
+                           sorted_ranks: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+        """Fill ``results_``'s stability columns from a second tree per reducer, fitted with
+        the partner seed in ``params`` (only the first seed's trees score new objects)."""
+        res = self.results_
+        measured = Parallel(n_jobs=self.n_jobs)(
+            delayed(_stability)(arr, r, _params_for(params, r, reducers), metrics, levels,
+                                spaces, {name: sorted_ranks[name][1]
+                                         for name in res.loc[res["reducer"] == r, "config"]})
+            for r in reducers
+        )
+        stability: dict[str, float] = {}
+        for r, (values, seconds) in zip(reducers, measured, strict=True):
+            stability.update(values)
+            res.loc[res["reducer"] == r, "stability_time"] = seconds
+        res["stability"] = res["config"].map(stability).astype(float)
 
     def select(self, y: Any = None) -> DramaSearch:
         """(Re)choose the configurations from the stored training scores, without refitting:
@@ -480,9 +580,18 @@ class DramaSearch(BaseEstimator):
             res["n_labelled"] = 0 if labels is None else int((labels >= 0).sum())
             res["n_labelled_anomalies"] = 0
             res["n_labelled_normals"] = 0 if labels is None else int((labels == 0).sum())
+            pool, threshold = self._consensus[2], self._consensus[1]
+            if pool is None:
+                among = ""
+            elif (res["stability"] >= threshold).sum() >= pool.sum():
+                among = (f" of the {int(pool.sum())} stable across two seeds (rank "
+                         f"correlation >= {threshold!r})")
+            else:
+                among = (f" of the {int(pool.sum())} most stable across two seeds (fewer "
+                         f"reach a rank correlation of {threshold!r})")
             self.selection_ = (
                 f"label-free consensus: the {int((weights > 0).sum())} of {len(weights)} "
-                "configurations that agree most with the mean rank, averaged"
+                f"configurations that agree most with the mean rank{among}, averaged"
             )
         else:
             weights = self._few_label_weights(labels, agreement, prior_w, res)
@@ -522,14 +631,24 @@ class DramaSearch(BaseEstimator):
 
     def label_free_weights(self) -> tuple[np.ndarray, np.ndarray]:
         """Agreement of every configuration and the label-free consensus weights (see
-        :func:`consensus_weights`); they need no labels, so they are computed once per
-        ``ensemble_share``, not at every re-selection."""
+        :func:`consensus_weights`, over the configurations stable across seeds); they need
+        no labels, so they are computed once per ``ensemble_share`` and
+        ``stability_threshold``, not at every re-selection."""
         self._check_fitted()
+        key = (self.ensemble_share, self.stability_threshold)
         cached = getattr(self, "_consensus", None)
-        if cached is None or cached[0] != self.ensemble_share:
-            self._consensus = (self.ensemble_share,
-                               *consensus_weights(self.train_ranks_, self.ensemble_share))
-        return self._consensus[1], self._consensus[2]
+        if cached is None or cached[:2] != key:
+            pool = None
+            if self.stability_threshold is not None:
+                stability = self.results_["stability"].to_numpy()
+                if np.isnan(stability).any():
+                    raise ValueError(
+                        "stability_threshold is set, but this search was fitted without it "
+                        "(no second tree to compare with); fit again to measure stability.")
+                pool = stable_pool(stability, self.stability_threshold)
+            self._consensus = (*key, pool,
+                               *consensus_weights(self.train_ranks_, self.ensemble_share, pool))
+        return self._consensus[3], self._consensus[4]
 
     def _few_label_weights(self, labels: np.ndarray, agreement: np.ndarray,
                            prior_w: np.ndarray, res: pd.DataFrame) -> np.ndarray:
@@ -630,4 +749,5 @@ class DramaSearch(BaseEstimator):
                             self.space_.bandwidth, alpha)
 
 
-_BASE_COLUMNS = ("config", "reducer", "metric", "level", "space", "fit_time", "score_time")
+_BASE_COLUMNS = ("config", "reducer", "metric", "level", "space", "fit_time", "score_time",
+                 "stability", "stability_time")

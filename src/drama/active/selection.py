@@ -44,11 +44,13 @@ def session_search(
     """The session's (unfitted) search: one tree per reducer, every (reducer, level,
     metric) scored, label-free selection.
 
-    The share is pinned at 0.7: the session's options were chosen leave-one-task-out with
-    it (docs/active.md), before the search's default became 0.5 with four levels."""
+    The share is pinned at 0.7 and the stability filter is off: the session's options were
+    chosen leave-one-task-out with them (docs/active.md), before the search's default became
+    0.5 with four levels and a second seed."""
     # The session has its own relevance model; the search's would count the labels twice.
     return DramaSearch(reducers=list(reducers), metrics=metrics, levels=list(levels),
-                       ensemble_share=0.7, relevance_alpha=None, random_state=random_state)
+                       ensemble_share=0.7, stability_threshold=None, relevance_alpha=None,
+                       random_state=random_state)
 
 
 def choose_configuration(
