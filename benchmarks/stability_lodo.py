@@ -3,7 +3,7 @@
 For every ODDS set the default search pool (4 reducers x 10 metrics x levels 1-4, input
 space) is fitted without the stability filter at every seed S of ``--seeds`` and at S + 1
 (seeds 0 to 3 by default), and the rank-normalised training scores are cached
-(``--cache``, default ``~/.cache/drama/stability-lodo``, about 1.5 GB per seed). For each
+(``--cache``, default ``~/.cache/drama/stability-lodo``, about 0.7 GB per seed). For each
 pair (S, S + 1), as ``DramaSearch(random_state=S)`` pairs them, a configuration's
 *stability* is the correlation of its ranks under the two seeds. The
 label-free consensus is then taken over the configurations at least as stable as a

@@ -386,9 +386,14 @@ def test_cli_synthetic_run_draws_the_figure_and_checks_shapes_first(tmp_path):
 def test_synthetic_figure_has_a_row_per_k_and_never_averages_them(tmp_path):
     import matplotlib.image
 
-    rows = [{"dataset": f"local-s{s}-f20", "detector": det, "k": k, "auc": auc}
+    rows = [{"dataset": f"local-s{s}-f20", "protocol": "semi", "detector": det, "k": k,
+             "auc": auc}
             for s in (1, 2) for det, auc in (("DRAMA", 0.9), ("IForest", 0.6))
             for k in (1, 5)]
     one = plot_synthetic(pd.DataFrame([r for r in rows if r["k"] == 1]), tmp_path / "one")
     two = plot_synthetic(pd.DataFrame(rows), tmp_path / "two")
     assert matplotlib.image.imread(two).shape[0] == 2 * matplotlib.image.imread(one).shape[0]
+    unsupervised = pd.DataFrame([{**r, "protocol": "unsupervised", "k": 0} for r in rows
+                                 if r["k"] == 1])
+    flat = plot_synthetic(unsupervised, tmp_path / "flat")
+    assert matplotlib.image.imread(flat).shape == matplotlib.image.imread(one).shape

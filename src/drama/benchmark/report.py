@@ -184,7 +184,8 @@ def plot_synthetic(results: pd.DataFrame, out_dir: str | Path) -> Path:
     parts = results["dataset"].str.extract(r"(?P<kind>\w+)-s(?P<shape>\d+)-f(?P<nf>\d+)")
     frame = pd.concat([results, parts], axis=1)
     panels = sorted(frame.groupby(["kind", "nf"]).groups)
-    ks = sorted(frame["k"].dropna().unique()) if "k" in frame else []
+    semi = frame[frame["protocol"] == "semi"] if "protocol" in frame else frame.iloc[:0]
+    ks = sorted(semi["k"].unique())  # other protocols write k = 0: no labels, one row
     rows = ks or [None]
     colours = {det: f"C{i % 10}" for i, det in enumerate(sorted(frame["detector"].unique()))}
     fig, axes = plt.subplots(len(rows), len(panels), figsize=(4.5 * len(panels), 3.5 * len(rows)),
