@@ -499,6 +499,19 @@ def test_new_class_anomaly() -> None:
                                   a[0])
 
 
+def test_builders_pass_the_jitter_half_widths_on() -> None:
+    still = {"noise": 0.0, "stretch": 0.0, "shift": 0.0, "amplitude": 0.0, "offset": 0.0}
+    X, y = make_new_class_anomaly(20, (1,), n_per_outlier_class=1, random_state=0, **still)
+    normal = X[y == 0]
+    np.testing.assert_allclose(normal, normal[:1].repeat(20, axis=0))  # identical curves
+    X, _ = make_local_anomaly(30, 0, random_state=0, **still)
+    np.testing.assert_allclose(X, X[:1].repeat(30, axis=0))
+    moving, _ = make_local_anomaly(30, 0, noise=0.0, random_state=0)
+    assert moving.std(axis=0).max() > 0.01
+    with pytest.raises(ValueError, match="jitter half-widths"):
+        make_local_anomaly(10, 1, wobble=0.2)
+
+
 # ----------------------------------------------------------------------------- built-ins
 
 

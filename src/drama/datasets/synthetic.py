@@ -189,13 +189,15 @@ def make_local_anomaly(
     bump_amplitude: tuple[float, float] = (0.3, 0.4),
     bump_width: tuple[float, float] = (0.08, 0.1),
     random_state: RandomStateLike = None,
+    **jitter: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Local-anomaly benchmark: normal curves, and a few with a small Gaussian bump.
 
     Outliers are curves of the same shape plus ``A * exp(-(x - mu)^2 / (2 s^2))`` with
     ``mu ~ U[0, 1]``, ``A ~ U[bump_amplitude]`` and ``s ~ U[bump_width]``, so they
     differ from normal objects only in a small region (the paper ran 1000 inliers,
-    50 outliers, noise 0.3).
+    50 outliers, noise 0.3). ``jitter`` may set :func:`make_signals`'s half-widths
+    ``stretch``, ``shift``, ``amplitude`` and ``offset`` (0.1 each by default).
 
     Returns
     -------
@@ -209,8 +211,11 @@ def make_local_anomaly(
     amp_low, amp_high = _check_range(bump_amplitude, "bump_amplitude")
     width_low, width_high = _check_range(bump_width, "bump_width", positive=True)
     rng = _rng(random_state)
-    inliers = make_signals(shape, n_inliers, n_features, noise=noise, random_state=rng)
-    outliers = make_signals(shape, n_outliers, n_features, noise=noise, random_state=rng)
+    _check_jitter(jitter)
+    inliers = make_signals(shape, n_inliers, n_features, noise=noise, random_state=rng,
+                           **jitter)
+    outliers = make_signals(shape, n_outliers, n_features, noise=noise, random_state=rng,
+                            **jitter)
     x = np.linspace(0.0, 1.0, outliers.shape[1])[np.newaxis, :]
     centre = rng.uniform(0.0, 1.0, size=(n_outliers, 1))
     height = rng.uniform(amp_low, amp_high, size=(n_outliers, 1))
@@ -234,6 +239,16 @@ def _per_class(value: int | Sequence[int], shapes: tuple[int, ...], what: str) -
     return [_check_count(c, what) for c in counts]
 
 
+JITTER = ("stretch", "shift", "amplitude", "offset")
+
+
+def _check_jitter(jitter: dict[str, float]) -> None:
+    unknown = sorted(set(jitter) - set(JITTER))
+    if unknown:
+        raise ValueError(f"unknown option(s) {unknown}; the jitter half-widths are "
+                         f"{', '.join(JITTER)}.")
+
+
 def _shape_list(shapes: Any, what: str) -> Sequence[Any]:
     """Shapes as a sequence: a bare integer is refused with the form that works."""
     if not isinstance(shapes, (Sequence, np.ndarray)) or isinstance(shapes, str):
@@ -250,6 +265,7 @@ def make_new_class_anomaly(
     n_features: int = 100,
     noise: float = 0.1,
     random_state: RandomStateLike = None,
+    **jitter: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """New-class benchmark: many curves of the normal shapes, a few of other shapes.
 
@@ -266,6 +282,9 @@ def make_new_class_anomaly(
         Shapes that are anomalies; by default every shape not in ``inlier_shapes``.
     n_per_outlier_class
         Objects per anomalous shape: one integer or one per outlier shape.
+    **jitter
+        :func:`make_signals`'s half-widths ``stretch``, ``shift``, ``amplitude`` and
+        ``offset`` (0.1 each by default).
 
     Returns
     -------
@@ -291,6 +310,7 @@ def make_new_class_anomaly(
     common = sorted(set(inliers) & set(outliers))
     if common:
         raise ValueError(f"shape(s) {common} are both inlier and outlier shapes.")
+    _check_jitter(jitter)
     n_in = _per_class(n_per_inlier_class, inliers, "n_per_inlier_class")
     n_out = _per_class(n_per_outlier_class, outliers, "n_per_outlier_class")
     if sum(n_in) + sum(n_out) == 0:
@@ -300,6 +320,7 @@ def make_new_class_anomaly(
     labels: list[np.ndarray] = []
     for shapes, counts, label in ((inliers, n_in, 0.0), (outliers, n_out, 1.0)):
         for shape, count in zip(shapes, counts, strict=True):
-            parts.append(make_signals(shape, count, n_features, noise=noise, random_state=rng))
+            parts.append(make_signals(shape, count, n_features, noise=noise, random_state=rng,
+                                      **jitter))
             labels.append(np.full(count, label))
     return _shuffle(parts, labels, rng)
