@@ -66,13 +66,12 @@ Shapes: dense reducers flatten any object shape. ``cae1d``/``cvae1d`` take ``(n,
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 
-from drama._validation import mixed_shapes
+from drama._validation import check_integer, check_positive, mixed_shapes
 from drama.reducers.base import ReducerSpec
 
 __all__ = [
@@ -285,36 +284,31 @@ class _NeuralReducer:
         return []
 
     def _check_options(self) -> None:
-        def positive_int(key: str, minimum: int = 1) -> None:
-            v = getattr(self, key)
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < minimum:
-                raise ValueError(f"{self.name}: {key} must be an integer >= {minimum}; got {v!r}.")
+        def integer(key: str, minimum: int = 1) -> None:
+            check_integer(getattr(self, key), f"{self.name}: {key}", minimum)
 
-        positive_int("latent_dim")
+        def positive(key: str, allow_zero: bool = False) -> None:
+            check_positive(getattr(self, key), f"{self.name}: {key}", allow_zero=allow_zero)
+
+        integer("latent_dim")
         if self.batch_size is not None:
-            positive_int("batch_size")
-        positive_int("max_epochs")
-        positive_int("warm_start_epochs")
-        positive_int("patience")
-        positive_int("max_train_samples", 2)
-        positive_int("encode_batch_size")
+            integer("batch_size")
+        integer("max_epochs")
+        integer("warm_start_epochs")
+        integer("patience")
+        integer("max_train_samples", 2)
+        integer("encode_batch_size")
         if self.n_threads is not None:
-            positive_int("n_threads")
-        def number(key: str, low: float, high: float = math.inf, low_open: bool = False,
-                   high_open: bool = True) -> None:
-            v = getattr(self, key)
-            ok = isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) \
-                and (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
-            if not ok:
-                span = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-                raise ValueError(f"{self.name}: {key} must be a number in {span}; got {v!r}.")
-
-        number("lr", 0.0, low_open=True)
-        number("validation_fraction", 0.0, 0.5)
-        number("min_delta", 0.0)
+            integer("n_threads")
+        positive("lr")
+        positive("validation_fraction", allow_zero=True)
+        if self.validation_fraction >= 0.5:
+            raise ValueError(f"{self.name}: validation_fraction must be below 0.5; got "
+                             f"{self.validation_fraction!r}.")
+        positive("min_delta", allow_zero=True)
         _standardize_mode(self.standardize, self.name)
-        number("beta", 0.0)
-        number("noise", 0.0, low_open=True)
+        positive("beta", allow_zero=True)
+        positive("noise")
 
     # ------------------------------------------------------------------ layout (subclasses)
     def _to_internal(self, X: np.ndarray) -> np.ndarray:
@@ -478,17 +472,15 @@ class _NeuralReducer:
                 f"The {self.name!r} reducer was fitted on objects of shape {self.sample_shape_}; "
                 f"got objects of shape {tuple(arr.shape[1:])}."
             )
+        def network_input(part: np.ndarray) -> np.ndarray:
+            data = (self._to_internal(part) - self.offset_) / self.scale_
+            return data if self.basis_ is None else _coefficients(data, self.centre_, self.basis_)
+
         nt = _backend()
-        step = self.encode_batch_size
-        parts = []
         with nt.threads(self.n_threads):
-            for start in range(0, len(arr), step):  # standardised copies of one batch only
-                data = (self._to_internal(arr[start:start + step]) - self.offset_) / self.scale_
-                if self.basis_ is not None:
-                    data = _coefficients(data, self.centre_, self.basis_)
-                parts.append(nt.run_batched(lambda xb: self._net.stats(xb)[0], data, step,
-                                            self._device))
-        Z = np.concatenate(parts).reshape(len(arr), self.latent_dim)
+            Z = nt.run_batched(lambda xb: self._net.stats(xb)[0], arr, self.encode_batch_size,
+                               self._device, prepare=network_input)
+        Z = Z.reshape(len(arr), self.latent_dim)
         if not np.isfinite(Z).all():
             raise ValueError(
                 f"The {self.name!r} reducer produced non-finite latent codes; the input is "

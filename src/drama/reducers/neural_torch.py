@@ -359,12 +359,17 @@ class _Progress:
 
 @torch.no_grad()
 def run_batched(fn: Callable[[torch.Tensor], torch.Tensor], X: np.ndarray, batch_size: int,
-                device: torch.device) -> np.ndarray:
-    """Apply ``fn`` to float32 batches of ``X`` and return float64, so memory stays bounded
-    for any number of objects."""
+                device: torch.device,
+                prepare: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+    """Apply ``fn`` to float32 batches of ``X`` (each passed through ``prepare`` first, so
+    a transformed copy exists for one batch only) and return float64, so memory stays
+    bounded for any number of objects."""
     outs = []
     for start in range(0, len(X), batch_size):
-        xb = torch.from_numpy(np.ascontiguousarray(X[start:start + batch_size])).to(device)
+        part = X[start:start + batch_size]
+        if prepare is not None:
+            part = prepare(part)
+        xb = torch.from_numpy(np.ascontiguousarray(part)).to(device)
         outs.append(fn(xb).detach().cpu().numpy().astype(np.float64))
     if not outs:
         return np.empty((0,), dtype=np.float64)
