@@ -52,9 +52,9 @@ def test_synthetic_tasks_draw_independently_and_refuse_bad_sizes():
     (a, ya), (_, yb) = tasks["local-s1-f50"].load(), tasks["local-s2-f50"].load()
     assert not np.array_equal(ya, yb)  # their own bump positions and row orders
     np.testing.assert_array_equal(tasks["local-s1-f50"].load()[0], a)  # still reproducible
-    with pytest.raises(ValueError, match="shape must be an integer from 1 to 10"):
+    with pytest.raises(ValueError, match="shape must be between 1 and 10, got 11"):
         synthetic_tasks(shapes=(2, 11))
-    with pytest.raises(ValueError, match="n_features must be a positive integer"):
+    with pytest.raises(ValueError, match="n_features must be at least 1, got 0"):
         synthetic_tasks(n_features=(0,))
 
 
@@ -378,7 +378,7 @@ def test_cli_synthetic_run_draws_the_figure_and_checks_shapes_first(tmp_path):
                                     for s in (1, 2)}
     assert (out / "synthetic.png").stat().st_size > 0
     bad = CliRunner().invoke(_app(), [*args[:4], "--shape", "11", "--out", str(tmp_path / "b")])
-    assert bad.exit_code == 2 and "shape must be an integer from 1 to 10" in " ".join(
+    assert bad.exit_code == 2 and "shape must be between 1 and 10, got 11" in " ".join(
         bad.output.split())
     assert not (tmp_path / "b" / "results.csv").exists()  # refused before any task ran
 

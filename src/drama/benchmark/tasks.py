@@ -10,6 +10,7 @@ import numpy as np
 from drama.benchmark.runner import Task
 from drama.datasets import load, make_local_anomaly, make_new_class_anomaly
 from drama.datasets.folders import odds_dir, shared_data_dir
+from drama.datasets.synthetic import check_count, check_shape
 
 ODDS_SUFFIXES = (".mat", ".npz")
 
@@ -47,13 +48,10 @@ def synthetic_tasks(n_features: tuple[int, ...] = (100, 3000),
     Each task draws from its own seed, derived from ``seed``, the kind, the shape and n_f:
     with one seed for all, every shape had the same jitter, noise and bump positions, so
     the per-shape results were not independent experiments."""
-    for shape in shapes:
-        if isinstance(shape, bool) or not isinstance(shape, (int, np.integer)) \
-                or not 1 <= shape <= 10:
-            raise ValueError(f"shape must be an integer from 1 to 10; got {shape!r}.")
+    for shape in shapes:  # before any task runs, not when its turn comes
+        check_shape(shape)
     for nf in n_features:
-        if isinstance(nf, bool) or not isinstance(nf, (int, np.integer)) or nf < 1:
-            raise ValueError(f"n_features must be a positive integer; got {nf!r}.")
+        check_count(nf, "n_features", minimum=1)
 
     def rng(kind: int, shape: int, nf: int) -> np.random.Generator:
         return np.random.default_rng([seed, kind, shape, nf])

@@ -68,7 +68,8 @@ _SHAPES: dict[int, Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]] =
 }
 
 
-def _check_shape(shape: object, what: str = "shape") -> int:
+def check_shape(shape: object, what: str = "shape") -> int:
+    """``shape`` as an int, or an error naming ``what`` unless it is one of the 10 shapes."""
     if isinstance(shape, bool) or not isinstance(shape, int | np.integer):
         raise TypeError(f"{what} must be an integer 1-{N_SHAPES}, got {shape!r}.")
     if not 1 <= int(shape) <= N_SHAPES:
@@ -76,7 +77,8 @@ def _check_shape(shape: object, what: str = "shape") -> int:
     return int(shape)
 
 
-def _check_count(value: object, what: str, minimum: int = 0) -> int:
+def check_count(value: object, what: str, minimum: int = 0) -> int:
+    """``value`` as an int, or an error naming ``what`` unless it is an integer >= minimum."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise TypeError(f"{what} must be an integer, got {value!r}.")
     if int(value) < minimum:
@@ -131,9 +133,9 @@ def make_signals(
     -------
     ndarray of shape (n_objects, n_features), float64
     """
-    shape = _check_shape(shape)
-    n_objects = _check_count(n_objects, "n_objects")
-    n_features = _check_count(n_features, "n_features", minimum=1)
+    shape = check_shape(shape)
+    n_objects = check_count(n_objects, "n_objects")
+    n_features = check_count(n_features, "n_features", minimum=1)
     stretch = _check_scale(stretch, "stretch", below_one=True)
     shift = _check_scale(shift, "shift")
     amplitude = _check_scale(amplitude, "amplitude", below_one=True)
@@ -204,8 +206,8 @@ def make_local_anomaly(
     X : ndarray of shape (n_inliers + n_outliers, n_features), float64
     y : ndarray of int64, 1 = outlier; rows are shuffled.
     """
-    n_inliers = _check_count(n_inliers, "n_inliers")
-    n_outliers = _check_count(n_outliers, "n_outliers")
+    n_inliers = check_count(n_inliers, "n_inliers")
+    n_outliers = check_count(n_outliers, "n_outliers")
     if n_inliers + n_outliers == 0:
         raise ValueError("n_inliers + n_outliers must be at least 1.")
     amp_low, amp_high = _check_range(bump_amplitude, "bump_amplitude")
@@ -226,7 +228,7 @@ def make_local_anomaly(
 
 def _per_class(value: int | Sequence[int], shapes: tuple[int, ...], what: str) -> list[int]:
     if isinstance(value, int | np.integer) and not isinstance(value, bool):
-        return [_check_count(value, what)] * len(shapes)
+        return [check_count(value, what)] * len(shapes)
     try:
         counts = list(value)  # type: ignore[arg-type]
     except TypeError:
@@ -236,7 +238,7 @@ def _per_class(value: int | Sequence[int], shapes: tuple[int, ...], what: str) -
             f"{what} has {len(counts)} entries but there are {len(shapes)} shapes; give one "
             "count per shape or a single integer."
         )
-    return [_check_count(c, what) for c in counts]
+    return [check_count(c, what) for c in counts]
 
 
 JITTER = ("stretch", "shift", "amplitude", "offset")
@@ -291,14 +293,14 @@ def make_new_class_anomaly(
     X : ndarray of shape (n, n_features), float64
     y : ndarray of int64, 1 = object of an outlier shape; rows are shuffled.
     """
-    inliers = tuple(_check_shape(s, "inlier_shapes entries") for s in _shape_list(
+    inliers = tuple(check_shape(s, "inlier_shapes entries") for s in _shape_list(
         inlier_shapes, "inlier_shapes"))
     if not inliers:
         raise ValueError("inlier_shapes must name at least one shape.")
     if outlier_shapes is None:
         outliers = tuple(s for s in range(1, N_SHAPES + 1) if s not in inliers)
     else:
-        outliers = tuple(_check_shape(s, "outlier_shapes entries") for s in _shape_list(
+        outliers = tuple(check_shape(s, "outlier_shapes entries") for s in _shape_list(
             outlier_shapes, "outlier_shapes"))
     if not outliers:
         raise ValueError(
