@@ -89,6 +89,12 @@ def _changed(snapshot: tuple[Any, Any], value: Any) -> bool:
     return _equal(value, original) is not True
 
 
+def _at_fit(snapshot: tuple[Any, Any]) -> Any:
+    """The value as it was at fit: its deep copy, when one could be made."""
+    original, frozen = snapshot
+    return original if frozen is None else frozen
+
+
 def _latent_width(tree: SplitTree) -> int:
     """Width of the root's latent codes (a reducer may keep fewer than ``latent_dim``)."""
     return int(tree.nodes_[0].latent_mean.size)
@@ -278,8 +284,8 @@ class Drama(BaseEstimator):
         fitted = self.__dict__.get("_fitted_params")
         if fitted is None:
             return
-        changed = [f"{k} ({fitted[k][1] if fitted[k][1] is not None else fitted[k][0]!r} -> "
-                   f"{v!r})" for k, v in self._scoring_params().items()
+        changed = [f"{k} ({_at_fit(fitted[k])!r} -> {v!r})" if k in fitted else k
+                   for k, v in self._scoring_params().items()
                    if k not in fitted or _changed(fitted[k], v)]
         if changed:
             raise ValueError(
