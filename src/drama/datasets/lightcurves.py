@@ -91,14 +91,14 @@ def curve_to_grid(
         if not inside.any():
             raise ValueError(f"No point of this light curve lies inside time_range {time_range}.")
         t, m, e = t[inside], m[inside], None if e is None else e[inside]
-    if time_range is None:
+    else:
         t0, t1 = float(t.min()), float(t.max())
         if t1 <= t0:
             raise ValueError(
                 "All points of this light curve have the same time, so it has no time axis to "
                 "put on a grid; pass time_range=(t0, t1) or drop the curve."
             )
-    phase = np.clip((t - t0) / (t1 - t0), 0.0, 1.0)
+    phase = (t - t0) / (t1 - t0)  # in [0, 1]: every point lies inside [t0, t1]
     idx = np.minimum((phase * n_bins).astype(np.int64), n_bins - 1)
     w = np.ones_like(m) if e is None else 1.0 / np.maximum(e, _ERR_FLOOR) ** 2
     wsum = np.bincount(idx, weights=w, minlength=n_bins)
