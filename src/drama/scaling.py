@@ -34,6 +34,12 @@ def safe_mean_std(flat: np.ndarray, size: np.ndarray) -> tuple[np.ndarray, np.nd
     return scaled.mean(axis=0) * unit, scaled.std(axis=0) * unit
 
 
+def _unit_if_constant(spread: np.ndarray, size: np.ndarray | float) -> np.ndarray:
+    """``spread``, or 1 where it is rounding next to ``size``: a constant feature then
+    maps to 0 instead of dividing by (almost) nothing."""
+    return np.where(is_spread(spread, size), spread, 1.0)
+
+
 def robust_centre_spread(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-column median and spread: the interquartile range, or the standard deviation
     where the IQR is 0 but the column varies (mostly zeros, or binary), or 1 for a
@@ -44,7 +50,7 @@ def robust_centre_spread(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     iqr = q3 - q1
     std = safe_mean_std(flat, size)[1]
     spread = np.where(is_spread(iqr, np.maximum(np.abs(q1), np.abs(q3))), iqr,
-                      np.where(is_spread(std, size), std, 1.0))
+                      _unit_if_constant(std, size))
     return median, spread
 
 
@@ -61,19 +67,18 @@ class Scaler:
             return self._fit(X.reshape(len(X), -1))
 
     def _fit(self, flat: np.ndarray) -> Scaler:
-        # A constant feature gets a unit scale, so that it maps to 0.
         size = column_size(flat)
         if self.method == "minmax":
-            offset, ptp = flat.min(axis=0), np.ptp(flat, axis=0)
-            scale = np.where(is_spread(ptp, size), ptp, 1.0)
+            offset = flat.min(axis=0)
+            scale = _unit_if_constant(np.ptp(flat, axis=0), size)
         elif self.method == "standard":
             offset, std = safe_mean_std(flat, size)
-            scale = np.where(is_spread(std, size), std, 1.0)
+            scale = _unit_if_constant(std, size)
         elif self.method == "robust":
             offset, scale = robust_centre_spread(flat)
         elif self.method == "global":
-            offset, ptp = np.array([flat.min()]), np.array([np.ptp(flat)])
-            scale = np.where(is_spread(ptp, size.max(initial=0.0)), ptp, 1.0)
+            offset = np.array([flat.min()])
+            scale = _unit_if_constant(np.array([np.ptp(flat)]), size.max(initial=0.0))
         else:
             offset, scale = np.zeros(1), np.ones(1)
         if not (np.isfinite(offset).all() and np.isfinite(scale).all()):
