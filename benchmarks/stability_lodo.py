@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from search_lodo import lodo  # run as a script, benchmarks/ is on the path
 
 from drama import DramaSearch
 from drama.datasets import load, odds_dir
@@ -66,15 +67,12 @@ def rule_aucs(ranks: np.ndarray, partner: np.ndarray, y: np.ndarray,
     return out
 
 
-def lodo(table: pd.DataFrame) -> tuple[float, pd.Series]:
-    """Held-out mean of the column picked on the other rows, and how often each was picked."""
-    values, picks = [], []
-    for name in table.index:
-        pick = table.drop(index=name).mean().idxmax()
-        values.append(table.loc[name, pick])
-        picks.append(pick)
+def held_out(table: pd.DataFrame) -> tuple[float, pd.Series]:
+    """``search_lodo.lodo``'s held-out mean, and how often each (depth, share, threshold)
+    was picked."""
+    held, picks = lodo(table)
     names = [", ".join(str(getattr(v, "item", lambda v=v: v)()) for v in p) for p in picks]
-    return float(np.mean(values)), pd.Series(names).value_counts()
+    return held, pd.Series(names).value_counts()
 
 
 def main() -> None:
@@ -107,9 +105,11 @@ def main() -> None:
         print("| stability threshold | mean AUC |\n|---|---|")
         for threshold in THRESHOLDS:
             print(f"| {threshold} | {table[(depth, share, str(threshold))].mean():.4f} |")
-        alone, alone_picks = lodo(table.loc[:, [(depth, share, str(t)) for t in THRESHOLDS]])
-        joint, joint_picks = lodo(table)
-        plain, plain_picks = lodo(table.loc[:, [c for c in table.columns if c[2] == "None"]])
+        alone, alone_picks = held_out(
+            table.loc[:, [(depth, share, str(t)) for t in THRESHOLDS]])
+        joint, joint_picks = held_out(table)
+        plain, plain_picks = held_out(
+            table.loc[:, [c for c in table.columns if c[2] == "None"]])
         for what, held, picks in (("the threshold alone", alone, alone_picks),
                                   ("threshold, share and depth", joint, joint_picks),
                                   ("share and depth, no threshold", plain, plain_picks)):
