@@ -39,6 +39,7 @@ from sklearn.exceptions import NotFittedError
 from drama._validation import (
     check_array,
     check_feature_names,
+    check_positive,
     check_random_state,
     feature_names,
 )
@@ -427,10 +428,11 @@ class DramaSearch(BaseEstimator):
         if not 0 < self.ensemble_share <= 1:
             raise ValueError(f"ensemble_share must be in (0, 1]; got {self.ensemble_share!r}.")
         t = self.stability_threshold
-        if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float, np.number))
-                              or not 0 < t <= 1):
-            raise ValueError(f"stability_threshold must be in (0, 1], or None to skip the "
-                             f"second fit; got {t!r}.")
+        if t is not None:
+            check_positive(t, "stability_threshold (or None to skip the second fit)")
+            if t > 1:
+                raise ValueError(f"stability_threshold must be at most 1 (a correlation); "
+                                 f"got {t!r}.")
         if not isinstance(self.top_k, (int, np.integer)) or self.top_k < 1:
             raise ValueError(f"top_k must be a positive integer; got {self.top_k!r}.")
         if not 0 <= self.prior_strength < math.inf:
