@@ -85,3 +85,17 @@ def test_wide_input_projected_tree_repeats_and_survives_saving(tmp_path) -> None
     loaded = Drama.load(path)
     np.testing.assert_array_equal(loaded.decision_function(X), scores)
     np.testing.assert_array_equal(loaded.prototypes(), model.prototypes())
+
+
+def test_a_file_with_misshapen_weights_is_refused_by_name(tmp_path) -> None:
+    path = tmp_path / "ae.drama.npz"
+    _model("ae").fit(_data((10,))).save(path)
+    with np.load(path, allow_pickle=False) as saved:
+        arrays = {k: saved[k] for k in saved.files}
+    key = "reducer0/w.encoder.0.weight"
+    arrays[key] = arrays[key][:, :-1]  # one input column short
+    edited = tmp_path / "edited.drama.npz"
+    with open(edited, "wb") as handle:
+        np.savez(handle, **arrays)
+    with pytest.raises(ValueError, match="not a consistent DRAMA model file.*weights do not fit"):
+        Drama.load(edited)

@@ -88,7 +88,10 @@ def load_breast_cancer_task(
 
 
 def load_digits_task(
-    anomaly_digit: int = 0, anomaly_fraction: float = 0.05, random_state: RandomStateLike = 0
+    anomaly_digit: int = 0,
+    anomaly_fraction: float = 0.05,
+    random_state: RandomStateLike = 0,
+    images: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Handwritten digits (8x8, scikit-learn copy) with one digit as a new-class anomaly.
 
@@ -107,24 +110,30 @@ def load_digits_task(
         share raises a ValueError that names the largest possible).
     random_state
         Seed (or ``numpy.random.Generator``) choosing the anomalies and the row order.
+    images
+        Return each object as its 8 x 8 image, the shape the 2-D convolutional reducers
+        (``cae2d``, ``cvae2d``) need, instead of a row of 64 pixels.
 
     Returns
     -------
-    X : ndarray of shape (n, 64), float64, pixel values 0-16
+    X : ndarray of shape (n, 64), or (n, 8, 8) with ``images=True``; float64, pixel values 0-16
     y : ndarray of shape (n,), int64, 1 = the anomaly digit
     """
     if isinstance(anomaly_digit, bool) or not isinstance(anomaly_digit, int | np.integer):
         raise TypeError(f"anomaly_digit must be an integer 0-9, got {anomaly_digit!r}.")
     if not 0 <= int(anomaly_digit) <= 9:
         raise ValueError(f"anomaly_digit must be between 0 and 9, got {anomaly_digit}.")
+    if not isinstance(images, bool | np.bool_):
+        raise TypeError(f"images must be True or False, got {images!r}.")
     from sklearn.datasets import load_digits
 
     data = load_digits()
     X, target = np.asarray(data.data), np.asarray(data.target)
     is_anomaly = target == int(anomaly_digit)
-    return _assemble(
+    X, y = _assemble(
         X[~is_anomaly], X[is_anomaly], anomaly_fraction, random_state, f"images of {anomaly_digit}"
     )
+    return (X.reshape(-1, 8, 8) if images else X), y
 
 
 @dataclass(frozen=True)
