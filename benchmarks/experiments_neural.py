@@ -143,7 +143,8 @@ def digits(seeds: list[int]) -> None:
     X, y = images[idx], (target[idx] >= 5).astype(int)
     table("digits 0-4 normal, 10 of each of 5-9 as new classes", X, y,
           {"DRAMA cae2d": drama("cae2d"), "DRAMA cvae2d": drama("cvae2d"),
-           "DRAMA ae": drama("ae"), "DRAMA pca": drama("pca"), "IsolationForest": iforest},
+           "DRAMA ae": drama("ae"), "DRAMA vae": drama("vae"), "DRAMA umap": drama("umap"),
+           "DRAMA pca": drama("pca"), "IsolationForest": iforest},
           seeds)
 
 
@@ -191,8 +192,10 @@ def signals(seeds: list[int], long_seeds: list[int]) -> None:
     from drama.datasets.synthetic import make_local_anomaly, make_new_class_anomaly
 
     for n_features, use in ((100, seeds), (3000, long_seeds)):
-        methods = {"DRAMA cae1d": drama("cae1d"), "DRAMA ae": drama("ae"),
-                   "DRAMA pca": drama("pca"), "IsolationForest": iforest}
+        methods = {"DRAMA cae1d": drama("cae1d"), "DRAMA cvae1d": drama("cvae1d"),
+                   "DRAMA ae": drama("ae"), "DRAMA vae": drama("vae"),
+                   "DRAMA umap": drama("umap"), "DRAMA pca": drama("pca"),
+                   "IsolationForest": iforest}
         X, y = make_local_anomaly(n_inliers=1000, n_outliers=50, n_features=n_features,
                                   noise=0.3, random_state=0)
         table(f"signals, local anomaly, n_f={n_features}", X, y, methods, use)

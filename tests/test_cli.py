@@ -382,3 +382,30 @@ def test_neural_reducer_trains_with_its_progress_bar(table, tmp_path):
     from drama import Drama
 
     assert Drama.load(model).reducer_options == {"progress": True}  # the bar was asked for
+
+
+def test_device_option_reaches_the_neural_reducer(table, tmp_path):
+    torch = pytest.importorskip("torch", reason="the neural reducers need PyTorch")
+    path, _ = table
+    model = tmp_path / "m.npz"
+    result = _invoke("fit", path, "--model", model, "--id-column", "obj", "--label-column",
+                     "truth", "--reducer", "ae", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    from drama import Drama
+
+    assert Drama.load(model).reducer_options == {"progress": True, "device": "cpu"}
+    result = _invoke("score", path, "-o", tmp_path / "o.csv", "--id-column", "obj",
+                     "--label-column", "truth", "--model", model, "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    if not torch.cuda.is_available():
+        result = _invoke("score", path, "-o", tmp_path / "g.csv", "--id-column", "obj",
+                         "--reducer", "ae", "--device", "cuda")
+        assert result.exit_code != 0 and "no CUDA GPU" in " ".join(result.output.split())
+
+
+def test_device_option_is_refused_for_a_linear_reducer(table, tmp_path):
+    path, _ = table
+    result = _invoke("score", path, "-o", tmp_path / "o.csv", "--id-column", "obj",
+                     "--reducer", "pca", "--device", "cuda")
+    assert result.exit_code != 0
+    assert "--device applies to the neural reducers" in " ".join(result.output.split())

@@ -450,3 +450,26 @@ def test_encoding_in_small_batches_gives_the_same_codes() -> None:
     whole = reducer.encode(X)
     reducer.encode_batch_size = 7  # standardised and projected seven objects at a time
     np.testing.assert_allclose(reducer.encode(X), whole, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (none here)")
+@pytest.mark.parametrize("name", ["ae", "cvae1d"])
+def test_a_gpu_model_repeats_survives_saving_and_runs_on_the_cpu(name: str, tmp_path) -> None:
+    from drama import Drama
+
+    X = _data((16,), n=60)
+    options = {**FAST, "device": "cuda"}
+    det = Drama(reducer=name, n_levels=2, min_node_size=5, random_state=0,
+                reducer_options=options).fit(X)
+    assert all(r._device.type == "cuda" for r in det.tree_.reducers_)
+    assert all(r.warm_started_ for r in det.tree_.reducers_[1:])
+    again = Drama(reducer=name, n_levels=2, min_node_size=5, random_state=0,
+                  reducer_options=options).fit(X)
+    np.testing.assert_array_equal(again.decision_scores_, det.decision_scores_)
+    det.save(tmp_path / "gpu.npz")
+    np.testing.assert_array_equal(Drama.load(tmp_path / "gpu.npz").decision_function(X),
+                                  det.decision_function(X))
+    on_cpu = Drama.load(tmp_path / "gpu.npz", device="cpu")
+    assert all(r._device.type == "cpu" for r in on_cpu.tree_.reducers_)
+    np.testing.assert_allclose(on_cpu.decision_function(X), det.decision_function(X),
+                               rtol=1e-4, atol=1e-5)

@@ -192,28 +192,32 @@ def _model_params(**given: Any) -> dict[str, Any]:
     return {**MODEL_DEFAULTS, **chosen}
 
 
-def _fit(features: Any, params: dict[str, Any]) -> Drama:
+def _fit(features: Any, params: dict[str, Any], device: str | None = None) -> Drama:
     """Fit with a spinner, or, for a neural reducer, with its per-node training bar (two
     live displays cannot share the terminal)."""
     from drama import Drama
     from drama.reducers.neural import SPECS as NEURAL_SPECS
 
     if params.get("reducer") in {spec.name for spec in NEURAL_SPECS}:
-        det = Drama(**params, reducer_options={"progress": True})
+        options = {"progress": True, **({} if device is None else {"device": device})}
+        det = Drama(**params, reducer_options=options)
         det.fit(features)
         return det
+    if device is not None:
+        raise UserError(f"--device applies to the neural reducers (ae, vae, cae1d, ...); "
+                        f"--reducer {params.get('reducer')} always runs on the CPU.")
     det = Drama(**params)
     with err_console().status(f"Fitting DRAMA ({det.reducer}, {det.metric}) ..."):
         det.fit(features)
     return det
 
 
-def _load_model(path: Path) -> Drama:
+def _load_model(path: Path, device: str | None = None) -> Drama:
     from drama import Drama
 
     if not path.exists():
         raise UserError(f"Model file {str(path)!r} does not exist; create it with `drama fit`.")
-    return Drama.load(path)
+    return Drama.load(path, device=device)
 
 
 def _print_metrics(y: np.ndarray, scores: np.ndarray, console: Console) -> dict[str, float]:
@@ -325,6 +329,18 @@ SeedOpt = Annotated[
 ]
 
 
+DeviceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--device",
+        help="Where a neural reducer trains and scores: cpu, cuda, cuda:N or auto (a GPU "
+        "when there is one). With --model: where the saved model runs, e.g. cpu for a "
+        "model trained on a GPU.",
+        show_default="cpu",
+    ),
+]
+
+
 # ----------------------------------------------------------------------------- commands
 
 
@@ -356,6 +372,7 @@ def score(
             help="Apply a model saved by `drama fit` instead of fitting one on INPUT.",
         ),
     ] = None,
+    device: DeviceOpt = None,
 ) -> None:
     """Score every row of INPUT and write id, score, label (0/1) and rank, in the input order."""
     with user_errors():
@@ -380,7 +397,7 @@ def score(
         check_table_output(output, input)
         features, ids, y, id_name = _read_input(input, id_column, label_column)
         if model is not None:
-            det = _load_model(model)
+            det = _load_model(model, device)
             if det.threshold_ is None:
                 raise UserError(
                     f"{model.name} was saved without a contamination, so it has no threshold "
@@ -390,7 +407,7 @@ def score(
                 scores = np.asarray(det.decision_function(features), dtype=np.float64)
             labels = (scores > float(det.threshold_)).astype(np.int64)
         else:
-            det = _fit(features, _model_params(**given))
+            det = _fit(features, _model_params(**given), device)
             scores = np.asarray(det.decision_scores_, dtype=np.float64)
             labels = np.asarray(det.labels_, dtype=np.int64)
 
@@ -432,6 +449,7 @@ def fit(
     scaling: ScalingOpt = None,
     contamination: ContamOpt = None,
     seed: SeedOpt = None,
+    device: DeviceOpt = None,
 ) -> None:
     """Fit DRAMA on INPUT and save the model, to apply later with `drama score --model`."""
     with user_errors():
@@ -446,7 +464,7 @@ def fit(
             contamination=contamination,
             random_state=seed,
         )
-        det = _fit(features, params)
+        det = _fit(features, params, device)
         det.save(model)  # through a temporary file: never half a model
         out = out_console()
         n_flagged = int(np.asarray(det.labels_).sum())

@@ -6,10 +6,13 @@ numba code and takes seconds, which ``import drama`` must not pay.
 * ``encode`` is UMAP's ``transform`` (the training objects are encoded the same way as new
   ones, so every object of a node lives in one consistent map).
 * ``decode`` (``decode="neighbors"``, the default) returns the inverse-distance weighted mean
-  of the training objects whose embeddings are nearest to the latent point: a prototype is
-  then always a blend of real objects. UMAP's own ``inverse_transform`` (``decode="inverse"``)
-  works only for some metrics and is slow; when it fails the reducer falls back to the
-  neighbour average.
+  of the ``n_decode_neighbors=200`` training objects whose embeddings are nearest to the
+  latent point: a prototype is then always a blend of real objects. Many neighbours,
+  because UMAP packs classes into tight, separate islands: a group's latent mean falls
+  between them, where the few nearest objects are often the odd ones (with 10, a digits
+  prototype was a rare digit and the new classes scored AUC 0.37; 0.61 with 200). UMAP's
+  own ``inverse_transform`` (``decode="inverse"``) works only for some metrics and is slow;
+  when it fails the reducer falls back to the neighbour average.
 * Saving: a UMAP model cannot be stored without pickle, so :meth:`UMAPReducer.to_state`
   stores the training sample (at most ``max_train_samples`` objects), the options and the
   seed, and :meth:`UMAPReducer.from_state` *refits* UMAP on them. UMAP with a fixed seed is
@@ -59,7 +62,8 @@ class UMAPReducer:
     decode
         ``"neighbors"`` (default) or ``"inverse"`` (UMAP's inverse_transform, with fallback).
     n_decode_neighbors
-        Neighbours averaged by the neighbour decoder (default 10).
+        Neighbours averaged by the neighbour decoder (default 200, at most the node's
+        sample): chosen leave-one-data-set-out among 10, 50 and 200 (docs/neural.md).
     n_epochs
         UMAP's optimisation epochs (None: UMAP's default for the data size).
     """
@@ -76,7 +80,7 @@ class UMAPReducer:
         metric: str = "euclidean",
         max_train_samples: int = 2000,
         decode: str = "neighbors",
-        n_decode_neighbors: int = 10,
+        n_decode_neighbors: int = 200,
         n_epochs: int | None = None,
     ):
         self.latent_dim = latent_dim
