@@ -313,3 +313,16 @@ def test_budget_never_exceeds_the_objects():
     assert default_budget(np.r_[np.ones(12), np.zeros(8)]) == 20
     assert default_budget(np.r_[np.ones(3), np.zeros(500)]) == 6
     assert default_budget(np.r_[np.ones(300), np.zeros(5000)]) == 200
+
+
+def test_progress_asks_only_the_neural_reducers_for_their_training_bars() -> None:
+    pytest.importorskip("torch", reason="the neural reducers need PyTorch")
+    X = np.random.default_rng(0).normal(size=(60, 4))
+    session = ActiveSession(X, reducers=("pca", "ae"), levels=(1,), progress=True)
+    with session:
+        trees = session.search_.estimators_
+        assert trees["ae"].reducer_options == {"progress": True}
+        assert trees["pca"].reducer_options is None
+    quiet = ActiveSession(X, reducers=("pca", "ae"), levels=(1,))
+    with quiet:
+        assert quiet.search_.estimators_["ae"].reducer_options is None

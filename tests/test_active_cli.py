@@ -170,3 +170,12 @@ def test_ranking_can_be_written_as_parquet(app, table, tmp_path):
     assert result.exit_code == 0, result.output
     ranking = pd.read_parquet(out)
     assert len(ranking) == 156 and ranking["label"].iloc[0] == "interesting"
+
+
+def test_a_neural_reducer_trains_without_the_spinner(app, table, tmp_path):
+    pytest.importorskip("torch", reason="the neural reducers need PyTorch")
+    result = CliRunner().invoke(
+        app, ["active", str(table), "--store", str(tmp_path / "n.db"), "--reducer", "ae",
+              "--levels", "1"], input="q\n")
+    assert result.exit_code == 0, result.output  # no clash between spinner and bar
+    assert "Fitting DRAMA configurations" in result.output

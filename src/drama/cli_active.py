@@ -12,6 +12,7 @@ The lead wires it in with ``from drama.cli_active import register; register(app)
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -144,6 +145,7 @@ def active(
     resume where you stopped.
     """
     from drama.active import ActiveSession
+    from drama.reducers.neural import SPECS as NEURAL_SPECS
 
     console = Console(soft_wrap=True)
     err = Console(stderr=True, soft_wrap=True)
@@ -156,11 +158,17 @@ def active(
         if store.resolve() == data.resolve():
             raise ValueError(f"--store {str(store)!r} is the data file; choose another name.")
         X, ids, kind = _load(data, id_column)
-        with err.status("Fitting DRAMA configurations..."):
+        reducers = tuple(reducer or ("none", "pca"))
+        neural = bool(set(reducers) & {spec.name for spec in NEURAL_SPECS})
+        # a neural reducer draws its own training bar; two live displays cannot share a
+        # terminal, so the spinner is only for the others
+        if neural:
+            err.print("Fitting DRAMA configurations...")
+        with nullcontext() if neural else err.status("Fitting DRAMA configurations..."):
             session = ActiveSession(
-                X, ids=ids, store=store, reducers=tuple(reducer or ("none", "pca")),
+                X, ids=ids, store=store, reducers=reducers,
                 levels=tuple(range(1, levels + 1)), strategy=strategy,
-                random_state=random_state, steal_lock=steal_lock,
+                random_state=random_state, steal_lock=steal_lock, progress=neural,
             )
     plots = plot_dir or store.with_name(store.name + ".plots")
     with session:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from drama.reducers.neural import SPECS as NEURAL_SPECS
 from drama.search import DramaSearch, config_name, rank_normalise
 
 __all__ = ["ConfigTable", "choose_configuration", "choose_with_search", "session_search"]
@@ -40,16 +41,21 @@ def session_search(
     levels: Sequence[int] = (1, 2, 3),
     metrics: Sequence[str] | str = "all",
     random_state: int | None = 0,
+    progress: bool = False,
 ) -> DramaSearch:
     """The session's (unfitted) search: one tree per reducer, every (reducer, level,
-    metric) scored, label-free selection.
+    metric) scored, label-free selection. ``progress`` shows the neural reducers' training
+    bars (the trees are fitted one after another, so the bars never overlap).
 
     The share is pinned at 0.7 and the stability filter is off: the session's options were
     chosen leave-one-task-out with them (docs/active.md), before the search's default became
     0.5 with four levels and a second seed."""
+    neural = {spec.name for spec in NEURAL_SPECS}
+    bars = {r: {"progress": True} for r in reducers if r in neural} if progress else {}
     # The session has its own relevance model; the search's would count the labels twice.
     return DramaSearch(reducers=list(reducers), metrics=metrics, levels=list(levels),
                        ensemble_share=0.7, stability_threshold=None, relevance_alpha=None,
+                       drama_params={"reducer_options": bars} if bars else None,
                        random_state=random_state)
 
 

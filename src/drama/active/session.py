@@ -94,6 +94,9 @@ class ActiveSession:
     random_state : int or None
     steal_lock : bool
         Open a store even if another live process holds it.
+    progress : bool
+        Show each neural reducer's training bar on the terminal (the command line's
+        ``drama active`` does); it changes no result.
 
     Examples
     --------
@@ -120,6 +123,7 @@ class ActiveSession:
         miss_shrink: float = 0.0,
         random_state: int | None = 0,
         steal_lock: bool = False,
+        progress: bool = False,
     ) -> None:
         if strategy not in STRATEGIES:
             raise ValueError(
@@ -177,7 +181,7 @@ class ActiveSession:
             store = os.path.join(self._memory_dir.name, "labels.drama.db")
         # Check the options, then open the store: a typo must not leave a store that records
         # it, and a locked or mismatched store fails before any fitting.
-        search = session_search(reducers, levels, metrics, random_state)
+        search = session_search(reducers, levels, metrics, random_state, progress)
         search.check_grid(int(np.prod(arr.shape[1:])))
         self.store = ActiveStore(
             store, fingerprint=data_fingerprint(arr, ids), ids=ids, config=self.config,
