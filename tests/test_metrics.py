@@ -194,3 +194,48 @@ def test_properties(data):
     k = int(y.sum())
     assert precision_at_k(y, s, k) * k == pytest.approx(curve[k - 1])
     assert 0.0 <= average_precision(y, s) <= 1.0
+
+
+def _mean_over_orders(measure, y, s):
+    """The measure averaged over every order of the objects (each tie order equally)."""
+    from itertools import permutations
+
+    values = [measure(y[list(p)], s[list(p)]) for p in permutations(range(len(y)))]
+    return float(np.mean(values))
+
+
+@pytest.mark.parametrize("measure", [
+    lambda y, s, **kw: mcc_score(y, s, **kw),
+    lambda y, s, **kw: mcc_score(y, s, contamination=0.5, **kw),
+    lambda y, s, **kw: rws_score(y, s, **kw),
+    lambda y, s, **kw: rws_score(y, s, legacy=True, **kw),
+    lambda y, s, **kw: precision_at_k(y, s, 3, **kw),
+])
+def test_expected_ties_are_the_mean_over_every_order(measure):
+    y = np.array([1, 0, 1, 0, 0, 1])
+    s = np.array([2.0, 2.0, 1.0, 1.0, 1.0, 0.5])  # ties straddle every cut used here
+    expected = measure(y, s, ties="expected")
+    assert expected == pytest.approx(_mean_over_orders(measure, y, s))
+    assert expected != pytest.approx(measure(y, s))  # input order differs from the mean
+
+
+@settings(max_examples=100, deadline=None)
+@given(labelled_scores())
+def test_expected_ties_change_nothing_without_ties_and_order_mcc_matches_sklearn(data):
+    from sklearn.metrics import matthews_corrcoef
+
+    y, s = data
+    pred = np.zeros(len(y), dtype=int)
+    pred[ranking(s)[: int(y.sum())]] = 1
+    assert mcc_score(y, s) == pytest.approx(matthews_corrcoef(y, pred), abs=1e-12)
+    distinct = s + np.arange(len(s)) * 1e-3  # a ranking without ties
+    for measure in (mcc_score, rws_score):
+        assert measure(y, distinct, ties="expected") == pytest.approx(measure(y, distinct))
+
+
+def test_unknown_ties_option_is_refused():
+    for call in (lambda: mcc_score(Y_MIXED, S_MIXED, ties="random"),
+                 lambda: mcc_score(Y_MIXED, S_MIXED, threshold=0.5, ties="random"),
+                 lambda: rws_score(Y_MIXED, S_MIXED, ties="random")):
+        with pytest.raises(ValueError, match="ties must be 'order' or 'expected'"):
+            call()

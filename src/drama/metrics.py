@@ -5,8 +5,9 @@ scores (higher = more anomalous) of the same objects. Where a measure needs a
 ranking, objects are sorted by decreasing score and **ties keep the order in which
 the objects were given** (a stable sort): of two objects with the same score, the
 one that comes first in ``scores`` is ranked higher. This makes every measure a
-deterministic function of its inputs; shuffle the inputs first if a tie-neutral
-estimate is wanted.
+deterministic function of its inputs. ``ties="expected"`` (MCC at a rank cut, RWS,
+precision@k) gives instead the exact mean over every order of the tied objects: each
+rank held by a group of tied objects counts the group's share of anomalies.
 """
 
 from __future__ import annotations
@@ -110,6 +111,24 @@ def ranking(scores: Any) -> np.ndarray:
     return np.argsort(-s, kind="stable")
 
 
+TIES = ("order", "expected")
+
+
+def _hits_by_rank(y: np.ndarray, s: np.ndarray, ties: str) -> np.ndarray:
+    """Whether the object at each rank is an anomaly: 0/1 in input order of ties, or for
+    ``ties="expected"`` the share of anomalies in the rank's group of tied scores."""
+    if ties not in TIES:
+        raise ValueError(f"ties must be 'order' or 'expected'; got {ties!r}.")
+    order = ranking(s)
+    hits = y[order].astype(np.float64)
+    if ties == "order":
+        return hits
+    ranked = s[order]
+    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+    sizes = np.diff(np.r_[starts, len(ranked)])
+    return np.repeat(np.add.reduceat(hits, starts) / sizes, sizes)
+
+
 def auc_score(y_true: Any, scores: Any) -> float:
     """Area under the ROC curve: the chance that a random anomaly outscores a random normal.
 
@@ -147,13 +166,14 @@ def mcc_score(
     *,
     threshold: float | None = None,
     contamination: float | None = None,
+    ties: str = "order",
 ) -> float:
     """Matthews correlation of the labels with the objects a threshold flags as anomalies.
 
     By default the N_o highest scores are flagged, N_o the number of true anomalies
     (the paper's *oracle* threshold), so the measure judges the ranking without the
     detector having to guess how many anomalies there are. Ties at the cut are broken
-    by input order (see the module notes).
+    by input order (see the module notes), or averaged over with ``ties="expected"``.
 
     Parameters
     ----------
@@ -166,6 +186,10 @@ def mcc_score(
     contamination : float, optional
         Flag the top ``ceil(contamination * n)`` objects. Give at most one of
         ``threshold`` and ``contamination``.
+    ties : {"order", "expected"}
+        How a cut through tied scores counts: by input order, or the exact mean over
+        every order of the tied objects (with k flagged, MCC is linear in the number of
+        true anomalies among them). A threshold cuts no ties, so there it changes nothing.
 
     Returns
     -------
@@ -183,15 +207,20 @@ def mcc_score(
         ok = isinstance(threshold, numbers.Real) and not isinstance(threshold, bool)
         if not (ok and math.isfinite(float(threshold))):
             raise ValueError(f"threshold must be a finite number; got {threshold!r}.")
-        pred = (s > float(threshold)).astype(np.int64)
-    else:
-        k = int(y.sum()) if contamination is None else _n_flagged(contamination, len(y))
-        pred = np.zeros(len(y), dtype=np.int64)
-        pred[ranking(s)[:k]] = 1
-    return float(matthews_corrcoef(y, pred))
+        if ties not in TIES:
+            raise ValueError(f"ties must be 'order' or 'expected'; got {ties!r}.")
+        return float(matthews_corrcoef(y, (s > float(threshold)).astype(np.int64)))
+    k = int(y.sum()) if contamination is None else _n_flagged(contamination, len(y))
+    n, positives = len(y), int(y.sum())
+    if k == n:  # every object flagged: sklearn's convention
+        return 0.0
+    # With k flagged, TP*TN - FP*FN = n*TP - k*P and the denominator is fixed.
+    true_positives = _hits_by_rank(y, s, ties)[:k].sum()
+    denominator = math.sqrt(k * positives * (n - positives) * (n - k))
+    return float((n * true_positives - k * positives) / denominator)
 
 
-def rws_score(y_true: Any, scores: Any, *, legacy: bool = False) -> float:
+def rws_score(y_true: Any, scores: Any, *, legacy: bool = False, ties: str = "order") -> float:
     """Rank-weighted score: how many true anomalies sit at the very top of the ranking.
 
     The N_o highest-scored objects (N_o = number of true anomalies) get ranks
@@ -208,6 +237,8 @@ def rws_score(y_true: Any, scores: Any, *, legacy: bool = False) -> float:
     legacy : bool, default False
         Use ``w_r = r`` instead, as the 2019 code did. That direction rewards anomalies
         found *late* in the list; keep it only to reproduce old numbers.
+    ties : {"order", "expected"}
+        Tied scores ranked by input order, or the exact mean over every order of them.
 
     Returns
     -------
@@ -216,7 +247,7 @@ def rws_score(y_true: Any, scores: Any, *, legacy: bool = False) -> float:
     """
     y, s = _check_labels_scores(y_true, scores, need_anomaly=True)
     n_o = int(y.sum())
-    hits = y[ranking(s)[:n_o]].astype(np.float64)
+    hits = _hits_by_rank(y, s, ties)[:n_o]
     r = np.arange(1, n_o + 1, dtype=np.float64)
     w = r if legacy else n_o + 1.0 - r
     return float(np.dot(w, hits) / w.sum())
@@ -231,7 +262,7 @@ def _check_count(value: Any, n: int, name: str) -> int:
     return int(value)
 
 
-def precision_at_k(y_true: Any, scores: Any, k: int) -> float:
+def precision_at_k(y_true: Any, scores: Any, k: int, *, ties: str = "order") -> float:
     """Fraction of true anomalies among the k highest-scored objects.
 
     It answers "if I look at the top k candidates, how many are real?".
@@ -244,6 +275,8 @@ def precision_at_k(y_true: Any, scores: Any, k: int) -> float:
         Anomaly scores, higher = more anomalous.
     k : int
         Number of objects inspected, 1 <= k <= n.
+    ties : {"order", "expected"}
+        Tied scores ranked by input order, or the exact mean over every order of them.
 
     Returns
     -------
@@ -252,7 +285,7 @@ def precision_at_k(y_true: Any, scores: Any, k: int) -> float:
     """
     y, s = _check_labels_scores(y_true, scores)
     k = _check_count(k, len(y), "k")
-    return float(y[ranking(s)[:k]].mean())
+    return float(_hits_by_rank(y, s, ties)[:k].mean())
 
 
 def average_precision(y_true: Any, scores: Any) -> float:
