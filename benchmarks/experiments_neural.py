@@ -162,6 +162,12 @@ def hubble(out: Path, top: int = 16) -> None:
     print(f"mean brightness: all {brightness.mean():.3f}, top {top} "
           f"{brightness[order].mean():.3f}; brightest-{top} cutouts among the top {top}: "
           f"{len(set(order) & set(np.argsort(-brightness)[:top]))}")
+    start = time.perf_counter()
+    variational = Drama(reducer="cvae2d", n_levels=2, metric="l2", random_state=0).fit(X)
+    top_variational = np.argsort(-variational.decision_scores_, kind="stable")[:top]
+    shared = len(set(order) & set(top_variational))
+    print(f"DRAMA cvae2d ({time.perf_counter() - start:.1f} s): {shared} of its top {top} are "
+          f"in cae2d's; their mean brightness {brightness[top_variational].mean():.3f}")
     print("| rank | row | col | score | mean brightness |")
     print("|---|---|---|---|---|")
     for rank, i in enumerate(order, 1):
