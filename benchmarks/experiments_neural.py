@@ -13,13 +13,14 @@
   and LOF-20 on all ten and on the six variability statistics alone (the other four,
   brightness and sampling, can carry a selection effect).
 * ``digits``: scikit-learn digits 0-4 are normal, 10 images of each of 5-9 are new classes;
-  DRAMA cae2d vs ae vs pca vs IsolationForest.
+  DRAMA cae2d, cvae2d, ae, vae, umap and pca vs IsolationForest.
 * ``hubble``: 16 x 16 x 3 cutouts of the Hubble Deep Field (no labels): DRAMA cae2d's top
-  cutouts, printed with their positions and drawn into a figure.
+  cutouts, printed with their positions and drawn into a figure, and how many of them
+  cvae2d's top cutouts share.
 * ``signals``: the paper's synthetic curves, n_f = 100 and 3000, local anomalies (1000 + 50,
   noise 0.3) and new-class anomalies (1000 of shape 1 + 5 of each other shape); DRAMA cae1d,
-  ae, pca vs IsolationForest (n_f = 3000 with ``--long-seeds`` only: cae1d needs about ten
-  seconds per tree node there on one CPU thread).
+  cvae1d, ae, vae, umap and pca vs IsolationForest (n_f = 3000 with ``--long-seeds``
+  only: cae1d needs about ten seconds per tree node there on one CPU thread).
 
 DRAMA runs as ``Drama(reducer=..., n_levels=2, metric="l2", random_state=seed)``; scores
 are AUC, MCC (top N_o flagged) and RWS, averaged over the seeds, with the mean fit+score time.

@@ -172,10 +172,25 @@ def test_ranking_can_be_written_as_parquet(app, table, tmp_path):
     assert len(ranking) == 156 and ranking["label"].iloc[0] == "interesting"
 
 
-def test_a_neural_reducer_trains_without_the_spinner(app, table, tmp_path):
-    pytest.importorskip("torch", reason="the neural reducers need PyTorch")
+@pytest.mark.parametrize(("reducer", "bars"), [("ae", True), ("none", False)])
+def test_only_a_neural_reducer_asks_for_training_bars(app, table, tmp_path, monkeypatch,
+                                                      reducer, bars):
+    if reducer == "ae":
+        pytest.importorskip("torch", reason="the neural reducers need PyTorch")
+    import drama.active
+
+    asked = {}
+    real = drama.active.ActiveSession
+
+    def recording(*args, **kwargs):
+        asked.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(drama.active, "ActiveSession", recording)
     result = CliRunner().invoke(
-        app, ["active", str(table), "--store", str(tmp_path / "n.db"), "--reducer", "ae",
+        app, ["active", str(table), "--store", str(tmp_path / "n.db"), "--reducer", reducer,
               "--levels", "1"], input="q\n")
-    assert result.exit_code == 0, result.output  # no clash between spinner and bar
-    assert "Fitting DRAMA configurations" in result.output
+    assert result.exit_code == 0, result.output
+    assert asked["progress"] is bars
+    if bars:  # printed once, where the others get a spinner (not drawn off a terminal)
+        assert "Fitting DRAMA configurations" in result.output

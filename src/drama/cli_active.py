@@ -145,7 +145,7 @@ def active(
     resume where you stopped.
     """
     from drama.active import ActiveSession
-    from drama.reducers.neural import SPECS as NEURAL_SPECS
+    from drama.reducers.neural import NEURAL_NAMES
 
     console = Console(soft_wrap=True)
     err = Console(stderr=True, soft_wrap=True)
@@ -159,7 +159,7 @@ def active(
             raise ValueError(f"--store {str(store)!r} is the data file; choose another name.")
         X, ids, kind = _load(data, id_column)
         reducers = tuple(reducer or ("none", "pca"))
-        neural = bool(set(reducers) & {spec.name for spec in NEURAL_SPECS})
+        neural = bool(set(reducers) & NEURAL_NAMES)
         # a neural reducer draws its own training bar; two live displays cannot share a
         # terminal, so the spinner is only for the others
         if neural:

@@ -125,8 +125,8 @@ def load_model(path: str | os.PathLike, device: str | None = None) -> Any:
         model = _build_model(meta, arrays, device)
         _check_consistent(model, meta)
     except DeviceError as exc:
-        raise ValueError(f"{path} holds a model for a device that is not here: {exc} To run "
-                         "it on this machine, load it with device='cpu'.") from None
+        raise DeviceError(f"{path} holds a model for a device that is not here: {exc} To run "
+                          "it on this machine, load it with device='cpu'.") from None
     except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
         reason = f"missing {exc}" if isinstance(exc, KeyError) else str(exc)
         raise ValueError(f"{path} is not a consistent DRAMA model file: {reason}") from None

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from drama.reducers.neural import SPECS as NEURAL_SPECS
+from drama.reducers.neural import NEURAL_NAMES
 from drama.search import DramaSearch, config_name, rank_normalise
 
 __all__ = ["ConfigTable", "choose_configuration", "choose_with_search", "session_search"]
@@ -50,8 +50,7 @@ def session_search(
     The share is pinned at 0.7 and the stability filter is off: the session's options were
     chosen leave-one-task-out with them (docs/active.md), before the search's default became
     0.5 with four levels and a second seed."""
-    neural = {spec.name for spec in NEURAL_SPECS}
-    bars = {r: {"progress": True} for r in reducers if r in neural} if progress else {}
+    bars = {r: {"progress": True} for r in reducers if r in NEURAL_NAMES} if progress else {}
     # The session has its own relevance model; the search's would count the labels twice.
     return DramaSearch(reducers=list(reducers), metrics=metrics, levels=list(levels),
                        ensemble_share=0.7, stability_threshold=None, relevance_alpha=None,
