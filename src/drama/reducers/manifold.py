@@ -63,7 +63,8 @@ class UMAPReducer:
         ``"neighbors"`` (default) or ``"inverse"`` (UMAP's inverse_transform, with fallback).
     n_decode_neighbors
         Neighbours averaged by the neighbour decoder (default 200, at most the node's
-        sample): chosen leave-one-data-set-out among 10, 50 and 200 (docs/neural.md).
+        sample): chosen leave-one-data-set-out among 10, 50 and 200
+        (``benchmarks/neural_defaults.py``, docs/neural.md).
     n_epochs
         UMAP's optimisation epochs (None: UMAP's default for the data size).
     """
