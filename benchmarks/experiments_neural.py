@@ -136,7 +136,8 @@ def crts_features(seeds: list[int]) -> None:
               X[:, columns], y, methods, seeds)
 
 
-def digits(seeds: list[int]) -> None:
+def digits_new_classes() -> tuple[np.ndarray, np.ndarray]:
+    """Digits 0-4 normal, 10 images of each of 5-9 as new classes: (951, 8, 8) images."""
     from drama.datasets.images import load_digits_images
 
     images, target = load_digits_images()
@@ -145,7 +146,11 @@ def digits(seeds: list[int]) -> None:
     new = np.concatenate([rng.choice(np.flatnonzero(target == d), 10, replace=False)
                           for d in range(5, 10)])
     idx = np.concatenate([normal, new])
-    X, y = images[idx], (target[idx] >= 5).astype(int)
+    return images[idx], (target[idx] >= 5).astype(int)
+
+
+def digits(seeds: list[int]) -> None:
+    X, y = digits_new_classes()
     table("digits 0-4 normal, 10 of each of 5-9 as new classes", X, y,
           {"DRAMA cae2d": drama("cae2d"), "DRAMA cvae2d": drama("cvae2d"),
            "DRAMA ae": drama("ae"), "DRAMA vae": drama("vae"), "DRAMA umap": drama("umap"),

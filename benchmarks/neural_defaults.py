@@ -21,26 +21,15 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from experiments_neural import digits_new_classes  # run as a script, benchmarks/ is on the path
 
 from drama import Drama
 from drama.datasets import load, odds_dir
-from drama.datasets.images import load_digits_images
 from drama.datasets.synthetic import make_local_anomaly, make_new_class_anomaly
 from drama.metrics import auc_score
 
 DECODE_NEIGHBOURS = [10, 50, 200]
 ODDS_SETS = ["cardio", "pendigits", "satellite", "wbc", "glass"]
-
-
-def digits_new_classes() -> tuple[np.ndarray, np.ndarray]:
-    """Digits 0-4 normal, 10 images of each of 5-9 as new classes (as experiments_neural)."""
-    images, target = load_digits_images()
-    rng = np.random.default_rng(0)
-    normal = np.flatnonzero(target <= 4)
-    new = np.concatenate([rng.choice(np.flatnonzero(target == d), 10, replace=False)
-                          for d in range(5, 10)])
-    idx = np.concatenate([normal, new])
-    return images[idx].reshape(len(idx), -1), (target[idx] >= 5).astype(int)
 
 
 def auc_of(X: np.ndarray, y: np.ndarray, reducer: str, seed: int = 0, latent_dim: int = 2,
@@ -51,7 +40,8 @@ def auc_of(X: np.ndarray, y: np.ndarray, reducer: str, seed: int = 0, latent_dim
 
 
 def umap_decode(data_dir: Path | None) -> None:
-    sets = {"digits (new classes)": digits_new_classes(),
+    images, new_class = digits_new_classes()
+    sets = {"digits (new classes)": (images.reshape(len(images), -1), new_class),
             "local signals, n_f=100": make_local_anomaly(n_inliers=1000, n_outliers=50,
                                                          n_features=100, noise=0.3,
                                                          random_state=0),
