@@ -114,11 +114,15 @@ def ranking(scores: Any) -> np.ndarray:
 TIES = ("order", "expected")
 
 
+def _check_ties(ties: str) -> None:
+    if ties not in TIES:
+        raise ValueError(f"ties must be 'order' or 'expected'; got {ties!r}.")
+
+
 def _hits_by_rank(y: np.ndarray, s: np.ndarray, ties: str) -> np.ndarray:
     """Whether the object at each rank is an anomaly: 0/1 in input order of ties, or for
     ``ties="expected"`` the share of anomalies in the rank's group of tied scores."""
-    if ties not in TIES:
-        raise ValueError(f"ties must be 'order' or 'expected'; got {ties!r}.")
+    _check_ties(ties)
     order = ranking(s)
     hits = y[order].astype(np.float64)
     if ties == "order":
@@ -207,8 +211,7 @@ def mcc_score(
         ok = isinstance(threshold, numbers.Real) and not isinstance(threshold, bool)
         if not (ok and math.isfinite(float(threshold))):
             raise ValueError(f"threshold must be a finite number; got {threshold!r}.")
-        if ties not in TIES:
-            raise ValueError(f"ties must be 'order' or 'expected'; got {ties!r}.")
+        _check_ties(ties)
         return float(matthews_corrcoef(y, (s > float(threshold)).astype(np.int64)))
     k = int(y.sum()) if contamination is None else _n_flagged(contamination, len(y))
     n, positives = len(y), int(y.sum())
