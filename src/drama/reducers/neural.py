@@ -123,7 +123,11 @@ def _backend() -> Any:
 def check_device(device: str) -> None:
     """Refuse, before any work, a device PyTorch does not know (ValueError) or that this
     machine lacks (DeviceError)."""
-    require_torch("ae")
+    try:
+        import torch  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(f"device={device!r} is for the neural reducers, which need "
+                          "PyTorch: pip install 'drama-anomaly[deep]'") from exc
     _backend().resolve_device(device)
 
 
