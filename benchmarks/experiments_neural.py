@@ -16,7 +16,8 @@
   DRAMA cae2d, cvae2d, ae, vae, umap and pca vs IsolationForest.
 * ``digits-one``: the talk's MNIST example on scikit-learn's digits: each digit in turn is
   the new class (5 % of the objects, ``load_digits_task(d, images=True)``), the nine
-  others normal; DRAMA cae2d, cvae2d, ae and pca vs IsolationForest.
+  others normal; DRAMA cae2d, cvae2d, ae, pca and the label-free DramaSearch consensus vs
+  IsolationForest.
 * ``hubble``: 16 x 16 x 3 cutouts of the Hubble Deep Field (no labels): DRAMA cae2d's top
   cutouts, printed with their positions and drawn into a figure, and how many of them
   cvae2d's top cutouts share.
@@ -164,7 +165,8 @@ def digits_one(seeds: list[int]) -> None:
     from drama.datasets import load_digits_task
 
     methods = {"DRAMA cae2d": drama("cae2d"), "DRAMA cvae2d": drama("cvae2d"),
-               "DRAMA ae": drama("ae"), "DRAMA pca": drama("pca"), "IsolationForest": iforest}
+               "DRAMA ae": drama("ae"), "DRAMA pca": drama("pca"),
+               "DRAMA (DramaSearch consensus)": consensus, "IsolationForest": iforest}
     print("\n### digits, one digit the new class (5 %), the nine others normal\n")
     print("| method | " + " | ".join(f"AUC {d}" for d in range(10))
           + " | mean AUC | mean MCC | mean RWS | time s |")
