@@ -46,7 +46,7 @@ import numpy as np
 from sklearn.ensemble import IsolationForest
 
 from drama import Drama, DramaSearch
-from drama.metrics import auc_score, mcc_score, rws_score
+from drama.metrics import auc_score, mcc_score, ranking, rws_score
 
 
 def drama(reducer: str, **options: object) -> Callable[[np.ndarray, int], np.ndarray]:
@@ -194,15 +194,15 @@ def hubble(out: Path, top: int = 16) -> None:
     model = Drama(reducer="cae2d", n_levels=2, metric="l2", random_state=0).fit(X)
     seconds = time.perf_counter() - start
     scores = model.decision_scores_
-    order = np.argsort(-scores, kind="stable")[:top]
+    order = ranking(scores)[:top]
     brightness = X.mean(axis=(1, 2, 3))
     print(f"\n### Hubble Deep Field: {len(X)} cutouts 16x16x3, DRAMA cae2d ({seconds:.1f} s)\n")
     print(f"mean brightness: all {brightness.mean():.3f}, top {top} "
           f"{brightness[order].mean():.3f}; brightest-{top} cutouts among the top {top}: "
-          f"{len(set(order) & set(np.argsort(-brightness)[:top]))}")
+          f"{len(set(order) & set(ranking(brightness)[:top]))}")
     start = time.perf_counter()
     variational = Drama(reducer="cvae2d", n_levels=2, metric="l2", random_state=0).fit(X)
-    top_variational = np.argsort(-variational.decision_scores_, kind="stable")[:top]
+    top_variational = ranking(variational.decision_scores_)[:top]
     shared = len(set(order) & set(top_variational))
     print(f"DRAMA cvae2d ({time.perf_counter() - start:.1f} s): {shared} of its top {top} are "
           f"in cae2d's; their mean brightness {brightness[top_variational].mean():.3f}")
