@@ -27,7 +27,7 @@ import math
 import time
 import warnings
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -179,6 +179,16 @@ def stable_pool(stability: np.ndarray, threshold: float) -> np.ndarray:
         pool = np.zeros(len(stability), dtype=bool)
         pool[np.argsort(-stability, kind="stable")[:MIN_STABLE]] = True
     return pool
+
+
+class _Consensus(NamedTuple):
+    """The label-free choice, cached with the options it was computed for."""
+
+    share: float
+    threshold: float | None
+    pool: np.ndarray | None  # the configurations it chose among; None: all of them
+    agreement: np.ndarray
+    weights: np.ndarray
 
 
 def _no_configuration() -> ValueError:
@@ -583,7 +593,7 @@ class DramaSearch(BaseEstimator):
             res["n_labelled"] = 0 if labels is None else int((labels >= 0).sum())
             res["n_labelled_anomalies"] = 0
             res["n_labelled_normals"] = 0 if labels is None else int((labels == 0).sum())
-            pool, threshold = self._consensus[2], self._consensus[1]
+            pool, threshold = self._consensus.pool, self._consensus.threshold
             if pool is None:
                 among = ""
             elif (res["stability"] >= threshold).sum() >= pool.sum():
@@ -638,9 +648,9 @@ class DramaSearch(BaseEstimator):
         no labels, so they are computed once per ``ensemble_share`` and
         ``stability_threshold``, not at every re-selection."""
         self._check_fitted()
-        key = (self.ensemble_share, self.stability_threshold)
         cached = getattr(self, "_consensus", None)
-        if cached is None or cached[:2] != key:
+        if cached is None or (cached.share, cached.threshold) != (self.ensemble_share,
+                                                                  self.stability_threshold):
             pool = None
             if self.stability_threshold is not None:
                 stability = self.results_["stability"].to_numpy()
@@ -649,9 +659,10 @@ class DramaSearch(BaseEstimator):
                         "stability_threshold is set, but this search was fitted without it "
                         "(no second tree to compare with); fit again to measure stability.")
                 pool = stable_pool(stability, self.stability_threshold)
-            self._consensus = (*key, pool,
-                               *consensus_weights(self.train_ranks_, self.ensemble_share, pool))
-        return self._consensus[3], self._consensus[4]
+            self._consensus = _Consensus(
+                self.ensemble_share, self.stability_threshold, pool,
+                *consensus_weights(self.train_ranks_, self.ensemble_share, pool))
+        return self._consensus.agreement, self._consensus.weights
 
     def _few_label_weights(self, labels: np.ndarray, agreement: np.ndarray,
                            prior_w: np.ndarray, res: pd.DataFrame) -> np.ndarray:
