@@ -103,13 +103,15 @@ AUTO_MIN_SPREAD = 1e-2
 EXACT_PCA_LIMIT = 1500
 
 
-def require_torch(name: str = "ae") -> Any:
-    """Import and return torch, or say how to install it (used by the lazy registry)."""
+def require_torch(name: str = "ae", needed_by: str | None = None) -> Any:
+    """Import and return torch, or say how to install it; the message names the reducer
+    ``name``, or ``needed_by`` when something else asks (used by the lazy registry)."""
     try:
         import torch
     except ImportError as exc:
         raise ImportError(
-            f"The '{name}' reducer needs PyTorch: pip install 'drama-anomaly[deep]'"
+            f"{needed_by or f'The {name!r} reducer'} needs PyTorch: "
+            "pip install 'drama-anomaly[deep]'"
         ) from exc
     return torch
 
@@ -123,11 +125,7 @@ def _backend() -> Any:
 def check_device(device: str) -> None:
     """Refuse, before any work, a device PyTorch does not know (ValueError) or that this
     machine lacks (DeviceError)."""
-    try:
-        import torch  # noqa: F401
-    except ImportError as exc:
-        raise ImportError(f"device={device!r} is for the neural reducers, which need "
-                          "PyTorch: pip install 'drama-anomaly[deep]'") from exc
+    require_torch(needed_by=f"device={device!r} (for the neural reducers)")
     _backend().resolve_device(device)
 
 
