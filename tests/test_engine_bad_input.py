@@ -81,14 +81,24 @@ def test_one_object_can_be_scored(fitted, X):
     "bad",
     [
         np.array([["a", "b"], ["c", "d"], ["e", "f"]]),
-        np.array([[1.0, 2.0], [3.0, 4.0]], dtype=object),
+        np.array([[1.0, "x"], [3.0, 4.0]], dtype=object),
         [["1", "2"], ["3", "4"]],
-        np.array([[1 + 1j, 2], [3, 4]]),
     ],
 )
 def test_non_numeric_arrays(bad):
     with pytest.raises(TypeError, match="numbers"):
         Drama().fit(bad)
+
+
+def test_complex_numbers_are_refused():
+    with pytest.raises(ValueError, match="Complex data not supported"):
+        Drama().fit(np.array([[1 + 1j, 2], [3, 4]]))
+
+
+def test_an_object_array_of_numbers_scores_as_floats():
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    as_objects = Drama(random_state=0).fit(X.astype(object)).decision_scores_
+    np.testing.assert_array_equal(as_objects, Drama(random_state=0).fit(X).decision_scores_)
 
 
 def test_ragged_lists():

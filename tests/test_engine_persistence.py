@@ -12,7 +12,8 @@ import pytest
 
 from drama import Drama
 from drama.distances import METRICS
-from drama.persistence import FORMAT_VERSION, load_model, save_model
+
+FORMAT_VERSION = Drama.FORMAT_VERSION
 
 LINEAR = ("none", "pca", "ica", "nmf")
 
@@ -57,8 +58,8 @@ def test_round_trip_keeps_shape_names_and_thresholds(tmp_path, data):
     frame = pd.DataFrame(train, columns=["a", "b", "c", "d"])
     det = Drama(contamination=0.2, metric="mahalanobis", random_state=1).fit(frame)
     path = tmp_path / "m.npz"
-    save_model(det, str(path))  # str paths work as well as Path objects
-    loaded = load_model(str(path))
+    det.save(str(path))  # str paths work as well as Path objects
+    loaded = Drama.load(str(path))
     assert list(loaded.feature_names_in_) == ["a", "b", "c", "d"]
     assert loaded.n_features_in_ == 4
     assert loaded.sample_shape_ == (4,)
@@ -265,7 +266,7 @@ def test_an_inconsistent_file_is_refused_with_a_reason(tmp_path, fitted, edit):
     fitted.save(path)
     _rewrite(path, bad, edit)
     with pytest.raises(ValueError, match="not a consistent DRAMA model file"):
-        load_model(bad)
+        Drama.load(bad)
 
 
 def test_truncated_training_scores_are_refused(tmp_path, fitted):
@@ -277,7 +278,7 @@ def test_truncated_training_scores_are_refused(tmp_path, fitted):
     with open(bad, "wb") as handle:
         np.savez(handle, **arrays)
     with pytest.raises(ValueError, match="training scores"):
-        load_model(bad)
+        Drama.load(bad)
 
 
 def test_numpy_bool_parameter_saves(tmp_path, data):

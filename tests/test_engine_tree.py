@@ -11,7 +11,7 @@ import drama.tree as tree_module
 from drama import Drama
 from drama.clustering import assign, split_centres
 from drama.distances import METRICS
-from drama.tree import SplitTree
+from drama.tree import SplitTree, TreeConfig
 
 LINEAR = ("none", "pca", "ica", "nmf")
 
@@ -27,7 +27,8 @@ def _blobs(n_per: int = 40, d: int = 4, k: int = 8, seed: int = 0) -> np.ndarray
 def _tree(reducer="pca", **kwargs) -> SplitTree:
     options = {"n_levels": 2, "keep_covariance": True, "random_state": 0}
     options.update(kwargs)
-    return SplitTree(reducer, **options)
+    config = TreeConfig(**{k: v for k, v in options.items() if k != "reducer_options"})
+    return SplitTree(reducer, config, options.get("reducer_options"))
 
 
 def _split_sizes(tree: SplitTree) -> list[tuple[int, int]]:
@@ -203,7 +204,7 @@ def test_clusterings_build_a_full_tree(clustering):
 
 def test_unknown_clustering_is_refused():
     with pytest.raises(ValueError, match="clustering"):
-        SplitTree("pca", clustering="dbscan")
+        SplitTree("pca", TreeConfig(clustering="dbscan"))
 
 
 def _assert_same_tree(a: SplitTree, b: SplitTree) -> None:

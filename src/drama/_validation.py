@@ -46,25 +46,23 @@ def check_array(X: Any, *, name: str = "X", min_objects: int = 1) -> np.ndarray:
         except Exception as exc:  # ragged lists and the like
             raise TypeError(f"{name} could not be read as an array: "
                             f"{mixed_shapes(X) or exc}") from None
-        if arr.dtype.kind not in "biuf":
-            raise TypeError(
-                f"{name} must hold numbers; it has dtype {arr.dtype}. Convert strings or "
-                "objects to numeric columns first."
-            )
-        arr = arr.astype(np.float64, copy=False)
+        arr = _as_float(arr, name)
     if arr.ndim < 2:
         raise ValueError(
-            f"{name} must be 2-D (objects x features) or higher; got shape {arr.shape}. "
-            "Reshape a single feature with X.reshape(-1, 1), a single object with X.reshape(1, -1)."
+            f"{name} must be 2-D (objects x features) or higher; got shape {arr.shape}. Reshape "
+            "your data: X.reshape(-1, 1) for a single feature, X.reshape(1, -1) for a single "
+            "object."
         )
     if arr.shape[0] == 0 or arr[0].size == 0:
         raise ValueError(
-            f"{name} is empty (shape {arr.shape}); pass at least one object and one feature."
+            f"{name} is empty: {arr.shape[0]} object(s), {arr[0].size if len(arr) else 0} "
+            f"feature(s) (shape={arr.shape}) while a minimum of 1 is required; pass at least "
+            "one object and one feature."
         )
     if arr.shape[0] < min_objects:
         raise ValueError(
-            f"{name} has {arr.shape[0]} object(s); DRAMA needs at least {min_objects} to learn "
-            "what normal looks like."
+            f"{name} has {arr.shape[0]} object(s) (n_samples={arr.shape[0]}); DRAMA needs at "
+            f"least {min_objects} to learn what normal looks like."
         )
     if not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr.reshape(len(arr), -1)))[0]
@@ -74,6 +72,22 @@ def check_array(X: Any, *, name: str = "X", min_objects: int = 1) -> np.ndarray:
         )
     # One memory layout, so numpy, pandas and polars input round identically.
     return np.ascontiguousarray(arr)
+
+
+def _as_float(arr: np.ndarray, name: str) -> np.ndarray:
+    """Numbers as float64; an object array only if every element is a real number."""
+    if arr.dtype.kind == "c":
+        raise ValueError(f"Complex data not supported: {name} has dtype {arr.dtype}; DRAMA "
+                         "needs real numbers (split real and imaginary parts into features).")
+    if arr.dtype.kind == "O":
+        try:
+            return arr.astype(np.float64)
+        except (TypeError, ValueError):
+            pass
+    elif arr.dtype.kind in "biuf":
+        return arr.astype(np.float64, copy=False)
+    raise TypeError(f"{name} must hold numbers; it has dtype {arr.dtype}. Convert strings or "
+                    "objects to numeric columns first.")
 
 
 def mixed_shapes(X: Any) -> str | None:

@@ -2,97 +2,23 @@
 
 from __future__ import annotations
 
-import copy
-import os
 from numbers import Real
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
-from sklearn.exceptions import NotFittedError
 
 from drama._validation import (
     check_array,
-    check_feature_names,
     check_integer,
     check_option,
     check_random_state,
-    feature_names,
 )
 from drama.clustering import CLUSTERINGS
+from drama.detector import AnomalyDetector
 from drama.distances import CORRELATION_MIN_DIMS, METRICS, ranks_in
 from drama.scaling import SCALINGS, Scaler
-from drama.tree import SPACES, SplitTree
-
-
-def _equal(a: Any, b: Any) -> bool | None:
-    """Whether two parameter values are equal: True, False, or None when it cannot be told
-    (objects without a usable equality). Containers and arrays compare element by element,
-    objects with scikit-learn parameters by type and parameters, random states by state."""
-    if a is b:
-        return True
-    if isinstance(a, dict) and isinstance(b, dict):
-        if a.keys() != b.keys():
-            return False
-        return _all(_equal(a[k], b[k]) for k in a)
-    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        if type(a) is not type(b) or len(a) != len(b):
-            return False
-        return _all(_equal(x, y) for x, y in zip(a, b, strict=True))
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        try:
-            return bool(np.array_equal(a, b))
-        except (TypeError, ValueError):
-            return None
-    if isinstance(a, np.random.RandomState) and isinstance(b, np.random.RandomState):
-        return _equal(a.get_state(legacy=False), b.get_state(legacy=False))
-    if hasattr(a, "get_params") and hasattr(b, "get_params"):
-        if type(a) is not type(b):
-            return False
-        try:
-            return _equal(a.get_params(deep=False), b.get_params(deep=False))
-        except Exception:
-            return None
-    if type(a).__eq__ is object.__eq__:
-        return None  # equality by identity says nothing about a copy
-    try:
-        result = a == b
-    except Exception:
-        return None
-    return bool(result) if isinstance(result, (bool, np.bool_)) else None
-
-
-def _all(answers: Any) -> bool | None:
-    """False if any answer is False, else None if any is None, else True."""
-    answers = list(answers)
-    if any(a is False for a in answers):
-        return False
-    return None if any(a is None for a in answers) else True
-
-
-def _snapshot(value: Any) -> tuple[Any, Any]:
-    """(the value, a deep copy of it or None): the copy shows edits made in place later."""
-    try:
-        return value, copy.deepcopy(value)
-    except Exception:
-        return value, None
-
-
-def _changed(snapshot: tuple[Any, Any], value: Any) -> bool:
-    """Whether ``value`` differs from the snapshotted one: another object that is not
-    equal, or the same object edited in place. What cannot be compared counts as changed
-    only when it is another object."""
-    original, frozen = snapshot
-    if value is original:
-        return frozen is not None and _equal(value, frozen) is False
-    return _equal(value, original) is not True
-
-
-def _at_fit(snapshot: tuple[Any, Any]) -> Any:
-    """The value as it was at fit: its deep copy, when one could be made."""
-    original, frozen = snapshot
-    return original if frozen is None else frozen
+from drama.tree import SPACES, SplitTree, TreeConfig, takes_device
 
 
 def _latent_width(tree: SplitTree) -> int:
@@ -100,7 +26,7 @@ def _latent_width(tree: SplitTree) -> int:
     return int(tree.nodes_[0].latent_mean.size)
 
 
-class Drama(BaseEstimator):
+class Drama(AnomalyDetector):
     """Dimensionality Reduction Anomaly Meta-Algorithm.
 
     Learns "normal" as the prototypes of a binary divisive tree (a reducer plus a two-way
@@ -165,6 +91,12 @@ class Drama(BaseEstimator):
     >>> det.decision_scores_.shape == (len(X),)
     True
     """
+
+    FORMAT: ClassVar[str] = "drama-model"
+    FORMAT_VERSION: ClassVar[int] = 1
+    _fitted_attribute: ClassVar[str] = "tree_"
+    _refit_hint: ClassVar[str] = ("Call fit again; score_levels scores every metric and level "
+                                  "of the fitted tree without refitting")
 
     def __init__(
         self,
@@ -235,19 +167,6 @@ class Drama(BaseEstimator):
             )
         return int(level)
 
-    def _check_contamination(self) -> None:
-        c = self.contamination
-        if c is not None and not (isinstance(c, Real) and not isinstance(c, bool) and 0 < c < 0.5):
-            raise ValueError(f"contamination must be in (0, 0.5) or None; got {c!r}.")
-
-    def _check_fitted(self) -> None:
-        if "tree_" not in vars(self):
-            # NotFittedError is both a ValueError and an AttributeError, so hasattr() on a
-            # fitted-only attribute of an unfitted model answers False instead of raising.
-            raise NotFittedError(
-                "This Drama model is not fitted yet. Call fit(X) first, or Drama.load(path)."
-            )
-
     @staticmethod
     def _check_correlation_dims(metric: str, dims: int) -> None:
         if not ranks_in(metric, dims):
@@ -267,81 +186,37 @@ class Drama(BaseEstimator):
             return int(np.prod(self.sample_shape_))
         return _latent_width(self.tree_)
 
-    def _scoring_params(self) -> dict[str, Any]:
-        """The parameters the fitted tree and its scores depend on: all but contamination,
-        which only moves the threshold."""
-        return {k: v for k, v in self.get_params(deep=False).items() if k != "contamination"}
-
-    def _remember_params(self) -> None:
-        """Snapshot the scoring parameters at fit (or load), with deep copies, so that a
-        change made in place later (to ``reducer_options``, or to a reducer object's own
-        parameters) still shows."""
-        self._fitted_params = {k: _snapshot(v) for k, v in self._scoring_params().items()}
-
-    def _check_unchanged(self) -> None:
-        """Refuse to score with parameters set after the fit: the tree, decision_scores_
-        and threshold_ were made with the old ones, so the answer would silently mix them."""
-        fitted = self.__dict__.get("_fitted_params")
-        if fitted is None:
-            return
-        changed = [f"{k} ({_at_fit(fitted[k])!r} -> {v!r})" if k in fitted else k
-                   for k, v in self._scoring_params().items()
-                   if k not in fitted or _changed(fitted[k], v)]
-        if changed:
-            raise ValueError(
-                f"These parameters changed after fit: {', '.join(changed)}. Call fit again; "
-                "score_levels scores every metric and level of the fitted tree without "
-                "refitting, and contamination may change freely."
-            )
-
     def _prepare(self, X: Any) -> np.ndarray:
         """Validate new data against the training shape and scale it."""
         self._check_fitted()
         self._check_unchanged()
-        check_feature_names(X, getattr(self, "feature_names_in_", None))
+        self._check_feature_names(X)
         arr = check_array(X)
-        if arr.shape[1:] != self.sample_shape_:
-            raise ValueError(
-                f"X has objects of shape {arr.shape[1:]}, but this model was fitted on objects "
-                f"of shape {self.sample_shape_} ({self.n_features_in_} features). Pass data with "
-                "the same columns in the same order."
-            )
+        self._check_object_shape(arr, self.sample_shape_)
         return self.scaler_.transform(arr)
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X: Any, y: Any = None) -> Drama:
+    def _fit(self, X: Any, y: Any = None) -> None:
         """Fit the tree on ``X`` (unsupervised: ``y`` is ignored) and score it."""
         self._check_params()
         arr = check_array(X, min_objects=2)
         n_features = int(np.prod(arr.shape[1:]))
         if self.space == "input":
             self._check_correlation_dims(self.metric, n_features)
-        names = feature_names(X)
         scaler = Scaler(self.scaling).fit(arr)
         scaled = scaler.transform(arr)
-        tree = SplitTree(
-            self.reducer, latent_dim=self.latent_dim, n_levels=self.n_levels,
-            clustering=self.clustering, min_node_size=self.min_node_size,
-            min_leaf_share=self.min_leaf_share,
-            max_cluster_samples=self.max_cluster_samples, max_fit_samples=self.max_fit_samples,
-            keep_covariance=(self.metric == "mahalanobis" if self.keep_covariance is None
-                             else bool(self.keep_covariance)),
-            reducer_options=self.reducer_options, random_state=self.random_state,
-        ).fit(scaled)
+        config = TreeConfig.from_params({
+            **self.get_params(deep=False),
+            "keep_covariance": (self.metric == "mahalanobis" if self.keep_covariance is None
+                                else bool(self.keep_covariance))})
+        tree = SplitTree(self.reducer, config, self.reducer_options).fit(scaled)
         if self.space == "latent":  # a reducer may keep fewer dimensions than latent_dim
             self._check_correlation_dims(self.metric, _latent_width(tree))
-        scores = self._score(scaled, tree)
-        # Only a complete fit replaces the fitted state: a failure above leaves it untouched.
+        self.decision_scores_ = self._score(scaled, tree)
         self.scaler_, self.tree_ = scaler, tree
-        if names is None:
-            self.__dict__.pop("feature_names_in_", None)
-        else:
-            self.feature_names_in_ = names
+        self._set_feature_names(X)
         self.sample_shape_ = arr.shape[1:]
         self.n_features_in_ = n_features
-        self.decision_scores_ = scores
-        self._remember_params()
-        return self
 
     def _score(self, scaled: np.ndarray, tree: SplitTree) -> np.ndarray:
         level = self._scored_level()
@@ -419,55 +294,61 @@ class Drama(BaseEstimator):
         codes = self.tree_.reducers_[root.encoder].encode(scaled)
         return np.asarray(codes, dtype=np.float64).reshape(len(scaled), -1)
 
-    # ------------------------------------------------------------------ thresholds
-    @property
-    def threshold_(self) -> float | None:
-        """Score above which an object is labelled anomalous, from ``contamination``;
-        recomputed on access, so changing contamination re-thresholds without refitting."""
-        self._check_fitted()
-        self._check_contamination()
-        if self.contamination is None:
-            return None
-        return float(np.quantile(self.decision_scores_, 1.0 - self.contamination))
-
-    @property
-    def labels_(self) -> np.ndarray | None:
-        threshold = self.threshold_
-        if threshold is None:
-            return None
-        return (self.decision_scores_ > threshold).astype(int)
-
-    def predict(self, X: Any) -> np.ndarray:
-        """0 (normal) / 1 (anomaly) by the contamination threshold."""
-        threshold = self.threshold_
-        if threshold is None:
-            raise ValueError(
-                "predict needs a threshold: set contamination (e.g. det.set_params("
-                "contamination=0.05)); no refit is needed."
-            )
-        return (self.decision_function(X) > threshold).astype(int)
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """(n, 2) probabilities [normal, anomaly]: the score min-max scaled by the range of
-        the training scores, clipped to [0, 1]."""
-        scores = self.decision_function(X)
-        low, high = self.decision_scores_.min(), self.decision_scores_.max()
-        anomalous = np.clip((scores - low) / max(high - low, 1e-300), 0.0, 1.0)
-        return np.column_stack([1.0 - anomalous, anomalous])
-
     # ------------------------------------------------------------------ persistence
-    def save(self, path: str | os.PathLike) -> None:
-        """Save as data only (JSON metadata + arrays); see :mod:`drama.persistence`."""
-        from drama.persistence import save_model
-
-        save_model(self, path)
+    def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The fitted model as (JSON-able description, named arrays): its parameters, the
+        scaler, the tree and the training scores."""
+        self._check_fitted()
+        tree_meta, arrays = self.tree_.to_state()
+        scaler_config, scaler_arrays = self.scaler_.to_state()
+        arrays = {**arrays, "decision_scores": self.decision_scores_,
+                  **{f"scaler/{k}": v for k, v in scaler_arrays.items()}}
+        meta = {
+            **tree_meta, "params": self.get_params(), "n_features_in": self.n_features_in_,
+            "feature_names": None if not hasattr(self, "feature_names_in_")
+            else [str(c) for c in self.feature_names_in_],
+            "scaler": scaler_config,
+        }
+        return meta, arrays
 
     @classmethod
-    def load(cls, path: str | os.PathLike, device: str | None = None) -> Drama:
-        """Load a model saved with :meth:`save`; nothing in the file is executed.
+    def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray],
+                   device: str | None = None) -> Drama:
+        """Rebuild a fitted model from :meth:`to_state`'s output, and check that its parts
+        fit together (a ValueError says which does not)."""
+        params = dict(meta["params"])
+        if device is not None and takes_device(params["reducer"]):
+            # the parameters say where the model runs now, so a refit runs there too
+            params["reducer_options"] = {**(params["reducer_options"] or {}), "device": device}
+        model = cls(**params)
+        model.tree_ = SplitTree.from_state(params["reducer"], meta, arrays,
+                                           params["reducer_options"], device)
+        model.scaler_ = Scaler.from_state(meta["scaler"], {
+            k[len("scaler/"):]: v for k, v in arrays.items() if k.startswith("scaler/")})
+        model.sample_shape_ = tuple(meta["sample_shape"])
+        model.n_features_in_ = meta["n_features_in"]
+        if meta["feature_names"] is not None:
+            model.feature_names_in_ = np.asarray(meta["feature_names"], dtype=object)
+        model.decision_scores_ = arrays["decision_scores"]
+        model._check_state()
+        model._remember_params()
+        return model
 
-        ``device`` places a neural model's networks (e.g. ``"cpu"`` for a model trained
-        with ``device="cuda"``, on a machine without a GPU); None keeps the saved one."""
-        from drama.persistence import load_model
-
-        return load_model(path, device=device)
+    def _check_state(self) -> None:
+        """The parameters are valid and describe the tree and the training scores."""
+        self._check_params()
+        tree, params = self.tree_, self.get_params()
+        for key, value in tree.config.as_dict().items():
+            if key != "keep_covariance" and params[key] != value:
+                raise ValueError(f"the parameters say {key}={params[key]!r}, the tree "
+                                 f"{value!r}")
+        size = int(np.prod(self.sample_shape_))
+        for node in tree.nodes_:
+            if node.prototype is None or node.prototype.size != size:
+                raise ValueError(f"node {node.path!r} has no prototype of {size} values")
+        scores = np.asarray(self.decision_scores_)
+        if scores.ndim != 1 or len(scores) != tree.nodes_[0].size:
+            raise ValueError(f"{scores.shape} training scores for a root of "
+                             f"{tree.nodes_[0].size} objects")
+        if self.metric == "mahalanobis" and not tree.keep_covariance:
+            raise ValueError("metric 'mahalanobis' without the leaf covariances")

@@ -40,7 +40,9 @@ class FeatureSpace:
     bandwidth: float
     median: np.ndarray
     spread: np.ndarray
-    pca: PCA | None = None
+    # The PCA above ``max_dims``, kept as its centre and axes (rows): coords = (z - c) A^T.
+    pca_centre: np.ndarray | None = None
+    pca_axes: np.ndarray | None = None
 
     @classmethod
     def build(
@@ -57,8 +59,9 @@ class FeatureSpace:
         space = cls(coords=np.empty((0, 0)), bandwidth=1.0, median=median, spread=spread)
         coords = space._scaled(flat)
         if coords.shape[1] > max_dims and len(coords) > max_dims:
-            space.pca = PCA(n_components=max_dims, random_state=random_state)
-            coords = space.pca.fit_transform(coords)
+            pca = PCA(n_components=max_dims, random_state=random_state).fit(coords)
+            space.pca_centre, space.pca_axes = pca.mean_, pca.components_
+            coords = space._rotated(coords)
         rng = np.random.default_rng(random_state)
         picked = coords[rng.choice(len(coords), size=min(sample, len(coords)), replace=False)]
         bandwidth = _neighbour_median(picked, n_neighbors)
@@ -71,10 +74,32 @@ class FeatureSpace:
         # Clip extreme robust z so that one wild feature cannot dominate every distance.
         return np.clip((flat - self.median) / self.spread, -20.0, 20.0)
 
+    def _rotated(self, scaled: np.ndarray) -> np.ndarray:
+        if self.pca_axes is None:
+            return scaled
+        return (scaled - self.pca_centre) @ self.pca_axes.T
+
     def project(self, X: np.ndarray) -> np.ndarray:
         """Coordinates of new objects in this space."""
-        coords = self._scaled(np.asarray(X, dtype=np.float64).reshape(len(X), -1))
-        return self.pca.transform(coords) if self.pca is not None else coords
+        return self._rotated(self._scaled(np.asarray(X, dtype=np.float64).reshape(len(X), -1)))
+
+    def to_state(self) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+        """(bandwidth, arrays): everything :meth:`project` and the kernel need."""
+        arrays = {k: getattr(self, k) for k in _SPACE_ARRAYS if getattr(self, k) is not None}
+        return {"bandwidth": float(self.bandwidth)}, arrays
+
+    @classmethod
+    def from_state(cls, config: dict[str, float], arrays: dict[str, np.ndarray]) -> FeatureSpace:
+        space = cls(bandwidth=float(config["bandwidth"]),
+                    **{k: arrays.get(k) for k in _SPACE_ARRAYS})
+        n_dims = space.median.shape[0]
+        rotated = space.pca_axes is not None
+        if (space.spread.shape != (n_dims,) or space.coords.ndim != 2
+                or (rotated and space.pca_axes.shape[1] != n_dims)
+                or space.coords.shape[1] != (len(space.pca_axes) if rotated else n_dims)
+                or not np.isfinite(space.bandwidth) or space.bandwidth <= 0):
+            raise ValueError("the relevance feature space's arrays do not fit together")
+        return space
 
     def nearest_distance(self, idx: np.ndarray) -> np.ndarray:
         """Distance from every object to the nearest of ``idx``, in bandwidth units."""
@@ -83,6 +108,9 @@ class FeatureSpace:
         nn = NearestNeighbors(n_neighbors=1).fit(self.coords[idx])
         dist, _ = nn.kneighbors(self.coords)
         return dist[:, 0] / self.bandwidth
+
+
+_SPACE_ARRAYS = ("coords", "median", "spread", "pca_centre", "pca_axes")
 
 
 def _neighbour_median(points: np.ndarray, n_neighbors: int) -> float:

@@ -27,22 +27,15 @@ import math
 import time
 import warnings
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from scipy.stats import rankdata
-from sklearn.base import BaseEstimator
-from sklearn.exceptions import NotFittedError
 
-from drama._validation import (
-    check_array,
-    check_feature_names,
-    check_positive,
-    check_random_state,
-    feature_names,
-)
+from drama._validation import check_array, check_positive, check_random_state
+from drama.detector import AnomalyDetector
 from drama.distances import CORRELATION_MIN_DIMS, METRICS, ranks_in
 from drama.estimator import Drama
 from drama.reducers.base import reducer_names
@@ -76,6 +69,10 @@ def parse_config(name: str) -> dict[str, Any]:
         )
     return {"reducer": parts[0], "metric": parts[1], "level": int(parts[2]), "space": parts[3]}
 
+
+# The options that only ``select`` uses: they may change after fit; select() applies them.
+SELECTION_PARAMS = ("ensemble_share", "stability_threshold", "top_k", "prior_strength",
+                    "guard_se", "relevance_alpha", "max_labelled_normals")
 
 # Scores this close (relative) count as tied: the same object scored alone or in a batch can
 # differ in its last bits, and must land on the same rank.
@@ -259,7 +256,7 @@ def _stability(X: np.ndarray, reducer: str, params: dict[str, Any], metrics: lis
     return stability, time.perf_counter() - start
 
 
-class DramaSearch(BaseEstimator):
+class DramaSearch(AnomalyDetector):
     """Search DRAMA configurations: label-free consensus, or a robust few-label choice.
 
     Parameters
@@ -305,6 +302,9 @@ class DramaSearch(BaseEstimator):
     max_labelled_normals : int, default=500
         With labels: at most this many labelled normals (a random sample) enter the
         relevance model, which keeps its cost at n x (anomalies + this).
+    contamination : float or None, default=0.1
+        Expected share of anomalies; sets ``threshold_`` and ``labels_`` (and ``predict``)
+        from the training scores. None: scores only. It may change after fit.
     drama_params : dict or None
         Other :class:`drama.Drama` parameters for every tree (``min_leaf_share``, ...).
         ``reducer_options`` may be keyed by reducer name to give each reducer its own,
@@ -356,6 +356,14 @@ class DramaSearch(BaseEstimator):
     (3,)
     """
 
+    FORMAT: ClassVar[str] = "drama-search"
+    FORMAT_VERSION: ClassVar[int] = 1
+    _fitted_attribute: ClassVar[str] = "estimators_"
+    _free_params: ClassVar[frozenset[str]] = frozenset(
+        {"contamination", "n_jobs", *SELECTION_PARAMS})
+    _refit_hint: ClassVar[str] = ("They shape the fitted trees: call fit again (the selection "
+                                  "options may change; select(y) applies them)")
+
     def __init__(
         self,
         reducers: Sequence[str] = DEFAULT_REDUCERS,
@@ -370,6 +378,7 @@ class DramaSearch(BaseEstimator):
         relevance_alpha: float | None = 0.5,
         max_labelled_normals: int = 500,
         drama_params: dict[str, Any] | None = None,
+        contamination: float | None = 0.1,
         n_jobs: int | None = None,
         random_state: int | None = None,
     ):
@@ -385,6 +394,7 @@ class DramaSearch(BaseEstimator):
         self.relevance_alpha = relevance_alpha
         self.max_labelled_normals = max_labelled_normals
         self.drama_params = drama_params
+        self.contamination = contamination
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -489,15 +499,10 @@ class DramaSearch(BaseEstimator):
     def fit(self, X: Any, y: Any = None) -> DramaSearch:
         """Fit one tree per reducer (and its stability partner), score every configuration,
         then select (see ``select``). A fit that fails leaves a fitted search as it was."""
-        before = dict(self.__dict__)
-        try:
-            return self._fit(X, y)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(before)
-            raise
+        return super().fit(X, y)
 
-    def _fit(self, X: Any, y: Any) -> DramaSearch:
+    def _fit(self, X: Any, y: Any) -> None:
+        self._check_contamination()
         arr = check_array(X, min_objects=2)
         labels = self.check_labels(y, len(arr))
         reducers, metrics, levels, spaces, keep_cov = self._grid(int(np.prod(arr.shape[1:])))
@@ -543,13 +548,9 @@ class DramaSearch(BaseEstimator):
             self._measure_stability(arr, partner_params, reducers, metrics, levels, spaces,
                                     sorted_ranks)
         self.n_features_in_ = int(np.prod(arr.shape[1:]))
-        names = feature_names(X)
-        if names is None:
-            self.__dict__.pop("feature_names_in_", None)
-        else:
-            self.feature_names_in_ = names
+        self._set_feature_names(X)
         self.space_ = FeatureSpace.build(arr, random_state=self.random_state)
-        return self.select(labels)
+        self._choose(labels)
 
     def _measure_stability(self, arr: np.ndarray, params: dict[str, Any], reducers: list[str],
                            metrics: list[str], levels: list[int], spaces: list[str],
@@ -571,10 +572,18 @@ class DramaSearch(BaseEstimator):
 
     def select(self, y: Any = None) -> DramaSearch:
         """(Re)choose the configurations from the stored training scores, without refitting:
-        label-free if ``y`` is None or holds no anomaly, else the robust few-label choice."""
+        label-free if ``y`` is None or holds no anomaly, else the robust few-label choice.
+        The selection options (``ensemble_share``, ``top_k``, ...) may have changed since
+        fit; the options that shaped the trees may not."""
         self._check_fitted()
+        self._check_unchanged()
+        self._choose(self.check_labels(y, len(self.train_ranks_)))
+        return self
+
+    def _choose(self, labels: np.ndarray | None) -> None:
         self._check_selection_params()
-        labels = self.check_labels(y, len(self.train_ranks_))
+        self.labels_used_ = labels
+        self._selected_with = {k: getattr(self, k) for k in SELECTION_PARAMS}
         ranked = self.train_ranks_
         agreement, prior_w = self.label_free_weights()
         res = self.results_.drop(columns=[c for c in self.results_.columns
@@ -628,7 +637,6 @@ class DramaSearch(BaseEstimator):
             self.selection_ += (f"; then a kernel relevance model on {int(y_known.sum())} "
                                 f"labelled anomalies and {int((y_known == 0).sum())} labelled "
                                 f"normals (alpha={self.relevance_alpha:g})")
-        return self
 
     def _relevance_labels(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Coordinates and 1/0 labels of the labelled anomalies and (a seeded sample of at
@@ -713,10 +721,6 @@ class DramaSearch(BaseEstimator):
         return prior_w
 
     # ------------------------------------------------------------------ scoring
-    def _check_fitted(self) -> None:
-        if "estimators_" not in vars(self):
-            raise NotFittedError("This DramaSearch is not fitted yet. Call fit(X) first.")
-
     def config_scores(self, X: Any, configs: Sequence[str] | None = None) -> pd.DataFrame:
         """Raw scores of new objects for the named configurations (default: every one in
         ``results_``); an unknown name raises a ValueError."""
@@ -730,8 +734,10 @@ class DramaSearch(BaseEstimator):
                 parse_config(name)
                 raise ValueError(f"Unknown configuration {name!r}: not in this search's "
                                  f"results_ (e.g. {next(iter(known))!r}).")
-        check_feature_names(X, getattr(self, "feature_names_in_", None))
+        self._check_unchanged()
+        self._check_feature_names(X)
         arr = check_array(X)
+        self._check_object_shape(arr, next(iter(self.estimators_.values())).sample_shape_)
         need: dict[tuple[str, str], set] = {}
         for name in configs:
             cfg = parse_config(name)
@@ -752,6 +758,7 @@ class DramaSearch(BaseEstimator):
         through the relevance model when the search was selected with labels; never
         refits."""
         self._check_fitted()
+        self._check_unchanged()
         raw = self.config_scores(X, list(self.weights_.index))
         total = np.zeros(len(raw))
         for name, w in self.weights_.items():
@@ -762,6 +769,97 @@ class DramaSearch(BaseEstimator):
         return relevance_at(self.space_.project(check_array(X)), known, y_known, total,
                             self.space_.bandwidth, alpha)
 
+    # ------------------------------------------------------------------ persistence
+    def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The fitted search as (JSON-able description, named arrays): every member tree,
+        the training scores of every configuration (the reference distributions that
+        place new scores on ranks), the fit-time results, the relevance space, the labels
+        the selection used and its weights and training scores (checked on load)."""
+        self._check_fitted()
+        arrays: dict[str, np.ndarray] = {}
+        members = []
+        for i, det in enumerate(self.estimators_.values()):
+            member_meta, member_arrays = det.to_state()
+            members.append(member_meta)
+            arrays.update({f"member{i}/{k}": v for k, v in member_arrays.items()})
+        space_config, space_arrays = self.space_.to_state()
+        arrays.update({f"space/{k}": v for k, v in space_arrays.items()})
+        res = self.results_
+        arrays.update({f"results/{c}": res[c].to_numpy(dtype=np.float64)
+                       for c in _MEASURED_COLUMNS})
+        arrays["train_scores"] = self.train_scores_.to_numpy(dtype=np.float64)
+        arrays["weights"] = res["weight"].to_numpy(dtype=np.float64)
+        arrays["decision_scores"] = np.asarray(self.decision_scores_, dtype=np.float64)
+        if self.labels_used_ is not None:
+            arrays["labels"] = self.labels_used_.astype(np.int8)
+        meta = {
+            # the selection options that made the weights, whatever has been set since
+            "params": {**self.get_params(), **self._selected_with},
+            "members": members, "configs": list(res["config"]),
+            "n_features_in": self.n_features_in_, "space": space_config,
+            "feature_names": None if not hasattr(self, "feature_names_in_")
+            else [str(c) for c in self.feature_names_in_],
+        }
+        return meta, arrays
 
-_BASE_COLUMNS = ("config", "reducer", "metric", "level", "space", "fit_time", "score_time",
-                 "stability", "stability_time")
+    @classmethod
+    def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray],
+                   device: str | None = None) -> DramaSearch:
+        """Rebuild a fitted search from :meth:`to_state`'s output. The selection is made
+        again from the saved scores and labels, and must give the saved weights and
+        training scores: a file whose parts do not agree raises a ValueError."""
+        search = cls(**meta["params"])
+        estimators = {}
+        for i, member in enumerate(meta["members"]):
+            prefix = f"member{i}/"
+            det = Drama.from_state(member, {k[len(prefix):]: v for k, v in arrays.items()
+                                            if k.startswith(prefix)}, device)
+            estimators[det.reducer] = det
+        reducers, _, _, _, _ = search._grid(int(meta["n_features_in"]))
+        if list(estimators) != reducers:
+            raise ValueError(f"the search's reducers are {reducers}, its members "
+                             f"{list(estimators)}")
+        configs = [str(c) for c in meta["configs"]]
+        n = len(next(iter(estimators.values())).decision_scores_)
+        train = np.asarray(arrays["train_scores"], dtype=np.float64)
+        if train.shape != (n, len(configs)) or not np.isfinite(train).all():
+            raise ValueError(f"training scores of shape {train.shape} for {n} objects and "
+                             f"{len(configs)} configurations (or not finite)")
+        rows = [parse_config(c) for c in configs]
+        if len(set(configs)) != len(configs) or any(r["reducer"] not in estimators
+                                                    for r in rows):
+            raise ValueError("the configurations name a reducer that has no tree, or repeat")
+        search.estimators_ = estimators
+        search.train_scores_ = pd.DataFrame(train, columns=configs)
+        sorted_ranks = [_sorted_and_ranks(train[:, j]) for j in range(train.shape[1])]
+        search._sorted_train = {c: o for c, (o, _) in zip(configs, sorted_ranks, strict=True)}
+        search.train_ranks_ = np.column_stack([r for _, r in sorted_ranks])
+        search.results_ = pd.DataFrame([{"config": c, **r} for c, r in zip(configs, rows,
+                                                                             strict=True)])
+        for column in _MEASURED_COLUMNS:
+            search.results_[column] = np.asarray(arrays[f"results/{column}"], np.float64)
+        search._consensus = None
+        search.n_features_in_ = int(meta["n_features_in"])
+        if meta["feature_names"] is not None:
+            search.feature_names_in_ = np.asarray(meta["feature_names"], dtype=object)
+        search.space_ = FeatureSpace.from_state(meta["space"], {
+            k[len("space/"):]: v for k, v in arrays.items() if k.startswith("space/")})
+        if len(search.space_.coords) != n:
+            raise ValueError("the relevance space holds another number of objects")
+        labels = arrays.get("labels")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # it was said at fit
+            search._choose(None if labels is None else cls.check_labels(labels, n))
+        for name, saved, now in (("weights", arrays["weights"], search.results_["weight"]),
+                                 ("training scores", arrays["decision_scores"],
+                                  search.decision_scores_)):
+            if np.shape(saved) != np.shape(now) or not np.allclose(saved, now, rtol=1e-9,
+                                                                   atol=1e-12):
+                raise ValueError(f"the saved {name} do not follow from the saved scores "
+                                 "and labels")
+        search._remember_params()
+        return search
+
+# What fit measured per configuration, saved with the search.
+_MEASURED_COLUMNS = ("fit_time", "score_time", "stability", "stability_time")
+_BASE_COLUMNS = ("config", "reducer", "metric", "level", "space", *_MEASURED_COLUMNS)

@@ -10,7 +10,8 @@ every metric and both spaces.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+import inspect
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -51,47 +52,75 @@ class Node:
     children: list[int] = field(default_factory=list)
 
 
+NODE_ARRAYS = ("latent_mean", "prototype", "in_mean", "in_sigma", "lat_sigma", "lat_whiten",
+               "in_whiten")
+
+
+def _group(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
+    """The arrays under ``prefix``, keyed by the rest of their names."""
+    return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+
+def takes_device(reducer: str) -> bool:
+    """Whether the named reducer's saved networks can be placed on a device when loaded."""
+    from_state = get_reducer_spec(reducer).cls.from_state
+    return "device" in inspect.signature(from_state).parameters
+
+
+@dataclass(frozen=True)
+class TreeConfig:
+    """How a tree is grown: the options that :class:`drama.Drama` passes on, saved with
+    the tree. ``keep_covariance`` keeps each node's whitening (for Mahalanobis)."""
+
+    latent_dim: int = 2
+    n_levels: int = 2
+    clustering: str = "ward"
+    min_node_size: int = 10
+    max_cluster_samples: int = 2000
+    max_fit_samples: int = 10000
+    keep_covariance: bool = False
+    min_leaf_share: float = 0.1
+    random_state: int | None = None
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> TreeConfig:
+        """The config from a mapping that may hold other keys too (a Drama's parameters)."""
+        return cls(**{f.name: params[f.name] for f in fields(cls) if f.name in params})
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 class SplitTree:
     """Fit with :meth:`fit` on scaled data shaped (n, *sample_shape); query distances with
     :meth:`node_distances` and per-level scores with :meth:`level_scores`."""
 
-    def __init__(
-        self,
-        reducer: str | Any = "pca",
-        *,
-        latent_dim: int = 2,
-        n_levels: int = 2,
-        clustering: str = "ward",
-        min_node_size: int = 10,
-        max_cluster_samples: int = 2000,
-        max_fit_samples: int = 10000,
-        keep_covariance: bool = False,
-        min_leaf_share: float = 0.1,
-        reducer_options: dict[str, Any] | None = None,
-        random_state: int | None = None,
-    ):
-        if clustering not in CLUSTERINGS:
+    def __init__(self, reducer: str | Any = "pca", config: TreeConfig | None = None,
+                 reducer_options: dict[str, Any] | None = None):
+        config = TreeConfig() if config is None else config
+        if config.clustering not in CLUSTERINGS:
             raise ValueError(
-                f"Unknown clustering {clustering!r}; choose one of {', '.join(CLUSTERINGS)}."
+                f"Unknown clustering {config.clustering!r}; choose one of "
+                f"{', '.join(CLUSTERINGS)}."
             )
         self.reducer = reducer
-        self.latent_dim = latent_dim
-        self.n_levels = n_levels
-        self.clustering = clustering
-        self.min_node_size = min_node_size
-        self.max_cluster_samples = max_cluster_samples
-        self.max_fit_samples = max_fit_samples
-        self.keep_covariance = keep_covariance
-        self.min_leaf_share = min_leaf_share
+        self.config = config
         self.reducer_options = dict(reducer_options or {})
-        self.random_state = random_state
+
+    @property
+    def n_levels(self) -> int:
+        return self.config.n_levels
+
+    @property
+    def keep_covariance(self) -> bool:
+        return self.config.keep_covariance
 
     # ------------------------------------------------------------------ fitting
     def _new_reducer(self, seed: int) -> Any:
         if isinstance(self.reducer, str):
             spec = get_reducer_spec(self.reducer)
             try:
-                return spec.factory(self.latent_dim, seed, **self.reducer_options)
+                return spec.factory(self.config.latent_dim, seed, **self.reducer_options)
             except TypeError as exc:
                 raise ValueError(
                     f"reducer_options {sorted(self.reducer_options)} do not fit the "
@@ -108,7 +137,7 @@ class SplitTree:
         reducer = self._new_reducer(int(self._rng.integers(2**31 - 1)))
         if parent is not None and hasattr(reducer, "warm_start_from"):
             reducer.warm_start_from(parent)
-        fit_rows = self._sample(len(X_node), self.max_fit_samples)
+        fit_rows = self._sample(len(X_node), self.config.max_fit_samples)
         try:
             reducer.fit(X_node if fit_rows is None else X_node[fit_rows])
             Z = np.asarray(reducer.encode(X_node), dtype=np.float64).reshape(len(X_node), -1)
@@ -156,7 +185,7 @@ class SplitTree:
 
     def fit(self, X: np.ndarray) -> SplitTree:
         """Build the tree on scaled data ``X`` shaped (n, *sample_shape)."""
-        self._rng = np.random.default_rng(self.random_state)
+        self._rng = np.random.default_rng(self.config.random_state)
         self.sample_shape_ = X.shape[1:]
         self._flat = X.reshape(len(X), -1)
         root_std = self._flat.std(axis=0)
@@ -191,7 +220,7 @@ class SplitTree:
 
     def _split(self, node_id: int, depth: int, pending: dict, X: np.ndarray) -> list[int]:
         node = self.nodes_[node_id]
-        if node_id not in pending or node.size < max(2, self.min_node_size):
+        if node_id not in pending or node.size < max(2, self.config.min_node_size):
             return []
         if pending[node_id][1] is None and \
                 node.size < getattr(self.reducers_[node.encoder], "min_fit_objects", 2):
@@ -199,7 +228,8 @@ class SplitTree:
         members, enc, Z = pending.pop(node_id)
         if enc is None:  # a child: fit its own reducer, warm-started from the parent's
             enc, Z = self._fit_reducer(X[members], self.reducers_[node.encoder], node.path)
-        centres = split_centres(Z, self.clustering, self.max_cluster_samples, self._rng)
+        centres = split_centres(Z, self.config.clustering, self.config.max_cluster_samples,
+                                self._rng)
         if centres is None:
             return []
         groups = assign(Z, centres)
@@ -215,6 +245,55 @@ class SplitTree:
             children.append(child)
         node.children = children
         return children
+
+    # ------------------------------------------------------------------ persistence
+    def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """The fitted tree as (JSON-able description, named arrays): its config, each
+        reducer's own state and each node's structure and statistics."""
+        if not isinstance(self.reducer, str):
+            raise TypeError(
+                "Only models with a named reducer can be saved in the data-only format; a "
+                f"custom reducer object ({type(self.reducer).__name__}) would need pickle. "
+                "Save its parameters yourself and refit."
+            )
+        arrays: dict[str, np.ndarray] = {}
+        reducers = []
+        for i, reducer in enumerate(self.reducers_):
+            if not hasattr(reducer, "to_state"):
+                raise TypeError(f"The {self.reducer!r} reducer cannot be saved as data.")
+            config, reducer_arrays = reducer.to_state()
+            reducers.append(config)
+            arrays.update({f"reducer{i}/{k}": np.asarray(v) for k, v in reducer_arrays.items()})
+        nodes = []
+        for i, node in enumerate(self.nodes_):
+            nodes.append({"path": node.path, "depth": node.depth, "size": node.size,
+                          "encoder": node.encoder, "children": node.children})
+            for name in NODE_ARRAYS:
+                value = getattr(node, name)
+                if value is not None:
+                    arrays[f"node{i}/{name}"] = value
+        meta = {"tree": self.config.as_dict(), "reducers": reducers, "nodes": nodes,
+                "levels": self.levels_, "sample_shape": list(self.sample_shape_)}
+        return meta, arrays
+
+    @classmethod
+    def from_state(cls, reducer: str, meta: dict[str, Any], arrays: dict[str, np.ndarray],
+                   reducer_options: dict[str, Any] | None = None,
+                   device: str | None = None) -> SplitTree:
+        """Rebuild a tree from :meth:`to_state`'s output; ``device`` places a neural
+        reducer's networks (only passed to reducers whose loader takes it)."""
+        spec = get_reducer_spec(reducer)
+        tree = cls(reducer, TreeConfig(**meta["tree"]), reducer_options)
+        tree.sample_shape_ = tuple(meta["sample_shape"])
+        placed = {"device": device} if device is not None and takes_device(reducer) else {}
+        tree.reducers_ = [spec.cls.from_state(config, _group(arrays, f"reducer{i}/"), **placed)
+                          for i, config in enumerate(meta["reducers"])]
+        tree.nodes_ = []
+        for i, info in enumerate(meta["nodes"]):
+            node_arrays = _group(arrays, f"node{i}/")
+            tree.nodes_.append(Node(**info, **{k: node_arrays.get(k) for k in NODE_ARRAYS}))
+        tree.levels_ = meta["levels"]
+        return tree
 
     # ------------------------------------------------------------------ scoring
     def _stats(self, ids: list[int], space: str) -> tuple[np.ndarray, LeafStats]:
@@ -237,7 +316,7 @@ class SplitTree:
         well be a group of anomalies; measuring distances to it would hide them. If no leaf
         is large enough, the largest one serves."""
         leaves = self.levels_[level]
-        least = self.min_leaf_share * self.nodes_[0].size
+        least = self.config.min_leaf_share * self.nodes_[0].size
         big = [i for i in leaves if self.nodes_[i].size >= least]
         return big or [max(leaves, key=lambda i: self.nodes_[i].size)]
 
