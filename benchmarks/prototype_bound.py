@@ -1,8 +1,8 @@
 """How well can 2^L prototypes find local anomalies? DRAMA's levels against a reference.
 
 DRAMA scores an object as its distance to the nearest of the 2^L prototypes of level L
-(SPEC section 1.3). On the paper's local-anomaly signals (1000 curves of shape 1, 50 with
-a small bump, noise 0.3) that distance mostly measures how an object's own stretch,
+(docs/algorithm.md#scores). On the paper's local-anomaly signals (1000 curves of shape 1,
+50 with a small bump, noise 0.3) that distance mostly measures how an object's own stretch,
 shift, amplitude and offset differ from its prototype's, not the bump. This script puts a
 number on that limit. The reference at each level is the best set of 2^L prototypes for
 the *normal* objects in the squared-L2 sense: k-means (10 starts) fitted on the inliers
@@ -34,7 +34,7 @@ from drama.datasets.synthetic import make_local_anomaly
 from drama.metrics import auc_score
 from drama.scaling import Scaler
 
-# SPEC metric -> scipy's cdist arguments, for the metrics that need no leaf statistics
+# DRAMA metric -> scipy's cdist arguments, for the metrics that need no leaf statistics
 CDIST_METRICS = {"l1": ("cityblock", {}), "l2": ("euclidean", {}),
                  "l4": ("minkowski", {"p": 4}), "chebyshev": ("chebyshev", {}),
                  "braycurtis": ("braycurtis", {}), "canberra": ("canberra", {}),

@@ -1,4 +1,4 @@
-"""The ten prototype distances (SPEC §1.4) against SciPy and direct formulas."""
+"""The ten prototype distances (docs/algorithm.md#distances) against SciPy and direct formulas."""
 
 from __future__ import annotations
 

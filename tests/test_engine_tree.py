@@ -1,4 +1,4 @@
-"""The binary divisive tree (SPEC §1.2-1.3): structure, consistency, reproducibility."""
+"""The binary divisive tree (docs/algorithm.md#tree): structure, consistency, reproducibility."""
 
 from __future__ import annotations
 

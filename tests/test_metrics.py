@@ -1,4 +1,4 @@
-"""Hand-computed checks of the evaluation measures (SPEC §3) and their input errors."""
+"""Hand-computed checks of the measures of docs/algorithm.md#evaluation and their input errors."""
 
 from __future__ import annotations
 

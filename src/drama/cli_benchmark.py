@@ -27,7 +27,7 @@ def benchmark(
                                 "file.")] = None,
     data_dir: Annotated[Path | None, typer.Option(
         help="Folder of ODDS .mat/.npz files.",
-        show_default="$DRAMA_ODDS_DIR or ../shared/data/odds beside the repository")] = None,
+        show_default="$DRAMA_ODDS_DIR or shared/data/odds beside a source checkout")] = None,
     synthetic: Annotated[bool, typer.Option(
         help="Run the paper's synthetic local/new-class experiments instead of ODDS.")] = False,
     n_features: Annotated[list[int] | None, typer.Option(

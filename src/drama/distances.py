@@ -1,4 +1,4 @@
-"""The ten distances between objects and leaf prototypes (SPEC §1.4).
+"""The ten distances between objects and leaf prototypes (docs/algorithm.md#distances).
 
 Every function takes a block of objects ``U`` (b, d) and all prototypes ``P`` (k, d) at
 once and returns (b, k). ``prototype_distances`` walks the objects in row chunks so

@@ -1,4 +1,4 @@
-"""Evaluation measures for anomaly rankings: AUC, MCC, RWS and friends (SPEC §3).
+"""Evaluation measures for anomaly rankings: AUC, MCC, RWS and more (docs/algorithm.md#evaluation).
 
 Every function takes the true labels (1 = anomaly, 0 = normal) and the anomaly
 scores (higher = more anomalous) of the same objects. Where a measure needs a

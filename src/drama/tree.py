@@ -1,4 +1,4 @@
-"""The binary divisive tree that learns what "normal" looks like (SPEC §1.2).
+"""The binary divisive tree that learns what "normal" looks like (docs/algorithm.md#tree).
 
 Each split fits a reducer on the node's objects, clusters their latent codes in two and
 keeps, for each child, the latent mean and its decoded prototype (plus the statistics the

@@ -1,4 +1,4 @@
-"""The benchmark runner: DRAMA against its peers under the paper's protocols (SPEC §3-4).
+"""The benchmark runner: DRAMA against its peers under the protocols of docs/algorithm.md#protocols.
 
 :func:`run_benchmark` runs and appends to a resumable CSV; :mod:`drama.benchmark.report`
 turns it into Markdown tables and figures; ``drama benchmark`` is the command line.

@@ -1,6 +1,6 @@
 """Run DRAMA and its peers on data sets under a named protocol; resumable CSV of results.
 
-Protocols (SPEC §3):
+Protocols (docs/algorithm.md#protocols):
 
 - ``unsupervised``: fit on all objects, score all objects, no labels (one draw).
 - ``semi``: in each draw, "seen" = a random half of the inliers (labelled 0) plus k
@@ -252,7 +252,7 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 
 def _peer_scores(det: str, X_fit: np.ndarray, X_score: np.ndarray, seed: int
                  ) -> tuple[np.ndarray, float]:
-    """Peers see min-max-scaled data (fitted on the training part), as in PEERS.md."""
+    """Peers see min-max-scaled data, fitted on the training part (docs/algorithm.md#protocols)."""
     scaler = MinMaxScaler().fit(X_fit)
     fit = scaler.transform(X_fit)
     score = fit if X_score is X_fit else scaler.transform(X_score)

@@ -177,7 +177,7 @@ def curve_features(mjd: np.ndarray, mag: np.ndarray, err: np.ndarray) -> np.ndar
 
 def crts_folder(folder: str | os.PathLike[str] | None = None) -> Path:
     """Where the CRTS files are: ``folder``, else ``$DRAMA_CRTS_DIR``, else
-    ``../shared/data/lightcurves/crts`` next to this repository."""
+    ``shared/data/lightcurves/crts`` beside a source checkout."""
     if folder is not None:
         return Path(folder)
     env = os.environ.get("DRAMA_CRTS_DIR")

@@ -1,4 +1,4 @@
-"""Synthetic signal benchmarks of the DRAMA paper (SPEC section 4).
+"""Synthetic signal benchmarks of the DRAMA paper (docs/algorithm.md#synthetic-benchmarks).
 
 Ten signal shapes on ``x = linspace(0, 1, n_features)``, each object jittered by a
 random stretch ``a1``, shift ``a2``, amplitude ``a3`` and offset ``a4`` plus Gaussian
@@ -50,7 +50,7 @@ def _heaviside(values: np.ndarray) -> np.ndarray:
 
 
 # Each shape maps (x, t, a1) to f; x has shape (1, n_f), t = x - a2 and a1 are (n, n_f)
-# and (n, 1). Formulas follow SPEC section 4 literally.
+# and (n, 1). Formulas as in docs/algorithm.md#synthetic-benchmarks.
 _SHAPES: dict[int, Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]] = {
     1: lambda x, t, a1: x * np.sin(2 * np.pi * a1 * t) + 0.8,
     2: lambda x, t, a1: (signal.sawtooth(10 * np.pi * a1 * t) + 1) / 2,
@@ -114,7 +114,7 @@ def make_signals(
     Each object is ``a3 * (f(x) - a4) + noise * N(0, 1)`` with ``t = x - a2``,
     ``a1 ~ U[1 - stretch, 1 + stretch]``, ``a2 ~ U[-shift, shift]``,
     ``a3 ~ U[1 - amplitude, 1 + amplitude]`` and ``a4 ~ U[-offset, offset]`` drawn per
-    object; ``f`` is shape 1-10 of SPEC section 4.
+    object; ``f`` is shape 1-10 of docs/algorithm.md#synthetic-benchmarks.
 
     Parameters
     ----------
