@@ -236,7 +236,8 @@ def test_missing_input_and_bad_extensions(table, tmp_path):
 def test_failed_write_leaves_old_output_intact(table, tmp_path, monkeypatch):
     path, _ = table
     out = tmp_path / "scores.csv"
-    out.write_text("previous results\n")
+    previous = "obj,score,label,rank\n7,0.5,0,1\n"  # an earlier run's output
+    out.write_text(previous)
 
     def broken_to_csv(self, target, *args, **kwargs):
         with open(target, "w") as handle:
@@ -247,17 +248,18 @@ def test_failed_write_leaves_old_output_intact(table, tmp_path, monkeypatch):
     result = _invoke("score", path, "-o", out, "--id-column", "obj", "--label-column", "truth")
     assert result.exit_code == 1
     assert "No space left on device" in result.output and "Traceback" not in result.output
-    assert out.read_text() == "previous results\n"
+    assert out.read_text() == previous
     assert sorted(p.name for p in tmp_path.iterdir()) == ["objects.csv", "scores.csv"]
 
 
 def test_failed_fit_leaves_old_output_intact(table, tmp_path):
     path, _ = table
     out = tmp_path / "scores.csv"
-    out.write_text("previous results\n")
+    previous = "obj,score,label,rank\n7,0.5,0,1\n"
+    out.write_text(previous)
     result = _invoke("score", path, "-o", out, "--id-column", "obj", "--latent-dim", "0")
     assert result.exit_code == 2
-    assert out.read_text() == "previous results\n"
+    assert out.read_text() == previous
 
 
 def test_fit_reports_and_saves(table, tmp_path):
@@ -368,17 +370,20 @@ def test_label_named_column_that_is_not_0_1_stays_a_feature_with_a_warning(tmp_p
     assert "Warning: " in flat and "'y' is named like labels" in flat
 
 
+ONE_AE = ("--metric", "l2", "--levels", "2")  # with --reducer ae: that one configuration
+
+
 def test_neural_reducer_trains_with_its_progress_bar(table, tmp_path):
     pytest.importorskip("torch", reason="the neural reducers need PyTorch")
     path, _ = table
     out = tmp_path / "o.csv"
     result = _invoke("score", path, "-o", out, "--id-column", "obj", "--label-column", "truth",
-                     "--reducer", "ae")
+                     "--reducer", "ae", *ONE_AE)
     assert result.exit_code == 0, result.output
     assert len(pd.read_csv(out)) == 60
     model = tmp_path / "m.npz"
     assert _invoke("fit", path, "--model", model, "--id-column", "obj", "--label-column",
-                   "truth", "--reducer", "ae").exit_code == 0
+                   "truth", "--reducer", "ae", *ONE_AE).exit_code == 0
     from drama import Drama
 
     assert Drama.load(model).reducer_options == {"progress": True}  # the bar was asked for
@@ -389,7 +394,7 @@ def test_device_option_reaches_the_neural_reducer(table, tmp_path):
     path, _ = table
     model = tmp_path / "m.npz"
     result = _invoke("fit", path, "--model", model, "--id-column", "obj", "--label-column",
-                     "truth", "--reducer", "ae", "--device", "cpu")
+                     "truth", "--reducer", "ae", *ONE_AE, "--device", "cpu")
     assert result.exit_code == 0, result.output
     from drama import Drama
 
@@ -399,7 +404,7 @@ def test_device_option_reaches_the_neural_reducer(table, tmp_path):
     assert result.exit_code == 0, result.output
     if not torch.cuda.is_available():
         result = _invoke("score", path, "-o", tmp_path / "g.csv", "--id-column", "obj",
-                         "--reducer", "ae", "--device", "cuda")
+                         "--reducer", "ae", *ONE_AE, "--device", "cuda")
         assert result.exit_code != 0 and "no CUDA GPU" in " ".join(result.output.split())
 
 
@@ -421,7 +426,7 @@ def test_a_gpu_model_on_a_cpu_machine_is_told_to_use_device_cpu(table, tmp_path,
     path, _ = table
     model = tmp_path / "m.npz"
     assert _invoke("fit", path, "--model", model, "--id-column", "obj",
-                   "--reducer", "ae").exit_code == 0
+                   "--reducer", "ae", *ONE_AE).exit_code == 0
     gpu = as_gpu_model(model, tmp_path / "gpu.npz")
     score = ["score", path, "-o", tmp_path / "o.csv", "--id-column", "obj", "--model", gpu]
     result = _invoke(*score)

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from drama.cli_common import (
     UserError,
+    check_replaceable,
     check_table_output,
     check_target,
     err_console,
@@ -29,11 +30,21 @@ from drama.cli_common import (
     user_errors,
     write_table,
 )
+from drama.cli_detector import (
+    build_detector,
+    describe,
+    device_refused,
+    fit_detector,
+    print_selection,
+    read_labels,
+    sidecar_path,
+    write_sidecar,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - for type hints only
     import pandas as pd
 
-    from drama import Drama
+    from drama import Drama, DramaSearch
 
 __all__ = ["app", "main"]
 
@@ -44,12 +55,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
-
-# The command line's own defaults; every other model option falls back to Drama's default
-# (left out of the call), so the two can never disagree. Kept apart from the typer signature
-# so that `score --model` can tell whether the user also asked for settings.
-MODEL_DEFAULTS: dict[str, Any] = {"contamination": 0.05, "random_state": 0}
-
 
 def _version() -> str:
     """The installed distribution's version, or the package's own when run from a checkout."""
@@ -180,45 +185,14 @@ def _ranks(scores: np.ndarray) -> np.ndarray:
     return ranks
 
 
-# Drama's parameter -> the option that sets it here, for messages.
-OPTION_NAMES = {"reducer": "--reducer", "metric": "--metric", "n_levels": "--levels",
+# The options that choose or shape the detector, for messages.
+OPTION_NAMES = {"reducer": "--reducer", "metric": "--metric", "levels": "--levels",
                 "latent_dim": "--latent-dim", "scaling": "--scaling",
-                "contamination": "--contamination", "random_state": "--seed"}
+                "contamination": "--contamination", "seed": "--seed", "labels": "--labels"}
 
 
-def _model_params(**given: Any) -> dict[str, Any]:
-    """The user's model options over the defaults."""
-    chosen = {k: v for k, v in given.items() if v is not None}
-    return {**MODEL_DEFAULTS, **chosen}
-
-
-def _fit(features: Any, params: dict[str, Any], device: str | None = None) -> Drama:
-    """Fit with a spinner, or, for a neural reducer, with its per-node training bar (two
-    live displays cannot share the terminal)."""
-    from drama import Drama
-    from drama.reducers.neural import NEURAL_NAMES
-
-    reducer = params.get("reducer") or "none"
-    if reducer in NEURAL_NAMES:
-        options = {"progress": True, **({} if device is None else {"device": device})}
-        det = Drama(**params, reducer_options=options)
-        det.fit(features)
-        return det
-    if device is not None:
-        raise UserError(_device_refused(reducer))
-    det = Drama(**params)
-    with err_console().status(f"Fitting DRAMA ({det.reducer}, {det.metric}) ..."):
-        det.fit(features)
-    return det
-
-
-def _device_refused(reducer: str) -> str:
-    return (f"--device applies to the neural reducers (ae, vae, cae1d, ...); the {reducer!r} "
-            "reducer always runs on the CPU, so leave --device out.")
-
-
-def _load_model(path: Path, device: str | None = None) -> Drama:
-    from drama import Drama
+def _load_model(path: Path, device: str | None = None) -> Drama | DramaSearch:
+    from drama import load_detector
     from drama.reducers.base import DeviceError
     from drama.reducers.neural import NEURAL_NAMES, check_device
 
@@ -230,12 +204,13 @@ def _load_model(path: Path, device: str | None = None) -> Drama:
         except DeviceError as exc:
             raise UserError(f"--device {device}: {exc}") from None
     try:
-        det = Drama.load(path, device=device)
+        det = load_detector(path, device=device)
     except DeviceError:
         raise UserError(f"{path} holds a model trained on a device this machine lacks (a "
                         "GPU); add --device cpu to run it on the CPU.") from None
-    if device is not None and det.reducer not in NEURAL_NAMES:
-        raise UserError(_device_refused(det.reducer))
+    reducers = list(det.reducers) if hasattr(det, "reducers") else [det.reducer]
+    if device is not None and not any(r in NEURAL_NAMES for r in reducers):
+        raise UserError(device_refused(reducers[0]))
     return det
 
 
@@ -298,26 +273,40 @@ LabelOpt = Annotated[
     ),
 ]
 ReducerOpt = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(
         "--reducer",
         help="Dimensionality reducer: none (no reduction: prototypes in input space), pca, "
-        "ica, nmf (ae, vae, ... with extras).",
-        show_default="none",
+        "ica, nmf (ae, vae, ... with extras). Repeat to search among several. With one "
+        "--reducer, one --metric and one --levels: that single configuration.",
+        show_default="none, pca, ica, nmf (searched)",
     ),
 ]
 MetricOpt = Annotated[
-    str | None,
+    list[str] | None,
     typer.Option(
         "--metric",
         help="Distance to the prototypes: l1, l2, l4, wl2, wl4, braycurtis, chebyshev, "
-        "canberra, correlation, mahalanobis.",
-        show_default="l2",
+        "canberra, correlation, mahalanobis. Repeat to search among several.",
+        show_default="all (searched)",
     ),
 ]
 LevelsOpt = Annotated[
-    int | None,
-    typer.Option("--levels", min=1, help="Depth of the splitting tree.", show_default="2"),
+    list[int] | None,
+    typer.Option("--levels", min=1, help="Tree level whose prototypes score (the tree is as "
+                 "deep as the deepest). Repeat to search among several.",
+                 show_default="1, 2, 3, 4 (searched)"),
+]
+LabelsOpt = Annotated[
+    Path | None,
+    typer.Option("--labels", help="CSV of known objects: id (the --id-column's values, or "
+                 "'row' numbers) and label (1 = anomaly, 0 = normal). The search then picks "
+                 "the configurations that separate them best.", show_default=False),
+]
+ForceOpt = Annotated[
+    bool,
+    typer.Option("--force", help="Replace an existing output or model file even when it is "
+                 "not one that DRAMA wrote."),
 ]
 LatentOpt = Annotated[
     int | None,
@@ -371,7 +360,8 @@ def score(
         typer.Option(
             "--output",
             "-o",
-            help="Where to write the scores (.csv, .parquet or .pq).",
+            help="Where to write the scores (.csv, .parquet or .pq); OUTPUT.json beside it "
+            "records which configurations made them.",
             show_default="INPUT-scores.csv next to INPUT",
         ),
     ] = None,
@@ -384,6 +374,7 @@ def score(
     scaling: ScalingOpt = None,
     contamination: ContamOpt = None,
     seed: SeedOpt = None,
+    labels: LabelsOpt = None,
     model: Annotated[
         Path | None,
         typer.Option(
@@ -392,18 +383,16 @@ def score(
         ),
     ] = None,
     device: DeviceOpt = None,
+    force: ForceOpt = False,
 ) -> None:
-    """Score every row of INPUT and write id, score, label (0/1) and rank, in the input order."""
+    """Score every row of INPUT and write id, score, label (0/1) and rank, in the input order.
+
+    Without options DRAMA searches its configurations label-free and averages those that
+    agree; --reducer, --metric and --levels narrow the search."""
     with user_errors():
-        given = {
-            "reducer": reducer,
-            "metric": metric,
-            "n_levels": levels,
-            "latent_dim": latent_dim,
-            "scaling": scaling,
-            "contamination": contamination,
-            "random_state": seed,
-        }
+        given = {"reducer": reducer, "metric": metric, "levels": levels,
+                 "latent_dim": latent_dim, "scaling": scaling,
+                 "contamination": contamination, "seed": seed, "labels": labels}
         if model is not None:
             clash = [OPTION_NAMES[k] for k, v in given.items() if v is not None]
             if clash:
@@ -413,7 +402,9 @@ def score(
                 )
         if output is None:
             output = input.with_name(f"{input.stem}-scores.csv")
-        check_table_output(output, input)
+        check_table_output(output, input, force=force)
+        check_replaceable(sidecar_path(output), "--output's record", "run record",
+                          _is_run_record, force)
         features, ids, y, id_name = _read_input(input, id_column, label_column)
         if model is not None:
             det = _load_model(model, device)
@@ -424,32 +415,65 @@ def score(
                 )
             with err_console().status("Scoring with the saved model ..."):
                 scores = np.asarray(det.decision_function(features), dtype=np.float64)
-            labels = (scores > float(det.threshold_)).astype(np.int64)
+            flags = (scores > float(det.threshold_)).astype(np.int64)
         else:
-            det = _fit(features, _model_params(**given), device)
+            known = None if labels is None else read_labels(labels, ids, id_name,
+                                                             len(features))
+            det = _fit_from_options(features, known, given, device)
             scores = np.asarray(det.decision_scores_, dtype=np.float64)
-            labels = np.asarray(det.labels_, dtype=np.int64)
+            flags = np.asarray(det.labels_, dtype=np.int64)
 
         import pandas as pd
 
         if ids is None:
             id_name, ids = "row", np.arange(len(scores))
         frame = pd.DataFrame(
-            {id_name: ids, "score": scores, "label": labels, "rank": _ranks(scores)}
+            {id_name: ids, "score": scores, "label": flags, "rank": _ranks(scores)}
         )
         write_table(frame, output)
+        about = describe(det)
+        write_sidecar(output, about, det, input=str(input),
+                      model=None if model is None else str(model),
+                      labels=None if labels is None else str(labels),
+                      n_objects=len(scores), n_flagged=int(flags.sum()))
 
         out = out_console()
+        print_selection(about, out)
         _print_top(ids, scores, out, y=y, id_name=id_name)
         out.print(
-            f"Scored {len(scores)} objects; {int(labels.sum())} flagged as anomalies. "
-            f"Wrote [bold]{escape(str(output))}[/bold]."
+            f"Scored {len(scores)} objects; {int(flags.sum())} flagged as anomalies. "
+            f"Wrote [bold]{escape(str(output))}[/bold] (and its record "
+            f"{escape(sidecar_path(output).name)})."
         )
         if y is not None:
             try:
                 _print_metrics(y, scores, out)
             except (ValueError, TypeError) as exc:  # scores are written; don't fail for this
                 err_console().print(f"[yellow]Warning:[/yellow] no evaluation: {escape(str(exc))}")
+
+
+def _fit_from_options(features: Any, known: np.ndarray | None, given: dict[str, Any],
+                      device: str | None) -> Drama | DramaSearch:
+    """Build the detector the options ask for and fit it (with labels for a search)."""
+    from drama import Drama
+
+    tree_options = {k: given[k] for k in ("latent_dim", "scaling") if given[k] is not None}
+    det = build_detector(given["reducer"], given["metric"], given["levels"], tree_options,
+                         {"contamination": given["contamination"],
+                          "random_state": given["seed"]}, device)
+    if known is not None and isinstance(det, Drama):
+        raise UserError("--labels chooses among configurations, and one --reducer, --metric "
+                        "and --levels name a single one; repeat one of them or leave it out.")
+    return fit_detector(det, features, known)
+
+
+def _is_run_record(path: Path) -> bool:
+    import json
+
+    try:
+        return "drama_version" in json.loads(path.read_text())
+    except (OSError, ValueError, TypeError, UnicodeDecodeError):
+        return False
 
 
 @app.command()
@@ -468,28 +492,32 @@ def fit(
     scaling: ScalingOpt = None,
     contamination: ContamOpt = None,
     seed: SeedOpt = None,
+    labels: LabelsOpt = None,
     device: DeviceOpt = None,
+    force: ForceOpt = False,
 ) -> None:
-    """Fit DRAMA on INPUT and save the model, to apply later with `drama score --model`."""
+    """Fit DRAMA on INPUT and save the model, to apply later with `drama score --model`.
+
+    Without options it is the label-free search over DRAMA's configurations; --reducer,
+    --metric and --levels narrow it, --labels makes it choose with known objects."""
+    from drama.persistence import detector_format
+
     with user_errors():
         check_target(model, input, "--model", ".npz")
-        features, _, y, _ = _read_input(input, id_column, label_column)
-        params = _model_params(
-            reducer=reducer,
-            metric=metric,
-            n_levels=levels,
-            latent_dim=latent_dim,
-            scaling=scaling,
-            contamination=contamination,
-            random_state=seed,
-        )
-        det = _fit(features, params, device)
+        check_replaceable(model, "--model", "model",
+                          lambda path: detector_format(path) is not None, force)
+        features, ids, y, id_name = _read_input(input, id_column, label_column)
+        known = None if labels is None else read_labels(labels, ids, id_name, len(features))
+        det = _fit_from_options(
+            features, known,
+            {"reducer": reducer, "metric": metric, "levels": levels, "latent_dim": latent_dim,
+             "scaling": scaling, "contamination": contamination, "seed": seed}, device)
         det.save(model)  # through a temporary file: never half a model
         out = out_console()
+        print_selection(describe(det), out)
         n_flagged = int(np.asarray(det.labels_).sum())
         out.print(
-            f"Fitted on {len(features)} objects x {features.shape[1]} features "
-            f"({det.reducer}, {det.metric}, {det.n_levels} levels); "
+            f"Fitted on {len(features)} objects x {features.shape[1]} features; "
             f"threshold {float(det.threshold_):.4g} flags {n_flagged}. "
             f"Saved [bold]{escape(str(model))}[/bold]."
         )
@@ -537,7 +565,8 @@ def demo(
         from drama.report import write_report
 
         X, y = load_breast_cancer_task()
-        det = _fit(X, _model_params())  # the command line's defaults, as `drama score`
+        # one configuration (Drama's default), as the report draws one tree's latent map
+        det = fit_detector(build_detector(["none"], ["l2"], [2], {}, {}, None), X, None)
         scores = np.asarray(det.decision_scores_, dtype=np.float64)
         console = out_console()
         _print_top(np.arange(len(scores)), scores, console, y=y, id_name="index")

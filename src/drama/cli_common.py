@@ -9,7 +9,7 @@ module level without importing the main app.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -105,11 +105,42 @@ def check_target(path: Path, source: Path, option: str, suffixes: str) -> None:
                         f"{suffixes}.")
 
 
-def check_table_output(path: Path, source: Path, option: str = "--output") -> str:
-    """The format of a table output (from its extension), after :func:`check_target`."""
+def check_table_output(path: Path, source: Path, option: str = "--output",
+                       force: bool = False) -> str:
+    """The format of a table output (from its extension), after :func:`check_target`; an
+    existing file is replaced only when it is a DRAMA output, or with ``force``."""
     fmt = table_format(path, "output")
     check_target(path, source, option, " or ".join(sorted(TABLE_SUFFIXES)))
+    check_replaceable(path, option, "scores table", _is_scores_table, force)
     return fmt
+
+
+def check_replaceable(path: Path, option: str, kind: str, is_kind: Callable[[Path], bool],
+                      force: bool) -> None:
+    """Refuse to write over an existing file that is not a DRAMA file of the same kind (a
+    data table, a label store, ...) unless ``force``: one mistyped name must not cost
+    the user their data."""
+    if force or not path.exists() or is_kind(path):
+        return
+    raise UserError(f"{option} {str(path)!r} exists and is not a DRAMA {kind}; it is left "
+                    "as it is. Choose another name, or add --force to replace it.")
+
+
+def _is_scores_table(path: Path) -> bool:
+    """Whether ``path`` holds a scores table as `drama score` writes it (id, score,
+    label, rank)."""
+    try:
+        if table_format(path, "output") == "parquet":
+            import pyarrow.parquet as pq
+
+            columns = list(pq.read_schema(path).names)
+        else:
+            import pandas as pd
+
+            columns = [str(c) for c in pd.read_csv(path, nrows=0).columns]
+    except Exception:  # noqa: BLE001 - anything unreadable is not our table
+        return False
+    return columns[1:] == ["score", "label", "rank"]
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:

@@ -22,7 +22,7 @@ import numpy as np
 from drama._io import atomic_path
 from drama.reducers.base import DeviceError
 
-__all__ = ["read_detector", "write_detector"]
+__all__ = ["detector_format", "read_detector", "write_detector"]
 
 
 def _json_default(value: Any) -> Any:
@@ -52,6 +52,20 @@ def write_detector(detector: Any, path: str | os.PathLike) -> None:
     arrays["__meta__"] = np.array(json.dumps({**header, **meta}, default=_json_default))
     with atomic_path(Path(path)) as tmp, open(tmp, "wb") as handle:
         np.savez_compressed(handle, **arrays)
+
+
+def detector_format(path: str | os.PathLike) -> str | None:
+    """The format name of a DRAMA detector file (e.g. ``"drama-model"``), or None for any
+    other file; reads only the description, whatever the size of the arrays."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            if "__meta__" not in archive.files:
+                return None
+            meta = json.loads(str(archive["__meta__"]))
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, AttributeError):
+        return None
+    fmt = meta.get("format") if isinstance(meta, dict) else None
+    return fmt if isinstance(fmt, str) and fmt.startswith("drama-") else None
 
 
 def _read(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
