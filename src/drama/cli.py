@@ -153,7 +153,8 @@ def _read_input(
         err_console().print(f"[yellow]Warning:[/yellow] {escape(str(warning.message))}")
     if len(features) == 0:
         raise UserError(f"{path.name} has no rows; there is nothing to score.")
-    unused = [c for c in columns if c not in set(map(str, features.columns))]
+    used = set(map(str, features.columns))
+    unused = [c for c in columns if c not in used]
     id_name = id_column
     if ids is not None and id_name is None:
         id_name = next((c for c in unused if c.lower() == "id"), "id")
@@ -242,7 +243,7 @@ def _print_top(
     order = ranking(scores)[:n]
     table = Table(title=f"Top {len(order)} anomalies")
     table.add_column("rank", justify="right")
-    table.add_column(id_name)
+    table.add_column(escape(id_name))
     table.add_column("score", justify="right")
     if y is not None:
         table.add_column("true label", justify="right")

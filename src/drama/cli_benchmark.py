@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from drama.cli_common import USER_ERROR, err_console, out_console, user_errors
 
@@ -117,7 +118,7 @@ def benchmark(
     md = write_report(results, out, title=f"DRAMA benchmark: {protocol} protocol")
     if synthetic:
         plot_synthetic(results, out)
-    out_console().print(f"results: {csv}\nreport: {md}")
+    out_console().print(f"results: {escape(str(csv))}\nreport: {escape(str(md))}")
 
 
 def register(app: typer.Typer) -> None:

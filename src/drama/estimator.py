@@ -219,10 +219,21 @@ class Drama(AnomalyDetector):
         self.n_features_in_ = n_features
 
     def _score(self, scaled: np.ndarray, tree: SplitTree) -> np.ndarray:
+        """Scores of the scored level and metric; an overflow is an error that names the
+        options to change, never an infinite or NaN score."""
         level = self._scored_level()
-        return tree.level_scores(scaled, [self.metric], [level], self.space)[
+        scores = tree.level_scores(scaled, [self.metric], [level], self.space)[
             (level, self.metric)
         ]
+        bad = ~np.isfinite(scores)
+        if bad.any():
+            raise ValueError(
+                f"The {self.metric} distances of {int(bad.sum())} object(s) (first: object "
+                f"{int(np.argmax(bad))}) overflow float64: the values are too large for the "
+                f"arithmetic with scaling={self.scaling!r}. Use scaling='minmax' or "
+                "'standard' (fitted on data of this size), or rescale the data."
+            )
+        return scores
 
     # ------------------------------------------------------------------ scoring
     def decision_function(self, X: Any) -> np.ndarray:

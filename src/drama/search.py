@@ -232,8 +232,11 @@ def _score_tree(det: Drama, X: np.ndarray, metrics: list[str], levels: list[int]
             frame = det.score_levels(X, [metric], levels, space)
             per_level = (time.perf_counter() - start) / len(levels)
             for level in levels:
+                values = frame[(level, metric)].to_numpy()
+                if not np.isfinite(values).all():
+                    continue  # an overflowing distance ranks nothing
                 name = config_name(det.reducer, metric, level, space)
-                scores[name] = frame[(level, metric)].to_numpy()
+                scores[name] = values
                 cost[name] = per_level
     return scores, cost
 

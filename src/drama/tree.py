@@ -22,6 +22,9 @@ from drama.reducers import as_reducer, get_reducer_spec
 from drama.scaling import column_size, is_spread
 
 SPACES = ("input", "latent")
+# Larger (scaled) values would overflow float64 in the fourth powers of the l4 distances
+# and of the shrunk covariances.
+MAX_ABS_VALUE = 1e60
 # A d x d covariance is estimated well from a few thousand objects; more only costs time.
 COVARIANCE_SAMPLES = 4000
 
@@ -188,6 +191,13 @@ class SplitTree:
         self._rng = np.random.default_rng(self.config.random_state)
         self.sample_shape_ = X.shape[1:]
         self._flat = X.reshape(len(X), -1)
+        largest = float(np.abs(self._flat).max())
+        if largest > MAX_ABS_VALUE:
+            raise ValueError(
+                f"The (scaled) data hold values up to {largest:.3g}: their squares, spreads "
+                "and covariances overflow float64. Use scaling='minmax' or 'standard' "
+                "instead of 'none', or rescale the data."
+            )
         root_std = self._flat.std(axis=0)
         # A feature constant in training gets the typical floor, not ~0: otherwise a rounding
         # difference there would outweigh any real anomaly under wl2 / wl4.
