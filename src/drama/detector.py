@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Mapping
 from numbers import Real
 from typing import Any, ClassVar
 
@@ -113,6 +114,8 @@ class AnomalyDetector(BaseEstimator):
     # The saved file's format name and the version this release reads and writes.
     FORMAT: ClassVar[str]
     FORMAT_VERSION: ClassVar[int]
+    # Saved arrays that may hold NaN (every other floating array must be finite).
+    NAN_MEMBERS: ClassVar[tuple[str, ...]] = ()
 
     decision_scores_: np.ndarray
 
@@ -253,9 +256,14 @@ class AnomalyDetector(BaseEstimator):
         raise NotImplementedError
 
     @classmethod
-    def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray],
+    def from_state(cls, meta: dict[str, Any], arrays: Mapping[str, np.ndarray],
                    device: str | None = None) -> AnomalyDetector:
         """Rebuild a detector from :meth:`to_state`'s output."""
+        raise NotImplementedError
+
+    @classmethod
+    def element_budget(cls, meta: dict[str, Any]) -> int:
+        """The most values one saved array may hold, from the saved description."""
         raise NotImplementedError
 
     def save(self, path: str | os.PathLike) -> None:

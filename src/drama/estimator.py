@@ -17,6 +17,7 @@ from drama._validation import (
 from drama.clustering import CLUSTERINGS
 from drama.detector import AnomalyDetector
 from drama.distances import CORRELATION_MIN_DIMS, METRICS, ranks_in
+from drama.persistence import element_budget, group
 from drama.scaling import SCALINGS, Scaler
 from drama.tree import SPACES, SplitTree, TreeConfig, takes_device
 
@@ -323,6 +324,13 @@ class Drama(AnomalyDetector):
         return meta, arrays
 
     @classmethod
+    def element_budget(cls, meta: dict[str, Any]) -> int:
+        """The most values one array of a saved model may hold (see
+        :func:`drama.persistence.element_budget`)."""
+        return element_budget(meta["nodes"][0]["size"],
+                              int(np.prod(meta["sample_shape"], dtype=object)))
+
+    @classmethod
     def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray],
                    device: str | None = None) -> Drama:
         """Rebuild a fitted model from :meth:`to_state`'s output, and check that its parts
@@ -334,8 +342,7 @@ class Drama(AnomalyDetector):
         model = cls(**params)
         model.tree_ = SplitTree.from_state(params["reducer"], meta, arrays,
                                            params["reducer_options"], device)
-        model.scaler_ = Scaler.from_state(meta["scaler"], {
-            k[len("scaler/"):]: v for k, v in arrays.items() if k.startswith("scaler/")})
+        model.scaler_ = Scaler.from_state(meta["scaler"], group(arrays, "scaler/"))
         model.sample_shape_ = tuple(meta["sample_shape"])
         model.n_features_in_ = meta["n_features_in"]
         if meta["feature_names"] is not None:
@@ -354,9 +361,19 @@ class Drama(AnomalyDetector):
                 raise ValueError(f"the parameters say {key}={params[key]!r}, the tree "
                                  f"{value!r}")
         size = int(np.prod(self.sample_shape_))
-        for node in tree.nodes_:
-            if node.prototype is None or node.prototype.size != size:
-                raise ValueError(f"node {node.path!r} has no prototype of {size} values")
+        if self.n_features_in_ != size or tuple(tree.sample_shape_) != self.sample_shape_:
+            raise ValueError(f"{self.n_features_in_} features for objects of shape "
+                             f"{self.sample_shape_}")
+        for name in ("offset_", "scale_"):
+            value = getattr(self.scaler_, name)
+            if value.ndim != 1 or value.shape[0] not in (1, size):
+                raise ValueError(f"the scaler's {name[:-1]} has shape {value.shape}, not "
+                                 f"({size},)")
+        if (self.scaler_.scale_ <= 0).any():
+            raise ValueError("the scaler's scale is not positive")
+        names = getattr(self, "feature_names_in_", None)
+        if names is not None and len(names) != size:
+            raise ValueError(f"{len(names)} feature names for {size} features")
         scores = np.asarray(self.decision_scores_)
         if scores.ndim != 1 or len(scores) != tree.nodes_[0].size:
             raise ValueError(f"{scores.shape} training scores for a root of "

@@ -38,6 +38,7 @@ from drama._validation import check_array, check_positive, check_random_state
 from drama.detector import AnomalyDetector
 from drama.distances import CORRELATION_MIN_DIMS, METRICS, ranks_in
 from drama.estimator import Drama
+from drama.persistence import element_budget, group
 from drama.reducers.base import reducer_names
 from drama.relevance import FeatureSpace, relevance_at
 from drama.tree import SPACES
@@ -361,6 +362,7 @@ class DramaSearch(AnomalyDetector):
 
     FORMAT: ClassVar[str] = "drama-search"
     FORMAT_VERSION: ClassVar[int] = 1
+    NAN_MEMBERS: ClassVar[tuple[str, ...]] = ("results/stability",)  # NaN: not measured
     _fitted_attribute: ClassVar[str] = "estimators_"
     _free_params: ClassVar[frozenset[str]] = frozenset(
         {"contamination", "n_jobs", *SELECTION_PARAMS})
@@ -806,6 +808,15 @@ class DramaSearch(AnomalyDetector):
         return meta, arrays
 
     @classmethod
+    def element_budget(cls, meta: dict[str, Any]) -> int:
+        """The most values one array of a saved search may hold (see
+        :func:`drama.persistence.element_budget`): the training scores are one column per
+        configuration."""
+        member = meta["members"][0]
+        width = max(int(np.prod(member["sample_shape"], dtype=object)), len(meta["configs"]))
+        return element_budget(member["nodes"][0]["size"], width, len(meta["members"]))
+
+    @classmethod
     def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray],
                    device: str | None = None) -> DramaSearch:
         """Rebuild a fitted search from :meth:`to_state`'s output. The selection is made
@@ -814,9 +825,7 @@ class DramaSearch(AnomalyDetector):
         search = cls(**meta["params"])
         estimators = {}
         for i, member in enumerate(meta["members"]):
-            prefix = f"member{i}/"
-            det = Drama.from_state(member, {k[len(prefix):]: v for k, v in arrays.items()
-                                            if k.startswith(prefix)}, device)
+            det = Drama.from_state(member, group(arrays, f"member{i}/"), device)
             estimators[det.reducer] = det
         reducers, _, _, _, _ = search._grid(int(meta["n_features_in"]))
         if list(estimators) != reducers:
@@ -845,8 +854,7 @@ class DramaSearch(AnomalyDetector):
         search.n_features_in_ = int(meta["n_features_in"])
         if meta["feature_names"] is not None:
             search.feature_names_in_ = np.asarray(meta["feature_names"], dtype=object)
-        search.space_ = FeatureSpace.from_state(meta["space"], {
-            k[len("space/"):]: v for k, v in arrays.items() if k.startswith("space/")})
+        search.space_ = FeatureSpace.from_state(meta["space"], group(arrays, "space/"))
         if len(search.space_.coords) != n:
             raise ValueError("the relevance space holds another number of objects")
         labels = arrays.get("labels")

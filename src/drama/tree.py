@@ -18,6 +18,7 @@ import numpy as np
 
 from drama.clustering import CLUSTERINGS, assign, split_centres
 from drama.distances import LeafStats, prototype_distances, spread, whitening
+from drama.persistence import group
 from drama.reducers import as_reducer, get_reducer_spec
 from drama.scaling import column_size, is_spread
 
@@ -57,11 +58,6 @@ class Node:
 
 NODE_ARRAYS = ("latent_mean", "prototype", "in_mean", "in_sigma", "lat_sigma", "lat_whiten",
                "in_whiten")
-
-
-def _group(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
-    """The arrays under ``prefix``, keyed by the rest of their names."""
-    return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
 
 
 def takes_device(reducer: str) -> bool:
@@ -296,14 +292,84 @@ class SplitTree:
         tree = cls(reducer, TreeConfig(**meta["tree"]), reducer_options)
         tree.sample_shape_ = tuple(meta["sample_shape"])
         placed = {"device": device} if device is not None and takes_device(reducer) else {}
-        tree.reducers_ = [spec.cls.from_state(config, _group(arrays, f"reducer{i}/"), **placed)
+        tree.reducers_ = [spec.cls.from_state(config, group(arrays, f"reducer{i}/"), **placed)
                           for i, config in enumerate(meta["reducers"])]
         tree.nodes_ = []
         for i, info in enumerate(meta["nodes"]):
-            node_arrays = _group(arrays, f"node{i}/")
+            node_arrays = group(arrays, f"node{i}/")
             tree.nodes_.append(Node(**info, **{k: node_arrays.get(k) for k in NODE_ARRAYS}))
         tree.levels_ = meta["levels"]
+        tree._check_structure()
         return tree
+
+    def _check_structure(self) -> None:
+        """Every index points where it must and every node's arrays fit the tree and its
+        reducers (a saved file may have been edited); a ValueError names what does not."""
+        nodes, d = self.nodes_, int(np.prod(self.sample_shape_))
+        if not nodes or not self.reducers_:
+            raise ValueError("the tree has no nodes or no reducers")
+        parent: dict[int, int] = {}
+        widths: dict[int, int] = {}
+        for i, node in enumerate(nodes):
+            where = f"node {i} ({node.path!r})"
+            for name in ("depth", "size", "encoder"):
+                value = getattr(node, name)
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    raise ValueError(f"{where} has {name} {value!r}")
+            if node.encoder >= len(self.reducers_) or node.size < 1:
+                raise ValueError(f"{where} has encoder {node.encoder} of "
+                                 f"{len(self.reducers_)} or size {node.size}")
+            children = node.children
+            if not isinstance(children, list) or len(children) not in (0, 2):
+                raise ValueError(f"{where} has children {children!r}")
+            for child in children:
+                if (isinstance(child, bool) or not isinstance(child, int)
+                        or not 0 < child < len(nodes) or child in parent):
+                    raise ValueError(f"{where} names child {child!r}")
+                parent[child] = i
+                if nodes[child].depth != node.depth + 1:
+                    raise ValueError(f"{where}'s child {child} is not one level deeper")
+            if children and sum(nodes[c].size for c in children) != node.size:
+                raise ValueError(f"{where}'s children do not share its {node.size} objects")
+            width = widths.setdefault(node.encoder, np.shape(node.latent_mean)[0]
+                                      if np.ndim(node.latent_mean) == 1 else -1)
+            expected = {"prototype": (d,), "in_mean": (d,), "in_sigma": (d,),
+                        "latent_mean": (width,), "lat_sigma": (width,)}
+            if self.keep_covariance:
+                expected.update(in_whiten=(d, d), lat_whiten=(width, width))
+            for name, shape in expected.items():
+                if np.shape(getattr(node, name)) != shape or getattr(node, name) is None:
+                    raise ValueError(f"{where}'s {name} is not of shape {shape}")
+            if (node.in_sigma <= 0).any() or (node.lat_sigma <= 0).any():
+                raise ValueError(f"{where} has a spread that is not positive")
+        if nodes[0].depth != 0 or len(parent) != len(nodes) - 1:
+            raise ValueError("the nodes do not form one tree from the root")
+        levels = self.levels_
+        if (not isinstance(levels, list) or len(levels) != self.n_levels + 1 or levels[0] != [0]
+                or any(not isinstance(level, list) or not level
+                       or any(isinstance(i, bool) or not isinstance(i, int)
+                              or not 0 <= i < len(nodes) for i in level) for level in levels)):
+            raise ValueError("the levels do not name the tree's nodes")
+        for encoder, width in widths.items():
+            self._probe(encoder, width, next(n for n in nodes if n.encoder == encoder), d)
+
+    def _probe(self, encoder: int, width: int, node: Node, d: int) -> None:
+        """The reducer maps an object to ``width`` finite codes and codes back to ``d``
+        finite values: its saved arrays fit the tree."""
+        reducer = self.reducers_[encoder]
+        try:
+            with np.errstate(all="ignore"):
+                codes = np.asarray(reducer.encode(node.prototype.reshape(1,
+                                                                         *self.sample_shape_)),
+                                   dtype=np.float64)
+                decoded = np.asarray(reducer.decode(node.latent_mean[None, :]),
+                                     dtype=np.float64)
+        except (ValueError, TypeError, IndexError, RuntimeError) as exc:
+            raise ValueError(f"reducer {encoder} does not fit the tree's objects: {exc}") from None
+        if codes.size != width or decoded.size != d or not (
+                np.isfinite(codes).all() and np.isfinite(decoded).all()):
+            raise ValueError(f"reducer {encoder} does not map the tree's objects and codes "
+                             "to finite values of the saved widths")
 
     # ------------------------------------------------------------------ scoring
     def _stats(self, ids: list[int], space: str) -> tuple[np.ndarray, LeafStats]:
