@@ -213,7 +213,6 @@ def _read_mat(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     if head.startswith(b"MATLAB 7.3") or _is_hdf5(path, head):
         return _read_mat73(path)
     import scipy.io
-    import scipy.sparse
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -221,16 +220,53 @@ def _read_mat(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     x_key = _pick(content, "X", "x")
     if x_key is None:
         raise _Unreadable("it holds no variable named X")
-    X = content[x_key]
-    if scipy.sparse.issparse(X):
-        X = X.toarray()
+    X = _dense(content[x_key], x_key)
     y_key = _pick(content, "y", "Y")
-    y = None
-    if y_key is not None:
-        y = content[y_key]
-        if scipy.sparse.issparse(y):
-            y = y.toarray()
+    y = None if y_key is None else _dense(content[y_key], y_key)
     return X, y
+
+
+def _dense(value: Any, key: str) -> np.ndarray:
+    """A MATLAB variable as a dense array; a sparse one only after its structure is checked."""
+    import scipy.sparse
+
+    if not scipy.sparse.issparse(value):
+        return value
+    matrix = value.tocsc()
+    n_rows, n_cols = matrix.shape
+    _check_sparse(n_rows, n_cols, matrix.data, matrix.indices, matrix.indptr, key)
+    return matrix.toarray()
+
+
+def _check_sparse(n_rows: int, n_cols: int, data: np.ndarray, rows: np.ndarray,
+                  col_starts: np.ndarray, key: str) -> None:
+    """Refuse a compressed-column matrix whose stored structure points outside it.
+
+    ``toarray`` trusts these arrays: a row index past the end writes outside the buffer
+    (a crash) or drops the value, so a hostile or damaged file must be stopped here.
+    """
+    where = f"sparse variable {key}"
+    if col_starts.ndim != 1 or rows.ndim != 1 or np.ndim(data) != 1:
+        raise _Unreadable(f"{where} stores its structure in arrays that are not vectors")
+    if n_rows < 0 or n_cols < 0:
+        raise _Unreadable(f"{where} declares the negative shape ({n_rows}, {n_cols})")
+    if col_starts.shape[0] != n_cols + 1:
+        raise _Unreadable(f"{where} has {col_starts.shape[0]} column pointers for {n_cols} "
+                          f"columns (expected {n_cols + 1})")
+    if rows.dtype.kind not in "iu" or col_starts.dtype.kind not in "iu":
+        raise _Unreadable(f"{where} stores its row indices or column pointers as "
+                          f"{rows.dtype}/{col_starts.dtype}, not integers")
+    # as signed integers, so that a wrapped-around unsigned value counts as negative
+    rows, col_starts = rows.astype(np.int64), col_starts.astype(np.int64)
+    nnz = rows.shape[0]
+    if col_starts[0] != 0 or col_starts[-1] != nnz or np.any(np.diff(col_starts) < 0):
+        raise _Unreadable(f"{where} has column pointers that do not rise from 0 to its {nnz} "
+                          "stored values")
+    if np.shape(data)[0] != nnz:
+        raise _Unreadable(f"{where} stores {np.shape(data)[0]} values for {nnz} row indices")
+    if nnz and (rows.min() < 0 or rows.max() >= n_rows):
+        raise _Unreadable(f"{where} has row indices outside its {n_rows} rows "
+                          f"(from {rows.min()} to {rows.max()})")
 
 
 def _is_hdf5(path: Path, head: bytes) -> bool:
@@ -246,6 +282,7 @@ def _read_mat73(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     import h5py
 
     with h5py.File(path, "r") as handle:
+        _refuse_outside_data(handle, set())
         x_key = _pick(handle, "X", "x")
         if x_key is None:
             raise _Unreadable("it holds no variable named X")
@@ -253,6 +290,35 @@ def _read_mat73(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
         y_key = _pick(handle, "y", "Y")
         y = None if y_key is None else _h5_matrix(handle[y_key], y_key)
     return X, y
+
+
+def _refuse_outside_data(group: Any, seen: set[Any]) -> None:
+    """Refuse an HDF5 file that points at other files, before anything is read from it.
+
+    External links, external raw storage and virtual datasets all make HDF5 read bytes
+    from another file named inside this one, so a crafted ``.mat`` could pull any local
+    file into the features (and from there into models and the terminal). MATLAB never
+    writes them, so they are refused wherever they occur.
+    """
+    import h5py
+
+    seen.add(group.id)
+    for name in group:
+        link = group.get(name, getlink=True)
+        where = f"{group.name.rstrip('/')}/{name}"
+        if isinstance(link, h5py.ExternalLink):
+            raise _Unreadable(f"{where} is a link to the file {link.filename!r}; DRAMA reads "
+                              "no data from outside the file it was given")
+        if not isinstance(link, h5py.HardLink):
+            continue  # a soft link names a path inside this file, checked where it lives
+        node = group[name]
+        if isinstance(node, h5py.Dataset):
+            if node.external or node.is_virtual:
+                kind = "external storage" if node.external else "a virtual dataset"
+                raise _Unreadable(f"{where} is {kind} that reads other files; DRAMA reads "
+                                  "no data from outside the file it was given")
+        elif isinstance(node, h5py.Group) and node.id not in seen:
+            _refuse_outside_data(node, seen)
 
 
 def _h5_matrix(node: Any, key: str) -> np.ndarray:
@@ -263,11 +329,12 @@ def _h5_matrix(node: Any, key: str) -> np.ndarray:
             raise _Unreadable(f"variable {key} is a MATLAB struct or cell, not a numeric matrix")
         import scipy.sparse
 
-        n_rows = int(node.attrs["MATLAB_sparse"])
-        jc = np.asarray(node["jc"][()], dtype=np.int64)
+        n_rows = int(np.asarray(node.attrs["MATLAB_sparse"]).reshape(-1)[0])
+        data, rows, col_starts = (np.asarray(node[name][()]) for name in ("data", "ir", "jc"))
+        _check_sparse(n_rows, col_starts.shape[0] - 1, data, rows, col_starts, key)
         matrix = scipy.sparse.csc_matrix(
-            (np.asarray(node["data"][()]), np.asarray(node["ir"][()], dtype=np.int64), jc),
-            shape=(n_rows, jc.shape[0] - 1),
+            (data, rows.astype(np.int64), col_starts.astype(np.int64)),
+            shape=(n_rows, col_starts.shape[0] - 1),
         )
         return matrix.toarray()
     if node.dtype.kind not in "biuf":
