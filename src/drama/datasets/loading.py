@@ -223,7 +223,7 @@ def load_table(
     """
     target = _resolve(path, data_dir)
     if isinstance(target, Path) and file_format(target) not in ARRAY_FORMATS:
-        frame = read_table_file(target)
+        frame = read_table_file(target, id_column)
         return split_table(frame, os.fspath(target), id_column, label_column)
     if id_column is not None:
         raise ValueError(

@@ -9,6 +9,7 @@ scipy, zipfile or h5py tells a user nothing about which of their files is at fau
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -368,8 +369,14 @@ def _read_numpy(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
 # --------------------------------------------------------------------------- tables
 
 
-def read_table_file(path: Path) -> pd.DataFrame:
+def read_table_file(path: Path, id_column: str | None = None) -> pd.DataFrame:
     """Read a CSV, Parquet or FITS table into a DataFrame with string column names.
+
+    The id column (``id_column``, else one called ``id``) of a CSV is read as text, and
+    integer Parquet columns as nullable integers: read as floats, 19-digit ids with one
+    empty cell would round to the same few values. The row index that ``df.to_csv()``
+    writes (an unnamed first column counting the rows) is dropped with a warning, since
+    as a feature it would rank objects by their position in the file.
 
     Raises
     ------
@@ -382,9 +389,11 @@ def read_table_file(path: Path) -> pd.DataFrame:
     label = {"csv": "CSV", "parquet": "Parquet", "fits": "FITS"}[fmt]
     try:
         if fmt == "csv":
-            frame = pd.read_csv(path)
+            frame = _read_csv(path, id_column)
         elif fmt == "parquet":
-            frame = pd.read_parquet(path)
+            import pyarrow.parquet
+
+            frame = pyarrow.parquet.read_table(path).to_pandas(types_mapper=_nullable_integer)
             name = frame.index.name
             if frame.index.nlevels == 1 and name is not None and str(name) not in frame:
                 # A stored, named index (df.set_index("objid")) names the rows: it comes
@@ -400,6 +409,70 @@ def read_table_file(path: Path) -> pd.DataFrame:
         raise ValueError(f"{os.fspath(path)} is not a readable {label} table: {reason}") from exc
     frame.columns = [str(column) for column in frame.columns]
     return frame
+
+
+def _read_csv(path: Path, id_column: str | None) -> pd.DataFrame:
+    header = [str(c) for c in pd.read_csv(path, nrows=0).columns]
+    ids = id_column if id_column in header else _find_column(header, (_ID_COLUMN,))
+    frame = pd.read_csv(path, dtype=None if ids is None else {ids: str})
+    first = frame.columns[0] if len(frame.columns) > 1 else None
+    if first == _PANDAS_INDEX and first != ids and _counts_rows(frame[first]):
+        warnings.warn(
+            f"{os.fspath(path)}: the first column has no name and counts the rows (0, 1, 2, "
+            "...): it is the row index that pandas writes with df.to_csv(), so it is left out "
+            "of the features. Write the file with df.to_csv(index=False) to avoid this note.",
+            UserWarning, stacklevel=4,
+        )
+        frame = frame.drop(columns=first)
+    return frame
+
+
+#: The name pandas gives a CSV column whose header cell is empty (the first one).
+_PANDAS_INDEX = "Unnamed: 0"
+
+
+def _counts_rows(column: pd.Series) -> bool:
+    """True for the integers 0, 1, ... n-1 in order: a written RangeIndex."""
+    if not pd.api.types.is_integer_dtype(column.dtype):
+        return False
+    return bool(np.array_equal(column.to_numpy(), np.arange(len(column))))
+
+
+def _nullable_integer(arrow_type: Any) -> Any:
+    """pandas' nullable dtype for an Arrow integer type, so that a column with gaps keeps
+    exact integers instead of becoming float64 (None: the default conversion)."""
+    import pyarrow
+
+    if pyarrow.types.is_integer(arrow_type):
+        return pd.api.types.pandas_dtype(str(arrow_type).replace("int", "Int"))
+    return None
+
+
+_INTEGER_TEXT = re.compile(r"-?(0|[1-9][0-9]*)")
+_INT64 = np.iinfo(np.int64)
+
+
+def _id_values(column: pd.Series) -> np.ndarray:
+    """Row ids as exact integers or text, never floats.
+
+    Whole numbers (stored as integers, or text such as ``1237648720693755918``) come back
+    as int64, or as Python ints with None for empty cells; other text (``"0123"``,
+    ``"NGC 1"``) stays text, with None for empty cells.
+    """
+    if pd.api.types.is_integer_dtype(column.dtype) and not column.isna().any():
+        return column.to_numpy(dtype=np.int64)
+    if pd.api.types.is_integer_dtype(column.dtype):
+        return np.array([None if pd.isna(v) else int(v) for v in column], dtype=object)
+    if pd.api.types.is_float_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype):
+        return column.to_numpy()
+    text = [None if pd.isna(v) else str(v) for v in column]
+    present = [v.strip() for v in text if v is not None]
+    if present and all(_INTEGER_TEXT.fullmatch(v) and _INT64.min <= int(v) <= _INT64.max
+                       for v in present):
+        if len(present) == len(text):
+            return np.array([int(v) for v in present], dtype=np.int64)
+        return np.array([None if v is None else int(v) for v in text], dtype=object)
+    return np.array(text, dtype=object)
 
 
 def _read_fits(path: Path) -> pd.DataFrame:
@@ -495,7 +568,7 @@ def split_table(
         raise ValueError(f"{source}: the table has no feature columns besides {dropped}.")
     values = features.to_numpy(dtype=np.float64, na_value=np.nan)
     features = pd.DataFrame(values, columns=features.columns, index=frame.index)
-    ids = None if id_column is None else frame[id_column].to_numpy()
+    ids = None if id_column is None else _id_values(frame[id_column])
     y = None
     if label_column is not None:
         y = as_labels(frame[label_column].to_numpy(), len(frame), f"{source} [{label_column}]")
