@@ -251,7 +251,10 @@ def load_crts(
             f"No {CRTS_CURVES} in {root}. Pass folder=..., or set DRAMA_CRTS_DIR to the folder "
             "that holds the CRTS light curves."
         )
-    table = pd.read_csv(path, dtype={"ID": str})  # IDs are names: keep "0123" as it is
+    try:
+        table = pd.read_csv(path, dtype={"ID": str})  # IDs are names: keep "0123" as it is
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is not a readable CSV table: {exc}.") from None
     missing = [c for c in ("ID", "Mag", "Magerr", "MJD") if c not in table.columns]
     if missing:
         raise ValueError(
