@@ -26,6 +26,17 @@ def _sparse_v5(path: Path, rows: list[int], col_starts: list[int] | None = None)
     scipy.io.savemat(path, {"X": matrix, "y": np.zeros((3, 1))})
 
 
+def _v5_tag_type_zeroed(path: Path) -> None:
+    """A v5 sparse X whose column-pointer element has its type byte set to 0: scipy's own
+    reader segfaults inside ``loadmat`` on it, before any check after loading could run."""
+    matrix = scipy.sparse.csc_matrix(np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 0.0]]))
+    scipy.io.savemat(path, {"X": matrix})
+    content = bytearray(path.read_bytes())
+    at = content.find(matrix.indptr.astype("<i4").tobytes())
+    content[at - 8] = 0  # the first byte of the element's tag: its type
+    path.write_bytes(bytes(content))
+
+
 def _sparse_v73(path: Path, n_rows: int, rows: list[int], col_starts: list[int],
                 data: list[float]) -> None:
     """A v7.3 .mat (HDF5) holding a MATLAB sparse X built from the given arrays."""
@@ -92,6 +103,7 @@ HOSTILE: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
     "v5_row_one_past_end": (lambda p: _sparse_v5(p, [0, 3, 1]), ("sparse variable X",)),
     "v5_pointers_fall_back": (lambda p: _sparse_v5(p, [0, 2, 1], [0, 3, 2]),
                               ("sparse variable X",)),
+    "v5_tag_type_zeroed": (_v5_tag_type_zeroed, ("unknown type 0",)),
     "v73_row_far_outside": (lambda p: _sparse_v73(p, 3, [0, 2**40, 1], [0, 2, 3], [1, 2, 3]),
                             ("sparse variable X", "row indices")),
     "v73_row_one_past_end": (lambda p: _sparse_v73(p, 3, [0, 3, 1], [0, 2, 3], [1, 2, 3]),

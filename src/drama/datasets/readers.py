@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .sparse_check import check_sparse
+
 __all__ = [
     "ARRAY_FORMATS",
     "FORMATS",
@@ -185,9 +187,11 @@ def read_array_file(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     except FileNotFoundError:
         raise
     except _Unreadable as exc:
-        raise ValueError(f"{os.fspath(path)} is not a readable ODDS/ADBench file: {exc}") from exc
+        raise ValueError(
+            f"{os.fspath(path)} is not a readable ODDS/ADBench file: {_one_line(exc)}"
+        ) from exc
     except Exception as exc:  # scipy/h5py/zipfile raise many unrelated types
-        reason = (str(exc) or type(exc).__name__).rstrip(".")
+        reason = _one_line(exc).rstrip(".")
         if "allow_pickle" in reason:
             reason = ("it holds an array of Python objects (e.g. text labels), which is not "
                       "read without pickle; save numeric arrays only")
@@ -197,6 +201,11 @@ def read_array_file(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
             f"{os.fspath(path)} is not a readable ODDS/ADBench file: {reason}"
         ) from exc
     return X, y
+
+
+def _one_line(exc: BaseException) -> str:
+    """A library's message on one line (pyarrow's and the CSV parser's span several)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _pick(keys: Any, *names: str) -> str | None:
@@ -215,6 +224,10 @@ def _read_mat(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
         return _read_mat73(path)
     import scipy.io
 
+    from .matv5 import check_v5
+
+    with open(path, "rb") as handle:  # scipy's reader would crash on unsound structure
+        check_v5(handle.read(), _Unreadable)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         content = scipy.io.loadmat(path, variable_names=("X", "x", "y", "Y"))
@@ -235,39 +248,9 @@ def _dense(value: Any, key: str) -> np.ndarray:
         return value
     matrix = value.tocsc()
     n_rows, n_cols = matrix.shape
-    _check_sparse(n_rows, n_cols, matrix.data, matrix.indices, matrix.indptr, key)
+    check_sparse(n_rows, n_cols, matrix.data, matrix.indices, matrix.indptr,
+                 f"sparse variable {key}", _Unreadable)
     return matrix.toarray()
-
-
-def _check_sparse(n_rows: int, n_cols: int, data: np.ndarray, rows: np.ndarray,
-                  col_starts: np.ndarray, key: str) -> None:
-    """Refuse a compressed-column matrix whose stored structure points outside it.
-
-    ``toarray`` trusts these arrays: a row index past the end writes outside the buffer
-    (a crash) or drops the value, so a hostile or damaged file must be stopped here.
-    """
-    where = f"sparse variable {key}"
-    if col_starts.ndim != 1 or rows.ndim != 1 or np.ndim(data) != 1:
-        raise _Unreadable(f"{where} stores its structure in arrays that are not vectors")
-    if n_rows < 0 or n_cols < 0:
-        raise _Unreadable(f"{where} declares the negative shape ({n_rows}, {n_cols})")
-    if col_starts.shape[0] != n_cols + 1:
-        raise _Unreadable(f"{where} has {col_starts.shape[0]} column pointers for {n_cols} "
-                          f"columns (expected {n_cols + 1})")
-    if rows.dtype.kind not in "iu" or col_starts.dtype.kind not in "iu":
-        raise _Unreadable(f"{where} stores its row indices or column pointers as "
-                          f"{rows.dtype}/{col_starts.dtype}, not integers")
-    # as signed integers, so that a wrapped-around unsigned value counts as negative
-    rows, col_starts = rows.astype(np.int64), col_starts.astype(np.int64)
-    nnz = rows.shape[0]
-    if col_starts[0] != 0 or col_starts[-1] != nnz or np.any(np.diff(col_starts) < 0):
-        raise _Unreadable(f"{where} has column pointers that do not rise from 0 to its {nnz} "
-                          "stored values")
-    if np.shape(data)[0] != nnz:
-        raise _Unreadable(f"{where} stores {np.shape(data)[0]} values for {nnz} row indices")
-    if nnz and (rows.min() < 0 or rows.max() >= n_rows):
-        raise _Unreadable(f"{where} has row indices outside its {n_rows} rows "
-                          f"(from {rows.min()} to {rows.max()})")
 
 
 def _is_hdf5(path: Path, head: bytes) -> bool:
@@ -332,7 +315,8 @@ def _h5_matrix(node: Any, key: str) -> np.ndarray:
 
         n_rows = int(np.asarray(node.attrs["MATLAB_sparse"]).reshape(-1)[0])
         data, rows, col_starts = (np.asarray(node[name][()]) for name in ("data", "ir", "jc"))
-        _check_sparse(n_rows, col_starts.shape[0] - 1, data, rows, col_starts, key)
+        check_sparse(n_rows, col_starts.shape[0] - 1, data, rows, col_starts,
+                     f"sparse variable {key}", _Unreadable)
         matrix = scipy.sparse.csc_matrix(
             (data, rows.astype(np.int64), col_starts.astype(np.int64)),
             shape=(n_rows, col_starts.shape[0] - 1),
@@ -405,7 +389,7 @@ def read_table_file(path: Path, id_column: str | None = None) -> pd.DataFrame:
     except (FileNotFoundError, TypeError):
         raise
     except Exception as exc:
-        reason = str(exc) or type(exc).__name__
+        reason = _one_line(exc)
         raise ValueError(f"{os.fspath(path)} is not a readable {label} table: {reason}") from exc
     frame.columns = [str(column) for column in frame.columns]
     return frame
