@@ -103,3 +103,18 @@ def load_isolated():
                 for name in names}
 
     return run
+
+
+#: The project's benchmark files: shared/data beside the repository. Tests may look there;
+#: the library never walks up folders (it reads $DRAMA_DATA and the user cache only).
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared benchmark folder (with odds/, lightcurves/crts/, ...); skips, saying where
+    it was expected, on machines without it."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"the shared benchmark data are missing (expected {SHARED_DATA}, beside "
+                    "the repository); real-data checks skipped")
+    return SHARED_DATA

@@ -94,3 +94,23 @@ def test_an_empty_crts_file_is_named(tmp_path: Path) -> None:
     (tmp_path / CRTS_CURVES).write_text("")
     with pytest.raises(ValueError, match=str(tmp_path / CRTS_CURVES)):
         load_crts(tmp_path)
+
+
+def test_the_library_reads_data_only_from_drama_data_and_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Data beside the repository or the working directory are not found by walking up:
+    what DRAMA reads must not depend on where it is installed or run from."""
+    from drama.datasets import odds_dir
+    from drama.datasets.lightcurves import crts_folder
+
+    beside = tmp_path / "work" / "shared" / "data"
+    (beside / "odds").mkdir(parents=True)
+    (beside / "lightcurves" / "crts").mkdir(parents=True)
+    run_from = tmp_path / "work" / "repo"
+    run_from.mkdir()
+    monkeypatch.chdir(run_from)
+    assert odds_dir() is None and crts_folder() is None
+    monkeypatch.setenv("DRAMA_DATA", str(beside))
+    assert odds_dir() == beside / "odds"
+    assert crts_folder() == beside / "lightcurves" / "crts"
