@@ -161,10 +161,13 @@ def test_cli_a_store_with_corrupt_pages_is_called_damaged(
     assert "not a DRAMA label store" not in message
 
 
-def test_cli_a_truncated_store_is_damaged_not_foreign(app, table: Path, labelled: Path) -> None:
+@pytest.mark.parametrize("keep", ["half", 50, 9])  # bytes left; 9: cut inside the header
+def test_cli_a_truncated_store_is_damaged_not_foreign(
+    app, table: Path, labelled: Path, keep: str | int
+) -> None:
     size = labelled.stat().st_size
     with open(labelled, "r+b") as handle:
-        handle.truncate(size // 2)
+        handle.truncate(size // 2 if keep == "half" else keep)
     result = _run(app, table, labelled, "q\n")
     message = _assert_clean_failure(result, "damaged")
     assert "not a DRAMA label store" not in message and "new file name" not in message

@@ -203,7 +203,8 @@ class ActiveStore:
         )
         config_json = json.dumps(config, sort_keys=True)
         with open(self.path, "rb") as handle:
-            is_sqlite = handle.read(len(_SQLITE_HEADER)) == _SQLITE_HEADER
+            head = handle.read(len(_SQLITE_HEADER))
+        is_sqlite = bool(head) and _SQLITE_HEADER.startswith(head)  # even cut inside the header
         try:
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
         except sqlite3.DatabaseError as exc:
