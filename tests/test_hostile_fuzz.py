@@ -1,9 +1,9 @@
-"""Seeded fuzzing of input files: small valid CSV, Parquet, MATLAB (v5 dense and sparse, v7.3)
-and .npy files are mutated byte by byte or cell by cell, and every mutant must either load
-and score finitely or be refused with one clean line (ValueError / TypeError) — never crash,
-hang or raise some other error. All mutants are loaded and scored in one child interpreter
-(``load_isolated``), so a crash fails the test instead of killing pytest; the whole run takes
-a few seconds."""
+"""Seeded fuzzing of input files: small valid CSV (with ids and labels, and features only),
+Parquet, MATLAB (v5 dense and sparse, v7.3) and .npy files are mutated byte by byte or cell
+by cell, and every mutant must either load and score finitely or be refused with one clean
+line (ValueError / TypeError): never crash, hang or raise some other error. All mutants are
+loaded and scored in one child interpreter (``load_isolated``), so a crash fails the test
+instead of killing pytest; the whole run takes a few seconds."""
 
 from __future__ import annotations
 
@@ -37,10 +37,12 @@ def _write_seeds(folder: Path, rng: np.random.Generator) -> dict[str, Path]:
     """One valid file per format, small enough that every mutant scores in milliseconds."""
     frame = _frame(rng)
     X, y = frame[["a", "b", "c"]].to_numpy(), frame["label"].to_numpy()
-    seeds = {"csv": folder / "seed.csv", "parquet": folder / "seed.parquet",
+    seeds = {"csv": folder / "seed.csv", "csvplain": folder / "plain.csv",
+             "parquet": folder / "seed.parquet",
              "mat5": folder / "seed5.mat", "mat5sparse": folder / "seed5sparse.mat",
              "mat73": folder / "seed73.mat", "npy": folder / "seed.npy"}
     frame.to_csv(seeds["csv"], index=False)
+    frame[["a", "b", "c"]].to_csv(seeds["csvplain"], index=False)  # features only
     frame.to_parquet(seeds["parquet"], index=False)
     scipy.io.savemat(seeds["mat5"], {"X": X, "y": y.reshape(-1, 1)})
     sparse = X.copy()
@@ -114,7 +116,7 @@ def _mutants(folder: Path) -> dict[str, Path]:
     for kind, seed in seeds.items():
         data = seed.read_bytes()
         for i in range(MUTANTS_PER_SEED):
-            if kind == "csv" and i % 2 == 0:
+            if kind.startswith("csv") and i % 2 == 0:
                 mutated = _mutate_csv_fields(data.decode(), rng).encode("utf-8", "replace")
             else:
                 mutation = BYTE_MUTATIONS[int(rng.integers(len(BYTE_MUTATIONS)))]
