@@ -117,3 +117,11 @@ def test_an_unnamed_first_column_that_is_data_stays_a_feature(tmp_path: Path) ->
     path.write_text(",a\n5,1.0\n3,2.0\n9,4.0\n")  # not 0..n-1: a real, if unnamed, feature
     X, _ = load(path)
     assert X.shape == (3, 2)
+
+
+def test_unsigned_ids_beyond_int64_with_a_gap_stay_exact(tmp_path: Path) -> None:
+    path = tmp_path / "unsigned.parquet"
+    ids = pd.array([2**64 - 5, None, 17], dtype="UInt64")
+    _features(3).assign(id=ids).to_parquet(path, index=False)
+    _, read, _ = load_table(path)
+    assert read.tolist() == [2**64 - 5, None, 17]

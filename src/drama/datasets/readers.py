@@ -428,7 +428,8 @@ def _nullable_integer(arrow_type: Any) -> Any:
     import pyarrow
 
     if pyarrow.types.is_integer(arrow_type):
-        return pd.api.types.pandas_dtype(str(arrow_type).replace("int", "Int"))
+        return pd.api.types.pandas_dtype(  # int64 -> Int64, uint8 -> UInt8
+            str(arrow_type).replace("uint", "UInt").replace("int", "Int"))
     return None
 
 
@@ -444,7 +445,8 @@ def _id_values(column: pd.Series) -> np.ndarray:
     ``"NGC 1"``) stays text, with None for empty cells.
     """
     if pd.api.types.is_integer_dtype(column.dtype) and not column.isna().any():
-        return column.to_numpy(dtype=np.int64)
+        values = column.to_numpy()  # int64, or uint64 for ids beyond int64
+        return values if values.dtype.kind in "iu" else np.array([int(v) for v in values])
     if pd.api.types.is_integer_dtype(column.dtype):
         return np.array([None if pd.isna(v) else int(v) for v in column], dtype=object)
     if pd.api.types.is_float_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype):
