@@ -26,11 +26,14 @@ def _sparse_v5(path: Path, rows: list[int], col_starts: list[int] | None = None)
     scipy.io.savemat(path, {"X": matrix, "y": np.zeros((3, 1))})
 
 
-def _v5_tag_type_zeroed(path: Path) -> None:
-    """A v5 sparse X whose column-pointer element has its type byte set to 0: scipy's own
-    reader segfaults inside ``loadmat`` on it, before any check after loading could run."""
+def _v5_tag_type_zeroed(path: Path, in_cell: bool = False) -> None:
+    """A v5 sparse X (or a cell X holding one) whose column-pointer element has its type
+    byte set to 0: scipy's own reader segfaults inside ``loadmat`` on it, before any check
+    after loading could run."""
     matrix = scipy.sparse.csc_matrix(np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 0.0]]))
-    scipy.io.savemat(path, {"X": matrix})
+    cell = np.empty((1, 2), dtype=object)
+    cell[0, 0], cell[0, 1] = np.zeros((0, 0)), matrix
+    scipy.io.savemat(path, {"X": cell if in_cell else matrix})
     content = bytearray(path.read_bytes())
     at = content.find(matrix.indptr.astype("<i4").tobytes())
     content[at - 8] = 0  # the first byte of the element's tag: its type
@@ -104,6 +107,8 @@ HOSTILE: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
     "v5_pointers_fall_back": (lambda p: _sparse_v5(p, [0, 2, 1], [0, 3, 2]),
                               ("sparse variable X",)),
     "v5_tag_type_zeroed": (_v5_tag_type_zeroed, ("unknown type 0",)),
+    "v5_tag_type_zeroed_in_a_cell": (lambda p: _v5_tag_type_zeroed(p, in_cell=True),
+                                     ("unknown type 0",)),
     "v73_row_far_outside": (lambda p: _sparse_v73(p, 3, [0, 2**40, 1], [0, 2, 3], [1, 2, 3]),
                             ("sparse variable X", "row indices")),
     "v73_row_one_past_end": (lambda p: _sparse_v73(p, 3, [0, 3, 1], [0, 2, 3], [1, 2, 3]),

@@ -75,6 +75,8 @@ def _element(data: bytes, position: int, order: str, refuse: Callable[[str], Exc
 
 def _check_matrix(body: bytes, order: str, refuse: Callable[[str], Exception]) -> None:
     """Walk one array's sub-elements; check a sparse array's indices, recurse into cells."""
+    if not body:
+        return  # an empty matrix element: how MATLAB stores [] inside a cell
     parts: list[tuple[int, bytes]] = []
     position = 0
     while position < len(body):
