@@ -253,7 +253,8 @@ def load_crts(
     try:
         table = pd.read_csv(path, dtype={"ID": str})  # IDs are names: keep "0123" as it is
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{path} is not a readable CSV table: {exc}.") from None
+        reason = " ".join(str(exc).split())  # the parser's message spans lines
+        raise ValueError(f"{path} is not a readable CSV table: {reason}.") from None
     missing = [c for c in ("ID", "Mag", "Magerr", "MJD") if c not in table.columns]
     if missing:
         raise ValueError(
