@@ -31,11 +31,12 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from _data import shared_folder
 
 from drama.benchmark.active_peers import coniferest_curve
-from drama.benchmark.tasks import crts_task, default_odds_dir
+from drama.benchmark.tasks import crts_task
 
-ODDS = default_odds_dir()
+ODDS = shared_folder("odds")
 METHODS = ("drama-active", "drama-balanced", "drama-static", "iforest", "aad", "pine")
 
 
@@ -59,7 +60,8 @@ def boring_digits_task(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarra
 def load_task(name: str, max_n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(X, interesting, boring-anomaly) for a task name; large sets subsampled."""
     if name in ("crts", "crts-grid"):
-        X, y = crts_task(representation="features" if name == "crts" else "grid").load()
+        representation = "features" if name == "crts" else "grid"
+        X, y = crts_task(shared_folder("lightcurves", "crts"), representation).load()
         boring = np.zeros_like(y)
     elif name == "digits-boring":
         X, y, boring = boring_digits_task(seed)

@@ -23,9 +23,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from _data import shared_folder
 
 from drama import Drama
-from drama.datasets import load, odds_dir
+from drama.datasets import load
 from drama.datasets.synthetic import make_local_anomaly, make_new_class_anomaly
 from drama.metrics import auc_score, mcc_score, rws_score
 
@@ -89,7 +90,7 @@ def pyod_ae(X: np.ndarray, seed: int) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=odds_dir())
+    parser.add_argument("--data-dir", type=Path, default=shared_folder("odds"))
     parser.add_argument("--datasets", nargs="+", default=["mnist", "local3000", "newclass3000"])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--torch-threads", type=int, default=None,

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _data import NO_ODDS, shared_folder
 from sklearn.ensemble import IsolationForest
 from sklearn.preprocessing import MinMaxScaler
 
@@ -28,7 +29,6 @@ from drama import Drama, DramaSearch
 from drama.benchmark.runner import measures
 from drama.datasets import load
 
-DEFAULT_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "odds"
 DETECTORS = {
     "search": lambda X: DramaSearch(random_state=0).fit(X).decision_scores_,
     "fixed": lambda X: Drama(random_state=0).fit(X).decision_scores_,
@@ -39,11 +39,11 @@ MEASURES = ("auc", "mcc", "rws")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DIR)
+    parser.add_argument("--data-dir", type=Path, default=shared_folder("odds"))
     parser.add_argument("--markdown", type=Path, help="also write the table here")
     args = parser.parse_args()
-    if not args.data_dir.is_dir():
-        raise SystemExit(f"No ODDS folder at {args.data_dir}: pass --data-dir.")
+    if args.data_dir is None or not args.data_dir.is_dir():
+        raise SystemExit(NO_ODDS)
     files = sorted(p for p in args.data_dir.iterdir() if p.suffix in (".mat", ".npz"))
     names = [f"{d} {m.upper()}" for m in MEASURES for d in DETECTORS]
     header = "| dataset | " + " | ".join(names + [f"{d} s" for d in DETECTORS]) + " |"

@@ -15,9 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _data import NO_ODDS, shared_folder
 
 from drama import Drama
-from drama.datasets import load, odds_dir
+from drama.datasets import load
 from drama.metrics import auc_score
 
 REDUCERS = ("none", "pca", "nmf")
@@ -42,11 +43,11 @@ def grid(X: np.ndarray, y: np.ndarray, name: str) -> list[dict]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=odds_dir())
+    parser.add_argument("--data-dir", type=Path, default=shared_folder("odds"))
     parser.add_argument("--csv", type=Path, help="write the whole grid here")
     args = parser.parse_args()
     if args.data_dir is None:
-        raise SystemExit("No ODDS folder: pass --data-dir or set DRAMA_ODDS_DIR.")
+        raise SystemExit(NO_ODDS)
     rows = []
     for path in sorted(p for p in args.data_dir.iterdir() if p.suffix in (".mat", ".npz")):
         X, y = load(path)

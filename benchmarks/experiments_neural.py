@@ -120,12 +120,13 @@ def crts_features(seeds: list[int]) -> None:
     """How much of the per-curve table's signal is variability, and how much brightness
     and sampling (which can carry a selection effect): the same detectors on all ten
     columns and on the six variability columns alone."""
+    from _data import shared_folder
     from sklearn.preprocessing import minmax_scale
 
     from drama.benchmark import crts_task
     from drama.datasets.lightcurves import FEATURES
 
-    X, y = crts_task(representation="features").load()
+    X, y = crts_task(shared_folder("lightcurves", "crts"), representation="features").load()
     X = minmax_scale(X)  # as the benchmark's peers see it; DRAMA scales so itself
     variability = [FEATURES.index(f) for f in ("std_mag", "skew_mag", "amplitude",
                                                "von_neumann", "log_chi2", "beyond_1std")]

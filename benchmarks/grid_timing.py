@@ -17,13 +17,15 @@ import os
 import time
 from pathlib import Path
 
-from drama.benchmark import default_odds_dir, odds_tasks
+from _data import shared_folder
+
+from drama.benchmark import odds_tasks
 from drama.search import DramaSearch
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=default_odds_dir())
+    parser.add_argument("--data-dir", type=Path, default=shared_folder("odds"))
     parser.add_argument("--n-jobs", type=int, default=-1)
     parser.add_argument("--levels", type=int, default=3, help="levels 1..LEVELS")
     parser.add_argument("--stability-threshold", type=float, default=None,

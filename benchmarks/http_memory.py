@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from drama.datasets import odds_dir
+from _data import NO_ODDS, shared_folder
 
 CHILD = """
 import json, resource, sys, time
@@ -35,10 +35,10 @@ print(json.dumps({"seconds": time.perf_counter() - start, "auc": auc, "base_kib"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=odds_dir())
+    parser.add_argument("--data-dir", type=Path, default=shared_folder("odds"))
     args = parser.parse_args()
     if args.data_dir is None:
-        raise SystemExit("No ODDS folder: pass --data-dir or set DRAMA_ODDS_DIR.")
+        raise SystemExit(NO_ODDS)
     path = str(args.data_dir / "http.npz")
     print("| reducer | fit+score s | AUC | peak RSS MiB (process) | of which data loaded MiB |")
     print("|---|---|---|---|---|")

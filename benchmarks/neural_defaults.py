@@ -21,10 +21,11 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _data import shared_folder
 from experiments_neural import digits_new_classes  # run as a script, benchmarks/ is on the path
 
 from drama import Drama
-from drama.datasets import load, odds_dir
+from drama.datasets import load
 from drama.datasets.synthetic import make_local_anomaly, make_new_class_anomaly
 from drama.metrics import auc_score
 
@@ -93,7 +94,7 @@ def latent(data_dir: Path | None) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", default=["umap-decode", "latent"])
-    parser.add_argument("--data-dir", type=Path, default=odds_dir())
+    parser.add_argument("--data-dir", type=Path, default=shared_folder("odds"))
     args = parser.parse_args()
     warnings.simplefilter("ignore")  # umap-learn's and torch's notices
     for part in args.only:

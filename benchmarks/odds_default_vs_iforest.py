@@ -14,11 +14,12 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _data import NO_ODDS, shared_folder
 from sklearn.ensemble import IsolationForest
 from sklearn.preprocessing import MinMaxScaler
 
 from drama import Drama
-from drama.datasets import load, odds_dir
+from drama.datasets import load
 from drama.metrics import auc_score, mcc_score, rws_score
 
 
@@ -30,11 +31,11 @@ def timed(fit_score) -> tuple[np.ndarray, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=odds_dir())
+    parser.add_argument("--data-dir", type=Path, default=shared_folder("odds"))
     parser.add_argument("--markdown", type=Path, help="also write the table here")
     args = parser.parse_args()
     if args.data_dir is None or not args.data_dir.is_dir():
-        raise SystemExit("No ODDS folder: pass --data-dir or set DRAMA_ODDS_DIR.")
+        raise SystemExit(NO_ODDS)
     files = sorted(p for p in args.data_dir.iterdir() if p.suffix in (".mat", ".npz"))
     header = ("| dataset | DRAMA AUC | IForest AUC | DRAMA MCC | IForest MCC | DRAMA RWS "
               "| IForest RWS | DRAMA s | IForest s |")

@@ -40,11 +40,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _data import NO_ODDS, shared_folder
 from scipy.stats import skew
 
 from drama import DramaSearch
 from drama.benchmark.runner import semi_split
-from drama.datasets import load, odds_dir
+from drama.datasets import load
 from drama.datasets.folders import cache_dir
 from drama.metrics import auc_score
 from drama.relevance import FeatureSpace, relevance_at
@@ -231,13 +232,13 @@ def lodo(table: pd.DataFrame) -> tuple[float, list[str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=odds_dir())
+    parser.add_argument("--data-dir", type=Path, default=shared_folder("odds"))
     parser.add_argument("--cache", type=Path, default=cache_dir() / "search-lodo")
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--draws", type=int, default=5)
     args = parser.parse_args()
     if args.data_dir is None:
-        raise SystemExit("No ODDS folder: pass --data-dir or set DRAMA_ODDS_DIR.")
+        raise SystemExit(NO_ODDS)
     files = sorted((p for p in args.data_dir.iterdir() if p.suffix in (".mat", ".npz")),
                    key=lambda p: p.stat().st_size)
     free, few, meta = {}, {}, {}

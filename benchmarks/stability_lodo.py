@@ -22,10 +22,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _data import NO_ODDS, shared_folder
 from search_lodo import lodo  # run as a script, benchmarks/ is on the path
 
 from drama import DramaSearch
-from drama.datasets import load, odds_dir
+from drama.datasets import load
 from drama.datasets.folders import cache_dir
 from drama.metrics import auc_score
 from drama.search import consensus_weights, parse_config, rank_correlation, stable_pool
@@ -77,12 +78,12 @@ def held_out(table: pd.DataFrame) -> tuple[float, pd.Series]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=odds_dir())
+    parser.add_argument("--data-dir", type=Path, default=shared_folder("odds"))
     parser.add_argument("--cache", type=Path, default=cache_dir() / "stability-lodo")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     args = parser.parse_args()
     if args.data_dir is None:
-        raise SystemExit("No ODDS folder: pass --data-dir or set DRAMA_ODDS_DIR.")
+        raise SystemExit(NO_ODDS)
     files = sorted(p for p in args.data_dir.iterdir() if p.suffix in (".mat", ".npz"))
     pairs = [(s, s + 1) for s in args.seeds]
     rows: dict[tuple[int, int], dict[str, dict]] = {pair: {} for pair in pairs}

@@ -11,9 +11,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _data import NO_ODDS, shared_folder
 
 from drama import Drama
-from drama.datasets import load, odds_dir
+from drama.datasets import load
 
 
 def grid_scores(X: np.ndarray, reducer: str) -> np.ndarray:
@@ -23,11 +24,11 @@ def grid_scores(X: np.ndarray, reducer: str) -> np.ndarray:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=odds_dir())
+    parser.add_argument("--data-dir", type=Path, default=shared_folder("odds"))
     parser.add_argument("--reducers", nargs="+", default=["none", "pca", "ica", "nmf"])
     args = parser.parse_args()
     if args.data_dir is None:
-        raise SystemExit("No ODDS folder: pass --data-dir or set DRAMA_ODDS_DIR.")
+        raise SystemExit(NO_ODDS)
     failures = 0
     print("| dataset | reducer | configurations | all finite | repeats exactly | seconds |")
     print("|---|---|---|---|---|---|")

@@ -182,8 +182,10 @@ def test_crts_task_without_class_labels_says_so(tmp_path):
 
 
 def test_cli_benchmark_runs_the_crts_task(tmp_path, monkeypatch):
-    _write_crts(tmp_path, ["SN", "CV", "AGN", "Blazar"] * 10 + ["HPM", "Flare"])
-    monkeypatch.setenv("DRAMA_CRTS_DIR", str(tmp_path))
+    crts = tmp_path / "lightcurves" / "crts"
+    crts.mkdir(parents=True)
+    _write_crts(crts, ["SN", "CV", "AGN", "Blazar"] * 10 + ["HPM", "Flare"])
+    monkeypatch.setenv("DRAMA_DATA", str(tmp_path))
     out = tmp_path / "out"
     args = ["benchmark", "--protocol", "active", "-d", "crts", "--draws", "1",
             "--detector", "IForest", "--out", str(out)]

@@ -1,13 +1,12 @@
 """Load the 25 real benchmark files of shared/data/odds and check them against its README.
 
-The folder is not part of the repository: it is found at ``<repo>/../shared/data/odds``
-or through ``DRAMA_ODDS_DIR``; where it is missing, these tests are skipped.
+The folder is not part of the repository: the ``shared_data`` fixture finds it at
+``<repo>/../shared/data``; where it is missing, these tests are skipped.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
@@ -45,26 +44,12 @@ ODDS_TABLE: dict[str, tuple[str, int, int, int]] = {
 }
 
 
-def odds_dir() -> Path | None:
-    """The shared ODDS folder, or None where this machine does not have it."""
-    configured = os.environ.get("DRAMA_ODDS_DIR", "").strip()
-    folder = (
-        Path(configured).expanduser()
-        if configured
-        else Path(__file__).resolve().parents[2] / "shared" / "data" / "odds"
-    )
-    return folder if folder.is_dir() else None
-
-
 @pytest.fixture(scope="module")
-def folder() -> Path:
-    found = odds_dir()
-    if found is None:
-        pytest.skip(
-            "the shared ODDS benchmark folder is missing (expected ../shared/data/odds next "
-            "to the repository, or set DRAMA_ODDS_DIR); real-data checks skipped"
-        )
-    return found
+def folder(shared_data: Path) -> Path:
+    odds = shared_data / "odds"
+    if not odds.is_dir():
+        pytest.skip(f"the ODDS benchmark folder {odds} is missing; real-data checks skipped")
+    return odds
 
 
 @pytest.fixture(autouse=True)

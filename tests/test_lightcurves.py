@@ -106,7 +106,7 @@ def test_loader_refuses_nan_unless_asked(tmp_path) -> None:
 
 
 def test_missing_folder_and_columns(tmp_path) -> None:
-    with pytest.raises(FileNotFoundError, match="DRAMA_CRTS_DIR"):
+    with pytest.raises(FileNotFoundError, match="CRTS_subset_500.csv"):
         load_crts(tmp_path / "nowhere")
     (tmp_path / "CRTS_subset_500.csv").write_text("ID,Mag\nTranID1,18\n")
     with pytest.raises(ValueError, match="lacks the column"):
@@ -147,19 +147,22 @@ def test_loader_features_representation(tmp_path) -> None:
         load_crts(tmp_path, representation="pixels")
 
 
-def test_folder_from_environment(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv("DRAMA_CRTS_DIR", str(tmp_path))
-    assert crts_folder() == tmp_path
-    monkeypatch.delenv("DRAMA_CRTS_DIR")
-    assert crts_folder().parts[-3:] == ("data", "lightcurves", "crts")
+def test_folder_from_the_data_folders(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("DRAMA_DATA", str(tmp_path))
+    assert crts_folder() is None  # nothing is searched outside $DRAMA_DATA and the cache
+    with pytest.raises(FileNotFoundError, match="DRAMA_DATA"):
+        load_crts()
+    (tmp_path / "lightcurves" / "crts").mkdir(parents=True)
+    assert crts_folder() == tmp_path / "lightcurves" / "crts"
 
 
-def test_real_crts_folder() -> None:
-    folder = crts_folder()
+def test_real_crts_folder(shared_data) -> None:
+    folder = shared_data / "lightcurves" / "crts"
     if not (folder / "CRTS_subset_500.csv").is_file():
-        pytest.skip(f"the CRTS light curves are not at {folder} (set DRAMA_CRTS_DIR)")
+        pytest.skip(f"the CRTS light curves are not at {folder}")
     with pytest.warns(UserWarning, match="skipped"):
-        X, labels, ids = load_crts(n_bins=32)
+        X, labels, ids = load_crts(folder, n_bins=32)
     assert X.shape[1:] == (32, 2) and len(X) == len(labels) == len(ids) > 400
     assert np.isfinite(X).all()
     assert {"SN", "CV", "AGN"} <= set(labels)

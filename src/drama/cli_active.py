@@ -119,6 +119,19 @@ def _ask() -> tuple[str, str | None]:
         typer.echo(f"Please answer i, b, s or q (got {text!r}).")
 
 
+def _save(session: ActiveSession, cand: Candidate, answer: str, tag: str | None) -> None:
+    """Store one answer; if the store refuses it, the error repeats the answer so that the
+    scientist can give it again instead of losing it."""
+    from drama.active import StoreError
+
+    try:
+        session.label(cand, answer, cls=tag)
+    except StoreError as exc:
+        given = f"{answer} {tag}" if tag else answer
+        raise StoreError(f"{str(exc).rstrip('.')}. Your answer for id {cand.id} ({given}) was "
+                         "not saved: give it again when you rerun.") from None
+
+
 def active(
     data: Annotated[Path, typer.Argument(
         help="Data file: CSV/Parquet/FITS table, .npy/.npz/.mat.")],
@@ -157,6 +170,11 @@ def active(
                                  "another name.")
         if store.resolve() == data.resolve():
             raise ValueError(f"--store {str(store)!r} is the data file; choose another name.")
+        plots = plot_dir or store.with_name(store.name + ".plots")
+        if plots.exists() and not plots.is_dir():
+            option = "--plot-dir" if plot_dir is not None else "the plot folder next to the store"
+            raise ValueError(f"{option} {str(plots)!r} is a file, not a folder; pass "
+                             "--plot-dir with a folder name.")
         X, ids, kind = _load(data, id_column)
         reducers = tuple(reducer or ("none", "pca"))
         neural = bool(set(reducers) & NEURAL_NAMES)
@@ -170,8 +188,8 @@ def active(
                 levels=tuple(range(1, levels + 1)), strategy=strategy,
                 random_state=random_state, steal_lock=steal_lock, progress=neural,
             )
-    plots = plot_dir or store.with_name(store.name + ".plots")
-    with session:
+    # Every store fault (read-only, damaged, taken over, full disk) is one red line.
+    with user_errors(), session:
         known = session.labels()
         done = len(known)
         if done:  # each object's latest label, as the closing line counts them
@@ -193,7 +211,7 @@ def active(
                 if answer == "skip":
                     skipped.add(cand.id)
                     continue
-                session.label(cand, answer, cls=tag)
+                _save(session, cand, answer, tag)
                 answered += 1
                 session.refit()
         except (KeyboardInterrupt, typer.Abort):
@@ -202,9 +220,8 @@ def active(
         console.print(f"{len(labels)} labels in {escape(str(store))} "
                       f"({_interesting(labels)} interesting). "
                       "Rerun the same command to continue.")
-        if output is not None:
-            with user_errors():  # the labels are already safe in the store
-                write_table(session.ranking(), output)
+        if output is not None:  # the labels are already safe in the store
+            write_table(session.ranking(), output)
             console.print(f"Ranking written to {escape(str(output))}.")
 
 

@@ -6,7 +6,6 @@ main app adds it with ``register(app)``.
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 from typing import Annotated
@@ -28,7 +27,7 @@ def benchmark(
                                 "file.")] = None,
     data_dir: Annotated[Path | None, typer.Option(
         help="Folder of ODDS .mat/.npz files.",
-        show_default="$DRAMA_ODDS_DIR or shared/data/odds beside a source checkout")] = None,
+        show_default="odds/ in $DRAMA_DATA, else in the user cache")] = None,
     synthetic: Annotated[bool, typer.Option(
         help="Run the paper's synthetic local/new-class experiments instead of ODDS.")] = False,
     n_features: Annotated[list[int] | None, typer.Option(
@@ -83,8 +82,6 @@ def benchmark(
             tasks = synthetic_tasks(tuple(n_features or (100, 3000)),
                                     tuple(shapes or range(1, 11)), seed)
         else:
-            if data_dir is None and os.environ.get("DRAMA_ODDS_DIR"):
-                data_dir = Path(os.environ["DRAMA_ODDS_DIR"])
             names = list(datasets or [])
             odds = [n for n in names if n != "crts"]
             tasks = odds_tasks(data_dir, odds) if odds or not names else []

@@ -23,9 +23,6 @@ from drama.reducers import as_reducer, get_reducer_spec
 from drama.scaling import column_size, is_spread
 
 SPACES = ("input", "latent")
-# Larger (scaled) values would overflow float64 in the fourth powers of the l4 distances
-# and of the shrunk covariances.
-MAX_ABS_VALUE = 1e60
 # A d x d covariance is estimated well from a few thousand objects; more only costs time.
 COVARIANCE_SAMPLES = 4000
 
@@ -142,7 +139,12 @@ class SplitTree:
             Z = np.asarray(reducer.encode(X_node), dtype=np.float64).reshape(len(X_node), -1)
         except ValueError as exc:
             where = path or "root"
-            raise ValueError(f"Fitting the reducer of node {where!r} failed: {exc}") from exc
+            with np.errstate(over="ignore"):
+                huge = not np.isfinite(np.square(X_node).sum())
+            advice = (" The (scaled) values are too large for float64 arithmetic: use "
+                      "scaling='minmax' or 'standard', or rescale the data." if huge else "")
+            raise ValueError(f"Fitting the reducer of node {where!r} failed: {exc}"
+                             f"{advice}") from exc
         if not np.isfinite(Z).all():
             raise ValueError(
                 f"The reducer of node {path or 'root'!r} produced non-finite latent codes; "
@@ -166,19 +168,32 @@ class SplitTree:
                 f"values (finite: {np.isfinite(prototype).all()}); expected {flat.shape[1]} finite "
                 "values. Check that decode() returns objects in the input's shape."
             )
-        node = Node(
-            path=path, depth=depth, size=len(members), encoder=encoder,
-            latent_mean=latent_mean, prototype=prototype,
-            in_mean=flat.mean(axis=0), in_sigma=spread(flat, self._in_floor),
-            lat_sigma=spread(Z_members, lat_floor),
-        )
-        if self.keep_covariance:
-            # Evenly spaced, not drawn: keeping covariances must not change the tree.
-            rows = (None if len(members) <= COVARIANCE_SAMPLES else
-                    np.linspace(0, len(members) - 1, COVARIANCE_SAMPLES).astype(np.intp))
-            node.lat_whiten = whitening(Z_members if rows is None else Z_members[rows],
-                                        float(np.square(lat_floor).mean()))
-            node.in_whiten = whitening(flat if rows is None else flat[rows], self._eig_floor)
+        with np.errstate(over="ignore", invalid="ignore"):
+            node = Node(
+                path=path, depth=depth, size=len(members), encoder=encoder,
+                latent_mean=latent_mean, prototype=prototype,
+                in_mean=flat.mean(axis=0), in_sigma=spread(flat, self._in_floor),
+                lat_sigma=spread(Z_members, lat_floor),
+            )
+            if self.keep_covariance:
+                # Evenly spaced, not drawn: keeping covariances must not change the tree.
+                rows = (None if len(members) <= COVARIANCE_SAMPLES else
+                        np.linspace(0, len(members) - 1, COVARIANCE_SAMPLES).astype(np.intp))
+                try:
+                    node.lat_whiten = whitening(Z_members if rows is None else Z_members[rows],
+                                                float(np.square(lat_floor).mean()))
+                    node.in_whiten = whitening(flat if rows is None else flat[rows],
+                                               self._eig_floor)
+                except ValueError:  # the covariance overflowed into NaN
+                    node.in_whiten = node.lat_whiten = np.full((1, 1), np.nan)
+        if not all(np.isfinite(a).all() for a in (node.in_mean, node.in_sigma, node.lat_sigma,
+                                                   node.in_whiten, node.lat_whiten)
+                   if a is not None):
+            raise ValueError(
+                f"The spreads or covariances of node {path or 'root'!r} overflow float64: the "
+                "(scaled) values are too large. Use scaling='minmax' or 'standard', or "
+                "rescale the data."
+            )
         self.nodes_.append(node)
         return len(self.nodes_) - 1
 
@@ -187,13 +202,6 @@ class SplitTree:
         self._rng = np.random.default_rng(self.config.random_state)
         self.sample_shape_ = X.shape[1:]
         self._flat = X.reshape(len(X), -1)
-        largest = float(np.abs(self._flat).max())
-        if largest > MAX_ABS_VALUE:
-            raise ValueError(
-                f"The (scaled) data hold values up to {largest:.3g}: their squares, spreads "
-                "and covariances overflow float64. Use scaling='minmax' or 'standard' "
-                "instead of 'none', or rescale the data."
-            )
         root_std = self._flat.std(axis=0)
         # A feature constant in training gets the typical floor, not ~0: otherwise a rounding
         # difference there would outweigh any real anomaly under wl2 / wl4.

@@ -9,6 +9,7 @@ and a lock row with the owner's PID keeps two processes from labelling the same 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -17,7 +18,7 @@ import sqlite3
 import time
 import uuid
 import weakref
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ import numpy as np
 __all__ = [
     "LABELS",
     "ActiveStore",
+    "StoreDamagedError",
     "StoreError",
     "StoreLockedError",
     "StoreMismatchError",
@@ -48,6 +50,24 @@ class StoreLockedError(StoreError):
 
 class StoreMismatchError(StoreError):
     """The store belongs to other data or another configuration."""
+
+
+class StoreDamagedError(StoreError):
+    """A DRAMA store whose file is damaged (cut short, corrupt pages, a table missing)."""
+
+
+#: The first 16 bytes of every SQLite 3 database file.
+_SQLITE_HEADER = b"SQLite format 3\x00"
+#: The tables every DRAMA store holds.
+_TABLES = ("drama_meta", "labels", "drama_lock")
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back what is open. SQLite itself rolls back after some errors (a full disk), and
+    a second ROLLBACK would then fail with "no transaction is active", hiding the cause."""
+    if conn.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
 
 
 def data_fingerprint(X: np.ndarray, ids: Sequence[str]) -> str:
@@ -127,13 +147,50 @@ class ActiveStore:
         except sqlite3.Error as exc:
             raise StoreError(f"Cannot open the label store {self.path!r}: {exc}.") from None
         try:
-            self._check_or_create(conn, existed, fingerprint, config)
-            self._acquire(conn, steal_lock)
+            with self._sqlite_errors("open it for labelling"):
+                self._check_or_create(conn, existed, fingerprint, config)
+                self._acquire(conn, steal_lock)
         except BaseException:
             conn.close()
             raise
         self._conn = conn
         self._finalizer = weakref.finalize(self, _release, self.path, self._token)
+
+    # ------------------------------------------------------------------ errors
+    def _damaged(self, why: str) -> StoreDamagedError:
+        return StoreDamagedError(
+            f"The label store {self.path!r} is damaged ({why}); it may have been cut short "
+            "by a full disk or an interrupted copy. Keep the file: restore it from a backup, "
+            f"or recover the labels that remain with `sqlite3 {self.path} .recover | sqlite3 "
+            "recovered.db` and read them from its table `labels`; then start a new store."
+        )
+
+    @contextlib.contextmanager
+    def _sqlite_errors(self, action: str) -> Iterator[None]:
+        """Turn SQLite's errors into a StoreError that says what failed and why."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            reason = str(exc) or type(exc).__name__
+            if "readonly" in reason or "read-only" in reason:
+                raise StoreError(
+                    f"The label store {self.path!r} is read-only ({reason}), so DRAMA could "
+                    f"not {action}. Make it writable, or copy it somewhere writable and pass "
+                    "the copy."
+                ) from None
+            if "locked" in reason or "busy" in reason:
+                raise StoreLockedError(
+                    f"The label store {self.path!r} is busy (another process is writing to "
+                    f"it), so DRAMA could not {action}; try again, or close the other session."
+                ) from None
+            if isinstance(exc, sqlite3.DatabaseError) and (
+                "malformed" in reason or "not a database" in reason or "no such" in reason
+            ):
+                raise self._damaged(reason) from None
+            hint = " Free some disk space, then rerun the same command." if "full" in reason else ""
+            raise StoreError(
+                f"The label store {self.path!r} could not {action}: {reason}.{hint}"
+            ) from None
 
     # ------------------------------------------------------------------ setup
     def _check_or_create(
@@ -145,9 +202,14 @@ class ActiveStore:
             "survey.drama.db) or the store that an earlier `drama active` session created."
         )
         config_json = json.dumps(config, sort_keys=True)
+        with open(self.path, "rb") as handle:
+            head = handle.read(len(_SQLITE_HEADER))
+        is_sqlite = bool(head) and _SQLITE_HEADER.startswith(head)  # even cut inside the header
         try:
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-        except sqlite3.DatabaseError:
+        except sqlite3.DatabaseError as exc:
+            if existed and is_sqlite:  # ours or not, a damaged database is not to be replaced
+                raise self._damaged(str(exc)) from None
             raise StoreError(not_ours) from None
         if existed:
             if "drama_meta" not in tables:
@@ -155,6 +217,9 @@ class ActiveStore:
             meta = dict(conn.execute("SELECT key, value FROM drama_meta").fetchall())
             if meta.get("format") != FORMAT:
                 raise StoreError(not_ours)
+            missing = [t for t in _TABLES if t not in tables]
+            if missing:
+                raise self._damaged(f"its table(s) {', '.join(missing)} are missing")
             if meta.get("version") != VERSION:
                 raise StoreError(
                     f"{self.path!r} is a DRAMA label store of version {meta.get('version')}; "
@@ -208,13 +273,13 @@ class ActiveStore:
             )
             conn.execute("COMMIT")
         except sqlite3.Error as exc:  # e.g. another process created the same store first
-            conn.execute("ROLLBACK")
+            _rollback(conn)
             raise StoreError(
                 f"Could not create the label store {self.path!r} ({exc}); another process may "
                 "be creating it at the same time. Try again."
             ) from None
         except BaseException:
-            conn.execute("ROLLBACK")
+            _rollback(conn)
             raise
 
     def _acquire(self, conn: sqlite3.Connection, steal: bool) -> None:
@@ -222,7 +287,9 @@ class ActiveStore:
         host = socket.gethostname()
         try:
             conn.execute("BEGIN EXCLUSIVE")
-        except sqlite3.OperationalError:
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise  # read-only, damaged: told apart by _sqlite_errors
             raise StoreLockedError(
                 f"The label store {self.path!r} is busy (another process is writing to it); "
                 "try again, or close the other session."
@@ -245,7 +312,7 @@ class ActiveStore:
             )
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            _rollback(conn)
             raise
 
     # ------------------------------------------------------------------ use
@@ -273,6 +340,12 @@ class ActiveStore:
         if cls is not None and (not isinstance(cls, str) or not cls.strip()):
             raise StoreError(f"cls must be a non-empty string or None; got {cls!r}.")
         conn = self.conn
+        with self._sqlite_errors(f"save the label {label!r} of id {object_id!r} (it was not "
+                                 "saved)"):
+            return self._insert(conn, object_id, label, cls)
+
+    def _insert(self, conn: sqlite3.Connection, object_id: str, label: str,
+                cls: str | None) -> int:
         conn.execute("BEGIN IMMEDIATE")
         try:
             holder = conn.execute("SELECT token FROM drama_lock").fetchone()
@@ -287,15 +360,29 @@ class ActiveStore:
             )
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            _rollback(conn)
             raise
         return int(cur.lastrowid or 0)
 
     def history(self) -> list[tuple[int, str, str, str | None, float]]:
-        """Every label ever given, oldest first: (seq, id, label, cls, unix time)."""
-        return list(
-            self.conn.execute("SELECT seq, object_id, label, cls, created FROM labels ORDER BY seq")
-        )
+        """Every label ever given, oldest first: (seq, id, label, cls, unix time).
+
+        A row for an id outside the data (the file edited by hand) is refused by name: it
+        would otherwise break the session far from its cause.
+        """
+        with self._sqlite_errors("read the labels"):
+            rows = list(self.conn.execute(
+                "SELECT seq, object_id, label, cls, created FROM labels ORDER BY seq"))
+        for seq, oid, label, _, _ in rows:
+            if oid not in self._ids or label not in LABELS:
+                what = (f"the id {oid!r}, which is not among the {self._n} objects"
+                        if oid not in self._ids else f"the unknown label {label!r}")
+                raise StoreError(
+                    f"The label store {self.path!r} has a label (row seq={seq}) for {what}; "
+                    "the file was edited outside DRAMA. Fix or delete that row (`sqlite3 "
+                    f"{self.path} \"DELETE FROM labels WHERE seq={seq}\"`) and reopen."
+                )
+        return rows
 
     def current(self) -> dict[str, tuple[str, str | None, int]]:
         """The latest label of each object: id -> (label, cls, seq); relabelling overrides."""
@@ -306,7 +393,8 @@ class ActiveStore:
         return latest
 
     def meta(self) -> dict[str, str]:
-        return dict(self.conn.execute("SELECT key, value FROM drama_meta").fetchall())
+        with self._sqlite_errors("read the store's description"):
+            return dict(self.conn.execute("SELECT key, value FROM drama_meta").fetchall())
 
     def close(self) -> None:
         """Release the lock and close the file; the labels are already committed."""

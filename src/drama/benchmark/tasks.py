@@ -9,7 +9,7 @@ import numpy as np
 
 from drama.benchmark.runner import Task
 from drama.datasets import load, make_local_anomaly, make_new_class_anomaly
-from drama.datasets.folders import odds_dir, shared_data_dir
+from drama.datasets.folders import DATA_ENV, data_dirs, odds_dir
 from drama.datasets.synthetic import check_count, check_shape
 
 ODDS_SUFFIXES = (".mat", ".npz")
@@ -17,7 +17,7 @@ ODDS_SUFFIXES = (".mat", ".npz")
 
 def default_odds_dir() -> Path:
     """The ODDS folder (:func:`drama.datasets.odds_dir`), or where it was expected."""
-    return odds_dir() or shared_data_dir() / "odds"  # the latter names where we looked
+    return odds_dir() or data_dirs()[0] / "odds"  # the latter names where we looked first
 
 
 def odds_tasks(data_dir: str | Path | None = None, names: list[str] | None = None
@@ -27,7 +27,8 @@ def odds_tasks(data_dir: str | Path | None = None, names: list[str] | None = Non
     folder = Path(data_dir) if data_dir is not None else default_odds_dir()
     if not folder.is_dir():
         raise FileNotFoundError(
-            f"No ODDS folder at {folder}: pass --data-dir or set DRAMA_ODDS_DIR."
+            f"No ODDS folder at {folder}: pass --data-dir, or set {DATA_ENV} to the folder "
+            "that holds odds/."
         )
     files = {p.stem: p for p in folder.iterdir() if p.suffix in ODDS_SUFFIXES}
     if names:

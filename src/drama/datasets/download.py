@@ -266,6 +266,8 @@ def download(
     ValueError
         Unknown name without ``url``; no checksum known while ``verify`` is on; the
         downloaded bytes do not match the checksum (nothing is left behind).
+    NotADirectoryError
+        ``dest`` names a file.
     OSError
         The server cannot be reached, answers with an error, or the transfer breaks off.
     """
@@ -305,6 +307,11 @@ def download(
         )
 
     folder = Path(dest).expanduser() if dest is not None else cache_dir()
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(
+            f"dest={os.fspath(folder)!r} is a file; download writes into a folder (the file "
+            f"is saved there as {filename}). Pass a folder, or leave dest out for the cache."
+        )
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / filename
     if expected is not None and target.is_file() and _sha256_of(target) == expected:

@@ -4,6 +4,9 @@ Data sets are found by name in an ordered list of folders, so that one user can 
 benchmark files in a shared place (``DRAMA_DATA``) while downloads land in a private
 cache. The order is: an explicit ``data_dir`` argument, then every folder in the
 ``DRAMA_DATA`` environment variable (separated by ``os.pathsep``), then the user cache.
+That is the whole search: the library never walks up from its own location or the
+working directory looking for data, so what it reads never depends on where it is
+installed or run from.
 """
 
 from __future__ import annotations
@@ -14,8 +17,7 @@ from pathlib import Path
 
 from drama.datasets.readers import FORMATS
 
-__all__ = ["DATA_ENV", "ODDS_ENV", "SUFFIXES", "cache_dir", "data_dirs", "odds_dir",
-           "shared_data_dir"]
+__all__ = ["DATA_ENV", "SUFFIXES", "cache_dir", "data_dirs", "data_subfolder", "odds_dir"]
 
 #: Environment variable holding extra data folders, separated by ``os.pathsep``.
 DATA_ENV = "DRAMA_DATA"
@@ -69,26 +71,21 @@ def data_dirs(data_dir: PathArg | Iterable[PathArg] | None = None) -> list[Path]
     return unique
 
 
-#: Environment variable naming the folder of the 25 ODDS benchmark files.
-ODDS_ENV = "DRAMA_ODDS_DIR"
-
-
-def shared_data_dir() -> Path:
-    """``shared/data`` beside the repository of a source checkout, where the project's
-    machines keep the benchmark files (it may not exist elsewhere)."""
-    return Path(__file__).resolve().parents[4] / "shared" / "data"
+def data_subfolder(*parts: str) -> Path | None:
+    """The first ``<folder>/<parts...>`` that exists among :func:`data_dirs` (``DRAMA_DATA``,
+    then the cache), or None. Collections of files (the ODDS benchmark in ``odds/``, the
+    CRTS light curves in ``lightcurves/crts/``) are found this way; nothing is searched
+    outside those folders."""
+    for folder in data_dirs():
+        candidate = folder.joinpath(*parts)
+        try:
+            if candidate.is_dir():
+                return candidate
+        except OSError:  # an unreadable folder must not hide the next one
+            continue
+    return None
 
 
 def odds_dir() -> Path | None:
-    """The folder holding the ODDS benchmark files, or None where there is none.
-
-    ``$DRAMA_ODDS_DIR`` first; else ``shared/data/odds`` beside the repository of a source
-    checkout (where the project's machines keep it), then beside the working directory.
-    """
-    candidates = [os.environ.get(ODDS_ENV, "").strip()]
-    candidates += [str(shared_data_dir() / "odds"),
-                   str(Path.cwd().parent / "shared" / "data" / "odds")]
-    for item in candidates:
-        if item and Path(item).is_dir():
-            return Path(item)
-    return None
+    """The folder holding the ODDS benchmark files (``odds/`` in a data folder), or None."""
+    return data_subfolder("odds")

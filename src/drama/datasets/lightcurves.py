@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from drama.datasets.folders import shared_data_dir
+from drama.datasets.folders import DATA_ENV, data_dirs, data_subfolder
 
 __all__ = ["CHANNELS", "FEATURES", "crts_folder", "curve_features", "curve_to_grid", "load_crts"]
 
@@ -175,15 +175,12 @@ def curve_features(mjd: np.ndarray, mag: np.ndarray, err: np.ndarray) -> np.ndar
     ])
 
 
-def crts_folder(folder: str | os.PathLike[str] | None = None) -> Path:
-    """Where the CRTS files are: ``folder``, else ``$DRAMA_CRTS_DIR``, else
-    ``shared/data/lightcurves/crts`` beside a source checkout."""
+def crts_folder(folder: str | os.PathLike[str] | None = None) -> Path | None:
+    """Where the CRTS files are: ``folder``, else ``lightcurves/crts`` in a data folder
+    (``$DRAMA_DATA``, then the cache); None where there is none."""
     if folder is not None:
         return Path(folder)
-    env = os.environ.get("DRAMA_CRTS_DIR")
-    if env:
-        return Path(env)
-    return shared_data_dir() / "lightcurves" / "crts"
+    return data_subfolder("lightcurves", "crts")
 
 
 def load_crts(
@@ -245,13 +242,19 @@ def load_crts(
             f"representation must be 'grid' or 'features'; got {representation!r}."
         )
     root = crts_folder(folder)
+    if root is None:
+        raise FileNotFoundError(
+            f"No lightcurves/crts folder in the data folders ({', '.join(map(str, data_dirs()))})"
+            f". Pass folder=..., or set {DATA_ENV} to the folder that holds lightcurves/crts/."
+        )
     path = root / CRTS_CURVES
     if not path.is_file():
-        raise FileNotFoundError(
-            f"No {CRTS_CURVES} in {root}. Pass folder=..., or set DRAMA_CRTS_DIR to the folder "
-            "that holds the CRTS light curves."
-        )
-    table = pd.read_csv(path, dtype={"ID": str})  # IDs are names: keep "0123" as it is
+        raise FileNotFoundError(f"No {CRTS_CURVES} in {root}; pass the folder that holds it.")
+    try:
+        table = pd.read_csv(path, dtype={"ID": str})  # IDs are names: keep "0123" as it is
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        reason = " ".join(str(exc).split())  # the parser's message spans lines
+        raise ValueError(f"{path} is not a readable CSV table: {reason}.") from None
     missing = [c for c in ("ID", "Mag", "Magerr", "MJD") if c not in table.columns]
     if missing:
         raise ValueError(

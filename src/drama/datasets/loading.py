@@ -76,17 +76,18 @@ def find(name: str, data_dir: DataDirArg = None) -> Path:
         If no folder holds such a file; the message lists where DRAMA looked.
     """
     folders = data_dirs(data_dir)
+    problems: dict[Path, str] = {}
     for folder in folders:
-        if not folder.is_dir():
-            continue
+        entries = _entries(folder, problems)
         # Suffixes in any case (WINE.MAT), as available() lists them.
-        by_suffix = {entry.suffix.lower(): entry for entry in sorted(folder.iterdir())
-                     if entry.stem == name and entry.is_file()}
+        by_suffix = {entry.suffix.lower(): entry for entry in sorted(entries)
+                     if entry.stem == name and _is_file(entry)}
         for suffix in SUFFIXES:
             if suffix in by_suffix:
                 return by_suffix[suffix]
     looked = "\n".join(
-        f"  {folder}{'' if folder.is_dir() else '  (does not exist)'}" for folder in folders
+        f"  {folder}{f'  ({problems[folder]})' if folder in problems else ''}"
+        for folder in folders
     )
     hint = (
         f"It is a public benchmark: fetch it once with drama.datasets.download({name!r}) "
@@ -102,6 +103,28 @@ def find(name: str, data_dir: DataDirArg = None) -> Path:
         f" was found in the data folders (data_dir, then ${DATA_ENV}, then the cache):\n"
         f"{looked}\n{hint}"
     )
+
+
+def _entries(folder: Path, problems: dict[Path, str]) -> list[Path]:
+    """The files and folders in ``folder``; none, with the reason noted in ``problems``, when
+    it is missing or cannot be read, so that one bad folder does not hide the next ones."""
+    try:
+        return list(folder.iterdir())
+    except FileNotFoundError:
+        problems[folder] = "does not exist"
+    except NotADirectoryError:
+        problems[folder] = "is not a folder"
+    except OSError as exc:
+        problems[folder] = f"cannot be read: {exc.strerror or exc}"
+    return []
+
+
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, False where the path cannot even be looked at."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def _resolve(name_or_path: PathArg, data_dir: DataDirArg) -> Path | str:
@@ -128,7 +151,7 @@ def _resolve(name_or_path: PathArg, data_dir: DataDirArg) -> Path | str:
     if not path.is_absolute() and path.parent == Path("."):
         # a bare file name such as "cardio.mat": look in the data folders too
         for folder in data_dirs(data_dir):
-            if (folder / path.name).is_file():
+            if _is_file(folder / path.name):
                 return folder / path.name
     raise FileNotFoundError(f"data file not found: {path}")
 
@@ -223,7 +246,7 @@ def load_table(
     """
     target = _resolve(path, data_dir)
     if isinstance(target, Path) and file_format(target) not in ARRAY_FORMATS:
-        frame = read_table_file(target)
+        frame = read_table_file(target, id_column)
         return split_table(frame, os.fspath(target), id_column, label_column)
     if id_column is not None:
         raise ValueError(
@@ -249,14 +272,12 @@ def available(data_dir: DataDirArg = None) -> list[DatasetInfo]:
     """
     found = [DatasetInfo(name, None, "builtin", "builtin") for name in sorted(BUILTINS)]
     for folder in data_dirs(data_dir):
-        if not folder.is_dir():
-            continue
         files = [
             entry
-            for entry in folder.iterdir()
+            for entry in _entries(folder, {})
             if entry.suffix.lower() in SUFFIXES
             and not entry.name.startswith(".")
-            and entry.is_file()
+            and _is_file(entry)
         ]
         order = {suffix: rank for rank, suffix in enumerate(SUFFIXES)}
         files.sort(key=lambda entry: (entry.stem, order[entry.suffix.lower()], entry.name))

@@ -9,12 +9,15 @@ scipy, zipfile or h5py tells a user nothing about which of their files is at fau
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from .sparse_check import check_sparse
 
 __all__ = [
     "ARRAY_FORMATS",
@@ -184,9 +187,11 @@ def read_array_file(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     except FileNotFoundError:
         raise
     except _Unreadable as exc:
-        raise ValueError(f"{os.fspath(path)} is not a readable ODDS/ADBench file: {exc}") from exc
+        raise ValueError(
+            f"{os.fspath(path)} is not a readable ODDS/ADBench file: {_one_line(exc)}"
+        ) from exc
     except Exception as exc:  # scipy/h5py/zipfile raise many unrelated types
-        reason = (str(exc) or type(exc).__name__).rstrip(".")
+        reason = _one_line(exc).rstrip(".")
         if "allow_pickle" in reason:
             reason = ("it holds an array of Python objects (e.g. text labels), which is not "
                       "read without pickle; save numeric arrays only")
@@ -196,6 +201,11 @@ def read_array_file(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
             f"{os.fspath(path)} is not a readable ODDS/ADBench file: {reason}"
         ) from exc
     return X, y
+
+
+def _one_line(exc: BaseException) -> str:
+    """A library's message on one line (pyarrow's and the CSV parser's span several)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _pick(keys: Any, *names: str) -> str | None:
@@ -213,24 +223,34 @@ def _read_mat(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     if head.startswith(b"MATLAB 7.3") or _is_hdf5(path, head):
         return _read_mat73(path)
     import scipy.io
-    import scipy.sparse
 
+    from .matv5 import check_v5
+
+    with open(path, "rb") as handle:  # scipy's reader would crash on unsound structure
+        check_v5(handle.read(), _Unreadable)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         content = scipy.io.loadmat(path, variable_names=("X", "x", "y", "Y"))
     x_key = _pick(content, "X", "x")
     if x_key is None:
         raise _Unreadable("it holds no variable named X")
-    X = content[x_key]
-    if scipy.sparse.issparse(X):
-        X = X.toarray()
+    X = _dense(content[x_key], x_key)
     y_key = _pick(content, "y", "Y")
-    y = None
-    if y_key is not None:
-        y = content[y_key]
-        if scipy.sparse.issparse(y):
-            y = y.toarray()
+    y = None if y_key is None else _dense(content[y_key], y_key)
     return X, y
+
+
+def _dense(value: Any, key: str) -> np.ndarray:
+    """A MATLAB variable as a dense array; a sparse one only after its structure is checked."""
+    import scipy.sparse
+
+    if not scipy.sparse.issparse(value):
+        return value
+    matrix = value.tocsc()
+    n_rows, n_cols = matrix.shape
+    check_sparse(n_rows, n_cols, matrix.data, matrix.indices, matrix.indptr,
+                 f"sparse variable {key}", _Unreadable)
+    return matrix.toarray()
 
 
 def _is_hdf5(path: Path, head: bytes) -> bool:
@@ -246,6 +266,7 @@ def _read_mat73(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     import h5py
 
     with h5py.File(path, "r") as handle:
+        _refuse_outside_data(handle, set())
         x_key = _pick(handle, "X", "x")
         if x_key is None:
             raise _Unreadable("it holds no variable named X")
@@ -253,6 +274,35 @@ def _read_mat73(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
         y_key = _pick(handle, "y", "Y")
         y = None if y_key is None else _h5_matrix(handle[y_key], y_key)
     return X, y
+
+
+def _refuse_outside_data(group: Any, seen: set[Any]) -> None:
+    """Refuse an HDF5 file that points at other files, before anything is read from it.
+
+    External links, external raw storage and virtual datasets all make HDF5 read bytes
+    from another file named inside this one, so a crafted ``.mat`` could pull any local
+    file into the features (and from there into models and the terminal). MATLAB never
+    writes them, so they are refused wherever they occur.
+    """
+    import h5py
+
+    seen.add(group.id)
+    for name in group:
+        link = group.get(name, getlink=True)
+        where = f"{group.name.rstrip('/')}/{name}"
+        if isinstance(link, h5py.ExternalLink):
+            raise _Unreadable(f"{where} is a link to the file {link.filename!r}; DRAMA reads "
+                              "no data from outside the file it was given")
+        if not isinstance(link, h5py.HardLink):
+            continue  # a soft link names a path inside this file, checked where it lives
+        node = group[name]
+        if isinstance(node, h5py.Dataset):
+            if node.external or node.is_virtual:
+                kind = "external storage" if node.external else "a virtual dataset"
+                raise _Unreadable(f"{where} is {kind} that reads other files; DRAMA reads "
+                                  "no data from outside the file it was given")
+        elif isinstance(node, h5py.Group) and node.id not in seen:
+            _refuse_outside_data(node, seen)
 
 
 def _h5_matrix(node: Any, key: str) -> np.ndarray:
@@ -263,11 +313,13 @@ def _h5_matrix(node: Any, key: str) -> np.ndarray:
             raise _Unreadable(f"variable {key} is a MATLAB struct or cell, not a numeric matrix")
         import scipy.sparse
 
-        n_rows = int(node.attrs["MATLAB_sparse"])
-        jc = np.asarray(node["jc"][()], dtype=np.int64)
+        n_rows = int(np.asarray(node.attrs["MATLAB_sparse"]).reshape(-1)[0])
+        data, rows, col_starts = (np.asarray(node[name][()]) for name in ("data", "ir", "jc"))
+        check_sparse(n_rows, col_starts.shape[0] - 1, data, rows, col_starts,
+                     f"sparse variable {key}", _Unreadable)
         matrix = scipy.sparse.csc_matrix(
-            (np.asarray(node["data"][()]), np.asarray(node["ir"][()], dtype=np.int64), jc),
-            shape=(n_rows, jc.shape[0] - 1),
+            (data, rows.astype(np.int64), col_starts.astype(np.int64)),
+            shape=(n_rows, col_starts.shape[0] - 1),
         )
         return matrix.toarray()
     if node.dtype.kind not in "biuf":
@@ -301,8 +353,14 @@ def _read_numpy(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
 # --------------------------------------------------------------------------- tables
 
 
-def read_table_file(path: Path) -> pd.DataFrame:
+def read_table_file(path: Path, id_column: str | None = None) -> pd.DataFrame:
     """Read a CSV, Parquet or FITS table into a DataFrame with string column names.
+
+    The id column (``id_column``, else one called ``id``) of a CSV is read as text, and
+    integer Parquet columns as nullable integers: read as floats, 19-digit ids with one
+    empty cell would round to the same few values. The row index that ``df.to_csv()``
+    writes (an unnamed first column counting the rows) is dropped with a warning, since
+    as a feature it would rank objects by their position in the file.
 
     Raises
     ------
@@ -315,9 +373,11 @@ def read_table_file(path: Path) -> pd.DataFrame:
     label = {"csv": "CSV", "parquet": "Parquet", "fits": "FITS"}[fmt]
     try:
         if fmt == "csv":
-            frame = pd.read_csv(path)
+            frame = _read_csv(path, id_column)
         elif fmt == "parquet":
-            frame = pd.read_parquet(path)
+            import pyarrow.parquet
+
+            frame = pyarrow.parquet.read_table(path).to_pandas(types_mapper=_nullable_integer)
             name = frame.index.name
             if frame.index.nlevels == 1 and name is not None and str(name) not in frame:
                 # A stored, named index (df.set_index("objid")) names the rows: it comes
@@ -329,10 +389,76 @@ def read_table_file(path: Path) -> pd.DataFrame:
     except (FileNotFoundError, TypeError):
         raise
     except Exception as exc:
-        reason = str(exc) or type(exc).__name__
+        reason = _one_line(exc)
         raise ValueError(f"{os.fspath(path)} is not a readable {label} table: {reason}") from exc
     frame.columns = [str(column) for column in frame.columns]
     return frame
+
+
+def _read_csv(path: Path, id_column: str | None) -> pd.DataFrame:
+    header = [str(c) for c in pd.read_csv(path, nrows=0).columns]
+    ids = id_column if id_column in header else _find_column(header, (_ID_COLUMN,))
+    frame = pd.read_csv(path, dtype=None if ids is None else {ids: str})
+    first = frame.columns[0] if len(frame.columns) > 1 else None
+    if first == _PANDAS_INDEX and first != ids and _counts_rows(frame[first]):
+        warnings.warn(
+            f"{os.fspath(path)}: the first column has no name and counts the rows (0, 1, 2, "
+            "...): it is the row index that pandas writes with df.to_csv(), so it is left out "
+            "of the features. Write the file with df.to_csv(index=False) to avoid this note.",
+            UserWarning, stacklevel=4,
+        )
+        frame = frame.drop(columns=first)
+    return frame
+
+
+#: The name pandas gives a CSV column whose header cell is empty (the first one).
+_PANDAS_INDEX = "Unnamed: 0"
+
+
+def _counts_rows(column: pd.Series) -> bool:
+    """True for the integers 0, 1, ... n-1 in order: a written RangeIndex."""
+    if not pd.api.types.is_integer_dtype(column.dtype):
+        return False
+    return bool(np.array_equal(column.to_numpy(), np.arange(len(column))))
+
+
+def _nullable_integer(arrow_type: Any) -> Any:
+    """pandas' nullable dtype for an Arrow integer type, so that a column with gaps keeps
+    exact integers instead of becoming float64 (None: the default conversion)."""
+    import pyarrow
+
+    if pyarrow.types.is_integer(arrow_type):
+        return pd.api.types.pandas_dtype(  # int64 -> Int64, uint8 -> UInt8
+            str(arrow_type).replace("uint", "UInt").replace("int", "Int"))
+    return None
+
+
+_INTEGER_TEXT = re.compile(r"-?(0|[1-9][0-9]*)")
+_INT64 = np.iinfo(np.int64)
+
+
+def _id_values(column: pd.Series) -> np.ndarray:
+    """Row ids as exact integers or text, never floats.
+
+    Whole numbers (stored as integers, or text such as ``1237648720693755918``) come back
+    as int64, or as Python ints with None for empty cells; other text (``"0123"``,
+    ``"NGC 1"``) stays text, with None for empty cells.
+    """
+    if pd.api.types.is_integer_dtype(column.dtype) and not column.isna().any():
+        values = column.to_numpy()  # int64, or uint64 for ids beyond int64
+        return values if values.dtype.kind in "iu" else np.array([int(v) for v in values])
+    if pd.api.types.is_integer_dtype(column.dtype):
+        return np.array([None if pd.isna(v) else int(v) for v in column], dtype=object)
+    if pd.api.types.is_float_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype):
+        return column.to_numpy()
+    text = [None if pd.isna(v) else str(v) for v in column]
+    present = [v.strip() for v in text if v is not None]
+    if present and all(_INTEGER_TEXT.fullmatch(v) and _INT64.min <= int(v) <= _INT64.max
+                       for v in present):
+        if len(present) == len(text):
+            return np.array([int(v) for v in present], dtype=np.int64)
+        return np.array([None if v is None else int(v) for v in text], dtype=object)
+    return np.array(text, dtype=object)
 
 
 def _read_fits(path: Path) -> pd.DataFrame:
@@ -428,7 +554,7 @@ def split_table(
         raise ValueError(f"{source}: the table has no feature columns besides {dropped}.")
     values = features.to_numpy(dtype=np.float64, na_value=np.nan)
     features = pd.DataFrame(values, columns=features.columns, index=frame.index)
-    ids = None if id_column is None else frame[id_column].to_numpy()
+    ids = None if id_column is None else _id_values(frame[id_column])
     y = None
     if label_column is not None:
         y = as_labels(frame[label_column].to_numpy(), len(frame), f"{source} [{label_column}]")
