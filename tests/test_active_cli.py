@@ -10,7 +10,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from drama.cli_active import register
+from drama.cli.active import register
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +103,7 @@ def test_curves_are_plotted_to_files(app, tmp_path):
 
 
 def test_multichannel_curves_are_plotted_as_curves_not_images(app, tmp_path):
-    from drama.cli_active import _load
+    from drama.cli.active import _load
 
     rng = np.random.default_rng(3)
     curves = np.sin(np.linspace(0, 6, 60))[None, :, None] + 0.05 * rng.normal(size=(80, 60, 2))

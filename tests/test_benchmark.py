@@ -26,7 +26,7 @@ from drama.benchmark import (
 from drama.benchmark.active_peers import coniferest_curve
 from drama.benchmark.report import plot_synthetic
 from drama.benchmark.runner import default_detectors, measures, read_results
-from drama.cli_benchmark import register
+from drama.cli.benchmark import register
 
 FAST = {"reducers": ["none", "pca"], "metrics": ["l2", "l1"], "levels": [1, 2]}
 ODDS = Path(__file__).resolve().parents[2] / "shared" / "data" / "odds"

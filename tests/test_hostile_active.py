@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from drama.active import ActiveStore, StoreError
 from drama.active.store import data_fingerprint
-from drama.cli_active import register
+from drama.cli.active import register
 
 FAST = ["--reducer", "none", "--levels", "2"]
 
@@ -135,7 +135,7 @@ def test_cli_a_lock_taken_over_mid_session_keeps_the_answer_in_view(
     app, table: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = tmp_path / "shared.drama.db"
-    from drama import cli_active
+    from drama.cli import active as cli_active
 
     ask = cli_active._ask
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-import drama.cli as cli
+import drama.cli.commands as cli
 from drama import Drama, DramaSearch
 from drama.cli import app
 

@@ -1,6 +1,6 @@
 """``drama benchmark``: DRAMA against its peers on ODDS or the paper's synthetic sets.
 
-Kept out of ``cli.py`` so the benchmark's imports load only when the command runs; the
+Kept out of ``commands`` so the benchmark's imports load only when the command runs; the
 main app adds it with ``register(app)``.
 """
 
@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from drama.cli_common import USER_ERROR, err_console, out_console, user_errors
+from drama.cli.common import USER_ERROR, err_console, out_console, user_errors
 
 __all__ = ["benchmark", "register"]
 

@@ -1,9 +1,6 @@
 """What every ``drama`` command shares: consoles, the one-line error handling, and the
 files it reads and writes (format from the extension, output paths checked before any
 work, atomic writes).
-
-Kept apart from ``cli.py`` so that ``cli_active`` and ``cli_benchmark`` can import it at
-module level without importing the main app.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from drama.cli_common import (
+from drama.cli.common import (
     UserError,
     check_replaceable,
     check_table_output,
@@ -30,7 +30,7 @@ from drama.cli_common import (
     user_errors,
     write_table,
 )
-from drama.cli_detector import (
+from drama.cli.detector import (
     build_detector,
     describe,
     device_refused,
@@ -579,10 +579,10 @@ def demo(
 
 def _register_workflows() -> None:
     """The workflow commands live in their own modules; they add themselves to ``app``."""
-    from drama import cli_active, cli_benchmark
+    from drama.cli import active, benchmark
 
-    cli_active.register(app)
-    cli_benchmark.register(app)
+    active.register(app)
+    benchmark.register(app)
 
 
 _register_workflows()

@@ -7,7 +7,7 @@ with a class tag ("i merger"). Every answer is committed to the store at once, s
 loop can be stopped at any point (q, Ctrl-C, a closed terminal) and resumed later with
 the same command.
 
-The lead wires it in with ``from drama.cli_active import register; register(app)``.
+The lead wires it in with ``from drama.cli.active import register; register(app)``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from drama.cli_common import INPUT_SUFFIXES, check_table_output, user_errors, write_table
+from drama.cli.common import INPUT_SUFFIXES, check_table_output, user_errors, write_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from drama.active import ActiveSession, Candidate
