@@ -109,9 +109,9 @@ def _table_columns(path: Path) -> list[str]:
             with fits.open(path, memmap=True) as hdul:
                 table = next((h for h in hdul if isinstance(h, fits.BinTableHDU)), None)
                 return [] if table is None else [str(c) for c in table.columns.names]
-        import pandas as pd
+        from drama.datasets.readers import csv_header
 
-        return [str(c) for c in pd.read_csv(path, nrows=0).columns]
+        return csv_header(path)
     except (OSError, ValueError) as exc:
         raise UserError(f"{path} is not a readable {fmt.upper()} table: {exc}") from None
 
