@@ -330,6 +330,47 @@ def test_boring_labels_alone_lower_their_neighbours_within_the_kernel_width(data
     assert drops[2.0] > drops[0.5] > 0
 
 
+def test_boring_answers_lead_the_session_past_a_start_that_ranks_the_anomalies_last():
+    """60 scattered outliers (far out in feature 0) are boring; 12 milder ones (low in
+    feature 1) are what the scientist wants. The label-free start ranks every wanted one
+    below 29 boring ones, so its first 24 looks find none. Told "boring" about its first
+    few picks, the session learns what the boring ones share and finds the wanted ones
+    within those 24 looks; with that lesson turned off it finds almost none."""
+    rng = np.random.default_rng(0)
+    normal = rng.normal(size=(300, 5))
+    decoys = rng.normal(size=(60, 5))
+    decoys[:, 0] = rng.uniform(6, 20, 60)
+    wanted = rng.normal(size=(12, 5)) * 0.3 + np.array([0, -3.0, 0, 0, 0])
+    X = np.vstack([normal, decoys, wanted])
+    y = np.r_[np.zeros(360), np.ones(12)].astype(int)
+    found = {}
+    for min_boring_alone in (5, 0):
+        with ActiveSession(X, random_state=0, learned_options={
+                "min_boring_alone": min_boring_alone}, **FAST) as s:
+            order = np.argsort(-s.scores_, kind="stable")
+            assert y[order[:24]].sum() == 0  # the start is wrong
+            found[min_boring_alone] = int(simulate_discovery(s, y, 24, batch=1)[-1])
+    assert found[5] >= 10
+    assert found[0] <= 1
+
+
+def test_boring_labels_alone_train_a_model_of_what_is_boring():
+    """Before any interesting label, five boring ones (all high in feature 0) teach the
+    learned model that high feature 0 is boring: such objects fall, the others rise."""
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(300, 3))
+    prior = np.full(300, 0.5)
+    y = np.full(300, -1)
+    boring = np.argsort(-features[:, 0])[:5]
+    y[boring] = 0
+    mixed = learned_prior(features, y, prior)
+    high = np.argsort(-features[:, 0])[5:30]
+    low = np.argsort(features[:, 0])[:25]
+    assert mixed[high].mean() < 0.5 < mixed[low].mean()
+    assert np.array_equal(learned_prior(features, y, prior, min_boring_alone=6), prior)
+    assert np.array_equal(learned_prior(features, y, prior, min_boring_alone=0), prior)
+
+
 def test_a_session_whose_lock_was_stolen_cannot_label(tmp_path):
     from drama.active.store import ActiveStore, StoreLockedError, data_fingerprint
 

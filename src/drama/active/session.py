@@ -94,8 +94,8 @@ class ActiveSession:
         percentiles, which carries what the labels teach to unlabelled regions.
     learned_options : dict, optional
         Options of the logistic model (:func:`drama.active.relevance.learned_prior`:
-        ``min_each``, ``max_weight``, ``half_weight_at``, ``n_unlabelled``,
-        ``unlabelled_weight``, ``C``); its defaults are used for any
+        ``min_each``, ``min_boring_alone``, ``max_weight``, ``half_weight_at``,
+        ``n_unlabelled``, ``unlabelled_weight``, ``C``); its defaults are used for any
         not given, and the store records them all.
     random_state : int or None
     steal_lock : bool
