@@ -49,6 +49,7 @@ def learned_prior(
     y: np.ndarray,
     prior: np.ndarray,
     *,
+    boring_features: np.ndarray | None = None,
     min_each: int = 1,
     min_boring_alone: int = 5,
     n_unlabelled: int = 300,
@@ -71,10 +72,14 @@ def learned_prior(
     regularisation strength of the logistic regression.
 
     Before the first interesting label, from ``min_boring_alone`` boring labels on (0:
-    never), the model learns boring against the unlabelled sample instead, and objects
-    unlike the boring ones rise. Why: boring answers at the top say that the prior's
-    idea of unusual is not the scientist's; without this they only lower their
-    neighbours, and a session whose start is wrong asks on down the same wrong ranking.
+    never), the model learns boring against the unlabelled sample instead, on
+    ``boring_features`` (default ``features``), and objects unlike the boring ones rise.
+    Why: boring answers at the top say that the prior's idea of unusual is not the
+    scientist's; without this they only lower their neighbours, and a session whose start
+    is wrong asks on down the same wrong ranking. The session passes the features
+    without DRAMA's percentiles: the boring labels are the top of the prior, so on the
+    percentiles the model would learn "anomalous is boring" and bury every anomaly, where
+    on the features it learns which *kind* of unusual is boring.
     """
     pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
     rng = np.random.default_rng(random_state)
@@ -82,7 +87,8 @@ def learned_prior(
     extra = rng.choice(free, size=min(n_unlabelled, len(free)), replace=False)
     if len(pos) == 0 and 0 < min_boring_alone <= len(neg):
         # the unlabelled sample stands in for "not boring", with the boring labels' weight
-        learned = _logistic_rank(features, [extra, neg], [0.5, 0.5], C)
+        plain = features if boring_features is None else boring_features
+        learned = _logistic_rank(plain, [extra, neg], [0.5, 0.5], C)
     elif len(pos) < min_each or len(neg) < min_each:
         return prior
     else:

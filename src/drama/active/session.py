@@ -238,8 +238,9 @@ class ActiveSession:
         anomaly = rank_normalise(self.search_.decision_scores_)
         prior = anomaly
         if self.model == "logistic":
-            prior = learned_prior(self._learn_features, y, anomaly, random_state=self.random_state,
-                                  **self.learned_options)
+            prior = learned_prior(self._learn_features, y, anomaly,
+                                  boring_features=self.space.coords,
+                                  random_state=self.random_state, **self.learned_options)
         known = np.flatnonzero(y >= 0)
         coords, width = self.space.coords, self.space.bandwidth * self.bandwidth
         p = relevance_at(coords, coords[known], y[known].astype(np.float64), prior, width,
