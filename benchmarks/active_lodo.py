@@ -41,9 +41,9 @@ def _with(alpha: float, learned: dict, **more: object) -> dict:
 
 
 OPTION_SETS: dict[str, dict] = {
-    "defaults (alpha 16, learned 1 / 0.95 / 3, boring alone from 5)": {},
-    "boring labels alone teach nothing (min_boring_alone 0)":
-        {"learned_options": {"min_boring_alone": 0}},
+    "defaults (alpha 16, learned 1 / 0.95 / 3)": {},
+    "boring labels alone teach from 5 (min_boring_alone 5)":
+        {"learned_options": {"min_boring_alone": 5}},
     "alpha 2, learned 2 / 0.8 / 10 (previous defaults)": _with(2.0, OLD),
     "alpha 0.1, learned old": _with(0.1, OLD),
     "alpha 0.5, learned old": _with(0.5, OLD),
