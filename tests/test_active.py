@@ -25,7 +25,7 @@ from drama.active import (
 )
 from drama.active.relevance import learned_prior
 from drama.active.session import RANKING_VERSION
-from drama.search import parse_config
+from drama.search import DramaSearch, rank_normalise
 
 FAST = {"reducers": ("none",), "levels": (1, 2)}
 
@@ -220,8 +220,6 @@ def test_bad_options_fail_before_any_work(data, tmp_path):
         ActiveSession(X, ids=ids, strategy="greedy", **FAST)
     with pytest.raises(ValueError, match="ids must be unique"):
         ActiveSession(X, ids=["a"] * len(X), **FAST)
-    with pytest.raises(ValueError, match="Unknown selection"):
-        ActiveSession(X, ids=ids, selection="oracle", **FAST)
     with pytest.raises(ValueError, match=r"Unknown learned_options \['depth'\]"):
         ActiveSession(X, ids=ids, learned_options={"depth": 2}, **FAST)
     for bad in ({"min_each": 0}, {"C": -1.0}, {"max_weight": 5}, {"min_each": "1"}):
@@ -230,7 +228,7 @@ def test_bad_options_fail_before_any_work(data, tmp_path):
     with pytest.raises(ValueError, match="model='kernel' has none"):
         ActiveSession(X, ids=ids, model="kernel", learned_options={"C": 2.0}, **FAST)
     for option, value in (("alpha", -1), ("alpha", 0), ("bandwidth", 0.0),
-                          ("bandwidth", float("nan")), ("miss_shrink", -1),
+                          ("bandwidth", float("nan")),
                           ("random_state", -1)):
         with pytest.raises(ValueError, match=option):
             ActiveSession(X, ids=ids, store=tmp_path / "bad.db", **{option: value}, **FAST)
@@ -275,14 +273,103 @@ def test_the_learned_model_starts_at_one_label_of_each_kind():
     assert mixed[0] > prior[0] and mixed[1] < prior[1]  # toward what the labels say
 
 
-def test_configuration_choice_can_go_through_dramasearch(data):
+def test_the_session_chooses_configurations_by_dramasearchs_own_selection(data):
+    """One few-label policy: the session's anomaly prior is what DramaSearch.select makes of
+    the same labels (1 interesting, 0 boring, -1 unlabelled), with the search's defaults."""
     X, kind, ids = data
-    with ActiveSession(X, ids=ids, selection="search", **FAST) as s:
+    search = DramaSearch(reducers=list(FAST["reducers"]), levels=list(FAST["levels"]),
+                         relevance_alpha=None, random_state=0).fit(X)
+    with ActiveSession(X, ids=ids, random_state=0, **FAST) as s:
+        assert np.array_equal(s.anomaly_, rank_normalise(search.decision_scores_))
+        assert s.selection_.startswith("label-free consensus")
+        y = np.full(len(X), -1)
         for i in np.flatnonzero(kind == "A")[:2]:
             s.label(ids[i], "interesting")
+            y[i] = 1
+        for i in np.flatnonzero(kind == "")[:3]:
+            s.label(ids[i], "boring")
+            y[i] = 0
         s.refit()
-        assert parse_config(s.chosen_configurations_[0])["reducer"] in FAST["reducers"]
-        assert s.ranking()["id"].head(12).map(lambda i: kind[ids.index(i)] != "").all()
+        search.select(y)
+        assert np.array_equal(s.anomaly_, rank_normalise(search.decision_scores_))
+        assert s.chosen_configurations_ == list(search.weights_.index)
+        assert s.selection_ == search.selection_
+
+
+def test_labelled_boring_objects_go_below_every_unlabelled_one(data):
+    X, kind, ids = data
+    with ActiveSession(X, ids=ids, random_state=0, **FAST) as s:
+        boring = [ids[i] for i in np.flatnonzero(kind == "B")[:3]]
+        interesting = [ids[i] for i in np.flatnonzero(kind == "A")[:2]]
+        for oid in boring:
+            s.label(oid, "boring")
+        for oid in interesting:
+            s.label(oid, "interesting")
+        s.refit()
+        order = list(s.ranking()["id"])
+        assert set(order[:2]) == set(interesting)
+        assert set(order[-3:]) == set(boring)
+
+
+def test_boring_labels_alone_lower_their_neighbours_within_the_kernel_width(data):
+    """Before any interesting find, boring answers still move the ranking: the unlabelled
+    neighbours of a boring object sink, by more when the kernel is wider."""
+    X, kind, ids = data
+    b = np.flatnonzero(kind == "B")
+    drops = {}
+    for bandwidth in (0.5, 2.0):
+        with ActiveSession(X, ids=ids, random_state=0, bandwidth=bandwidth, **FAST) as s:
+            before = s.scores_.copy()
+            for i in b[:3]:
+                s.label(ids[i], "boring")
+            s.refit()
+            rest = b[3:]
+            assert (s.scores_[rest] < before[rest]).all()
+            assert np.array_equal(s.anomaly_, before)  # label-free prior, no find yet
+            drops[bandwidth] = float(np.mean(before[rest] - s.scores_[rest]))
+    assert drops[2.0] > drops[0.5] > 0
+
+
+def test_boring_answers_lead_the_session_past_a_start_that_ranks_the_anomalies_last():
+    """60 scattered outliers (far out in feature 0) are boring; 12 milder ones (low in
+    feature 1) are what the scientist wants. The label-free start ranks every wanted one
+    below 29 boring ones, so its first 24 looks find none. Told "boring" about its first
+    few picks, the session with ``min_boring_alone=5`` learns what the boring ones share
+    and finds the wanted ones within those 24 looks; with the default (off) it finds
+    almost none."""
+    rng = np.random.default_rng(0)
+    normal = rng.normal(size=(300, 5))
+    decoys = rng.normal(size=(60, 5))
+    decoys[:, 0] = rng.uniform(6, 20, 60)
+    wanted = rng.normal(size=(12, 5)) * 0.3 + np.array([0, -3.0, 0, 0, 0])
+    X = np.vstack([normal, decoys, wanted])
+    y = np.r_[np.zeros(360), np.ones(12)].astype(int)
+    found = {}
+    for min_boring_alone in (5, 0):
+        with ActiveSession(X, random_state=0, learned_options={
+                "min_boring_alone": min_boring_alone}, **FAST) as s:
+            order = np.argsort(-s.scores_, kind="stable")
+            assert y[order[:24]].sum() == 0  # the start is wrong
+            found[min_boring_alone] = int(simulate_discovery(s, y, 24, batch=1)[-1])
+    assert found[5] >= 10
+    assert found[0] <= 1
+
+
+def test_boring_labels_alone_train_a_model_of_what_is_boring():
+    """Before any interesting label, five boring ones (all high in feature 0) teach the
+    learned model that high feature 0 is boring: such objects fall, the others rise."""
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(300, 3))
+    prior = np.full(300, 0.5)
+    y = np.full(300, -1)
+    boring = np.argsort(-features[:, 0])[:5]
+    y[boring] = 0
+    assert np.array_equal(learned_prior(features, y, prior), prior)  # off by default
+    mixed = learned_prior(features, y, prior, min_boring_alone=5)
+    high = np.argsort(-features[:, 0])[5:30]
+    low = np.argsort(features[:, 0])[:25]
+    assert mixed[high].mean() < 0.5 < mixed[low].mean()
+    assert np.array_equal(learned_prior(features, y, prior, min_boring_alone=6), prior)
 
 
 def test_a_session_whose_lock_was_stolen_cannot_label(tmp_path):

@@ -18,24 +18,35 @@ import pandas as pd
 
 from drama._validation import check_array, check_positive, check_random_state
 from drama.active.relevance import class_votes, learned_prior, resolve_learned_options
-from drama.active.selection import (
-    ConfigTable,
-    choose_configuration,
-    choose_with_search,
-    session_search,
-)
 from drama.active.store import ActiveStore, StoreError, data_fingerprint
 from drama.active.strategies import STRATEGIES
+from drama.reducers.neural import NEURAL_NAMES
 from drama.relevance import relevance_at
+from drama.search import DramaSearch, rank_normalise
 
 __all__ = ["ActiveSession", "Candidate"]
 
 # Bumped whenever the same labels and options would rank differently (2: the prior is the
 # search's consensus and alpha defaults to 2; 3: the learned model starts at one label of
-# each kind and takes over sooner); a store made under another version is refused instead
-# of being re-ranked silently. (alpha is recorded with the options, so a new default needs
-# no new version: the old store reopens with its alpha.)
-RANKING_VERSION = 3
+# each kind and takes over sooner; 4: the configurations are chosen by DramaSearch's own
+# selection, with its default share and stability filter); a store made under another
+# version is refused instead of being re-ranked silently. (alpha is recorded with the
+# options, so a new default needs no new version: the old store reopens with its alpha.)
+RANKING_VERSION = 4
+
+
+def _session_search(reducers: Sequence[str], levels: Sequence[int],
+                    metrics: Sequence[str] | str, random_state: int | None,
+                    progress: bool) -> DramaSearch:
+    """The session's (unfitted) search over its grid, with the search's own selection
+    options. ``progress`` shows the neural reducers' training bars (the trees are fitted
+    one after another, so the bars never overlap)."""
+    bars = {r: {"progress": True} for r in reducers if r in NEURAL_NAMES} if progress else {}
+    # The session has its own relevance model; the search's would count the labels twice.
+    return DramaSearch(reducers=list(reducers), metrics=metrics, levels=list(levels),
+                       relevance_alpha=None,
+                       drama_params={"reducer_options": bars} if bars else None,
+                       random_state=random_state)
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,9 @@ class ActiveSession:
     store : str or PathLike, optional
         SQLite file for the labels; None keeps labels in memory only (a throw-away file).
     reducers, levels, metrics : DRAMA configurations to choose from.
+        The choice among them is :meth:`drama.search.DramaSearch.select`'s, re-run with
+        the labels at every :meth:`refit` (interesting = 1, boring = 0, unlabelled = -1;
+        label-free until the first interesting label); ``selection_`` says what it chose.
     strategy : {"top", "balanced"}
         Default query strategy of :meth:`next`.
     alpha : float
@@ -80,17 +94,9 @@ class ActiveSession:
         percentiles, which carries what the labels teach to unlabelled regions.
     learned_options : dict, optional
         Options of the logistic model (:func:`drama.active.relevance.learned_prior`:
-        ``min_each``, ``max_weight``, ``half_weight_at``, ``n_unlabelled``,
-        ``unlabelled_weight``, ``C``); its defaults are used for any not given, and the
-        store records them all.
-    miss_shrink : float
-        Before the first interesting find, how fast boring labels (false alarms of the
-        current ranking) move the prior toward configurations that rank them low: their
-        weight is ``n_boring / (n_boring + miss_shrink)``; 0 (default) turns this off.
-    selection : {"table", "search"}
-        Few-label configuration choice: "table" re-weighs the configuration scores
-        computed once at start (fast, the default); "search" asks
-        ``drama.search.DramaSearch`` with the labels (1 / 0 / -1) at every refit.
+        ``min_each``, ``min_boring_alone``, ``max_weight``, ``half_weight_at``,
+        ``n_unlabelled``, ``unlabelled_weight``, ``C``); its defaults are used for any
+        not given, and the store records them all.
     random_state : int or None
     steal_lock : bool
         Open a store even if another live process holds it.
@@ -119,8 +125,6 @@ class ActiveSession:
         bandwidth: float = 1.0,
         model: str = "logistic",
         learned_options: dict[str, Any] | None = None,
-        selection: str = "table",
-        miss_shrink: float = 0.0,
         random_state: int | None = 0,
         steal_lock: bool = False,
         progress: bool = False,
@@ -141,19 +145,14 @@ class ActiveSession:
             raise ValueError("ids must be unique; found duplicates.")
         self.ids = ids
         self._index = {oid: i for i, oid in enumerate(ids)}
-        if selection not in ("table", "search"):
-            raise ValueError(f"Unknown selection {selection!r}; choose 'table' or 'search'.")
-        self.selection = selection
         if model not in ("logistic", "kernel"):
             raise ValueError(f"Unknown model {model!r}; choose 'logistic' or 'kernel'.")
         check_positive(alpha, "alpha")
         check_positive(bandwidth, "bandwidth")
-        check_positive(miss_shrink, "miss_shrink", allow_zero=True)
         check_random_state(random_state)
         self.strategy = strategy
         self.alpha = alpha
         self.bandwidth = bandwidth
-        self.miss_shrink = miss_shrink
         self.model = model
         if model == "kernel" and learned_options:
             raise ValueError("learned_options set the logistic model; model='kernel' has none.")
@@ -166,10 +165,8 @@ class ActiveSession:
             "metrics": metrics if isinstance(metrics, str) else list(metrics),
             "random_state": random_state,
             "model": model,
-            "selection": selection,
             "alpha": float(alpha),
             "bandwidth": float(bandwidth),
-            "miss_shrink": float(miss_shrink),
             "learned_options": dict(self.learned_options),
             "ranking_version": RANKING_VERSION,
         }
@@ -181,7 +178,7 @@ class ActiveSession:
             store = os.path.join(self._memory_dir.name, "labels.drama.db")
         # Check the options, then open the store: a typo must not leave a store that records
         # it, and a locked or mismatched store fails before any fitting.
-        search = session_search(reducers, levels, metrics, random_state, progress)
+        search = _session_search(reducers, levels, metrics, random_state, progress)
         search.check_grid(int(np.prod(arr.shape[1:])))
         self.store = ActiveStore(
             store, fingerprint=data_fingerprint(arr, ids), ids=ids, config=self.config,
@@ -189,9 +186,8 @@ class ActiveSession:
         )
         try:
             self.search_ = search.fit(arr)
-            self.table = ConfigTable.from_search(self.search_)
             self.space = self.search_.space_  # the same data and seed: no second build
-            self._learn_features = np.hstack([self.space.coords, self.table.percentiles])
+            self._learn_features = np.hstack([self.space.coords, self.search_.train_ranks_])
             self.refit()
         except BaseException:  # release the store's lock: a retry must not find it held
             self.store.close()
@@ -236,14 +232,15 @@ class ActiveSession:
     def refit(self) -> ActiveSession:
         """Re-select configurations and re-rank with all labels so far."""
         y, tagged = self._label_vector()
-        if self.selection == "search":
-            anomaly, chosen = choose_with_search(self.search_, y)
-        else:
-            anomaly, chosen = choose_configuration(self.table, y, miss_shrink=self.miss_shrink)
+        # DramaSearch's own few-label choice (re-selected, never refitted); boring labels
+        # alone leave it label-free, the session's relevance model uses them meanwhile.
+        self.search_.select(y if (y == 1).any() else None)
+        anomaly = rank_normalise(self.search_.decision_scores_)
         prior = anomaly
         if self.model == "logistic":
-            prior = learned_prior(self._learn_features, y, anomaly, random_state=self.random_state,
-                                  **self.learned_options)
+            prior = learned_prior(self._learn_features, y, anomaly,
+                                  boring_features=self.space.coords,
+                                  random_state=self.random_state, **self.learned_options)
         known = np.flatnonzero(y >= 0)
         coords, width = self.space.coords, self.space.bandwidth * self.bandwidth
         p = relevance_at(coords, coords[known], y[known].astype(np.float64), prior, width,
@@ -258,7 +255,8 @@ class ActiveSession:
             cls[i], conf[i] = c, 1.0
         self.anomaly_, self.p_interesting_, self.scores_ = anomaly, p, score
         self.classes_, self.class_confidence_ = cls, conf
-        self.chosen_configurations_ = chosen
+        self.chosen_configurations_ = list(self.search_.weights_.index)
+        self.selection_ = self.search_.selection_
         self.y_ = y
         return self
 
