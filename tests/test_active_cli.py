@@ -10,19 +10,12 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from drama.cli.active import register
+from drama.cli import app as drama_app
 
 
 @pytest.fixture(scope="module")
 def app() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def main() -> None:
-        """A stand-in for the drama app."""
-
-    register(app)
-    return app
+    return drama_app  # `drama active` is registered on the real app
 
 
 @pytest.fixture()

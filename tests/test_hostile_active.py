@@ -17,21 +17,14 @@ from typer.testing import CliRunner
 
 from drama.active import ActiveStore, StoreError
 from drama.active.store import data_fingerprint
-from drama.cli.active import register
+from drama.cli import app as drama_app
 
 FAST = ["--reducer", "none", "--levels", "2"]
 
 
 @pytest.fixture(scope="module")
 def app() -> typer.Typer:
-    app = typer.Typer()
-
-    @app.callback()
-    def main() -> None:
-        """A stand-in for the drama app."""
-
-    register(app)
-    return app
+    return drama_app  # `drama active` is registered on the real app
 
 
 @pytest.fixture
