@@ -176,22 +176,25 @@ def _mahalanobis(U: np.ndarray, stats: LeafStats) -> np.ndarray:
     return np.sqrt(out, out=out)
 
 
-def _pairwise(U: np.ndarray, P: np.ndarray, metric: str, stats: LeafStats | None) -> np.ndarray:
+def _pairwise(U: np.ndarray, P: np.ndarray, metric: str, stats: LeafStats | None,
+              out: np.ndarray) -> None:
+    """Write the (b, k) distances of the block ``U`` into ``out`` (cdist writes there itself)."""
     if metric in _SCIPY_NAMES:
-        return cdist(U, P, _SCIPY_NAMES[metric])
-    if metric == "l2":
-        return _euclidean(U, P)
-    if metric == "wl2":
-        return _weighted_euclidean(U, P, stats.sigma)
-    if metric in ("l4", "wl4"):
-        return _fourth_power(U, P, stats.sigma if metric == "wl4" else None)
-    if metric == "braycurtis":
-        return _braycurtis(U, P)
-    if metric == "correlation":
-        return _correlation(U, P)
-    if metric == "mahalanobis":
-        return _mahalanobis(U, stats)
-    raise AssertionError(metric)  # prototype_distances validated the name
+        cdist(U, P, _SCIPY_NAMES[metric], out=out)
+    elif metric == "l2":
+        out[:] = _euclidean(U, P)
+    elif metric == "wl2":
+        out[:] = _weighted_euclidean(U, P, stats.sigma)
+    elif metric in ("l4", "wl4"):
+        out[:] = _fourth_power(U, P, stats.sigma if metric == "wl4" else None)
+    elif metric == "braycurtis":
+        out[:] = _braycurtis(U, P)
+    elif metric == "correlation":
+        out[:] = _correlation(U, P)
+    elif metric == "mahalanobis":
+        out[:] = _mahalanobis(U, stats)
+    else:
+        raise AssertionError(metric)  # prototype_distances validated the name
 
 
 def prototype_distances(
@@ -210,5 +213,5 @@ def prototype_distances(
     rows = max(1, _CHUNK_ELEMENTS // max(k * d, 1))
     out = np.empty((n, k))
     for start in range(0, n, rows):
-        out[start : start + rows] = _pairwise(U[start : start + rows], P, metric, stats)
+        _pairwise(U[start : start + rows], P, metric, stats, out[start : start + rows])
     return out
