@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
 from sklearn.covariance import ledoit_wolf
+from sklearn.metrics import pairwise_distances
 
 import drama.distances as distances
 from drama.distances import METRICS, LeafStats, prototype_distances, spread, whitening
@@ -242,3 +243,116 @@ def test_spread_is_floored():
     members = np.array([[1.0, 5.0], [1.0, 7.0]])
     sigma = spread(members, np.array([0.25, 0.25]))
     np.testing.assert_allclose(sigma, [0.25, 1.0])
+
+
+@pytest.fixture
+def mixed():
+    """Objects and prototypes of both signs, with exact zeros (canberra's 0/0), coordinates
+    where an object mirrors a prototype (u = -p, so |u + p| and |u| + |p| differ most) and
+    an object equal to a prototype; leaf statistics as in ``data``."""
+    rng = np.random.default_rng(11)
+    U = rng.normal(scale=2.0, size=(60, 8))
+    P = rng.normal(scale=2.0, size=(4, 8))
+    U[rng.random(U.shape) < 0.15] = 0.0
+    P[0, :3] = 0.0
+    U[:5, :4] = -P[1, :4]
+    U[5] = P[2]
+    sigma = rng.uniform(0.2, 1.5, size=P.shape)
+    covs = [A @ A.T + 0.5 * np.eye(8) for A in rng.normal(size=(4, 8, 8))]
+    whiten = np.stack([_whiten_from_cov(c) for c in covs])
+    return U, P, LeafStats(sigma=sigma, mean=rng.normal(size=P.shape), whiten=whiten), covs
+
+
+@pytest.mark.parametrize("metric", sorted(SCIPY))
+def test_matches_scipy_on_mixed_signs(mixed, metric):
+    U, P, stats, _ = mixed
+    name, kwargs = SCIPY[metric]
+    np.testing.assert_allclose(prototype_distances(U, P, metric, stats),
+                               cdist(U, P, name, **kwargs), rtol=1e-10, atol=1e-12)
+
+
+# Not sklearn's euclidean: it expands the square without recomputing small results, and
+# puts an object equal to a prototype at ~1e-7 (the l2 accuracy tests below check ours).
+@pytest.mark.parametrize("metric, sklearn_name", [
+    ("l1", "manhattan"), ("chebyshev", "chebyshev"),
+    ("canberra", "canberra"), ("braycurtis", "braycurtis"), ("correlation", "correlation"),
+])
+def test_matches_sklearn_on_mixed_signs(mixed, metric, sklearn_name):
+    U, P, stats, _ = mixed
+    np.testing.assert_allclose(prototype_distances(U, P, metric, stats),
+                               pairwise_distances(U, P, metric=sklearn_name),
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_braycurtis_reference_tells_the_denominators_apart(mixed):
+    """The mixed-sign check above would catch sum(|u| + |p|) in place of sum |u + p|."""
+    U, P, _, _ = mixed
+    wrong = cdist(U, P, "cityblock") / (np.abs(U).sum(axis=1)[:, None] + np.abs(P).sum(axis=1))
+    assert np.abs(wrong - cdist(U, P, "braycurtis")).max() > 0.1
+
+
+@pytest.mark.parametrize("metric, p", [("wl2", 2), ("wl4", 4)])
+def test_weighted_metrics_on_mixed_signs(mixed, metric, p):
+    U, P, stats, _ = mixed
+    expected = np.stack([cdist(U, P[j : j + 1], "minkowski", p=p, w=stats.sigma[j] ** -p)[:, 0]
+                         for j in range(len(P))], axis=1)
+    np.testing.assert_allclose(prototype_distances(U, P, metric, stats), expected,
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_mahalanobis_on_mixed_signs(mixed):
+    U, P, stats, covs = mixed
+    got = prototype_distances(U, P, "mahalanobis", stats)
+    for j, cov in enumerate(covs):
+        expected = cdist(U, stats.mean[j : j + 1], "mahalanobis", VI=np.linalg.inv(cov))[:, 0]
+        np.testing.assert_allclose(got[:, j], expected, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("metric", ["l2", "wl2"])
+@pytest.mark.parametrize("offset", [0.0, 1e3, 1e6])
+def test_euclidean_of_an_object_equal_to_a_prototype_is_zero(mixed, metric, offset):
+    U, P, stats, _ = mixed
+    got = prototype_distances(U + offset, P + offset, metric, stats)
+    assert got[5, 2] == 0.0
+    assert (got >= 0).all()
+
+
+@pytest.mark.parametrize("metric", ["l2", "wl2"])
+@pytest.mark.parametrize("offset", [1.0, 1e3, 1e6])
+def test_euclidean_stays_accurate_under_large_offsets(metric, offset):
+    """Objects at 1e6 that differ from the prototypes by ~1e-3: expanding the square
+    would lose every digit there; the distances must keep their relative precision."""
+    rng = np.random.default_rng(5)
+    U = offset + 1e-3 * rng.normal(size=(50, 7))
+    P = offset + 1e-3 * rng.normal(size=(3, 7))
+    sigma = rng.uniform(0.5, 2.0, size=P.shape)
+    stats = LeafStats(sigma=sigma, mean=P, whiten=None)
+    expected = np.stack([cdist(U, P[j : j + 1], "euclidean", w=sigma[j] ** -2.0)[:, 0]
+                         for j in range(len(P))], axis=1) if metric == "wl2" else cdist(U, P)
+    np.testing.assert_allclose(prototype_distances(U, P, metric, stats), expected, rtol=1e-12)
+
+
+def test_euclidean_is_accurate_on_mixed_data_with_an_offset(mixed):
+    """Pairs far from the recomputation threshold keep ~1e-12 relative error too."""
+    U, P, stats, _ = mixed
+    np.testing.assert_allclose(prototype_distances(U + 30.0, P + 30.0, "l2"), cdist(U, P),
+                               rtol=1e-11)
+
+
+def test_weighted_euclidean_with_tiny_spreads_matches_the_direct_formula():
+    """Spreads of 1e-160 overflow sigma**-2: those pairs are recomputed from the differences."""
+    U = np.array([[1e-160, 2e-160], [0.0, 0.0], [3e-160, -1e-160]])
+    P = np.array([[1e-160, 0.0], [0.0, 0.0]])
+    sigma = np.full(P.shape, 1e-160)
+    got = prototype_distances(U, P, "wl2", LeafStats(sigma=sigma, mean=P, whiten=None))
+    expected = np.sqrt((((U[:, None, :] - P[None]) / sigma[None]) ** 2).sum(axis=2))
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_correlation_of_a_nearly_constant_row_is_not_the_constant_rule():
+    """A row at 1e6 varying by 1e-6 is not constant (max != min) and gets its correlation."""
+    rng = np.random.default_rng(2)
+    u = 1e6 + 1e-6 * rng.normal(size=(1, 9))
+    P = rng.normal(size=(3, 9))
+    np.testing.assert_allclose(prototype_distances(u, P, "correlation"),
+                               cdist(u, P, "correlation"), rtol=1e-6)
