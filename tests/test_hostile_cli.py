@@ -121,3 +121,31 @@ def test_reading_a_table_costs_linear_time_in_its_columns(tmp_path):
         paths.append(path)
     narrow, wide = (_read_seconds(p) for p in paths)
     assert wide / narrow < 8, (narrow, wide)
+
+
+# ---------------------------------------------------------------- case 13: messages
+
+
+def test_missing_values_are_named_by_column_and_row_label():
+    frame = pd.DataFrame(np.ones((6, 3)), columns=["ra", "dec", "mag"],
+                         index=[f"obj{i}" for i in range(6)])
+    frame.iloc[4, 2] = np.nan
+    with pytest.raises(ValueError, match=r"first at column 'mag', row 'obj4'"):
+        Drama().fit(frame)
+
+
+def test_a_failed_write_names_the_users_file_not_the_temporary_one(tmp_path, monkeypatch):
+    frame = pd.DataFrame(np.random.default_rng(0).normal(size=(30, 2)), columns=["a", "b"])
+    path = tmp_path / "t.csv"
+    frame.to_csv(path, index=False)
+    out = tmp_path / "scores.csv"
+
+    def disk_full(self, target, *args, **kwargs):
+        raise OSError(28, "No space left on device", str(target))
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", disk_full)
+    result = _invoke("score", path, "-o", out, *ONE)
+    assert result.exit_code == 1
+    flat = " ".join(result.output.split())
+    assert f"No space left on device while writing {out}" in flat
+    assert ".tmp" not in flat

@@ -24,5 +24,7 @@ def atomic_path(target: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Pat
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, target)
+    except OSError as exc:  # name the user's file, not the temporary one
+        raise OSError(exc.errno, f"{exc.strerror or exc} while writing {target}") from None
     finally:
         tmp.unlink(missing_ok=True)

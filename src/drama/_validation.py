@@ -65,10 +65,14 @@ def check_array(X: Any, *, name: str = "X", min_objects: int = 1) -> np.ndarray:
             f"least {min_objects} to learn what normal looks like."
         )
     if not np.isfinite(arr).all():
-        bad = np.argwhere(~np.isfinite(arr.reshape(len(arr), -1)))[0]
+        row, column = np.argwhere(~np.isfinite(arr.reshape(len(arr), -1)))[0]
+        where = f"object {row}, feature {column}"
+        if hasattr(X, "columns"):  # a table: say which column (and row label) by name
+            label = X.index[row] if hasattr(X, "index") else row
+            where = f"column {str(list(X.columns)[column])!r}, row {label!r}"
         raise ValueError(
-            f"{name} contains NaN or infinite values (first at object {bad[0]}, feature {bad[1]}). "
-            "Impute or drop them before fitting or scoring."
+            f"{name} contains NaN or infinite values (first at {where}). Impute or drop them "
+            "before fitting or scoring."
         )
     # One memory layout, so numpy, pandas and polars input round identically.
     return np.ascontiguousarray(arr)
