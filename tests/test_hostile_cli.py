@@ -149,3 +149,15 @@ def test_a_failed_write_names_the_users_file_not_the_temporary_one(tmp_path, mon
     flat = " ".join(result.output.split())
     assert f"No space left on device while writing {out}" in flat
     assert ".tmp" not in flat
+
+
+def test_an_empty_id_is_shown_as_empty_not_none(tmp_path):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(40, 2)), columns=["a", "b"])
+    frame.loc[0, ["a", "b"]] = [30.0, -30.0]  # the top anomaly has no id
+    frame.insert(0, "objid", [""] + [str(1237648720693755918 + i) for i in range(1, 40)])
+    path = tmp_path / "t.csv"
+    frame.to_csv(path, index=False)
+    result = _invoke("score", path, "-o", tmp_path / "o.csv", "--id-column", "objid", *ONE)
+    assert result.exit_code == 0, result.output
+    assert "(empty)" in result.output and "None" not in result.output

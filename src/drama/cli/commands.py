@@ -248,7 +248,7 @@ def _print_top(
     if y is not None:
         table.add_column("true label", justify="right")
     for r, i in enumerate(order, start=1):
-        row = [str(r), escape(str(ids[i])), f"{scores[i]:.4g}"]
+        row = [str(r), "(empty)" if ids[i] is None else escape(str(ids[i])), f"{scores[i]:.4g}"]
         if y is not None:
             row.append(str(int(y[i])))
         table.add_row(*row)
