@@ -23,7 +23,7 @@ from drama.active import (
     default_budget,
     simulate_discovery,
 )
-from drama.active.relevance import learned_prior
+from drama.active.learned_prior import learned_prior
 from drama.active.session import RANKING_VERSION
 from drama.search import DramaSearch, rank_normalise
 

@@ -17,7 +17,7 @@ selects:
   AUC on the labelled objects (optionally shrunk towards its label-free agreement); the
   ``top_k`` best are averaged so that a handful of labels cannot crown one fluke, and the
   consensus ensemble stays a candidate that wins when the labels prefer it. Then a kernel
-  relevance model (:mod:`drama.relevance`) lifts objects near the labelled anomalies and
+  relevance model (:mod:`drama.kernel_relevance`) lifts objects near the labelled anomalies and
   lowers objects near the labelled normals.
 """
 
@@ -38,9 +38,9 @@ from drama._validation import check_array, check_positive, check_random_state
 from drama.detector import AnomalyDetector
 from drama.distances import CORRELATION_MIN_DIMS, METRICS, ranks_in
 from drama.estimator import Drama
+from drama.kernel_relevance import FeatureSpace, relevance_at
 from drama.persistence import element_budget, group
 from drama.reducers.base import reducer_names
-from drama.relevance import FeatureSpace, relevance_at
 from drama.tree import SPACES
 
 __all__ = ["DEFAULT_REDUCERS", "DramaSearch", "config_name", "parse_config"]
@@ -343,7 +343,7 @@ class DramaSearch(AnomalyDetector):
     decision_scores_ : ndarray (n,)
         Training scores: the chosen ensemble (mean of rank-normalised scores), passed
         through the relevance model when there are labels.
-    space_ : drama.relevance.FeatureSpace
+    space_ : drama.kernel_relevance.FeatureSpace
         The robust-scaled feature space of the relevance model.
     estimators_ : dict[str, Drama]
         The fitted tree of each reducer.

@@ -59,8 +59,8 @@ def benchmark(
         synthetic_tasks,
         write_report,
     )
-    from drama.benchmark.report import plot_synthetic
     from drama.benchmark.runner import COLUMNS, read_results
+    from drama.benchmark.tables import plot_synthetic
 
     err = err_console()
     with user_errors():

@@ -563,7 +563,7 @@ def demo(
     """Run DRAMA on the embedded breast-cancer task and write a small report with plots."""
     with user_errors():
         from drama.datasets import load_breast_cancer_task
-        from drama.report import write_report
+        from drama.run_report import write_report
 
         X, y = load_breast_cancer_task()
         # one configuration (Drama's default), as the report draws one tree's latent map

@@ -122,7 +122,7 @@ def write_report(results: pd.DataFrame, out_dir: str | Path, title: str = "") ->
 
 def plot_figures(results: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     """Per-data-set AUC bars, average ranks, and AUC against k when several k were run."""
-    from drama.report import agg_pyplot
+    from drama.run_report import agg_pyplot
 
     plt = agg_pyplot()
 
@@ -177,7 +177,7 @@ def plot_synthetic(results: pd.DataFrame, out_dir: str | Path) -> Path:
     """The paper's synthetic figure: AUC per shape, one panel per (experiment, n_f), one
     row per k when the semi protocol ran several (never averaged over k). Each detector
     keeps its colour in every panel, so one legend serves them all."""
-    from drama.report import agg_pyplot
+    from drama.run_report import agg_pyplot
 
     plt = agg_pyplot()
 
