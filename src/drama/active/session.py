@@ -18,8 +18,9 @@ import pandas as pd
 
 from drama._validation import check_array, check_positive, check_random_state
 from drama.active.learned_prior import class_votes, learned_prior, resolve_learned_options
-from drama.active.store import ActiveStore, StoreError, data_fingerprint
+from drama.active.store import ActiveStore, data_fingerprint
 from drama.active.strategies import STRATEGIES
+from drama.exceptions import StoreError
 from drama.kernel_relevance import relevance_at
 from drama.reducers.neural import NEURAL_NAMES
 from drama.search import DramaSearch, rank_normalise
