@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.covariance import ledoit_wolf
 
+from drama._numeric import TINY
+
 METRICS = (
     "l1", "l2", "l4", "wl2", "wl4", "braycurtis", "chebyshev", "canberra", "correlation",
     "mahalanobis",
@@ -26,7 +28,6 @@ def ranks_in(metric: str, dims: int) -> bool:
     return metric != "correlation" or dims >= CORRELATION_MIN_DIMS
 
 
-_TINY = 1e-300
 _CHUNK_ELEMENTS = 1 << 22  # ~32 MiB of float64 per (b, k, d) temporary
 
 
@@ -59,7 +60,7 @@ def _pairwise(U: np.ndarray, P: np.ndarray, metric: str, stats: LeafStats | None
         uc = U - U.mean(axis=1, keepdims=True)
         pc = P - P.mean(axis=1, keepdims=True)
         un, pn = np.linalg.norm(uc, axis=1), np.linalg.norm(pc, axis=1)
-        corr = (uc @ pc.T) / np.maximum(np.outer(un, pn), _TINY)
+        corr = (uc @ pc.T) / np.maximum(np.outer(un, pn), TINY)
         # A constant vector has no correlation with anything: distance 1, or 0 to another constant.
         # Constant means max == min; a centred norm of ~1e-17 from rounding does not count.
         u0 = (U.max(axis=1) == U.min(axis=1))[:, None]
