@@ -34,7 +34,7 @@ import numpy as np
 from _data import shared_folder
 
 from drama.benchmark.active_peers import coniferest_curve
-from drama.benchmark.tasks import crts_task
+from drama.benchmark.suites import crts_task
 
 ODDS = shared_folder("odds")
 METHODS = ("drama-active", "drama-balanced", "drama-static", "iforest", "aad", "pine")

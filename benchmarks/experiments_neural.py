@@ -3,7 +3,7 @@
 * ``crts``: the CRTS light curves (>= 5 points) on a 64-bin grid, in two representations
   (each curve's own time span with channels brightening and error; the survey's window with
   a count channel added), with the rare-class rule of ``drama benchmark -d crts``
-  (``drama.benchmark.tasks.crts_rare_classes``: an uncertain "X?" counts as X; ambiguous
+  (``drama.benchmark.suites.crts_rare_classes``: an uncertain "X?" counts as X; ambiguous
   "A/B" and "Unknown" are left out): the common classes (SN, CV, Blazar, AGN) are normal
   and every rarer class (HPM, Flare, Var, YSO, Mira, Comet, Carbon) is an anomaly. DRAMA
   cae1d / cvae1d / pca vs IsolationForest, plus the one-number baseline "quietest curve

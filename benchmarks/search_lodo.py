@@ -24,7 +24,7 @@ the cached ranks:
   half the inliers seen, AUC on the unseen objects, ``--draws`` draws): average of the
   ``top_k`` configurations by label AUC, kept only if it beats the consensus on the labels
   by ``guard`` standard errors; and that choice followed by the kernel relevance model of
-  ``drama.relevance`` at several weights of the prior.
+  ``drama.kernel_relevance`` at several weights of the prior.
 
 Each family's rule is then chosen on 24 sets and scored on the 25th: the mean over the 25
 held-out sets is the honest estimate of a rule picked this way.
@@ -47,8 +47,8 @@ from drama import DramaSearch
 from drama.benchmark.runner import semi_split
 from drama.datasets import load
 from drama.datasets.folders import cache_dir
+from drama.kernel_relevance import FeatureSpace, relevance_at
 from drama.metrics import auc_score
-from drama.relevance import FeatureSpace, relevance_at
 from drama.search import auc_standard_error, consensus_weights, label_auc, parse_config
 
 MAX_NORMALS = 500  # DramaSearch's max_labelled_normals

@@ -19,12 +19,12 @@ from drama.active import (
     StoreError,
     StoreLockedError,
     StoreMismatchError,
-    active_protocol_row,
     default_budget,
     simulate_discovery,
 )
-from drama.active.relevance import learned_prior
+from drama.active.learned_prior import learned_prior
 from drama.active.session import RANKING_VERSION
+from drama.benchmark.active_rows import active_protocol_row
 from drama.search import DramaSearch, rank_normalise
 
 FAST = {"reducers": ("none",), "levels": (1, 2)}

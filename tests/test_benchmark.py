@@ -24,8 +24,8 @@ from drama.benchmark import (
     write_report,
 )
 from drama.benchmark.active_peers import coniferest_curve
-from drama.benchmark.report import plot_synthetic
 from drama.benchmark.runner import default_detectors, measures, read_results
+from drama.benchmark.tables import plot_synthetic
 from drama.cli.benchmark import register
 
 FAST = {"reducers": ["none", "pca"], "metrics": ["l2", "l1"], "levels": [1, 2]}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from drama.report import plot_latent, plot_scores, write_report
+from drama.run_report import plot_latent, plot_scores, write_report
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

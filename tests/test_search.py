@@ -309,7 +309,7 @@ def test_reducer_options_can_be_given_per_reducer():
 
 
 def test_relevance_bandwidth_survives_many_exact_duplicates():
-    from drama.relevance import FeatureSpace
+    from drama.kernel_relevance import FeatureSpace
 
     rng = np.random.default_rng(0)
     X = np.repeat(rng.normal(size=(60, 3)), 15, axis=0)  # every row 15 times

@@ -20,6 +20,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
+from drama._numeric import TINY
 from drama._validation import check_feature_names, feature_names
 
 __all__ = ["AnomalyDetector"]
@@ -247,7 +248,7 @@ class AnomalyDetector(BaseEstimator):
         the training scores, clipped to [0, 1]."""
         scores = self.decision_function(X)
         low, high = self.decision_scores_.min(), self.decision_scores_.max()
-        anomalous = np.clip((scores - low) / max(high - low, 1e-300), 0.0, 1.0)
+        anomalous = np.clip((scores - low) / max(high - low, TINY), 0.0, 1.0)
         return np.column_stack([1.0 - anomalous, anomalous])
 
     # ------------------------------------------------------------------ persistence

@@ -15,6 +15,8 @@ import numpy as np
 from scipy.spatial.distance import cdist
 from sklearn.covariance import ledoit_wolf
 
+from drama._numeric import TINY
+
 METRICS = (
     "l1", "l2", "l4", "wl2", "wl4", "braycurtis", "chebyshev", "canberra", "correlation",
     "mahalanobis",
@@ -29,7 +31,6 @@ def ranks_in(metric: str, dims: int) -> bool:
     return metric != "correlation" or dims >= CORRELATION_MIN_DIMS
 
 
-_TINY = 1e-300
 # Squared Euclidean distances below this share of the squared norms are recomputed from the
 # differences (see _exact_squares): about 1e-16 / 1e-4 = 1e-12 relative error elsewhere.
 _EXACT_BELOW = 1e-4
@@ -155,7 +156,7 @@ def _correlation(U: np.ndarray, P: np.ndarray) -> np.ndarray:
     un = np.sqrt(_row_squares(uc))
     pn = np.sqrt(_row_squares(pc))
     corr = uc @ pc.T
-    corr /= np.maximum(np.outer(un, pn), _TINY)
+    corr /= np.maximum(np.outer(un, pn), TINY)
     dist = np.subtract(1.0, corr, out=corr)
     # A constant vector has no correlation with anything: distance 1, or 0 to another constant.
     # Constant means max == min; a centred norm of ~1e-17 from rounding does not count.

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from drama._io import atomic_path
-from drama.reducers.base import DeviceError
+from drama.exceptions import DeviceError
 
 __all__ = ["ArchiveArrays", "detector_format", "element_budget", "read_detector",
            "write_detector"]

@@ -17,7 +17,7 @@ selects:
   AUC on the labelled objects (optionally shrunk towards its label-free agreement); the
   ``top_k`` best are averaged so that a handful of labels cannot crown one fluke, and the
   consensus ensemble stays a candidate that wins when the labels prefer it. Then a kernel
-  relevance model (:mod:`drama.relevance`) lifts objects near the labelled anomalies and
+  relevance model (:mod:`drama.kernel_relevance`) lifts objects near the labelled anomalies and
   lowers objects near the labelled normals.
 """
 
@@ -34,13 +34,14 @@ import pandas as pd
 from joblib import Parallel, delayed
 from scipy.stats import rankdata
 
+from drama._numeric import TINY
 from drama._validation import check_array, check_positive, check_random_state
 from drama.detector import AnomalyDetector
 from drama.distances import CORRELATION_MIN_DIMS, METRICS, ranks_in
 from drama.estimator import Drama
+from drama.kernel_relevance import FeatureSpace, relevance_at
 from drama.persistence import element_budget, group
 from drama.reducers.base import reducer_names
-from drama.relevance import FeatureSpace, relevance_at
 from drama.tree import SPACES
 
 __all__ = ["DEFAULT_REDUCERS", "DramaSearch", "config_name", "parse_config"]
@@ -78,6 +79,9 @@ SELECTION_PARAMS = ("ensemble_share", "stability_threshold", "top_k", "prior_str
 # Scores this close (relative) count as tied: the same object scored alone or in a batch can
 # differ in its last bits, and must land on the same rank.
 TIE_TOLERANCE = 1e-10
+# Agreement with the consensus (a correlation, at most 1 in size), scaled by this, is meant
+# only to break ties between configurations of equal weight (their rank and the best one).
+AGREEMENT_TIE_BREAK = 1e-9
 
 
 def rank_normalise(scores: np.ndarray) -> np.ndarray:
@@ -113,7 +117,7 @@ def _cdf(sorted_train: np.ndarray, values: np.ndarray) -> np.ndarray:
     left = np.searchsorted(sorted_train, values - tol, side="left")
     right = np.searchsorted(sorted_train, values + tol, side="right")
     out = (left + right + 1) / (2.0 * n)
-    top, span = sorted_train[-1], max(sorted_train[-1] - sorted_train[0], 1e-300)
+    top, span = sorted_train[-1], max(sorted_train[-1] - sorted_train[0], TINY)
     with np.errstate(over="ignore", invalid="ignore"):
         excess = np.where(values > top, values - top, 0.0)  # never inf - inf
         beyond = np.where(np.isinf(excess), 1.0, excess / (excess + span))
@@ -146,8 +150,8 @@ def consensus_weights(ranked: np.ndarray, share: float,
     centre = ranked[:, pool].mean(axis=1)
     dev = ranked - ranked.mean(axis=0)
     cdev = centre - centre.mean()
-    norms = np.linalg.norm(dev, axis=0) * max(float(np.linalg.norm(cdev)), 1e-300)
-    corr = np.where(norms > 0, (cdev @ dev) / np.maximum(norms, 1e-300), -1.0)
+    norms = np.linalg.norm(dev, axis=0) * max(float(np.linalg.norm(cdev)), TINY)
+    corr = np.where(norms > 0, (cdev @ dev) / np.maximum(norms, TINY), -1.0)
     members = np.flatnonzero(pool)
     keep = members[np.argsort(-corr[members], kind="stable")[
         : max(1, int(round(share * len(members))))]]
@@ -343,7 +347,7 @@ class DramaSearch(AnomalyDetector):
     decision_scores_ : ndarray (n,)
         Training scores: the chosen ensemble (mean of rank-normalised scores), passed
         through the relevance model when there are labels.
-    space_ : drama.relevance.FeatureSpace
+    space_ : drama.kernel_relevance.FeatureSpace
         The robust-scaled feature space of the relevance model.
     estimators_ : dict[str, Drama]
         The fitted tree of each reducer.
@@ -623,10 +627,11 @@ class DramaSearch(AnomalyDetector):
         else:
             weights = self._few_label_weights(labels, agreement, prior_w, res)
         res["weight"] = weights
-        res["rank"] = rankdata(-(weights + 1e-9 * agreement), method="min").astype(int)
+        order = weights + AGREEMENT_TIE_BREAK * agreement
+        res["rank"] = rankdata(-order, method="min").astype(int)
         self.results_ = res
         self.weights_ = pd.Series(weights, index=res["config"]).loc[lambda s: s > 0]
-        best = res.loc[int(np.argmax(weights + 1e-9 * agreement))]
+        best = res.loc[int(np.argmax(order))]
         self.best_config_ = {k: best[k] for k in ("reducer", "metric", "level", "space")}
         self.best_config_["level"] = int(self.best_config_["level"])
         self._relevance = None

@@ -7,7 +7,7 @@ and objects like the interesting ones up. See ``docs/active.md``.
 """
 
 from drama.active.session import ActiveSession, Candidate
-from drama.active.simulate import active_protocol_row, default_budget, simulate_discovery
+from drama.active.simulate import default_budget, simulate_discovery
 from drama.active.store import (
     LABELS,
     ActiveStore,
@@ -24,7 +24,6 @@ __all__ = [
     "StoreError",
     "StoreLockedError",
     "StoreMismatchError",
-    "active_protocol_row",
     "default_budget",
     "simulate_discovery",
 ]

@@ -17,11 +17,12 @@ import numpy as np
 import pandas as pd
 
 from drama._validation import check_array, check_positive, check_random_state
-from drama.active.relevance import class_votes, learned_prior, resolve_learned_options
-from drama.active.store import ActiveStore, StoreError, data_fingerprint
+from drama.active.learned_prior import class_votes, learned_prior, resolve_learned_options
+from drama.active.store import ActiveStore, data_fingerprint
 from drama.active.strategies import STRATEGIES
+from drama.exceptions import StoreError
+from drama.kernel_relevance import relevance_at
 from drama.reducers.neural import NEURAL_NAMES
-from drama.relevance import relevance_at
 from drama.search import DramaSearch, rank_normalise
 
 __all__ = ["ActiveSession", "Candidate"]
@@ -81,7 +82,7 @@ class ActiveSession:
         Default query strategy of :meth:`next`.
     alpha : float
         Weight of DRAMA's anomaly prior in the relevance model, in labelled neighbours (see
-        :mod:`drama.active.relevance`); smaller lets labels speak louder. 16 was chosen
+        :mod:`drama.active.learned_prior`); smaller lets labels speak louder. 16 was chosen
         leave-one-task-out among 25 option sets (docs/active.md): the logistic model inside
         the prior already carries what the labels teach, so the kernel only needs to add
         what is local.
@@ -93,7 +94,7 @@ class ActiveSession:
         (default): also a logistic model on the features and DRAMA's configuration
         percentiles, which carries what the labels teach to unlabelled regions.
     learned_options : dict, optional
-        Options of the logistic model (:func:`drama.active.relevance.learned_prior`:
+        Options of the logistic model (:func:`drama.active.learned_prior.learned_prior`:
         ``min_each``, ``min_boring_alone``, ``max_weight``, ``half_weight_at``,
         ``n_unlabelled``, ``unlabelled_weight``, ``C``); its defaults are used for any
         not given, and the store records them all.

@@ -24,6 +24,13 @@ from typing import Any
 
 import numpy as np
 
+from drama.exceptions import (
+    StoreDamagedError,
+    StoreError,
+    StoreLockedError,
+    StoreMismatchError,
+)
+
 __all__ = [
     "LABELS",
     "ActiveStore",
@@ -38,22 +45,6 @@ FORMAT = "drama-active-store"
 VERSION = "1"
 #: The values a label may take.
 LABELS = ("interesting", "boring")
-
-
-class StoreError(ValueError):
-    """A store that cannot be used as asked (not a DRAMA store, bad label, unknown id)."""
-
-
-class StoreLockedError(StoreError):
-    """The store is held by another live session."""
-
-
-class StoreMismatchError(StoreError):
-    """The store belongs to other data or another configuration."""
-
-
-class StoreDamagedError(StoreError):
-    """A DRAMA store whose file is damaged (cut short, corrupt pages, a table missing)."""
 
 
 #: The first 16 bytes of every SQLite 3 database file.

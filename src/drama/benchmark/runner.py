@@ -359,7 +359,8 @@ def _novelty(name: str, X: np.ndarray, y: np.ndarray, todo: list, seed: int, par
 
 def _active(name: str, X: np.ndarray, y: np.ndarray, todo: list, seed: int, params: dict,
             say: Callable[[str], None]):
-    from drama.active import active_protocol_row, default_budget
+    from drama.active import default_budget
+    from drama.benchmark.active_rows import active_protocol_row
     from drama.estimator import Drama
     from drama.metrics import discovery_curve
 

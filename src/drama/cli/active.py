@@ -58,7 +58,7 @@ def _interesting(labels: Any) -> int:
 
 def _plot(session: ActiveSession, cand: Candidate, kind: str, folder: Path) -> Path:
     """Save the candidate (curve or image) next to the median object; return the file."""
-    from drama.report import agg_pyplot
+    from drama.run_report import agg_pyplot
 
     plt = agg_pyplot()
 

@@ -59,8 +59,9 @@ def benchmark(
         synthetic_tasks,
         write_report,
     )
-    from drama.benchmark.report import plot_synthetic
     from drama.benchmark.runner import COLUMNS, read_results
+    from drama.benchmark.suites import SYNTHETIC_LENGTHS, SYNTHETIC_SHAPES
+    from drama.benchmark.tables import plot_synthetic
 
     err = err_console()
     with user_errors():
@@ -79,8 +80,8 @@ def benchmark(
                 "leave it out."
             )
         if synthetic:
-            tasks = synthetic_tasks(tuple(n_features or (100, 3000)),
-                                    tuple(shapes or range(1, 11)), seed)
+            tasks = synthetic_tasks(tuple(n_features or SYNTHETIC_LENGTHS),
+                                    tuple(shapes or SYNTHETIC_SHAPES), seed)
         else:
             names = list(datasets or [])
             odds = [n for n in names if n != "crts"]

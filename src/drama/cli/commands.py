@@ -20,7 +20,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from drama.cli.common import (
-    UserError,
     check_replaceable,
     check_table_output,
     check_target,
@@ -40,6 +39,7 @@ from drama.cli.detector import (
     sidecar_path,
     write_sidecar,
 )
+from drama.exceptions import DeviceError, UserError
 
 if TYPE_CHECKING:  # pragma: no cover - for type hints only
     import pandas as pd
@@ -194,7 +194,6 @@ OPTION_NAMES = {"reducer": "--reducer", "metric": "--metric", "levels": "--level
 
 def _load_model(path: Path, device: str | None = None) -> Drama | DramaSearch:
     from drama import load_detector
-    from drama.reducers.base import DeviceError
     from drama.reducers.neural import NEURAL_NAMES, check_device
 
     if not path.exists():
@@ -563,7 +562,7 @@ def demo(
     """Run DRAMA on the embedded breast-cancer task and write a small report with plots."""
     with user_errors():
         from drama.datasets import load_breast_cancer_task
-        from drama.report import write_report
+        from drama.run_report import write_report
 
         X, y = load_breast_cancer_task()
         # one configuration (Drama's default), as the report draws one tree's latent map

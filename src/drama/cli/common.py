@@ -16,6 +16,7 @@ from rich.markup import escape
 
 from drama._io import atomic_path
 from drama.datasets.readers import FORMATS, TABLE_FORMATS
+from drama.exceptions import UserError
 
 if TYPE_CHECKING:  # pragma: no cover - for type hints only
     import pandas as pd
@@ -34,10 +35,6 @@ def out_console() -> Console:
 def err_console() -> Console:
     """Console for errors and progress (stderr), so piped results stay clean."""
     return Console(stderr=True, soft_wrap=True)
-
-
-class UserError(ValueError):
-    """A mistake in how the command was called; printed as one line, exit code 2."""
 
 
 def _fail(exc: BaseException, code: int) -> typer.Exit:

@@ -18,7 +18,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from drama._io import atomic_path
-from drama.cli.common import UserError, err_console
+from drama.cli.common import err_console
+from drama.exceptions import UserError
 
 # The command line's own defaults; every other option falls back to the detector's default
 # (left out of the call), so the two can never disagree.

@@ -10,11 +10,11 @@
   download (built-in names ``"breast_cancer"`` and ``"digits_new_class"``).
 """
 
+from .builtin_tasks import BUILTINS, load_breast_cancer_task, load_digits_task
 from .download import CATALOGUE, RemoteFile, download
 from .folders import cache_dir, data_dirs, odds_dir
 from .loading import DatasetInfo, available, find, load, load_table
 from .synthetic import make_local_anomaly, make_new_class_anomaly, make_signals
-from .tasks import BUILTINS, load_breast_cancer_task, load_digits_task
 
 __all__ = [
     "BUILTINS",

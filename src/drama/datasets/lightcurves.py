@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from drama.datasets.folders import DATA_ENV, data_dirs, data_subfolder
+from drama.scaling import is_spread
 
 __all__ = ["CHANNELS", "FEATURES", "crts_folder", "curve_features", "curve_to_grid", "load_crts"]
 
@@ -159,7 +160,7 @@ def curve_features(mjd: np.ndarray, mag: np.ndarray, err: np.ndarray) -> np.ndar
     t, m, e = t[order], m[order], np.maximum(e[order], _ERR_FLOOR)
     centred = m - m.mean()
     # A constant curve's std is rounding noise, not 0: decide flatness with a tolerance.
-    varies = np.ptp(m) > 1e-12 * max(1.0, abs(float(m.mean())))
+    varies = is_spread(np.ptp(m), max(1.0, abs(float(m.mean()))))
     std = float(m.std()) if varies else 0.0
     skew = float((centred**3).mean() / std**3) if varies else 0.0
     step = np.diff(m)

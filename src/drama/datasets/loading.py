@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .builtin_tasks import BUILTINS
 from .download import CATALOGUE
 from .folders import DATA_ENV, SUFFIXES, data_dirs
 from .readers import (
@@ -25,7 +26,6 @@ from .readers import (
     read_table_file,
     split_table,
 )
-from .tasks import BUILTINS
 
 __all__ = ["DatasetInfo", "available", "find", "load", "load_table"]
 

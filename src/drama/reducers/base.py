@@ -16,10 +16,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-
-class DeviceError(ValueError):
-    """A neural reducer was asked to run on a device that is not here (a model trained on
-    a GPU, loaded on a machine without one)."""
+# Re-exported: ``from drama.reducers.base import DeviceError`` keeps working.
+from drama.exceptions import DeviceError as DeviceError
 
 
 @runtime_checkable

@@ -15,6 +15,10 @@ from sklearn.exceptions import ConvergenceWarning
 
 from drama.reducers.base import ReducerSpec
 
+# Iteration cap shared by FastICA and NMF (fit and encode), twice scikit-learn's default of
+# 200; their ConvergenceWarning is silenced.
+SOLVER_MAX_ITER = 400
+
 
 def _flat(X: np.ndarray) -> np.ndarray:
     return X.reshape(len(X), -1)
@@ -118,7 +122,7 @@ class ICAReducer(_AffineReducer):
         if usable:
             ica = FastICA(
                 n_components=k, whiten="unit-variance", random_state=self.random_state,
-                max_iter=400,
+                max_iter=SOLVER_MAX_ITER,
             )
             try:
                 with warnings.catch_warnings():
@@ -191,7 +195,8 @@ class NMFReducer:
             self.components_ = np.zeros((k, flat.shape[1]))
             return self
         for init in ("nndsvda", "random"):  # NNDSVD divides 0 by 0 on rank-one input
-            nmf = NMF(n_components=k, init=init, max_iter=400, random_state=self.random_state)
+            nmf = NMF(n_components=k, init=init, max_iter=SOLVER_MAX_ITER,
+                      random_state=self.random_state)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 warnings.simplefilter("ignore", RuntimeWarning)
@@ -211,7 +216,7 @@ class NMFReducer:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             W, _, _ = non_negative_factorization(
-                flat, H=H, n_components=len(H), update_H=False, max_iter=400,
+                flat, H=H, n_components=len(H), update_H=False, max_iter=SOLVER_MAX_ITER,
             )
         return W.astype(np.float64)
 

@@ -75,6 +75,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from drama._numeric import TINY
 from drama._validation import check_integer, check_positive, mixed_shapes
 from drama.reducers.base import ReducerSpec
 
@@ -199,7 +200,7 @@ def _principal_basis(data: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, n
         pca = PCA(n_components=m, random_state=seed, copy=False).fit(centred)
         values, vectors = pca.explained_variance_, pca.components_.T.astype(np.float64)
     # below 1e-5 of the top variance is float32 rounding (or a direction not worth keeping)
-    kept = values > 1e-5 * max(float(values[0]), 1e-300)
+    kept = values > 1e-5 * max(float(values[0]), TINY)
     if kept.any():
         basis[:, : int(kept.sum())] = np.linalg.qr(vectors[:, kept])[0]
     return centre, basis

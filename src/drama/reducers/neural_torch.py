@@ -18,7 +18,7 @@ import torch
 from threadpoolctl import threadpool_limits
 from torch import nn
 
-from drama.reducers.base import DeviceError
+from drama.exceptions import DeviceError, DivergedError
 
 # ---------------------------------------------------------------------------- devices
 
@@ -209,10 +209,6 @@ def conv_net(dims: int, in_channels: int, spatial: Sequence[int], channels: Sequ
 
 
 # ---------------------------------------------------------------------------- training
-
-
-class DivergedError(ValueError):
-    """The training loss became NaN or infinite, or grew far beyond its starting value."""
 
 
 # A loss this many times the untrained (or warm-started) network's has diverged, even if

@@ -24,6 +24,7 @@ from drama.scaling import robust_centre_spread
 __all__ = ["FeatureSpace", "relevance"]
 
 KERNEL_CHUNK_ROWS = 8192  # rows of a kernel computed at once: memory n_labels x 8192
+_NO_WIDTH = 1e-9  # a neighbour distance this small means exact copies, not a width
 
 
 @dataclass
@@ -65,9 +66,9 @@ class FeatureSpace:
         rng = np.random.default_rng(random_state)
         picked = coords[rng.choice(len(coords), size=min(sample, len(coords)), replace=False)]
         bandwidth = _neighbour_median(picked, n_neighbors)
-        if bandwidth <= 1e-9:  # most objects have 10 exact copies: measure between distinct ones
+        if bandwidth <= _NO_WIDTH:  # most objects have 10 exact copies: measure among distinct
             bandwidth = _neighbour_median(np.unique(picked, axis=0), n_neighbors)
-        space.coords, space.bandwidth = coords, bandwidth if bandwidth > 1e-9 else 1.0
+        space.coords, space.bandwidth = coords, bandwidth if bandwidth > _NO_WIDTH else 1.0
         return space
 
     def _scaled(self, flat: np.ndarray) -> np.ndarray:

@@ -1,5 +1,5 @@
 """What the labels teach the active session: the kernel relevance model of
-:mod:`drama.relevance`, a logistic model that carries labels to regions without any, and a
+:mod:`drama.kernel_relevance`, a logistic model that carries labels to regions without any, and a
 class proposal (the same kernel votes among the labels that carry a class tag).
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from drama.relevance import KERNEL_CHUNK_ROWS, gaussian_kernel
+from drama.kernel_relevance import KERNEL_CHUNK_ROWS, gaussian_kernel
 from drama.search import rank_normalise
 
 __all__ = ["class_votes", "learned_prior", "resolve_learned_options"]

@@ -18,6 +18,7 @@ from drama.datasets.readers import as_labels
 __all__ = ["agg_pyplot", "plot_latent", "plot_scores", "write_report"]
 
 TOP_N = 10
+FIGURE_DPI = 110  # one resolution for both plots of the report
 
 
 def agg_pyplot() -> Any:
@@ -85,7 +86,7 @@ def plot_scores(
         ax.legend(frameon=False)
         fig.tight_layout()
         out = Path(path)
-        fig.savefig(out, dpi=110)
+        fig.savefig(out, dpi=FIGURE_DPI)
     finally:
         plt.close(fig)
     return out
@@ -158,7 +159,7 @@ def plot_latent(
         ax.set_title("Latent map of the root split")
         fig.tight_layout()
         out = Path(path)
-        fig.savefig(out, dpi=110)
+        fig.savefig(out, dpi=FIGURE_DPI)
     finally:
         plt.close(fig)
     return out

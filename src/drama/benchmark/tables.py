@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 MEASURES = ("auc", "mcc", "rws")
+FIGURE_DPI = 120  # one resolution for every figure this module saves
 
 
 def summary(results: pd.DataFrame, measure: str = "auc") -> pd.DataFrame:
@@ -122,7 +123,7 @@ def write_report(results: pd.DataFrame, out_dir: str | Path, title: str = "") ->
 
 def plot_figures(results: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     """Per-data-set AUC bars, average ranks, and AUC against k when several k were run."""
-    from drama.report import agg_pyplot
+    from drama.run_report import agg_pyplot
 
     plt = agg_pyplot()
 
@@ -143,7 +144,7 @@ def plot_figures(results: pd.DataFrame, out_dir: str | Path) -> list[Path]:
               bbox_to_anchor=(0.5, 1.0), frameon=False)
     fig.tight_layout()
     paths.append(out / "auc_per_dataset.png")
-    fig.savefig(paths[-1], dpi=120)
+    fig.savefig(paths[-1], dpi=FIGURE_DPI)
     plt.close(fig)
 
     ranks = average_rank(part, "auc")
@@ -152,7 +153,7 @@ def plot_figures(results: pd.DataFrame, out_dir: str | Path) -> list[Path]:
     ax.set_xlabel("average rank by AUC (1 = best)")
     fig.tight_layout()
     paths.append(out / "average_rank.png")
-    fig.savefig(paths[-1], dpi=120)
+    fig.savefig(paths[-1], dpi=FIGURE_DPI)
     plt.close(fig)
 
     if results["k"].nunique() > 1:
@@ -168,7 +169,7 @@ def plot_figures(results: pd.DataFrame, out_dir: str | Path) -> list[Path]:
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
         fig.tight_layout()
         paths.append(out / "auc_vs_k.png")
-        fig.savefig(paths[-1], dpi=120)
+        fig.savefig(paths[-1], dpi=FIGURE_DPI)
         plt.close(fig)
     return paths
 
@@ -177,7 +178,7 @@ def plot_synthetic(results: pd.DataFrame, out_dir: str | Path) -> Path:
     """The paper's synthetic figure: AUC per shape, one panel per (experiment, n_f), one
     row per k when the semi protocol ran several (never averaged over k). Each detector
     keeps its colour in every panel, so one legend serves them all."""
-    from drama.report import agg_pyplot
+    from drama.run_report import agg_pyplot
 
     plt = agg_pyplot()
 
@@ -209,6 +210,6 @@ def plot_synthetic(results: pd.DataFrame, out_dir: str | Path) -> Path:
     fig.tight_layout()
     path = Path(out_dir) / "synthetic.png"
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=FIGURE_DPI)
     plt.close(fig)
     return path

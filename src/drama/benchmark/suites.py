@@ -10,9 +10,12 @@ import numpy as np
 from drama.benchmark.runner import Task
 from drama.datasets import load, make_local_anomaly, make_new_class_anomaly
 from drama.datasets.folders import DATA_ENV, data_dirs, odds_dir
-from drama.datasets.synthetic import check_count, check_shape
+from drama.datasets.synthetic import N_SHAPES, check_count, check_shape
 
 ODDS_SUFFIXES = (".mat", ".npz")
+#: The paper's synthetic experiments: its signal lengths n_f, and every shape.
+SYNTHETIC_LENGTHS = (100, 3000)
+SYNTHETIC_SHAPES = tuple(range(1, N_SHAPES + 1))
 
 
 def default_odds_dir() -> Path:
@@ -41,8 +44,8 @@ def odds_tasks(data_dir: str | Path | None = None, names: list[str] | None = Non
     return [Task(p.stem, lambda p=p: load(p)) for p in chosen]
 
 
-def synthetic_tasks(n_features: tuple[int, ...] = (100, 3000),
-                    shapes: tuple[int, ...] = tuple(range(1, 11)), seed: int = 0) -> list[Task]:
+def synthetic_tasks(n_features: tuple[int, ...] = SYNTHETIC_LENGTHS,
+                    shapes: tuple[int, ...] = SYNTHETIC_SHAPES, seed: int = 0) -> list[Task]:
     """The paper's synthetic experiments: local anomalies (1000 inliers + 50 bumped curves,
     noise 0.3) and new-class anomalies (1000 of one shape + 5 of every other shape).
 
