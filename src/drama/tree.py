@@ -202,7 +202,8 @@ class SplitTree:
         self._rng = np.random.default_rng(self.config.random_state)
         self.sample_shape_ = X.shape[1:]
         self._flat = X.reshape(len(X), -1)
-        root_std = self._flat.std(axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported per node
+            root_std = self._flat.std(axis=0)
         # A feature constant in training gets the typical floor, not ~0: otherwise a rounding
         # difference there would outweigh any real anomaly under wl2 / wl4.
         self._in_floor = _spread_floor(
