@@ -25,6 +25,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy src/drama
 
 clean:
 	rm -rf $(VENV) drama-report .pytest_cache

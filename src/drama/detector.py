@@ -98,7 +98,7 @@ def _at_fit(snapshot: tuple[Any, Any]) -> Any:
 def check_contamination(value: Any) -> None:
     """``contamination`` is None (scores only) or a share in (0, 0.5)."""
     if value is not None and not (isinstance(value, Real) and not isinstance(value, bool)
-                                  and 0 < value < 0.5):
+                                  and 0 < float(value) < 0.5):
         raise ValueError(f"contamination must be in (0, 0.5) or None; got {value!r}.")
 
 

@@ -169,12 +169,19 @@ def _correlation(U: np.ndarray, P: np.ndarray) -> np.ndarray:
     return np.clip(dist, 0.0, 2.0, out=dist)
 
 
-def _mahalanobis(U: np.ndarray, stats: LeafStats) -> np.ndarray:
-    out = np.empty((len(U), len(stats.mean)))
-    for j, (mean, whiten) in enumerate(zip(stats.mean, stats.whiten, strict=True)):
+def _mahalanobis(U: np.ndarray, means: np.ndarray, whitens: np.ndarray) -> np.ndarray:
+    out = np.empty((len(U), len(means)))
+    for j, (mean, whiten) in enumerate(zip(means, whitens, strict=True)):
         white = (U - mean) @ whiten
         out[:, j] = _row_squares(white)
     return np.sqrt(out, out=out)
+
+
+def _required_stats(stats: LeafStats | None, metric: str) -> LeafStats:
+    """The leaves' statistics, which the weighted and Mahalanobis metrics cannot do without."""
+    if stats is None:
+        raise ValueError(f"The {metric!r} metric needs the leaves' statistics (stats=LeafStats).")
+    return stats
 
 
 def _pairwise(U: np.ndarray, P: np.ndarray, metric: str, stats: LeafStats | None,
@@ -185,15 +192,19 @@ def _pairwise(U: np.ndarray, P: np.ndarray, metric: str, stats: LeafStats | None
     elif metric == "l2":
         out[:] = _euclidean(U, P)
     elif metric == "wl2":
-        out[:] = _weighted_euclidean(U, P, stats.sigma)
+        out[:] = _weighted_euclidean(U, P, _required_stats(stats, metric).sigma)
     elif metric in ("l4", "wl4"):
-        out[:] = _fourth_power(U, P, stats.sigma if metric == "wl4" else None)
+        sigma = _required_stats(stats, metric).sigma if metric == "wl4" else None
+        out[:] = _fourth_power(U, P, sigma)
     elif metric == "braycurtis":
         out[:] = _braycurtis(U, P)
     elif metric == "correlation":
         out[:] = _correlation(U, P)
     elif metric == "mahalanobis":
-        out[:] = _mahalanobis(U, stats)
+        leaves = _required_stats(stats, metric)
+        if leaves.whiten is None:
+            raise AssertionError(metric)  # prototype_distances checked that covariances are kept
+        out[:] = _mahalanobis(U, leaves.mean, leaves.whiten)
     else:
         raise AssertionError(metric)  # prototype_distances validated the name
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from numbers import Real
 from typing import Any, ClassVar
 
@@ -331,7 +332,7 @@ class Drama(AnomalyDetector):
                               int(np.prod(meta["sample_shape"], dtype=object)))
 
     @classmethod
-    def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray],
+    def from_state(cls, meta: dict[str, Any], arrays: Mapping[str, np.ndarray],
                    device: str | None = None) -> Drama:
         """Rebuild a fitted model from :meth:`to_state`'s output, and check that its parts
         fit together (a ValueError says which does not)."""

@@ -91,13 +91,14 @@ class FeatureSpace:
 
     @classmethod
     def from_state(cls, config: dict[str, float], arrays: dict[str, np.ndarray]) -> FeatureSpace:
-        space = cls(bandwidth=float(config["bandwidth"]),
-                    **{k: arrays.get(k) for k in _SPACE_ARRAYS})
+        space = cls(bandwidth=float(config["bandwidth"]), coords=arrays["coords"],
+                    median=arrays["median"], spread=arrays["spread"],
+                    pca_centre=arrays.get("pca_centre"), pca_axes=arrays.get("pca_axes"))
         n_dims = space.median.shape[0]
-        rotated = space.pca_axes is not None
+        axes = space.pca_axes
         if (space.spread.shape != (n_dims,) or space.coords.ndim != 2
-                or (rotated and space.pca_axes.shape[1] != n_dims)
-                or space.coords.shape[1] != (len(space.pca_axes) if rotated else n_dims)
+                or (axes is not None and axes.shape[1] != n_dims)
+                or space.coords.shape[1] != (n_dims if axes is None else len(axes))
                 or not np.isfinite(space.bandwidth) or space.bandwidth <= 0):
             raise ValueError("the relevance feature space's arrays do not fit together")
         return space

@@ -15,12 +15,15 @@ import os
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from drama._io import atomic_path
 from drama.exceptions import DeviceError
+
+if TYPE_CHECKING:  # the detectors import this module when they save or load
+    from drama.detector import AnomalyDetector
 
 __all__ = ["ArchiveArrays", "detector_format", "element_budget", "read_detector",
            "write_detector"]
@@ -147,7 +150,8 @@ def element_budget(n_objects: Any, n_features: Any, n_trees: int = 1) -> int:
     return per_tree * max(1, n_trees)
 
 
-def _read(path: Path, classes: Sequence[type]) -> tuple[dict, ArchiveArrays, type]:
+def _read(path: Path, classes: Sequence[type[AnomalyDetector]]
+          ) -> tuple[dict, ArchiveArrays, type[AnomalyDetector]]:
     if not path.exists():
         raise FileNotFoundError(f"No model file at {path}.")
     if not zipfile.is_zipfile(path):
@@ -190,7 +194,8 @@ def _description(archive: zipfile.ZipFile, path: Path) -> dict:
     return meta
 
 
-def _class_for(path: Path, meta: dict, classes: Sequence[type]) -> type:
+def _class_for(path: Path, meta: dict, classes: Sequence[type[AnomalyDetector]]
+               ) -> type[AnomalyDetector]:
     """The class among ``classes`` whose format the file holds, at a version it reads."""
     fmt = meta.get("format")
     cls = next((c for c in classes if c.FORMAT == fmt), None)
@@ -214,7 +219,7 @@ def _class_for(path: Path, meta: dict, classes: Sequence[type]) -> type:
     return cls
 
 
-def read_detector(path: str | os.PathLike, classes: Sequence[type],
+def read_detector(path: str | os.PathLike, classes: Sequence[type[AnomalyDetector]],
                   device: str | None = None) -> Any:
     """Read a detector written by :func:`write_detector` as one of ``classes``; a file whose
     parts do not fit together (edited, or written by something else) raises a ValueError

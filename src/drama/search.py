@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
@@ -372,6 +372,7 @@ class DramaSearch(AnomalyDetector):
         {"contamination", "n_jobs", *SELECTION_PARAMS})
     _refit_hint: ClassVar[str] = ("They shape the fitted trees: call fit again (the selection "
                                   "options may change; select(y) applies them)")
+    _consensus: _Consensus | None  # the label-free choice, cached (None: not yet made)
 
     def __init__(
         self,
@@ -594,7 +595,8 @@ class DramaSearch(AnomalyDetector):
         self.labels_used_ = labels
         self._selected_with = {k: getattr(self, k) for k in SELECTION_PARAMS}
         ranked = self.train_ranks_
-        agreement, prior_w = self.label_free_weights()
+        consensus = self._label_free_choice()
+        agreement, prior_w = consensus.agreement, consensus.weights
         res = self.results_.drop(columns=[c for c in self.results_.columns
                                           if c not in _BASE_COLUMNS])
         res["agreement"] = agreement
@@ -604,14 +606,14 @@ class DramaSearch(AnomalyDetector):
                 "The labels hold no anomaly (no 1); selection falls back to the label-free "
                 "consensus ensemble.", UserWarning, stacklevel=2,
             )
-        if n_a == 0:
+        if labels is None or n_a == 0:
             weights = prior_w
             self.__dict__.pop("label_auc_", None)  # a label-free choice has no label AUC
             res["label_auc"] = res["label_auc_se"] = res["shrunk_auc"] = np.nan
             res["n_labelled"] = 0 if labels is None else int((labels >= 0).sum())
             res["n_labelled_anomalies"] = 0
             res["n_labelled_normals"] = 0 if labels is None else int((labels == 0).sum())
-            pool, threshold = self._consensus.pool, self._consensus.threshold
+            pool, threshold = consensus.pool, consensus.threshold
             if pool is None:
                 among = ""
             elif (res["stability"] >= threshold).sum() >= pool.sum():
@@ -636,7 +638,7 @@ class DramaSearch(AnomalyDetector):
         self.best_config_["level"] = int(self.best_config_["level"])
         self._relevance = None
         self.decision_scores_ = ranked @ weights
-        if n_a and self.relevance_alpha is not None:
+        if labels is not None and n_a and self.relevance_alpha is not None:
             # The alpha is kept with the labels: decision_function must score new objects
             # as the training objects were, even if relevance_alpha is set again later.
             self._relevance = (*self._relevance_labels(labels), float(self.relevance_alpha))
@@ -665,8 +667,13 @@ class DramaSearch(AnomalyDetector):
         :func:`consensus_weights`, over the configurations stable across seeds); they need
         no labels, so they are computed once per ``ensemble_share`` and
         ``stability_threshold``, not at every re-selection."""
+        choice = self._label_free_choice()
+        return choice.agreement, choice.weights
+
+    def _label_free_choice(self) -> _Consensus:
+        """The cached label-free choice, computed again when its options have changed."""
         self._check_fitted()
-        cached = getattr(self, "_consensus", None)
+        cached: _Consensus | None = getattr(self, "_consensus", None)
         if cached is None or (cached.share, cached.threshold) != (self.ensemble_share,
                                                                   self.stability_threshold):
             pool = None
@@ -677,10 +684,11 @@ class DramaSearch(AnomalyDetector):
                         "stability_threshold is set, but this search was fitted without it "
                         "(no second tree to compare with); fit again to measure stability.")
                 pool = stable_pool(stability, self.stability_threshold)
-            self._consensus = _Consensus(
+            cached = _Consensus(
                 self.ensemble_share, self.stability_threshold, pool,
                 *consensus_weights(self.train_ranks_, self.ensemble_share, pool))
-        return self._consensus.agreement, self._consensus.weights
+            self._consensus = cached
+        return cached
 
     def _few_label_weights(self, labels: np.ndarray, agreement: np.ndarray,
                            prior_w: np.ndarray, res: pd.DataFrame) -> np.ndarray:
@@ -822,7 +830,7 @@ class DramaSearch(AnomalyDetector):
         return element_budget(member["nodes"][0]["size"], width, len(meta["members"]))
 
     @classmethod
-    def from_state(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray],
+    def from_state(cls, meta: dict[str, Any], arrays: Mapping[str, np.ndarray],
                    device: str | None = None) -> DramaSearch:
         """Rebuild a fitted search from :meth:`to_state`'s output. The selection is made
         again from the saved scores and labels, and must give the saved weights and

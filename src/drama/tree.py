@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -55,6 +56,26 @@ class Node:
 
 NODE_ARRAYS = ("latent_mean", "prototype", "in_mean", "in_sigma", "lat_sigma", "lat_whiten",
                "in_whiten")
+
+
+def _node_from_state(i: int, info: dict[str, Any], arrays: dict[str, np.ndarray]) -> Node:
+    """Node ``i`` from its saved description and arrays (the whitenings only where kept)."""
+    missing = [k for k in NODE_ARRAYS if k not in arrays and not k.endswith("_whiten")]
+    if missing:
+        raise ValueError(f"node {i} has no {missing[0]} array")
+    return Node(**info, latent_mean=arrays["latent_mean"], prototype=arrays["prototype"],
+                in_mean=arrays["in_mean"], in_sigma=arrays["in_sigma"],
+                lat_sigma=arrays["lat_sigma"], lat_whiten=arrays.get("lat_whiten"),
+                in_whiten=arrays.get("in_whiten"))
+
+
+def _stack_kept(values: list[np.ndarray | None], name: str) -> np.ndarray:
+    """Every node's ``name`` stacked: a tree that keeps covariances holds it on every node
+    (``_check_structure`` makes sure of that for a loaded one)."""
+    kept = [v for v in values if v is not None]
+    if len(kept) != len(values):
+        raise RuntimeError(f"a node of this tree lost its {name}, which the tree keeps")
+    return np.stack(kept)
 
 
 def takes_device(reducer: str) -> bool:
@@ -292,7 +313,7 @@ class SplitTree:
         return meta, arrays
 
     @classmethod
-    def from_state(cls, reducer: str, meta: dict[str, Any], arrays: dict[str, np.ndarray],
+    def from_state(cls, reducer: str, meta: dict[str, Any], arrays: Mapping[str, np.ndarray],
                    reducer_options: dict[str, Any] | None = None,
                    device: str | None = None) -> SplitTree:
         """Rebuild a tree from :meth:`to_state`'s output; ``device`` places a neural
@@ -305,8 +326,7 @@ class SplitTree:
                           for i, config in enumerate(meta["reducers"])]
         tree.nodes_ = []
         for i, info in enumerate(meta["nodes"]):
-            node_arrays = group(arrays, f"node{i}/")
-            tree.nodes_.append(Node(**info, **{k: node_arrays.get(k) for k in NODE_ARRAYS}))
+            tree.nodes_.append(_node_from_state(i, info, group(arrays, f"node{i}/")))
         tree.levels_ = meta["levels"]
         tree._check_structure()
         return tree
@@ -342,8 +362,9 @@ class SplitTree:
                 raise ValueError(f"{where}'s children do not share its {node.size} objects")
             width = widths.setdefault(node.encoder, np.shape(node.latent_mean)[0]
                                       if np.ndim(node.latent_mean) == 1 else -1)
-            expected = {"prototype": (d,), "in_mean": (d,), "in_sigma": (d,),
-                        "latent_mean": (width,), "lat_sigma": (width,)}
+            expected: dict[str, tuple[int, ...]] = {
+                "prototype": (d,), "in_mean": (d,), "in_sigma": (d,),
+                "latent_mean": (width,), "lat_sigma": (width,)}
             if self.keep_covariance:
                 expected.update(in_whiten=(d, d), lat_whiten=(width, width))
             for name, shape in expected.items():
@@ -387,10 +408,10 @@ class SplitTree:
         if space == "latent":
             P = np.stack([n.latent_mean for n in nodes])
             if self.keep_covariance:
-                whiten = np.stack([n.lat_whiten for n in nodes])
+                whiten = _stack_kept([n.lat_whiten for n in nodes], "lat_whiten")
             return P, LeafStats(np.stack([n.lat_sigma for n in nodes]), P, whiten)
         if self.keep_covariance:
-            whiten = np.stack([n.in_whiten for n in nodes])
+            whiten = _stack_kept([n.in_whiten for n in nodes], "in_whiten")
         P = np.stack([n.prototype for n in nodes])
         return P, LeafStats(np.stack([n.in_sigma for n in nodes]),
                             np.stack([n.in_mean for n in nodes]), whiten)

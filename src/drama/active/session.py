@@ -107,9 +107,14 @@ class ActiveSession:
 
     Examples
     --------
-    >>> s = ActiveSession(X, ids=ids, store="survey.drama.db")      # doctest: +SKIP
-    >>> batch = s.next(5)                                             # doctest: +SKIP
-    >>> s.label(batch[0], "interesting", cls="merger"); s.refit()     # doctest: +SKIP
+    >>> from drama.datasets import load_breast_cancer_task
+    >>> X, _ = load_breast_cancer_task()
+    >>> s = ActiveSession(X, random_state=0)  # store="survey.drama.db" keeps the labels
+    >>> batch = s.next(5)
+    >>> s.label(batch[0], "interesting", cls="merger")
+    >>> s.refit().labels()["label"].tolist()
+    ['interesting']
+    >>> s.close()
     """
 
     def __init__(

@@ -29,6 +29,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -211,7 +212,7 @@ def run_benchmark(
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _run_task(task: Task, protocol: str, ks: list[int], detectors: list[str], draws: int,
+def _run_task(task: Task, protocol: str, ks: list[int], detectors: Sequence[str], draws: int,
               seed: int, done: set[tuple], params: dict[str, Any], csv: Path | None,
               rows: list[dict[str, Any]], say: Callable[[str], None]) -> None:
     """The rows of one data set that are not done yet, appended to ``csv`` and ``rows``."""
@@ -297,7 +298,8 @@ def semi_split(y: np.ndarray, k: int, rng: np.random.Generator) -> tuple[np.ndar
 def _semi(name: str, X: np.ndarray, y: np.ndarray, todo: list, seed: int, params: dict,
           say: Callable[[str], None]):
     dets = {det for _, det, _ in todo}
-    search = fit_time = None
+    search: DramaSearch | None = None
+    fit_time: float | None = None
     if dets & {DRAMA, DRAMA_FIXED}:
         search, t = _timed(lambda: DramaSearch(**params).fit(X))
         fit_time = t
@@ -311,12 +313,14 @@ def _semi(name: str, X: np.ndarray, y: np.ndarray, todo: list, seed: int, params
         labels, unseen = semi_split(y, k, rng)
         yu = y[unseen]
         if det == DRAMA:
-            (_, t) = _timed(lambda labels=labels: search.select(labels))
-            scores, config, selection = search.decision_scores_, _config_text(search), \
-                search.selection_
+            fitted = _fitted_for_drama(search)
+            (_, t) = _timed(partial(fitted.select, labels))
+            scores, config, selection = fitted.decision_scores_, _config_text(fitted), \
+                fitted.selection_
             ft, st = fit_time, t
         elif det == DRAMA_FIXED:
-            scores, config, selection = search.train_scores_[FIXED_CONFIG].to_numpy(), \
+            scores, config, selection = \
+                _fitted_for_drama(search).train_scores_[FIXED_CONFIG].to_numpy(), \
                 FIXED_CONFIG, "fixed"
             ft, st = fit_time, 0.0
         else:
@@ -324,6 +328,13 @@ def _semi(name: str, X: np.ndarray, y: np.ndarray, todo: list, seed: int, params
             st, config, selection = 0.0, "", ""
         yield {"k": k, "detector": det, "draw": draw, **measures(yu, scores[unseen]),
                "fit_time": ft, "score_time": st, "config": config, "selection": selection}
+
+
+def _fitted_for_drama(search: DramaSearch | None) -> DramaSearch:
+    """The search that DRAMA's rows read (fitted whenever the rows to do hold one)."""
+    if search is None:
+        raise RuntimeError("a DRAMA row was to be run, but no search was fitted for it")
+    return search
 
 
 def _novelty(name: str, X: np.ndarray, y: np.ndarray, todo: list, seed: int, params: dict,
@@ -343,10 +354,12 @@ def _novelty(name: str, X: np.ndarray, y: np.ndarray, todo: list, seed: int, par
         for det in dets:
             start = time.perf_counter()
             if det == DRAMA:
-                scores = search.decision_function(X_test)
-                config, selection, ft = _config_text(search), search.selection_, search_time
+                fitted = _fitted_for_drama(search)
+                scores = fitted.decision_function(X_test)
+                config, selection, ft = _config_text(fitted), fitted.selection_, search_time
             elif det == DRAMA_FIXED:
-                scores = search.config_scores(X_test, [FIXED_CONFIG])[FIXED_CONFIG].to_numpy()
+                scores = _fitted_for_drama(search).config_scores(
+                    X_test, [FIXED_CONFIG])[FIXED_CONFIG].to_numpy()
                 config, selection, ft = FIXED_CONFIG, "fixed", search_time
             else:
                 scores, ft = _peer_scores(det, X_fit, X_test, seed)

@@ -3,6 +3,7 @@ paper's synthetics."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,15 @@ def odds_tasks(data_dir: str | Path | None = None, names: list[str] | None = Non
         chosen = [files[n] for n in names]
     else:
         chosen = sorted(files.values(), key=lambda p: p.stat().st_size)
-    return [Task(p.stem, lambda p=p: load(p)) for p in chosen]
+    return [Task(p.stem, partial(_labelled, p)) for p in chosen]
+
+
+def _labelled(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """A benchmark file's objects and labels: a file without labels cannot be scored."""
+    X, y = load(path)
+    if y is None:
+        raise ValueError(f"{path} holds no labels; the benchmark needs them to score detectors.")
+    return X, y
 
 
 def synthetic_tasks(n_features: tuple[int, ...] = SYNTHETIC_LENGTHS,
@@ -56,19 +65,23 @@ def synthetic_tasks(n_features: tuple[int, ...] = SYNTHETIC_LENGTHS,
         check_shape(shape)
     for nf in n_features:
         check_count(nf, "n_features", minimum=1)
-
-    def rng(kind: int, shape: int, nf: int) -> np.random.Generator:
-        return np.random.default_rng([seed, kind, shape, nf])
-
     tasks = []
     for nf in n_features:
         for shape in shapes:
-            tasks.append(Task(f"local-s{shape}-f{nf}", lambda s=shape, f=nf: make_local_anomaly(
-                n_features=f, shape=s, random_state=rng(0, s, f))))
-            tasks.append(Task(f"newclass-s{shape}-f{nf}",
-                              lambda s=shape, f=nf: make_new_class_anomaly(
-                                  inlier_shapes=(s,), n_features=f, random_state=rng(1, s, f))))
+            tasks.append(Task(f"local-s{shape}-f{nf}", partial(_local, shape, nf, seed)))
+            tasks.append(Task(f"newclass-s{shape}-f{nf}", partial(_new_class, shape, nf, seed)))
     return tasks
+
+
+def _local(shape: int, nf: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    # a fresh generator at every load, so that a task loads the same data each time
+    return make_local_anomaly(n_features=nf, shape=shape,
+                              random_state=np.random.default_rng([seed, 0, shape, nf]))
+
+
+def _new_class(shape: int, nf: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    return make_new_class_anomaly(inlier_shapes=(shape,), n_features=nf,
+                                  random_state=np.random.default_rng([seed, 1, shape, nf]))
 
 
 CRTS_NORMAL_CLASSES = ("SN", "CV", "AGN", "Blazar")

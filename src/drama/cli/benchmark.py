@@ -67,8 +67,9 @@ def benchmark(
     with user_errors():
         if out.exists() and not out.is_dir():
             raise ValueError(f"--out {str(out)!r} is a file; give a folder for the results.")
-        given = {"--dataset": datasets, "--data-dir": data_dir} if synthetic else {
-            "--n-features": n_features, "--shape": shapes}
+        given: dict[str, object] = (
+            {"--dataset": datasets, "--data-dir": data_dir} if synthetic
+            else {"--n-features": n_features, "--shape": shapes})
         if k and protocol != "semi":
             given["--k"] = k
         unused = [name for name, value in given.items() if value]
@@ -107,9 +108,9 @@ def benchmark(
 
     results = read_results(csv) if csv.exists() else pd.DataFrame(columns=COLUMNS)
     # this command's protocol, seed and data sets: other runs in the same folder stay out
-    names = {task.name for task in tasks}
+    ran = {task.name for task in tasks}
     results = results[(results["protocol"] == protocol) & (results["seed"] == seed)
-                      & results["dataset"].isin(names)]
+                      & results["dataset"].isin(ran)]
     if results.empty:
         err.print("[yellow]No results to report: every data set was skipped (see above).[/yellow]")
         raise typer.Exit(USER_ERROR)

@@ -427,6 +427,8 @@ def score(
 
         if ids is None:
             id_name, ids = "row", np.arange(len(scores))
+        elif id_name is None:
+            raise RuntimeError("the input's ids came without the name of their column")
         frame = pd.DataFrame(
             {id_name: ids, "score": scores, "label": flags, "rank": _ranks(scores)}
         )
@@ -516,9 +518,12 @@ def fit(
         out = out_console()
         print_selection(describe(det), out)
         n_flagged = int(np.asarray(det.labels_).sum())
+        threshold = det.threshold_
+        if threshold is None:
+            raise RuntimeError("the command line fitted a detector without a contamination")
         out.print(
             f"Fitted on {len(features)} objects x {features.shape[1]} features; "
-            f"threshold {float(det.threshold_):.4g} flags {n_flagged}. "
+            f"threshold {threshold:.4g} flags {n_flagged}. "
             f"Saved [bold]{escape(str(model))}[/bold]."
         )
         if y is not None:

@@ -50,7 +50,7 @@ def build_detector(reducers: list[str] | None, metrics: list[str] | None,
         raise UserError(device_refused(names[0]))
     # the neural reducers show their training bars (and run where --device says)
     options = {"progress": True, **({} if device is None else {"device": device})}
-    if is_single(reducers, metrics, levels):
+    if metrics is not None and levels is not None and is_single(reducers, metrics, levels):
         return Drama(reducer=names[0], metric=metrics[0], n_levels=levels[0], **tree_options,
                      reducer_options=options if neural else None, **common)
     if len(set(names)) != len(names):

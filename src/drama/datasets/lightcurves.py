@@ -154,6 +154,9 @@ def curve_features(mjd: np.ndarray, mag: np.ndarray, err: np.ndarray) -> np.ndar
     one standard deviation.
     """
     t, m, e = _checked_curve(mjd, mag, err)
+    if e is None:
+        raise ValueError("curve_features needs the magnitude errors (err): its chi-square "
+                         "and median error are measured against them.")
     if not len(t):
         raise ValueError("A light curve needs at least one point for its features.")
     order = np.argsort(t, kind="stable")

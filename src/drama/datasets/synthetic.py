@@ -251,7 +251,7 @@ def _check_jitter(jitter: dict[str, float]) -> None:
                          f"{', '.join(JITTER)}.")
 
 
-def _shape_list(shapes: Any, what: str) -> Sequence[Any]:
+def _shape_list(shapes: Any, what: str) -> Sequence[Any] | np.ndarray:
     """Shapes as a sequence: a bare integer is refused with the form that works."""
     if not isinstance(shapes, (Sequence, np.ndarray)) or isinstance(shapes, str):
         raise ValueError(f"{what} must be a sequence of shapes from 1 to 10, e.g. (3,); "

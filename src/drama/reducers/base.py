@@ -31,6 +31,13 @@ class Reducer(Protocol):
     def decode(self, Z: np.ndarray) -> np.ndarray: ...
 
 
+class RestorableReducer(Protocol):
+    """A reducer class as the registry holds it: it rebuilds a saved reducer (the neural
+    ones also take ``device``)."""
+
+    def from_state(self, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> Reducer: ...
+
+
 @dataclass(frozen=True)
 class ReducerSpec:
     """How to build a reducer for one node of the tree.
@@ -41,7 +48,7 @@ class ReducerSpec:
 
     name: str
     factory: Callable[..., Any]
-    cls: type
+    cls: RestorableReducer
     description: str
 
 

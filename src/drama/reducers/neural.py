@@ -382,10 +382,13 @@ class _NeuralReducer:
         if len(data) > self.max_train_samples:
             data = data[np.sort(rng.choice(len(data), self.max_train_samples, replace=False))]
         arch = self._architecture(arr.shape[1:])
-        warm = self._parent is not None and self._parent[0]["arch"] == arch
-        if warm:
-            offset = self._parent[1]["offset"]
-            scale = self._parent[1]["scale"]
+        # The parent's arrays, where it has this architecture (a warm start), else None.
+        parent = (self._parent[1] if self._parent is not None and self._parent[0]["arch"] == arch
+                  else None)
+        warm = parent is not None
+        if parent is not None:
+            offset = parent["offset"]
+            scale = parent["scale"]
         else:
             offset, scale = self._standardisation(data)
         data = (data - offset) / scale
@@ -403,15 +406,15 @@ class _NeuralReducer:
             centre = basis = None
             residual = (0.0, 0.0)  # the loss no network can remove (see train's floor)
             if arch.get("components"):
-                centre, basis = ((self._parent[1]["centre"], self._parent[1]["basis"]) if warm
+                centre, basis = ((parent["centre"], parent["basis"]) if parent is not None
                                  else _principal_basis(train, arch["components"], seed))
                 train, left_train = _project(train, centre, basis)
                 val, left_val = (None, 0.0) if val is None else _project(val, centre, basis)
                 residual = (left_train, left_val)
             net = nt.seeded_init(seed, lambda: self._build(arch))
-            if warm:
+            if parent is not None:
                 net.load_state_dict(nt.numpy_to_state(
-                    {k[2:]: v for k, v in self._parent[1].items() if k.startswith("w.")}))
+                    {k[2:]: v for k, v in parent.items() if k.startswith("w.")}))
             net = net.to(device)
             gen = torch.Generator(device=device)
             gen.manual_seed(seed)
@@ -436,7 +439,8 @@ class _NeuralReducer:
         self.seed_ = seed
         self.warm_started_ = warm
         self.n_epochs_ = info["epochs_run"]
-        self.n_train_samples_ = len(train) + n_val
+        # None only for a model loaded from a file that did not record it
+        self.n_train_samples_: int | None = len(train) + n_val
         self.best_loss_ = float(info["best_loss"])
         self.loss_history_ = [float(v) for v in info["history"]]
         self._parent = None
@@ -490,7 +494,8 @@ class _NeuralReducer:
             )
         def network_input(part: np.ndarray) -> np.ndarray:
             data = (self._to_internal(part) - self.offset_) / self.scale_
-            return data if self.basis_ is None else _coefficients(data, self.centre_, self.basis_)
+            pca = self._input_pca()
+            return data if pca is None else _coefficients(data, *pca)
 
         nt = _backend()
         with nt.threads(self.n_threads):
@@ -520,11 +525,22 @@ class _NeuralReducer:
         with nt.threads(self.n_threads):
             out = nt.run_batched(self._net.decoder, z.astype(np.float32),
                                  self.encode_batch_size, self._device)
-            if self.basis_ is not None:
-                out = out @ self.basis_.T.astype(np.float64) + self.centre_.astype(np.float64)
+            pca = self._input_pca()
+            if pca is not None:
+                centre, basis = pca
+                out = out @ basis.T.astype(np.float64) + centre.astype(np.float64)
         out = out.reshape((len(z), *self._internal_shape()))
         out = out * self.scale_.astype(np.float64) + self.offset_.astype(np.float64)
         return self._to_external(out)
+
+    def _input_pca(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(centre, basis) of the PCA in front of the network, None where it reads the input
+        itself; the two are set together."""
+        if self.basis_ is None:
+            return None
+        if self.centre_ is None:
+            raise RuntimeError(f"The {self.name!r} reducer has an input PCA basis but no centre.")
+        return self.centre_, self.basis_
 
     def _internal_shape(self) -> tuple[int, ...]:
         return self._to_internal(np.zeros((1, *self.sample_shape_), np.float32)).shape[1:]

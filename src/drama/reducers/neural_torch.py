@@ -127,7 +127,7 @@ class AutoEncoderNet(nn.Module):
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         mu, logvar = self.stats(x)
         z = mu
-        if self.variational and self.training:
+        if logvar is not None and self.training:  # logvar exists exactly when variational
             noise = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
             z = mu + torch.exp(0.5 * logvar) * noise
         return self.decoder(z), mu, logvar
@@ -182,7 +182,6 @@ def conv_net(dims: int, in_channels: int, spatial: Sequence[int], channels: Sequ
     if len(strides) != len(channels):
         raise ValueError("one stride per convolution stage is needed")
     conv = nn.Conv1d if dims == 1 else nn.Conv2d
-    convt = nn.ConvTranspose1d if dims == 1 else nn.ConvTranspose2d
     sizes = [conv_lengths(s, strides, dims) for s in spatial]
     enc: list[nn.Module] = []
     width = in_channels
@@ -201,8 +200,12 @@ def conv_net(dims: int, in_channels: int, spatial: Sequence[int], channels: Sequ
         stride = strides[k - 1]
         kernel, padding = conv_geometry(dims, stride)
         pad = tuple(s[k - 1] - ((s[k] - 1) * stride - 2 * padding + kernel) for s in sizes)
-        dec += [nn.ELU(), convt(width, c, kernel, stride=stride, padding=padding,
-                                output_padding=pad if dims == 2 else pad[0])]
+        up: nn.Module = (
+            nn.ConvTranspose1d(width, c, kernel, stride=stride, padding=padding,
+                               output_padding=pad[0]) if dims == 1 else
+            nn.ConvTranspose2d(width, c, kernel, stride=stride, padding=padding,
+                               output_padding=(pad[0], pad[1])))
+        dec += [nn.ELU(), up]
         width = c
     return AutoEncoderNet(nn.Sequential(*enc), hidden, latent_dim, nn.Sequential(*dec),
                           variational)
