@@ -3,9 +3,10 @@
 A detector file is one ``.npz`` archive: a JSON document (``__meta__``) with the format,
 its version, the DRAMA release that wrote it and the detector's own description, plus
 plain numeric arrays. What goes in is the detector's ``to_state()``; what comes out is
-handed to its class's ``from_state()``. The archive is read with ``allow_pickle=False``,
-so loading a file cannot execute anything from it. Writes go to a temporary file first
-and are renamed into place, so a crash never leaves half a file behind.
+handed to its class's ``from_state()``. Each array is read from its raw bytes after its
+header has been checked (:class:`ArchiveArrays`): a pickled object array is refused, never
+unpickled, so loading a file cannot execute anything from it. Writes go to a temporary file
+first and are renamed into place, so a crash never leaves half a file behind.
 """
 
 from __future__ import annotations
