@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from drama import Drama, DramaSearch
-from drama.search import consensus_weights
+from drama.search import auc_standard_error, consensus_weights
 from drama.tree import SplitTree, TreeConfig
 
 
@@ -102,3 +102,38 @@ def test_top_k_larger_than_the_pool_averages_every_configuration():
     anomalies, normals = mean_rank[[80, 81]], mean_rank[:10]
     pairs = (anomalies[:, None] > normals[None, :]) + 0.5 * (anomalies[:, None] == normals)
     assert search.label_auc_["top_k"] == pytest.approx(pairs.mean())
+
+
+def test_hanley_mcneil_standard_error_worked_out_by_hand():
+    # AUC 0.8, 5 anomalies, 20 normals: Q1 = 0.8 / 1.2 = 2/3, Q2 = 2 x 0.64 / 1.8 = 32/45,
+    # var = (0.16 + 4 (2/3 - 0.64) + 19 (32/45 - 0.64)) / 100 = (364/225) / 100
+    assert auc_standard_error(np.array([0.8]), 5, 20)[0] == pytest.approx(np.sqrt(364) / 150,
+                                                                          rel=1e-12)
+
+
+def test_the_standard_error_guard_decides_between_labels_and_consensus():
+    rng = np.random.default_rng(3)
+    X = np.vstack([rng.normal(size=(400, 4)), rng.uniform(-7, 7, size=(30, 4)),
+                   rng.normal((0, 0, 1.2, -1.2), 0.1, size=(20, 4))])
+    labels = np.full(len(X), -1)
+    labels[430:434], labels[:200] = 1, 0
+    search = DramaSearch(reducers=["none", "pca"], metrics=["l2", "l1", "chebyshev", "wl2"],
+                         levels=[1, 2, 3], relevance_alpha=None, random_state=0).fit(X, labels)
+    gain = search.label_auc_["top_k"] - search.label_auc_["consensus"]
+    se = auc_standard_error(np.array([search.label_auc_["consensus"]]), 4, 200)[0]
+    assert 0 < gain / se < 2  # the labels win by a fraction of a standard error
+    for guard, labels_win in ((0.95 * gain / se, True), (1.05 * gain / se, False)):
+        search.set_params(guard_se=guard).select(labels)
+        assert search.selection_.startswith("labels:") is labels_win, search.selection_
+
+
+def test_ties_keep_the_input_order_beyond_sixteen_objects():
+    from drama.metrics import precision_at_k, ranking
+
+    rng = np.random.default_rng(0)
+    scores = rng.integers(0, 4, size=200).astype(float)  # many long runs of ties
+    brute = sorted(range(len(scores)), key=lambda i: (-scores[i], i))  # stable by hand
+    np.testing.assert_array_equal(ranking(scores), brute)
+    y = rng.integers(0, 2, size=200)
+    for k in (7, 50, 133):
+        assert precision_at_k(y, scores, k) == pytest.approx(y[brute[:k]].mean())

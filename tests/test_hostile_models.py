@@ -189,6 +189,7 @@ def test_unknown_members_are_ignored_and_never_read(saved, tmp_path):
     (lambda m, a: a.update({"scaler/offset": a["scaler/offset"][:2]}), "scaler's offset"),
     (lambda m, a: a.update({"scaler/scale": -a["scaler/scale"]}), "scale is not positive"),
     (lambda m, a: a.update({"node1/in_sigma": a["node1/in_sigma"][:3]}), "in_sigma"),
+    (lambda m, a: a.update({"node1/prototype": a["node1/prototype"][:3]}), "prototype"),
     (lambda m, a: a.update({"node2/prototype": np.full(4, np.nan)}), "NaN"),
     (lambda m, a: a.update({"decision_scores": a["decision_scores"][:5]}), "training scores"),
     (lambda m, a: a.update({"reducer0/mixing": a["reducer0/mixing"][:, :1]}), "reducer 0"),
