@@ -137,3 +137,23 @@ def test_ties_keep_the_input_order_beyond_sixteen_objects():
     y = rng.integers(0, 2, size=200)
     for k in (7, 50, 133):
         assert precision_at_k(y, scores, k) == pytest.approx(y[brute[:k]].mean())
+
+
+def test_the_exploring_pick_goes_far_from_the_labels():
+    from drama.active.strategies import balanced
+
+    # objects 0-3 labelled; 4-5 near them with the highest prior; 6-7 far away
+    dist = np.array([0.0, 0.0, 0.0, 0.0, 0.5, 1.0, 3.0, 5.0])
+    prior = np.array([0.9, 0.9, 0.9, 0.9, 0.99, 0.98, 0.6, 0.4])
+    score = prior.copy()
+    labelled = np.r_[np.ones(4, bool), np.zeros(4, bool)]
+    picks = balanced(score, labelled, 1, prior=prior, distance=lambda: dist, n_asked=3,
+                     explore_every=4, far=2.0)
+    assert picks[0][0] == 6 and picks[0][1].startswith("explore: anomalous object")
+    # nothing beyond `far`: the object farthest from every label
+    picks = balanced(score, labelled, 1, prior=prior, distance=lambda: dist, n_asked=3,
+                     explore_every=4, far=10.0)
+    assert picks[0] == (7, "explore: the object farthest from every label")
+    # not an exploring turn: the top score
+    assert balanced(score, labelled, 1, prior=prior, distance=lambda: dist, n_asked=1,
+                    explore_every=4)[0][0] == 4
