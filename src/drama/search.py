@@ -543,12 +543,7 @@ class DramaSearch(AnomalyDetector):
                 rows.append({"config": name, **cfg, "fit_time": fit_time[r],
                              "score_time": cost[name]})
                 columns[name] = values
-        self.train_scores_ = pd.DataFrame(columns)
-        sorted_ranks = {name: _sorted_and_ranks(np.asarray(v, dtype=np.float64))
-                        for name, v in columns.items()}
-        self._sorted_train = {name: ordered for name, (ordered, _) in sorted_ranks.items()}
-        self.train_ranks_ = np.column_stack([ranks for _, ranks in sorted_ranks.values()])
-        self._consensus = None
+        ranks = self._set_training_scores(pd.DataFrame(columns))
         self.results_ = pd.DataFrame(rows)
         self.results_["stability"] = np.nan
         self.results_["stability_time"] = 0.0
@@ -556,21 +551,33 @@ class DramaSearch(AnomalyDetector):
             partner_params = {**params, "random_state": None if self.random_state is None
                               else (int(self.random_state) + 1) % 2**32}
             self._measure_stability(arr, partner_params, reducers, metrics, levels, spaces,
-                                    sorted_ranks)
+                                    ranks)
         self.n_features_in_ = int(np.prod(arr.shape[1:]))
         self._set_feature_names(X)
         self.space_ = FeatureSpace.build(arr, random_state=self.random_state)
         self._choose(labels)
 
+    def _set_training_scores(self, train: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Keep every configuration's training scores, sorted (they place new objects on
+        ranks) and as ranks; the label-free choice is made anew. Returns the ranks by
+        configuration."""
+        self.train_scores_ = train
+        sorted_ranks = {name: _sorted_and_ranks(train[name].to_numpy(dtype=np.float64))
+                        for name in train.columns}
+        self._sorted_train = {name: ordered for name, (ordered, _) in sorted_ranks.items()}
+        self.train_ranks_ = np.column_stack([ranks for _, ranks in sorted_ranks.values()])
+        self._consensus = None
+        return {name: ranks for name, (_, ranks) in sorted_ranks.items()}
+
     def _measure_stability(self, arr: np.ndarray, params: dict[str, Any], reducers: list[str],
                            metrics: list[str], levels: list[int], spaces: list[str],
-                           sorted_ranks: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+                           ranks: dict[str, np.ndarray]) -> None:
         """Fill ``results_``'s stability columns from a second tree per reducer, fitted with
         the partner seed in ``params`` (only the first seed's trees score new objects)."""
         res = self.results_
         measured = Parallel(n_jobs=self.n_jobs)(
             delayed(_stability)(arr, r, _params_for(params, r, reducers), metrics, levels,
-                                spaces, {name: sorted_ranks[name][1]
+                                spaces, {name: ranks[name]
                                          for name in res.loc[res["reducer"] == r, "config"]})
             for r in reducers
         )
@@ -776,8 +783,7 @@ class DramaSearch(AnomalyDetector):
         through the relevance model when the search was selected with labels; never
         refits."""
         self._check_fitted()
-        self._check_unchanged()
-        raw = self.config_scores(X, list(self.weights_.index))
+        raw = self.config_scores(X, list(self.weights_.index))  # checks the parameters too
         total = np.zeros(len(raw))
         for name, w in self.weights_.items():
             total += w * _cdf(self._sorted_train[name], raw[name].to_numpy())
@@ -815,8 +821,7 @@ class DramaSearch(AnomalyDetector):
             "params": {**self.get_params(), **self._selected_with},
             "members": members, "configs": list(res["config"]),
             "n_features_in": self.n_features_in_, "space": space_config,
-            "feature_names": None if not hasattr(self, "feature_names_in_")
-            else [str(c) for c in self.feature_names_in_],
+            "feature_names": self._feature_names_state(),
         }
         return meta, arrays
 
@@ -855,18 +860,13 @@ class DramaSearch(AnomalyDetector):
                                                     for r in rows):
             raise ValueError("the configurations name a reducer that has no tree, or repeat")
         search.estimators_ = estimators
-        search.train_scores_ = pd.DataFrame(train, columns=configs)
-        sorted_ranks = [_sorted_and_ranks(train[:, j]) for j in range(train.shape[1])]
-        search._sorted_train = {c: o for c, (o, _) in zip(configs, sorted_ranks, strict=True)}
-        search.train_ranks_ = np.column_stack([r for _, r in sorted_ranks])
+        search._set_training_scores(pd.DataFrame(train, columns=configs))
         search.results_ = pd.DataFrame([{"config": c, **r} for c, r in zip(configs, rows,
                                                                              strict=True)])
         for column in _MEASURED_COLUMNS:
             search.results_[column] = np.asarray(arrays[f"results/{column}"], np.float64)
-        search._consensus = None
         search.n_features_in_ = int(meta["n_features_in"])
-        if meta["feature_names"] is not None:
-            search.feature_names_in_ = np.asarray(meta["feature_names"], dtype=object)
+        search._restore_feature_names(meta["feature_names"])
         search.space_ = FeatureSpace.from_state(meta["space"], group(arrays, "space/"))
         if len(search.space_.coords) != n:
             raise ValueError("the relevance space holds another number of objects")
