@@ -170,6 +170,15 @@ class AnomalyDetector(BaseEstimator):
     def _check_feature_names(self, X: Any) -> None:
         check_feature_names(X, getattr(self, "feature_names_in_", None))
 
+    def _feature_names_state(self) -> list[str] | None:
+        """The training columns for a saved file (None: fitted on an array)."""
+        names = getattr(self, "feature_names_in_", None)
+        return None if names is None else [str(c) for c in names]
+
+    def _restore_feature_names(self, names: list[str] | None) -> None:
+        if names is not None:
+            self.feature_names_in_ = np.asarray(names, dtype=object)
+
     def _check_object_shape(self, arr: np.ndarray, shape: tuple[int, ...]) -> None:
         """New objects must have the training objects' shape."""
         if arr.shape[1:] != tuple(shape):

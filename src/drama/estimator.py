@@ -318,8 +318,7 @@ class Drama(AnomalyDetector):
                   **{f"scaler/{k}": v for k, v in scaler_arrays.items()}}
         meta = {
             **tree_meta, "params": self.get_params(), "n_features_in": self.n_features_in_,
-            "feature_names": None if not hasattr(self, "feature_names_in_")
-            else [str(c) for c in self.feature_names_in_],
+            "feature_names": self._feature_names_state(),
             "scaler": scaler_config,
         }
         return meta, arrays
@@ -346,8 +345,7 @@ class Drama(AnomalyDetector):
         model.scaler_ = Scaler.from_state(meta["scaler"], group(arrays, "scaler/"))
         model.sample_shape_ = tuple(meta["sample_shape"])
         model.n_features_in_ = meta["n_features_in"]
-        if meta["feature_names"] is not None:
-            model.feature_names_in_ = np.asarray(meta["feature_names"], dtype=object)
+        model._restore_feature_names(meta["feature_names"])
         model.decision_scores_ = arrays["decision_scores"]
         model._check_state()
         model._remember_params()
