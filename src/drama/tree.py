@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from drama._validation import check_integer
 from drama.clustering import CLUSTERINGS, assign, split_centres
 from drama.distances import LeafStats, prototype_distances, spread, whitening
 from drama.persistence import group
@@ -76,6 +77,13 @@ def _stack_kept(values: list[np.ndarray | None], name: str) -> np.ndarray:
     if len(kept) != len(values):
         raise RuntimeError(f"a node of this tree lost its {name}, which the tree keeps")
     return np.stack(kept)
+
+
+def _overflow(path: str) -> ValueError:
+    return ValueError(
+        f"The spreads or covariances of node {path or 'root'!r} overflow float64: the (scaled) "
+        "values are too large. Use scaling='minmax' or 'standard', or rescale the data."
+    )
 
 
 def takes_device(reducer: str) -> bool:
@@ -206,15 +214,11 @@ class SplitTree:
                     node.in_whiten = whitening(flat if rows is None else flat[rows],
                                                self._eig_floor)
                 except ValueError:  # the covariance overflowed into NaN
-                    node.in_whiten = node.lat_whiten = np.full((1, 1), np.nan)
+                    raise _overflow(path) from None
         if not all(np.isfinite(a).all() for a in (node.in_mean, node.in_sigma, node.lat_sigma,
                                                    node.in_whiten, node.lat_whiten)
                    if a is not None):
-            raise ValueError(
-                f"The spreads or covariances of node {path or 'root'!r} overflow float64: the "
-                "(scaled) values are too large. Use scaling='minmax' or 'standard', or "
-                "rescale the data."
-            )
+            raise _overflow(path)
         self.nodes_.append(node)
         return len(self.nodes_) - 1
 
@@ -342,9 +346,7 @@ class SplitTree:
         for i, node in enumerate(nodes):
             where = f"node {i} ({node.path!r})"
             for name in ("depth", "size", "encoder"):
-                value = getattr(node, name)
-                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                    raise ValueError(f"{where} has {name} {value!r}")
+                check_integer(getattr(node, name), f"{where}'s {name}", minimum=0)
             if node.encoder >= len(self.reducers_) or node.size < 1:
                 raise ValueError(f"{where} has encoder {node.encoder} of "
                                  f"{len(self.reducers_)} or size {node.size}")
