@@ -34,6 +34,7 @@ from drama.cli.detector import (
     describe,
     device_refused,
     fit_detector,
+    is_run_record,
     print_selection,
     read_labels,
     sidecar_path,
@@ -404,7 +405,7 @@ def score(
             output = input.with_name(f"{input.stem}-scores.csv")
         check_table_output(output, input, force=force)
         check_replaceable(sidecar_path(output), "--output's record", "run record",
-                          _is_run_record, force)
+                          is_run_record, force)
         features, ids, y, id_name = _read_input(input, id_column, label_column)
         if model is not None:
             det = _load_model(model, device)
@@ -467,15 +468,6 @@ def _fit_from_options(features: Any, known: np.ndarray | None, given: dict[str, 
         raise UserError("--labels chooses among configurations, and one --reducer, --metric "
                         "and --levels name a single one; repeat one of them or leave it out.")
     return fit_detector(det, features, known)
-
-
-def _is_run_record(path: Path) -> bool:
-    import json
-
-    try:
-        return "drama_version" in json.loads(path.read_text())
-    except (OSError, ValueError, TypeError, UnicodeDecodeError):
-        return False
 
 
 @app.command()

@@ -174,6 +174,14 @@ def sidecar_path(output: Path) -> Path:
     return output.with_name(output.name + ".json")
 
 
+def is_run_record(path: Path) -> bool:
+    """Whether ``path`` holds a record that :func:`write_sidecar` wrote."""
+    try:
+        return "drama_version" in json.loads(path.read_text())
+    except (OSError, ValueError, TypeError, UnicodeDecodeError):
+        return False
+
+
 def write_sidecar(output: Path, about: dict[str, Any], det: Any, **run: Any) -> Path:
     """Record which detector, configurations and options made ``output`` (atomically)."""
     import drama
