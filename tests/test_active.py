@@ -25,7 +25,8 @@ from drama.active import (
 from drama.active.learned_prior import learned_prior
 from drama.active.session import RANKING_VERSION
 from drama.benchmark.active_rows import active_protocol_row
-from drama.search import DramaSearch, rank_normalise
+from drama.ranks import rank_normalise
+from drama.search import DramaSearch
 
 FAST = {"reducers": ("none",), "levels": (1, 2)}
 
@@ -278,6 +279,7 @@ def test_the_session_chooses_configurations_by_dramasearchs_own_selection(data):
     the same labels (1 interesting, 0 boring, -1 unlabelled), with the search's defaults."""
     X, kind, ids = data
     search = DramaSearch(reducers=list(FAST["reducers"]), levels=list(FAST["levels"]),
+                         metrics="all", members=(), stability_threshold=0.97,
                          relevance_alpha=None, random_state=0).fit(X)
     with ActiveSession(X, ids=ids, random_state=0, **FAST) as s:
         assert np.array_equal(s.anomaly_, rank_normalise(search.decision_scores_))

@@ -94,7 +94,7 @@ def test_top_k_larger_than_the_pool_averages_every_configuration():
     y = np.full(len(X), -1)
     y[[80, 81]], y[:10] = 1, 0
     search = DramaSearch(reducers=["none"], metrics=["l2", "l1"], levels=[1, 2], top_k=100,
-                         relevance_alpha=None, stability_threshold=None,
+                         relevance_alpha=None, stability_threshold=None, members=(),
                          random_state=0).fit(X, y)
     assert len(search.results_) == 4 and "top-4" in search.selection_
     # the top-k candidate is the plain mean of all four rank columns, worked out here
@@ -118,7 +118,8 @@ def test_the_standard_error_guard_decides_between_labels_and_consensus():
     labels = np.full(len(X), -1)
     labels[430:434], labels[:200] = 1, 0
     search = DramaSearch(reducers=["none", "pca"], metrics=["l2", "l1", "chebyshev", "wl2"],
-                         levels=[1, 2, 3], relevance_alpha=None, random_state=0).fit(X, labels)
+                         levels=[1, 2, 3], relevance_alpha=None, members=(),
+                         stability_threshold=0.97, random_state=0).fit(X, labels)
     gain = search.label_auc_["top_k"] - search.label_auc_["consensus"]
     se = auc_standard_error(np.array([search.label_auc_["consensus"]]), 4, 200)[0]
     assert 0 < gain / se < 2  # the labels win by a fraction of a standard error

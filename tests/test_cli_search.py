@@ -97,8 +97,9 @@ def test_options_narrow_the_pool(catalogue, tmp_path):
                      "--reducer", "none", "--metric", "l1", "--levels", "1", "--levels", "3")
     assert result.exit_code == 0, result.output
     configs = [c["config"].split("|") for c in _record(out)["configurations"]]
-    assert {c[0] for c in configs} <= {"pca", "none"} and {c[1] for c in configs} == {"l1"}
-    assert {c[2] for c in configs} <= {"1", "3"}
+    trees = [c for c in configs if c[3] == "input" and c[2] != "0"]  # the members stay
+    assert {c[0] for c in trees} <= {"pca", "none"} and {c[1] for c in trees} == {"l1"}
+    assert {c[2] for c in trees} <= {"1", "3"}
     expected = DramaSearch(reducers=["pca", "none"], metrics=["l1"], levels=[1, 3],
                            random_state=0, contamination=0.05).fit(frame[FEATURES])
     np.testing.assert_allclose(pd.read_csv(out)["score"], expected.decision_scores_)

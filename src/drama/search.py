@@ -36,18 +36,27 @@ from scipy.stats import rankdata
 
 from drama._numeric import TINY
 from drama._validation import check_array, check_positive, check_random_state
+from drama.blend import Blend
 from drama.detector import AnomalyDetector
 from drama.distances import CORRELATION_MIN_DIMS, METRICS, ranks_in
 from drama.estimator import Drama
 from drama.kernel_relevance import FeatureSpace, relevance_at
 from drama.persistence import element_budget, group
+from drama.ranks import cdf, sorted_and_ranks
 from drama.reducers.base import reducer_names
 from drama.tree import SPACES
+from drama.whole_set import WholeSetMembers, is_whole_set
 
-__all__ = ["DEFAULT_REDUCERS", "DramaSearch", "config_name", "parse_config"]
+__all__ = ["DEFAULT_MEMBERS", "DEFAULT_REDUCERS", "DramaSearch", "config_name", "parse_config"]
 
-DEFAULT_REDUCERS = ("none", "pca", "ica", "nmf")
+DEFAULT_REDUCERS = ("none",)
 DEFAULT_LEVELS = (1, 2, 3, 4)
+# Every metric but Mahalanobis, whose d x d leaf covariances cost more than the rest together.
+DEFAULT_METRICS = tuple(m for m in METRICS if m != "mahalanobis")
+# The whole set as one prototype (Mahalanobis), and the nearest objects as prototypes
+# (Euclidean, k = 1; in the whitened space, k = 5): see drama.whole_set and docs/search.md.
+DEFAULT_MEMBERS = ("none|mahalanobis|0|input", "none|l2|1|neighbours",
+                   "none|mahalanobis|5|neighbours")
 # Mahalanobis needs d x d leaf covariances; with metrics="all" it is scored only up to this
 # many features (asking for it by name always keeps them).
 MAHALANOBIS_MAX_FEATURES = 512
@@ -73,55 +82,13 @@ def parse_config(name: str) -> dict[str, Any]:
 
 
 # The options that only ``select`` uses: they may change after fit; select() applies them.
-SELECTION_PARAMS = ("ensemble_share", "stability_threshold", "top_k", "prior_strength",
-                    "guard_se", "relevance_alpha", "max_labelled_normals")
+SELECTION_PARAMS = ("ensemble_share", "stability_threshold", "tree_weight", "agreement_power",
+                    "top_k", "prior_strength", "guard_se", "relevance_alpha",
+                    "max_labelled_normals")
 
-# Scores this close (relative) count as tied: the same object scored alone or in a batch can
-# differ in its last bits, and must land on the same rank.
-TIE_TOLERANCE = 1e-10
 # Agreement with the consensus (a correlation, at most 1 in size), scaled by this, is meant
 # only to break ties between configurations of equal weight (their rank and the best one).
 AGREEMENT_TIE_BREAK = 1e-9
-
-
-def rank_normalise(scores: np.ndarray) -> np.ndarray:
-    """Column-wise mid-ranks divided by n: every configuration on one (0, 1] scale, so that
-    distances of very different size can be averaged without one dominating. Computed as
-    :func:`_cdf` of each column within itself, so new objects land on the same ranks."""
-    scores = np.asarray(scores, dtype=np.float64)
-    if len(scores) == 0:
-        return scores.copy()
-    columns = scores.reshape(len(scores), -1)
-    out = np.empty_like(columns)
-    for j in range(columns.shape[1]):
-        out[:, j] = _sorted_and_ranks(columns[:, j])[1]
-    return out.reshape(scores.shape)
-
-
-def _sorted_and_ranks(column: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One column's sorted values and its ranks (as :func:`rank_normalise`), from one sort."""
-    order = np.argsort(column, kind="stable")
-    ordered = column[order]
-    ranks = np.empty_like(ordered)
-    ranks[order] = _cdf(ordered, ordered)  # sorted queries: numpy's fast path
-    return ordered, ranks
-
-
-def _cdf(sorted_train: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Mid-rank of ``values`` within the training scores, / n, scores within
-    ``TIE_TOLERANCE`` counting as tied; beyond the training maximum the excess still orders
-    objects, by less than 1e-3 of a rank however large it is, instead of tying them at 1."""
-    values = np.asarray(values, dtype=np.float64)
-    n = len(sorted_train)
-    tol = np.where(np.isfinite(values), TIE_TOLERANCE * np.abs(values), 0.0)
-    left = np.searchsorted(sorted_train, values - tol, side="left")
-    right = np.searchsorted(sorted_train, values + tol, side="right")
-    out = (left + right + 1) / (2.0 * n)
-    top, span = sorted_train[-1], max(sorted_train[-1] - sorted_train[0], TINY)
-    with np.errstate(over="ignore", invalid="ignore"):
-        excess = np.where(values > top, values - top, 0.0)  # never inf - inf
-        beyond = np.where(np.isinf(excess), 1.0, excess / (excess + span))
-    return out + 1e-3 * beyond
 
 
 def label_auc(scores: np.ndarray, anomalies: np.ndarray, normals: np.ndarray) -> np.ndarray:
@@ -186,11 +153,12 @@ def stable_pool(stability: np.ndarray, threshold: float) -> np.ndarray:
 class _Consensus(NamedTuple):
     """The label-free choice, cached with the options it was computed for."""
 
-    share: float
-    threshold: float | None
-    pool: np.ndarray | None  # the configurations it chose among; None: all of them
+    options: tuple[float, float | None, float, float]  # share, threshold, tree weight, power
+    pool: np.ndarray  # the tree configurations it chose among
     agreement: np.ndarray
-    weights: np.ndarray
+    weights: np.ndarray  # each configuration's share of the label-free score
+    blend: Blend | None  # None: no whole-set member, the score is the trees' mean rank
+    scores: np.ndarray  # the label-free training scores
 
 
 def _no_configuration() -> ValueError:
@@ -256,7 +224,7 @@ def _stability(X: np.ndarray, reducer: str, params: dict[str, Any], metrics: lis
     partner, _ = _fit_tree(X, reducer, params)
     scores, _ = _score_tree(partner, X, metrics, levels, spaces)
     stability = {
-        name: rank_correlation(column, _sorted_and_ranks(np.asarray(scores[name],
+        name: rank_correlation(column, sorted_and_ranks(np.asarray(scores[name],
                                                                     dtype=np.float64))[1])
         if name in scores else 0.0
         for name, column in ranks.items()
@@ -269,31 +237,47 @@ class DramaSearch(AnomalyDetector):
 
     Parameters
     ----------
-    reducers : sequence of str, default=("none", "pca", "ica", "nmf")
+    reducers : sequence of str, default=("none",)
         One tree is fitted per reducer and serves all its levels, metrics and spaces (and
-        a second one to measure stability, see ``stability_threshold``).
-    metrics : "all" or sequence of str, default="all"
+        a second one to measure stability, see ``stability_threshold``). More reducers
+        (``"pca"``, ``"ica"``, ``"nmf"``, ...) cost a tree each; over the 43 design sets
+        they did not pay for it (docs/search.md).
+    metrics : "all" or sequence of str, default: every metric but Mahalanobis
         ``"all"`` = every metric of ``drama.distances.METRICS`` (Mahalanobis only up to 512
         features, since it needs d x d covariances per leaf).
     levels : sequence of int, default=(1, 2, 3, 4)
         Tree levels scored; the trees are ``max(levels)`` deep. Level 4 (up to 16 leaves)
         gives the consensus prototypes close to clusters that three levels merge.
     spaces : sequence of {"input", "latent"}, default=("input",)
+    members : sequence of str, default=DEFAULT_MEMBERS
+        Whole-set members (:mod:`drama.whole_set`), each its own configuration and family
+        of the label-free blend: ``"none|<metric>|0|input"`` (the whole set as one
+        prototype) or ``"none|<metric>|<k>|neighbours"`` (the k-th nearest training object),
+        metric ``l2`` or ``mahalanobis``. ``()`` scores the trees alone, as DRAMA did
+        before they existed.
+    max_prototypes : int, default=5000
+        At most this many training objects (evenly spaced) serve as neighbours.
     ensemble_share : float, default=0.5
         Share of configurations kept by the label-free consensus. Depth and share were
         chosen together leave-one-data-set-out on the 25 ODDS sets (levels 1-4 and 0.5 in
         24 of 25 folds; held out, 0.857 mean AUC against 0.853 for levels 1-3 at 0.7; see
         docs/search.md).
-    stability_threshold : float or None, default=0.97
+    stability_threshold : float or None, default=None
         A second tree per reducer is fitted with another seed (``random_state + 1``), and
         the label-free consensus chooses only among configurations whose training ranks
         from the two trees correlate at least this much (among the ``MIN_STABLE`` most
         stable ones when fewer do; ``ensemble_share`` then applies to them). Why: a
         ranking that changes with the seed (a Ward sample, an ICA start) measures the seed
         as much as the data. Small data sets give equal trees, so nothing is dropped
-        there. None skips the second fit. 0.97 lies between the thresholds picked
-        leave-one-data-set-out on the 25 ODDS sets (0.97 or 0.99 in most folds; held-out
-        mean AUC 0.861-0.862 over three seed pairs, docs/search.md).
+        there. None (the default) skips the second fit: with one reducer and the blend
+        it did not pay for its cost on the 43 design sets; 0.97 was the value picked on the
+        25 ODDS sets for the four-reducer search (docs/search.md).
+    tree_weight : float, default=2.0
+        Base weight of the trees' consensus in the label-free blend; each whole-set member
+        has base weight 1 (:mod:`drama.blend`).
+    agreement_power : float, default=8.0
+        A family's weight in the blend is its base weight times its rank correlation with
+        the blend of all families, to this power (0: the base weights alone).
     top_k : int, default=5
         With labels: how many of the best-shrunk configurations are averaged.
     prior_strength : float, default=0.0
@@ -377,11 +361,15 @@ class DramaSearch(AnomalyDetector):
     def __init__(
         self,
         reducers: Sequence[str] = DEFAULT_REDUCERS,
-        metrics: str | Sequence[str] = "all",
+        metrics: str | Sequence[str] = DEFAULT_METRICS,
         levels: Sequence[int] = DEFAULT_LEVELS,
         spaces: Sequence[str] = ("input",),
+        members: Sequence[str] = DEFAULT_MEMBERS,
+        max_prototypes: int = 5000,
         ensemble_share: float = 0.5,
-        stability_threshold: float | None = 0.97,
+        stability_threshold: float | None = None,
+        tree_weight: float = 2.0,
+        agreement_power: float = 8.0,
         top_k: int = 5,
         prior_strength: float = 0.0,
         guard_se: float = 0.0,
@@ -396,8 +384,12 @@ class DramaSearch(AnomalyDetector):
         self.metrics = metrics
         self.levels = levels
         self.spaces = spaces
+        self.members = members
+        self.max_prototypes = max_prototypes
         self.ensemble_share = ensemble_share
         self.stability_threshold = stability_threshold
+        self.tree_weight = tree_weight
+        self.agreement_power = agreement_power
         self.top_k = top_k
         self.prior_strength = prior_strength
         self.guard_se = guard_se
@@ -449,8 +441,29 @@ class DramaSearch(AnomalyDetector):
             raise _no_configuration()  # known before any fit (latent widths are not)
         check_random_state(self.random_state)
         self._check_selection_params()
+        self._member_configs()
         keep_cov = "mahalanobis" in metrics
         return reducers, metrics, sorted(set(int(v) for v in levels)), spaces, keep_cov
+
+    def _member_configs(self) -> list[dict[str, Any]]:
+        """The parsed whole-set members; a bad name or option raises a ValueError."""
+        names = [self.members] if isinstance(self.members, str) else list(self.members)
+        if len(set(names)) != len(names):
+            raise ValueError(f"members lists a configuration twice: {names}.")
+        configs = []
+        for name in names:
+            cfg = parse_config(name)
+            if not is_whole_set(cfg):
+                raise ValueError(f"member {name!r} is a tree configuration; members are "
+                                 "level 0 ('...|0|input') or space 'neighbours'.")
+            configs.append(cfg)
+        if configs:
+            WholeSetMembers(configs, 2)  # checks the metrics and spaces
+            if not isinstance(self.max_prototypes, (int, np.integer)) or \
+                    self.max_prototypes < 2:
+                raise ValueError(f"max_prototypes must be an integer >= 2; got "
+                                 f"{self.max_prototypes!r}.")
+        return configs
 
     def _check_selection_params(self) -> None:
         """The parameters ``select`` uses; checked by ``fit`` and again by ``select``, which
@@ -463,6 +476,12 @@ class DramaSearch(AnomalyDetector):
             if t > 1:
                 raise ValueError(f"stability_threshold must be at most 1 (a correlation); "
                                  f"got {t!r}.")
+        if not 0 < self.tree_weight < math.inf:
+            raise ValueError(f"tree_weight must be a finite number > 0; got "
+                             f"{self.tree_weight!r}.")
+        if not 0 <= self.agreement_power < math.inf:
+            raise ValueError(f"agreement_power must be a finite number >= 0; got "
+                             f"{self.agreement_power!r}.")
         if not isinstance(self.top_k, (int, np.integer)) or self.top_k < 1:
             raise ValueError(f"top_k must be a positive integer; got {self.top_k!r}.")
         if not 0 <= self.prior_strength < math.inf:
@@ -543,9 +562,11 @@ class DramaSearch(AnomalyDetector):
                 rows.append({"config": name, **cfg, "fit_time": fit_time[r],
                              "score_time": cost[name]})
                 columns[name] = values
+        self.members_ = self._fit_members(arr, rows, columns)
         ranks = self._set_training_scores(pd.DataFrame(columns))
         self.results_ = pd.DataFrame(rows)
-        self.results_["stability"] = np.nan
+        # whole-set members have no seed: as stable as can be
+        self.results_["stability"] = np.where(self._member_mask(), 1.0, np.nan)
         self.results_["stability_time"] = 0.0
         if self.stability_threshold is not None:
             partner_params = {**params, "random_state": None if self.random_state is None
@@ -557,12 +578,36 @@ class DramaSearch(AnomalyDetector):
         self.space_ = FeatureSpace.build(arr, random_state=self.random_state)
         self._choose(labels)
 
+    def _fit_members(self, arr: np.ndarray, rows: list[dict[str, Any]],
+                     columns: dict[str, np.ndarray]) -> WholeSetMembers | None:
+        """Fit the whole-set members and add their rows and training scores (a member
+        whose scores overflow is left out, as a tree configuration would be)."""
+        configs = self._member_configs()
+        if not configs:
+            return None
+        start = time.perf_counter()
+        members = WholeSetMembers(configs, int(self.max_prototypes))
+        scores = members.fit(arr)
+        seconds = time.perf_counter() - start
+        for name, values in scores.items():
+            if np.isfinite(values).all():
+                rows.append({"config": name, **parse_config(name), "fit_time": seconds,
+                             "score_time": 0.0})
+                columns[name] = values
+        return members
+
+    def _member_mask(self) -> np.ndarray:
+        """Which rows of ``results_`` are whole-set members (the rest are tree
+        configurations)."""
+        return np.array([is_whole_set(parse_config(c)) for c in self.results_["config"]],
+                        dtype=bool)
+
     def _set_training_scores(self, train: pd.DataFrame) -> dict[str, np.ndarray]:
         """Keep every configuration's training scores, sorted (they place new objects on
         ranks) and as ranks; the label-free choice is made anew. Returns the ranks by
         configuration."""
         self.train_scores_ = train
-        sorted_ranks = {name: _sorted_and_ranks(train[name].to_numpy(dtype=np.float64))
+        sorted_ranks = {name: sorted_and_ranks(train[name].to_numpy(dtype=np.float64))
                         for name in train.columns}
         self._sorted_train = {name: ordered for name, (ordered, _) in sorted_ranks.items()}
         self.train_ranks_ = np.column_stack([ranks for _, ranks in sorted_ranks.values()])
@@ -575,17 +620,18 @@ class DramaSearch(AnomalyDetector):
         """Fill ``results_``'s stability columns from a second tree per reducer, fitted with
         the partner seed in ``params`` (only the first seed's trees score new objects)."""
         res = self.results_
+        trees = ~self._member_mask()
         measured = Parallel(n_jobs=self.n_jobs)(
             delayed(_stability)(arr, r, _params_for(params, r, reducers), metrics, levels,
-                                spaces, {name: ranks[name]
-                                         for name in res.loc[res["reducer"] == r, "config"]})
+                                spaces, {name: ranks[name] for name in
+                                         res.loc[trees & (res["reducer"] == r), "config"]})
             for r in reducers
         )
         stability: dict[str, float] = {}
         for r, (values, seconds) in zip(reducers, measured, strict=True):
             stability.update(values)
-            res.loc[res["reducer"] == r, "stability_time"] = seconds
-        res["stability"] = res["config"].map(stability).astype(float)
+            res.loc[trees & (res["reducer"] == r), "stability_time"] = seconds
+        res.loc[trees, "stability"] = res.loc[trees, "config"].map(stability).astype(float)
 
     def select(self, y: Any = None) -> DramaSearch:
         """(Re)choose the configurations from the stored training scores, without refitting:
@@ -614,27 +660,38 @@ class DramaSearch(AnomalyDetector):
                 "consensus ensemble.", UserWarning, stacklevel=2,
             )
         if labels is None or n_a == 0:
-            weights = prior_w
+            weights, self._ensemble, decision = prior_w, consensus.blend, consensus.scores
             self.__dict__.pop("label_auc_", None)  # a label-free choice has no label AUC
             res["label_auc"] = res["label_auc_se"] = res["shrunk_auc"] = np.nan
             res["n_labelled"] = 0 if labels is None else int((labels >= 0).sum())
             res["n_labelled_anomalies"] = 0
             res["n_labelled_normals"] = 0 if labels is None else int((labels == 0).sum())
-            pool, threshold = consensus.pool, consensus.threshold
-            if pool is None:
+            pool, threshold = consensus.pool, self.stability_threshold
+            tree_rows = ~self._member_mask()
+            trees = int(tree_rows.sum())
+            if threshold is None:
                 among = ""
-            elif (res["stability"] >= threshold).sum() >= pool.sum():
+            elif ((res["stability"] >= threshold) & tree_rows).sum() >= pool.sum():
                 among = (f" of the {int(pool.sum())} stable across two seeds (rank "
                          f"correlation >= {threshold!r})")
             else:
                 among = (f" of the {int(pool.sum())} most stable across two seeds (fewer "
                          f"reach a rank correlation of {threshold!r})")
+            chosen = int(((consensus.blend.members[0] if consensus.blend else weights) > 0).sum())
             self.selection_ = (
-                f"label-free consensus: the {int((weights > 0).sum())} of {len(weights)} "
-                f"configurations that agree most with the mean rank{among}, averaged"
+                f"label-free consensus: the {chosen} of {trees} tree configurations that "
+                f"agree most with the mean rank{among}, averaged"
             )
+            if consensus.blend is not None:
+                shares = ", ".join(f"{name} {w:.2f}" for name, w in zip(
+                    ["trees", *res.loc[self._member_mask(), "config"]],
+                    consensus.blend.weights_, strict=True))
+                self.selection_ += (f"; blended with the whole-set members by Fisher's "
+                                    f"method (family weights: {shares})")
         else:
-            weights = self._few_label_weights(labels, agreement, prior_w, res)
+            weights, kept = self._few_label_weights(labels, agreement, consensus.scores, res)
+            self._ensemble = consensus.blend if kept else None
+            decision = consensus.scores if kept else ranked @ weights
         res["weight"] = weights
         order = weights + AGREEMENT_TIE_BREAK * agreement
         res["rank"] = rankdata(-order, method="min").astype(int)
@@ -644,7 +701,7 @@ class DramaSearch(AnomalyDetector):
         self.best_config_ = {k: best[k] for k in ("reducer", "metric", "level", "space")}
         self.best_config_["level"] = int(self.best_config_["level"])
         self._relevance = None
-        self.decision_scores_ = ranked @ weights
+        self.decision_scores_ = decision
         if labels is not None and n_a and self.relevance_alpha is not None:
             # The alpha is kept with the labels: decision_function must score new objects
             # as the training objects were, even if relevance_alpha is set again later.
@@ -678,29 +735,43 @@ class DramaSearch(AnomalyDetector):
         return choice.agreement, choice.weights
 
     def _label_free_choice(self) -> _Consensus:
-        """The cached label-free choice, computed again when its options have changed."""
+        """The cached label-free choice, computed again when its options have changed:
+        the consensus of the (stable) tree configurations, blended with the whole-set
+        members (:class:`drama.blend.Blend`) when there are any."""
         self._check_fitted()
+        options = (self.ensemble_share, self.stability_threshold, self.tree_weight,
+                   self.agreement_power)
         cached: _Consensus | None = getattr(self, "_consensus", None)
-        if cached is None or (cached.share, cached.threshold) != (self.ensemble_share,
-                                                                  self.stability_threshold):
-            pool = None
+        if cached is None or cached.options != options:
+            members = self._member_mask()
+            pool = ~members
             if self.stability_threshold is not None:
                 stability = self.results_["stability"].to_numpy()
                 if np.isnan(stability).any():
                     raise ValueError(
                         "stability_threshold is set, but this search was fitted without it "
                         "(no second tree to compare with); fit again to measure stability.")
-                pool = stable_pool(stability, self.stability_threshold)
-            cached = _Consensus(
-                self.ensemble_share, self.stability_threshold, pool,
-                *consensus_weights(self.train_ranks_, self.ensemble_share, pool))
+                pool[pool] = stable_pool(stability[pool], self.stability_threshold)
+            agreement, tree_weights = consensus_weights(self.train_ranks_,
+                                                        self.ensemble_share, pool)
+            blend, weights = None, tree_weights
+            scores = self.train_ranks_ @ tree_weights
+            if members.any():
+                families = np.vstack([tree_weights, np.eye(len(members))[members]])
+                blend = Blend(families, np.r_[self.tree_weight, np.ones(members.sum())],
+                              self.agreement_power)
+                scores = blend.fit(self.train_ranks_)
+                weights = blend.config_weights
+            cached = _Consensus(options, pool, agreement, weights, blend, scores)
             self._consensus = cached
         return cached
 
     def _few_label_weights(self, labels: np.ndarray, agreement: np.ndarray,
-                           prior_w: np.ndarray, res: pd.DataFrame) -> np.ndarray:
+                           label_free: np.ndarray,
+                           res: pd.DataFrame) -> tuple[np.ndarray, bool]:
         """Shrink each configuration's label AUC towards its label-free agreement and average
-        the ``top_k`` best; keep the consensus when the labels do not clearly beat it."""
+        the ``top_k`` best; keep the label-free choice (training scores ``label_free``) when
+        the labels do not clearly beat it. Returns the weights and whether it was kept."""
         anomalies = np.flatnonzero(labels == 1)
         normals = np.flatnonzero(labels == 0)
         presumed = len(normals) == 0
@@ -725,7 +796,7 @@ class DramaSearch(AnomalyDetector):
         chosen[top] = 1.0 / len(top)
         # Label AUCs of the two candidate ensembles; the consensus stays unless the
         # labelled choice beats it by more than guard_se standard errors.
-        both = np.column_stack([ranked @ chosen, ranked @ prior_w])
+        both = np.column_stack([ranked @ chosen, label_free])
         a_top, a_cons = label_auc(both, anomalies, normals)
         se_cons = float(auc_standard_error(np.array([a_cons]), n_a, n_n)[0])
         normals_how = "unlabelled objects presumed normal" if presumed else "labelled normals"
@@ -737,13 +808,13 @@ class DramaSearch(AnomalyDetector):
                 f"{normals_how}; label AUC "
                 f"{a_top:.3f} vs consensus {a_cons:.3f} +- {se_cons:.3f})"
             )
-            return chosen
+            return chosen, False
         self.selection_ = (
             f"labels did not clearly beat the label-free consensus ({n_a} anomalies vs "
             f"{n_n} {normals_how}; label AUC top-{len(top)} {a_top:.3f} vs consensus "
             f"{a_cons:.3f} +- {se_cons:.3f}); consensus kept"
         )
-        return prior_w
+        return self._label_free_choice().weights, True
 
     # ------------------------------------------------------------------ scoring
     def config_scores(self, X: Any, configs: Sequence[str] | None = None) -> pd.DataFrame:
@@ -764,11 +835,15 @@ class DramaSearch(AnomalyDetector):
         arr = check_array(X)
         self._check_object_shape(arr, next(iter(self.estimators_.values())).sample_shape_)
         need: dict[tuple[str, str], set] = {}
+        out: dict[str, np.ndarray] = {}
         for name in configs:
             cfg = parse_config(name)
+            if is_whole_set(cfg):
+                continue
             need.setdefault((cfg["reducer"], cfg["space"]), set()).add((cfg["level"],
                                                                         cfg["metric"]))
-        out: dict[str, np.ndarray] = {}
+        if self.members_ is not None and any(is_whole_set(parse_config(n)) for n in configs):
+            out.update(self.members_.score(arr))
         for (reducer, space), pairs in need.items():
             metrics = sorted({m for _, m in pairs})
             levels = sorted({lv for lv, _ in pairs})
@@ -784,9 +859,16 @@ class DramaSearch(AnomalyDetector):
         refits."""
         self._check_fitted()
         raw = self.config_scores(X, list(self.weights_.index))  # checks the parameters too
-        total = np.zeros(len(raw))
-        for name, w in self.weights_.items():
-            total += w * _cdf(self._sorted_train[name], raw[name].to_numpy())
+        if self._ensemble is None:
+            total = np.zeros(len(raw))
+            for name, w in self.weights_.items():
+                total += w * cdf(self._sorted_train[name], raw[name].to_numpy())
+        else:
+            ranks = np.zeros((len(raw), len(self.results_)))
+            column = {name: j for j, name in enumerate(self.results_["config"])}
+            for name in raw.columns:
+                ranks[:, column[name]] = cdf(self._sorted_train[name], raw[name].to_numpy())
+            total = self._ensemble.score(ranks)
         if self._relevance is None:
             return total
         known, y_known, alpha = self._relevance
@@ -808,6 +890,10 @@ class DramaSearch(AnomalyDetector):
             arrays.update({f"member{i}/{k}": v for k, v in member_arrays.items()})
         space_config, space_arrays = self.space_.to_state()
         arrays.update({f"space/{k}": v for k, v in space_arrays.items()})
+        whole_set = None
+        if self.members_ is not None:
+            whole_set, member_arrays = self.members_.to_state()
+            arrays.update({f"wholeset/{k}": v for k, v in member_arrays.items()})
         res = self.results_
         arrays.update({f"results/{c}": res[c].to_numpy(dtype=np.float64)
                        for c in _MEASURED_COLUMNS})
@@ -821,6 +907,7 @@ class DramaSearch(AnomalyDetector):
             "params": {**self.get_params(), **self._selected_with},
             "members": members, "configs": list(res["config"]),
             "n_features_in": self.n_features_in_, "space": space_config,
+            "whole_set": whole_set,
             "feature_names": self._feature_names_state(),
         }
         return meta, arrays
@@ -856,9 +943,19 @@ class DramaSearch(AnomalyDetector):
             raise ValueError(f"training scores of shape {train.shape} for {n} objects and "
                              f"{len(configs)} configurations (or not finite)")
         rows = [parse_config(c) for c in configs]
-        if len(set(configs)) != len(configs) or any(r["reducer"] not in estimators
-                                                    for r in rows):
+        if len(set(configs)) != len(configs) or any(
+                r["reducer"] not in estimators for r in rows if not is_whole_set(r)):
             raise ValueError("the configurations name a reducer that has no tree, or repeat")
+        member_configs = search._member_configs()
+        search.members_ = None
+        if member_configs:
+            if meta.get("whole_set") is None:
+                raise ValueError("the search has whole-set members but the file holds none")
+            search.members_ = WholeSetMembers.from_state(
+                member_configs, meta["whole_set"], group(arrays, "wholeset/"))
+        if any(is_whole_set(r) for r in rows) and search.members_ is None:
+            raise ValueError("the configurations name whole-set members the file does not "
+                             "hold")
         search.estimators_ = estimators
         search._set_training_scores(pd.DataFrame(train, columns=configs))
         search.results_ = pd.DataFrame([{"config": c, **r} for c, r in zip(configs, rows,

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from drama.kernel_relevance import KERNEL_CHUNK_ROWS, gaussian_kernel
-from drama.search import rank_normalise
+from drama.ranks import rank_normalise
 
 __all__ = ["class_votes", "learned_prior", "resolve_learned_options"]
 

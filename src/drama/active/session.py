@@ -22,8 +22,9 @@ from drama.active.store import ActiveStore, data_fingerprint
 from drama.active.strategies import STRATEGIES
 from drama.exceptions import StoreError
 from drama.kernel_relevance import relevance_at
+from drama.ranks import rank_normalise
 from drama.reducers.neural import NEURAL_NAMES
-from drama.search import DramaSearch, rank_normalise
+from drama.search import DramaSearch
 
 __all__ = ["ActiveSession", "Candidate"]
 
@@ -44,8 +45,10 @@ def _session_search(reducers: Sequence[str], levels: Sequence[int],
     one after another, so the bars never overlap)."""
     bars = {r: {"progress": True} for r in reducers if r in NEURAL_NAMES} if progress else {}
     # The session has its own relevance model; the search's would count the labels twice.
+    # It keeps the tree consensus its benchmark measured (no whole-set members, the
+    # stability filter on): the blend is not yet measured in the active protocol.
     return DramaSearch(reducers=list(reducers), metrics=metrics, levels=list(levels),
-                       relevance_alpha=None,
+                       members=(), stability_threshold=0.97, relevance_alpha=None,
                        drama_params={"reducer_options": bars} if bars else None,
                        random_state=random_state)
 

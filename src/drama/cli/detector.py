@@ -41,7 +41,7 @@ def build_detector(reducers: list[str] | None, metrics: list[str] | None,
     parameters for every tree (latent_dim, scaling); ``common`` contamination and seed."""
     from drama import Drama, DramaSearch
     from drama.reducers.neural import NEURAL_NAMES
-    from drama.search import DEFAULT_LEVELS, DEFAULT_REDUCERS
+    from drama.search import DEFAULT_LEVELS, DEFAULT_METRICS, DEFAULT_REDUCERS
 
     common = {**CLI_DEFAULTS, **{k: v for k, v in common.items() if v is not None}}
     names = list(reducers or DEFAULT_REDUCERS)
@@ -58,7 +58,7 @@ def build_detector(reducers: list[str] | None, metrics: list[str] | None,
     drama_params = dict(tree_options)
     if neural:
         drama_params["reducer_options"] = {r: options for r in neural}
-    return DramaSearch(reducers=names, metrics=list(metrics) if metrics else "all",
+    return DramaSearch(reducers=names, metrics=list(metrics) if metrics else DEFAULT_METRICS,
                        levels=sorted(set(levels)) if levels else DEFAULT_LEVELS,
                        drama_params=drama_params or None, **common)
 
