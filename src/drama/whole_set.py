@@ -131,9 +131,9 @@ class WholeSetMembers:
             block = U[start:start + 2048]
             _, idx = index.kneighbors(self._coords(block, metric), n_neighbors=n_candidates)
             diff = block[:, None, :] - self.prototypes_[idx]
-            if metric == "mahalanobis":
+            if metric == "mahalanobis":  # one 2-D product: BLAS, not a loop of small ones
                 assert self.whiten_ is not None
-                diff = diff @ self.whiten_
+                diff = (diff.reshape(-1, diff.shape[2]) @ self.whiten_).reshape(diff.shape)
             dist = np.linalg.norm(diff, axis=2)
             equal = (block[:, None, :] == self.prototypes_[idx]).all(axis=2)
             itself = np.where(equal.any(axis=1), equal.argmax(axis=1), n_candidates - 1)
