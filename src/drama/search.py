@@ -11,8 +11,10 @@ selects:
   is the first consensus, and the ``ensemble_share`` of them that correlate best with it
   are averaged. Configurations that disagree with most others (e.g. a distance that ranks
   a big anomaly cluster as "normal") are dropped, and averaging the rest lowers the
-  variance of any single choice. See ``docs/search.md`` for its leave-one-data-set-out
-  evaluation.
+  variance of any single choice. The whole-set members (:mod:`drama.whole_set`: the
+  nearest training objects as prototypes) are then blended in by Fisher's method
+  (:mod:`drama.blend`). See ``docs/search.md`` for the leave-one-group-out evaluation on
+  43 data sets.
 - **with a few labels** (1 = anomaly, 0 = normal, -1 = unknown) - each configuration's
   AUC on the labelled objects (optionally shrunk towards its label-free agreement); the
   ``top_k`` best are averaged so that a handful of labels cannot crown one fluke, and the
