@@ -150,3 +150,21 @@ def test_the_nearest_objects_find_anomalies_between_many_small_clusters():
     assert auc_score(y, blend.train_scores_["none|l2|1|neighbours"]) == 1.0
     assert auc_score(y, trees.decision_scores_) < 0.5
     assert auc_score(y, blend.decision_scores_) > 0.95
+
+
+def test_wide_objects_skip_the_mahalanobis_members_and_still_save(tmp_path, monkeypatch):
+    """A d x d covariance of a wide table would not fit in memory: above the limit the
+    Mahalanobis members are left out, the Euclidean ones stay (limit lowered to test)."""
+    import drama.whole_set as whole_set
+
+    monkeypatch.setattr(whole_set, "MAHALANOBIS_MAX_FEATURES", 8)
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(60, 9))
+    search = DramaSearch(levels=[1], members=NAMES, random_state=0).fit(X)
+    configs = set(search.results_["config"])
+    assert "none|l2|1|neighbours" in configs and "none|l2|0|input" in configs
+    assert not any(c.startswith("none|mahalanobis") for c in configs)
+    assert search.members_.whiten_ is None
+    search.save(tmp_path / "wide.drama")
+    again = DramaSearch.load(tmp_path / "wide.drama")
+    np.testing.assert_array_equal(again.decision_function(X[:5]), search.decision_function(X[:5]))

@@ -15,7 +15,9 @@ the tree"):
   objects), so the training objects scored again get their training scores.
 
 At most ``max_prototypes`` training objects (an evenly spaced sample) serve as
-neighbours: the cost of a query grows with their number.
+neighbours: the cost of a query grows with their number. Above ``MAHALANOBIS_MAX_FEATURES``
+values per object the Mahalanobis members are not scored (a d x d covariance of a wide
+table would not fit in memory); :meth:`WholeSetMembers.fit` leaves them out.
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ __all__ = ["WHOLE_SET_METRICS", "WholeSetMembers", "is_whole_set"]
 WHOLE_SET_METRICS = ("l2", "mahalanobis")
 # A d x d covariance is estimated well from a few thousand objects; more only costs time.
 COVARIANCE_SAMPLES = 4000
+# Widest objects whose covariance is estimated (8 MiB, an eigendecomposition of a second).
+MAHALANOBIS_MAX_FEATURES = 1024
+# Differences held at once when neighbours are measured again (32 MiB of float64).
+_CHUNK_VALUES = 1 << 22
 
 
 def is_whole_set(config: Mapping[str, Any]) -> bool:
@@ -74,8 +80,11 @@ class WholeSetMembers:
         return out
 
     def fit(self, X: np.ndarray) -> dict[str, np.ndarray]:
-        """Fit on the training objects and return their scores by configuration name."""
+        """Fit on the training objects and return their scores by configuration name (the
+        Mahalanobis members only up to ``MAHALANOBIS_MAX_FEATURES`` values per object)."""
         flat = X.reshape(len(X), -1).astype(np.float64, copy=False)
+        if flat.shape[1] > MAHALANOBIS_MAX_FEATURES:
+            self.configs = [c for c in self.configs if c["metric"] != "mahalanobis"]
         self.scaler_ = Scaler("minmax").fit(flat)
         U = self.scaler_.transform(flat)
         self.mean_ = U.mean(axis=0)
@@ -127,8 +136,9 @@ class WholeSetMembers:
         _, index = self._neighbours[metric]
         n_candidates = min(k + 1, len(self.prototypes_))  # >= 2: a search needs 2 objects
         out = np.empty((len(U), k))
-        for start in range(0, len(U), 2048):
-            block = U[start:start + 2048]
+        rows = max(1, _CHUNK_VALUES // (n_candidates * U.shape[1]))
+        for start in range(0, len(U), rows):
+            block = U[start:start + rows]
             _, idx = index.kneighbors(self._coords(block, metric), n_neighbors=n_candidates)
             diff = block[:, None, :] - self.prototypes_[idx]
             if metric == "mahalanobis":  # one 2-D product: BLAS, not a loop of small ones
@@ -162,6 +172,8 @@ class WholeSetMembers:
         members.prototypes_ = np.asarray(arrays["prototypes"], dtype=np.float64)
         members.whiten_ = arrays.get("whiten")
         d = len(members.mean_)
+        if d > MAHALANOBIS_MAX_FEATURES:  # as fit left them out
+            members.configs = [c for c in configs if c["metric"] != "mahalanobis"]
         if members.prototypes_.ndim != 2 or members.prototypes_.shape[1] != d or (
                 members._needs_whitening and (members.whiten_ is None
                                               or np.shape(members.whiten_) != (d, d))):
