@@ -1,19 +1,22 @@
-"""What a few labels do to the default search, by selection option, on the semi protocol.
+"""What a few labels do to the default search, by selection option and relevance space.
 
-For every data set of a folder (``.mat``/``.npz`` with labels; sets with more than
-``--max-rows`` objects are skipped, as ``select`` with thousands of labelled normals on
-them costs seconds a draw): the default ``DramaSearch(random_state=0)`` is fitted once
-without labels, then, for each draw of ``drama benchmark --protocol semi`` (half of the
-normals and k anomalies labelled; judged on the other objects), re-selected with the labels
-under each variant of the selection options. No tree is refitted, so every variant sees the
-same fit. Prints the mean AUC on the unseen objects per set and over the folder.
+For every data set of the ODDS and embedding folders (sets with more than ``--max-rows``
+objects are skipped: ``select`` with thousands of labelled normals costs seconds a draw on
+them) the default ``DramaSearch(random_state=0)`` is fitted once without labels per
+relevance space (``robust``, ``whitened``), then, for each draw of ``drama benchmark
+--protocol semi`` (half of the normals and k anomalies labelled; judged on the other
+objects), re-selected with the labels under each variant of the selection options. Prints
+the mean AUC on the unseen objects per group and variant, and the variant chosen
+leave-one-group-out (groups as in ``pool_logo.py``: each set alone, the MVTec sets
+together) by mean AUC on the other groups: once among the two relevance spaces with the
+other options at their defaults (the study that set ``relevance_space``), once among every
+variant.
 
-    python benchmarks/few_label_variants.py odds
-    python benchmarks/few_label_variants.py embeddings
+    python benchmarks/few_label_variants.py [--k 5] [--draws 10]
 
 Variants: the defaults (top 5 configurations by label AUC, guard 0, relevance model at
-alpha 0.5); without the relevance model; the label-free choice kept (``guard_se`` huge)
-with and without it; relevance at alpha 0.1 and 2; top 1, 10 and 20.
+alpha 0.5); the label-free blend kept (``guard_se`` huge); relevance at alpha 0.1; each in
+both relevance spaces; and without the relevance model.
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from collections import Counter
 
 import numpy as np
 from _data import shared_folder
+from pool_logo import group_of, minmax
 
 from drama import DramaSearch
 from drama.benchmark.runner import semi_split
@@ -31,55 +36,91 @@ from drama.datasets import load
 from drama.metrics import auc_score
 
 DEFAULTS = {"top_k": 5, "guard_se": 0.0, "relevance_alpha": 0.5}
-VARIANTS = {
+OPTIONS = {
     "defaults": {},
-    "no relevance": {"relevance_alpha": None},
     "label-free kept": {"guard_se": 1e9},
-    "label-free kept, no relevance": {"guard_se": 1e9, "relevance_alpha": None},
     "alpha 0.1": {"relevance_alpha": 0.1},
-    "alpha 2": {"relevance_alpha": 2.0},
-    "top 1": {"top_k": 1},
-    "top 10": {"top_k": 10},
-    "top 20": {"top_k": 20},
+    "label-free kept, alpha 0.1": {"guard_se": 1e9, "relevance_alpha": 0.1},
 }
+SPACES = ("robust", "whitened")
+VARIANTS = {(space, name): options for space in SPACES for name, options in OPTIONS.items()}
+VARIANTS[("robust", "no relevance")] = {"relevance_alpha": None}
+VARIANTS[("robust", "label-free kept, no relevance")] = {"guard_se": 1e9,
+                                                         "relevance_alpha": None}
+
+
+def draws_auc(search: DramaSearch, X: np.ndarray, y: np.ndarray, options: dict, k: int,
+              draws: int) -> float:
+    """Mean AUC on the unseen objects over the semi protocol's draws."""
+    aucs = []
+    for draw in range(draws):
+        labels, unseen = semi_split(y, k, np.random.default_rng([0, k, draw]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            search.set_params(**{**DEFAULTS, **options}).select(labels)
+        aucs.append(auc_score(y[unseen], search.decision_scores_[unseen]))
+    return float(np.mean(aucs))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("folder", help="a folder of the data folder, e.g. odds or embeddings")
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--draws", type=int, default=10)
     parser.add_argument("--max-rows", type=int, default=40000)
     args = parser.parse_args()
-    folder = shared_folder(args.folder)
-    if folder is None:
-        raise SystemExit(f"No {args.folder}/ folder: set DRAMA_DATA to the data folder.")
-    means: dict[str, list[float]] = {v: [] for v in VARIANTS}
-    for path in sorted(p for p in folder.iterdir() if p.suffix in (".mat", ".npz")):
-        X, y = load(path)
-        if y is None or (y == 1).sum() <= args.k or len(y) > args.max_rows:
-            continue
-        X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
-        span = np.ptp(X, axis=0)
-        X = (X - X.min(axis=0)) / np.where(span > 0, span, 1.0)
-        search = DramaSearch(random_state=0, contamination=None).fit(X)
-        per: dict[str, list[float]] = {v: [] for v in VARIANTS}
-        for draw in range(args.draws):
-            labels, unseen = semi_split(y, args.k, np.random.default_rng([0, args.k, draw]))
-            for variant, options in VARIANTS.items():
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", UserWarning)
-                    search.set_params(**{**DEFAULTS, **options}).select(labels)
-                per[variant].append(auc_score(y[unseen], search.decision_scores_[unseen]))
-        for variant in VARIANTS:
-            means[variant].append(float(np.mean(per[variant])))
-        print(f"{path.stem}: " + ", ".join(f"{v} {np.mean(per[v]):.3f}" for v in VARIANTS),
-              file=sys.stderr, flush=True)
-    print(f"| mean AUC on unseen objects, {len(means['defaults'])} sets of {args.folder}, "
-          f"k = {args.k}, {args.draws} draws | |\n|---|---|")
-    for variant in VARIANTS:
-        print(f"| {variant} | {np.mean(means[variant]):.3f} |")
+    per: dict[tuple, dict[str, float]] = {v: {} for v in VARIANTS}
+    group: dict[str, str] = {}
+    for folder_name in ("odds", "embeddings"):
+        folder = shared_folder(folder_name)
+        if folder is None:
+            raise SystemExit(f"No {folder_name}/ folder: set DRAMA_DATA to the data folder.")
+        for path in sorted(p for p in folder.iterdir() if p.suffix in (".mat", ".npz")):
+            X, y = load(path)
+            if y is None or (y == 1).sum() <= args.k or len(y) > args.max_rows:
+                continue
+            X = minmax(X)
+            group[path.stem] = folder_name
+            for space in SPACES:
+                search = DramaSearch(relevance_space=space, random_state=0,
+                                     contamination=None).fit(X)
+                for variant, options in VARIANTS.items():
+                    if variant[0] == space:
+                        per[variant][path.stem] = draws_auc(search, X, y, options, args.k,
+                                                            args.draws)
+            print(path.stem + ": " + ", ".join(f"{'/'.join(v)} {per[v][path.stem]:.3f}"
+                                               for v in VARIANTS), file=sys.stderr, flush=True)
+    names = list(group)
+    rows = {" / ".join(v): per[v] for v in VARIANTS}
+    picked = []
+    for label, candidates in (("the relevance space", [(sp, "defaults") for sp in SPACES]),
+                              ("every variant", list(VARIANTS))):
+        held, picks = choose_by_group(per, names, candidates)
+        rows[f"**{label} chosen leave-one-group-out**"] = held
+        picked.append(f"{label}: " + "; ".join(f"{' / '.join(v)} {c}"
+                                                for v, c in picks.most_common()))
+    counts = {f: sum(group[n] == f for n in names) for f in ("odds", "embeddings")}
+    print(f"| mean AUC on unseen objects, k = {args.k}, {args.draws} draws | "
+          f"ODDS ({counts['odds']}) | embeddings ({counts['embeddings']}) | all |")
+    print("|---|---|---|---|")
+    for label, values in rows.items():
+        cells = [np.mean([values[n] for n in names if group[n] == f])
+                 for f in ("odds", "embeddings")] + [np.mean([values[n] for n in names])]
+        print(f"| {label} | " + " | ".join(f"{c:.3f}" for c in cells) + " |")
+    print("\nPicked in the folds, " + "; ".join(picked))
 
+
+def choose_by_group(per: dict[tuple, dict[str, float]], names: list[str],
+                    candidates: list[tuple]) -> tuple[dict[str, float], Counter]:
+    """Held-out AUC per set when each group gets the candidate best on the others."""
+    held: dict[str, float] = {}
+    picks: Counter = Counter()
+    groups = {n: group_of(n) for n in names}
+    for g in sorted(set(groups.values())):
+        train = [n for n in names if groups[n] != g]
+        best = max(candidates, key=lambda v: np.mean([per[v][n] for n in train]))
+        picks[best] += 1
+        held.update({n: per[best][n] for n in names if groups[n] == g})
+    return held, picks
 
 if __name__ == "__main__":
     main()

@@ -63,13 +63,34 @@ class FeatureSpace:
             pca = PCA(n_components=max_dims, random_state=random_state).fit(coords)
             space.pca_centre, space.pca_axes = pca.mean_, pca.components_
             coords = space._rotated(coords)
+        return space._measured(coords, n_neighbors, sample, random_state)
+
+    @classmethod
+    def whitened(cls, X: np.ndarray, offset: np.ndarray, scale: np.ndarray, mean: np.ndarray,
+                 whiten: np.ndarray, *, n_neighbors: int = 10, sample: int = 2000,
+                 random_state: int | None = 0) -> FeatureSpace:
+        """The space ``((x - offset) / scale - mean) @ whiten``: the whitened coordinates of
+        the search's whole-set members (:mod:`drama.whole_set`), where a distance is a
+        Mahalanobis distance under the set's covariance. Why: in hundreds of dimensions
+        twenty principal axes of robust-scaled features keep too little of what makes two
+        anomalies alike (docs/search.md, "With a few labels")."""
+        d = len(offset)
+        space = cls(coords=np.empty((0, 0)), bandwidth=1.0, median=offset + scale * mean,
+                    spread=scale, pca_centre=np.zeros(d), pca_axes=np.asarray(whiten).T)
+        coords = space.project(X)
+        return space._measured(coords, n_neighbors, sample, random_state)
+
+    def _measured(self, coords: np.ndarray, n_neighbors: int, sample: int,
+                  random_state: int | None) -> FeatureSpace:
+        """Keep ``coords`` and set the kernel width: the median distance to the
+        ``n_neighbors``-th neighbour among a sample of them."""
         rng = np.random.default_rng(random_state)
         picked = coords[rng.choice(len(coords), size=min(sample, len(coords)), replace=False)]
         bandwidth = _neighbour_median(picked, n_neighbors)
         if bandwidth <= _NO_WIDTH:  # most objects have 10 exact copies: measure among distinct
             bandwidth = _neighbour_median(np.unique(picked, axis=0), n_neighbors)
-        space.coords, space.bandwidth = coords, bandwidth if bandwidth > _NO_WIDTH else 1.0
-        return space
+        self.coords, self.bandwidth = coords, bandwidth if bandwidth > _NO_WIDTH else 1.0
+        return self
 
     def _scaled(self, flat: np.ndarray) -> np.ndarray:
         # Clip extreme robust z so that one wild feature cannot dominate every distance.

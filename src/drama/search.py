@@ -259,6 +259,11 @@ class DramaSearch(AnomalyDetector):
         before they existed.
     max_prototypes : int, default=5000
         At most this many training objects (evenly spaced) serve as neighbours.
+    relevance_space : {"whitened", "robust"}, default="whitened"
+        Where the few-label relevance model measures similarity: the whitened space of
+        the Mahalanobis members (when one is fitted; else, as with "robust", robust-scaled
+        features on at most 20 principal axes). Chosen leave-one-group-out on the 43 design
+        sets (docs/search.md).
     ensemble_share : float, default=0.5
         Share of configurations kept by the label-free consensus. Depth and share were
         chosen together leave-one-data-set-out on the 25 ODDS sets (levels 1-4 and 0.5 in
@@ -372,6 +377,7 @@ class DramaSearch(AnomalyDetector):
         spaces: Sequence[str] = ("input",),
         members: Sequence[str] = DEFAULT_MEMBERS,
         max_prototypes: int = 5000,
+        relevance_space: str = "whitened",
         ensemble_share: float = 0.5,
         stability_threshold: float | None = None,
         tree_weight: float = 3.0,
@@ -394,6 +400,7 @@ class DramaSearch(AnomalyDetector):
         self.spaces = spaces
         self.members = members
         self.max_prototypes = max_prototypes
+        self.relevance_space = relevance_space
         self.ensemble_share = ensemble_share
         self.stability_threshold = stability_threshold
         self.tree_weight = tree_weight
@@ -452,6 +459,9 @@ class DramaSearch(AnomalyDetector):
         check_random_state(self.random_state)
         self._check_selection_params()
         self._member_configs()
+        if self.relevance_space not in ("whitened", "robust"):
+            raise ValueError(f"relevance_space must be 'whitened' or 'robust'; got "
+                             f"{self.relevance_space!r}.")
         keep_cov = "mahalanobis" in metrics
         return reducers, metrics, sorted(set(int(v) for v in levels)), spaces, keep_cov
 
@@ -589,7 +599,7 @@ class DramaSearch(AnomalyDetector):
                                     ranks)
         self.n_features_in_ = int(np.prod(arr.shape[1:]))
         self._set_feature_names(X)
-        self.space_ = FeatureSpace.build(arr, random_state=self.random_state)
+        self.space_ = self._relevance_space(arr)
         self._choose(labels)
 
     def _fit_members(self, arr: np.ndarray, rows: list[dict[str, Any]],
@@ -609,6 +619,18 @@ class DramaSearch(AnomalyDetector):
                              "score_time": 0.0})
                 columns[name] = values
         return members
+
+    def _relevance_space(self, arr: np.ndarray) -> FeatureSpace:
+        """The relevance model's space: the whitened coordinates of the whole-set members
+        when asked for and there (a Mahalanobis member was fitted), else robust-scaled
+        features on at most 20 principal axes."""
+        members = self.members_
+        if self.relevance_space == "whitened" and members is not None and \
+                members.whiten_ is not None:
+            return FeatureSpace.whitened(arr.reshape(len(arr), -1), members.scaler_.offset_,
+                                         members.scaler_.scale_, members.mean_,
+                                         members.whiten_, random_state=self.random_state)
+        return FeatureSpace.build(arr, random_state=self.random_state)
 
     def _member_mask(self) -> np.ndarray:
         """Which rows of ``results_`` are whole-set members (the rest are tree
