@@ -168,3 +168,28 @@ def test_wide_objects_skip_the_mahalanobis_members_and_still_save(tmp_path, monk
     search.save(tmp_path / "wide.drama")
     again = DramaSearch.load(tmp_path / "wide.drama")
     np.testing.assert_array_equal(again.decision_function(X[:5]), search.decision_function(X[:5]))
+
+
+def test_the_relevance_model_lives_in_the_whitened_space_of_the_members(tmp_path):
+    rng = np.random.default_rng(8)
+    X = np.vstack([rng.normal(size=(150, 30)), rng.normal(3, 1, size=(8, 30))])
+    y = np.full(len(X), -1)
+    y[[150, 151, 152]], y[:40] = 1, 0
+    search = DramaSearch(levels=[1, 2], random_state=0).fit(X, y)
+    m = search.members_
+    expected = ((X - m.scaler_.offset_) / m.scaler_.scale_ - m.mean_) @ m.whiten_
+    np.testing.assert_allclose(search.space_.coords, expected, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(search.space_.project(X[:4]), expected[:4], rtol=1e-9,
+                               atol=1e-12)
+    assert "relevance model" in search.selection_
+    search.save(tmp_path / "labelled.drama")
+    again = DramaSearch.load(tmp_path / "labelled.drama")
+    new = rng.normal(size=(6, 30))
+    np.testing.assert_array_equal(again.decision_function(new), search.decision_function(new))
+    robust = DramaSearch(levels=[1, 2], relevance_space="robust", random_state=0).fit(X, y)
+    assert robust.space_.coords.shape == (len(X), 20)  # 20 principal axes of 30 features
+    no_mahalanobis = DramaSearch(levels=[1, 2], members=("none|l2|1|neighbours",),
+                                 random_state=0).fit(X, y)
+    assert no_mahalanobis.space_.coords.shape == (len(X), 20)  # falls back to robust
+    with pytest.raises(ValueError, match="relevance_space"):
+        DramaSearch(relevance_space="cosine").check_grid(3)
