@@ -90,8 +90,9 @@ def minmax(X: np.ndarray) -> np.ndarray:
     return (X - lo) / np.where(span > 0, span, 1.0)
 
 
-def run_set(name: str, path: Path, cache: Path) -> dict:
-    """Peers, the default search and the wide search on one set (cached)."""
+def run_set(name: str, path: Path, cache: Path, search_options: dict) -> dict:
+    """Peers, the default search and the wide search on one set (cached); both searches
+    take ``search_options`` (e.g. another ``max_prototypes``)."""
     file = cache / f"{name}.npz"
     if file.exists():
         data = dict(np.load(file))
@@ -106,10 +107,11 @@ def run_set(name: str, path: Path, cache: Path) -> dict:
         out[f"peer/{peer}"] = finite_scores(PEERS[peer](X, X, 0))
         times[peer] = time.perf_counter() - start
     start = time.perf_counter()
-    default = DramaSearch(random_state=0, contamination=None).fit(X)
+    default = DramaSearch(random_state=0, contamination=None, **search_options).fit(X)
     times["DRAMA"] = time.perf_counter() - start
     out["default"] = default.decision_scores_
-    wide = DramaSearch(members=CANDIDATE_MEMBERS, random_state=0, contamination=None).fit(X)
+    wide = DramaSearch(members=CANDIDATE_MEMBERS, random_state=0, contamination=None,
+                       **search_options).fit(X)
     members = [c for c in CANDIDATE_MEMBERS if c in set(wide.results_["config"])]
     tree_rows = ~wide.results_["config"].isin(CANDIDATE_MEMBERS).to_numpy()
     _, tree_weights = consensus_weights(wide.train_ranks_, wide.ensemble_share, tree_rows)
@@ -163,6 +165,8 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path(".cache/pool_logo"))
     parser.add_argument("--fresh", action="store_true", help="ignore the cache")
     parser.add_argument("--markdown", type=Path, help="also write the report here")
+    parser.add_argument("--max-prototypes", type=int,
+                        help="neighbours' cap for both searches (default: the search's)")
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
     if args.fresh:
@@ -174,7 +178,9 @@ def main() -> None:
     data = {}
     for name, path in files:
         start = time.perf_counter()
-        data[name] = run_set(name, path, args.cache)
+        options = {} if args.max_prototypes is None else {
+            "max_prototypes": args.max_prototypes}
+        data[name] = run_set(name, path, args.cache, options)
         print(f"{name}: {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
     names = list(data)
 

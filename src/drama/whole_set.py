@@ -98,10 +98,9 @@ class WholeSetMembers:
         return self._score_scaled(U)
 
     def _index(self) -> None:
-        self._neighbours = {}
-        for metric in self._spaces():
-            coords = self._coords(self.prototypes_, metric)
-            self._neighbours[metric] = (coords, NearestNeighbors().fit(coords))
+        """One neighbour index per metric, over the prototypes' coordinates."""
+        self._neighbours = {metric: NearestNeighbors().fit(self._coords(self.prototypes_, metric))
+                            for metric in self._spaces()}
 
     def _coords(self, U: np.ndarray, metric: str) -> np.ndarray:
         if metric == "mahalanobis":
@@ -123,9 +122,10 @@ class WholeSetMembers:
             name = config_name(c["reducer"], c["metric"], c["level"], c["space"])
             if c["space"] == "neighbours":
                 out[name] = kth[c["metric"]][:, int(c["level"]) - 1]
-            else:
-                out[name] = np.linalg.norm(self._coords(U, c["metric"]) - (
-                    0.0 if c["metric"] == "mahalanobis" else self.mean_), axis=1)
+            else:  # level 0: the distance to the set's mean
+                centred = self._coords(U, "mahalanobis") if c["metric"] == "mahalanobis" \
+                    else U - self.mean_
+                out[name] = np.linalg.norm(centred, axis=1)
         return out
 
     def _kth_distances(self, U: np.ndarray, metric: str, k: int) -> np.ndarray:
@@ -133,7 +133,7 @@ class WholeSetMembers:
         equal to the object (the object itself). The index proposes k + 1 candidates; their
         distances are computed again from the differences of the scaled features, which
         are exactly 0 for an equal object however it was batched."""
-        _, index = self._neighbours[metric]
+        index = self._neighbours[metric]
         n_candidates = min(k + 1, len(self.prototypes_))  # >= 2: a search needs 2 objects
         out = np.empty((len(U), k))
         rows = max(1, _CHUNK_VALUES // (n_candidates * U.shape[1]))
