@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from drama.ranks import cdf, sorted_and_ranks
+from drama.ranks import cdf, rank_correlation, sorted_and_ranks
 
 __all__ = ["Blend", "fisher"]
 
@@ -27,12 +27,6 @@ def fisher(ranks: np.ndarray, n_train: int) -> np.ndarray:
     top = 1.0 - 0.5 / n_train
     capped = np.minimum(ranks, top)
     return -np.log1p(-capped) + (ranks - capped)
-
-
-def _correlation(a: np.ndarray, b: np.ndarray) -> float:
-    da, db = a - a.mean(), b - b.mean()
-    norm = float(np.linalg.norm(da) * np.linalg.norm(db))
-    return float(da @ db) / norm if norm > 0 else 0.0
 
 
 class Blend:
@@ -56,7 +50,7 @@ class Blend:
             ranked.append(ranks)
         R = np.column_stack(ranked)
         centre = R @ (self.base / self.base.sum())
-        self.agreement_ = np.array([_correlation(r, centre) for r in R.T])
+        self.agreement_ = np.array([rank_correlation(r, centre) for r in R.T])
         weights = self.base * np.maximum(self.agreement_, 0.0) ** self.power
         if not weights.sum() > 0:  # every family against the rest: keep the base weights
             weights = self.base.copy()

@@ -11,7 +11,7 @@ import numpy as np
 
 from drama._numeric import TINY
 
-__all__ = ["TIE_TOLERANCE", "cdf", "rank_normalise", "sorted_and_ranks"]
+__all__ = ["TIE_TOLERANCE", "cdf", "rank_correlation", "rank_normalise", "sorted_and_ranks"]
 
 # Scores this close (relative) count as tied: the same object scored alone or in a batch can
 # differ in its last bits, and must land on the same rank.
@@ -56,3 +56,16 @@ def cdf(sorted_train: np.ndarray, values: np.ndarray) -> np.ndarray:
         excess = np.where(values > top, values - top, 0.0)  # never inf - inf
         beyond = np.where(np.isinf(excess), 1.0, excess / (excess + span))
     return out + 1e-3 * beyond
+
+
+def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation of two rank vectors (Spearman's rho of the scores). Equal
+    varying vectors give exactly 1 (rounding would give 0.9999999999999999); a constant
+    vector carries no ranking, so it gives 0, even against itself."""
+    da, db = a - a.mean(), b - b.mean()
+    norm = float(np.linalg.norm(da) * np.linalg.norm(db))
+    if norm == 0.0:
+        return 0.0
+    if np.array_equal(a, b):
+        return 1.0
+    return float(np.clip(float(da @ db) / norm, -1.0, 1.0))

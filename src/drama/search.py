@@ -44,7 +44,7 @@ from drama.distances import CORRELATION_MIN_DIMS, METRICS, ranks_in
 from drama.estimator import Drama
 from drama.kernel_relevance import FeatureSpace, relevance_at
 from drama.persistence import element_budget, group
-from drama.ranks import cdf, sorted_and_ranks
+from drama.ranks import cdf, rank_correlation, sorted_and_ranks
 from drama.reducers.base import reducer_names
 from drama.tree import SPACES
 from drama.whole_set import WholeSetMembers, is_whole_set
@@ -127,19 +127,6 @@ def consensus_weights(ranked: np.ndarray, share: float,
     weights = np.zeros(ranked.shape[1])
     weights[keep] = 1.0 / len(keep)
     return corr, weights
-
-
-def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson correlation of two rank vectors (Spearman's rho of the scores). Equal
-    varying vectors give exactly 1 (rounding would give 0.9999999999999999); a constant
-    vector carries no ranking, so it gives 0, even against itself."""
-    da, db = a - a.mean(), b - b.mean()
-    norm = float(np.linalg.norm(da) * np.linalg.norm(db))
-    if norm == 0.0:
-        return 0.0
-    if np.array_equal(a, b):
-        return 1.0
-    return float(np.clip(float(da @ db) / norm, -1.0, 1.0))
 
 
 def stable_pool(stability: np.ndarray, threshold: float) -> np.ndarray:
