@@ -47,7 +47,7 @@ from drama.persistence import element_budget, group
 from drama.ranks import cdf, rank_correlation, sorted_and_ranks
 from drama.reducers.base import reducer_names
 from drama.tree import SPACES
-from drama.whole_set import WholeSetMembers, is_whole_set
+from drama.whole_set import WholeSetMembers, check_members, is_whole_set
 
 __all__ = ["DEFAULT_MEMBERS", "DEFAULT_REDUCERS", "DramaSearch", "config_name", "parse_config"]
 
@@ -467,7 +467,7 @@ class DramaSearch(AnomalyDetector):
                                  "level 0 ('...|0|input') or space 'neighbours'.")
             configs.append(cfg)
         if configs:
-            WholeSetMembers(configs, 2)  # checks the metrics and spaces
+            check_members(configs)
             if not isinstance(self.max_prototypes, (int, np.integer)) or \
                     self.max_prototypes < 2:
                 raise ValueError(f"max_prototypes must be an integer >= 2; got "

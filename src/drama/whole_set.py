@@ -31,7 +31,7 @@ from sklearn.neighbors import NearestNeighbors
 from drama.distances import whitening
 from drama.scaling import Scaler
 
-__all__ = ["WHOLE_SET_METRICS", "WholeSetMembers", "is_whole_set"]
+__all__ = ["WHOLE_SET_METRICS", "WholeSetMembers", "check_members", "is_whole_set"]
 
 WHOLE_SET_METRICS = ("l2", "mahalanobis")
 # A d x d covariance is estimated well from a few thousand objects; more only costs time.
@@ -47,6 +47,26 @@ def is_whole_set(config: Mapping[str, Any]) -> bool:
     return config["space"] == "neighbours" or int(config["level"]) == 0
 
 
+def check_members(configs: list[dict[str, Any]]) -> None:
+    """Raise a ValueError for a parsed configuration that is no whole-set member."""
+    for cfg in configs:
+        if cfg["reducer"] != "none" or cfg["metric"] not in WHOLE_SET_METRICS or \
+                cfg["space"] not in ("input", "neighbours"):
+            raise ValueError(
+                f"Unknown whole-set member {cfg}: use reducer 'none', a metric of "
+                f"{WHOLE_SET_METRICS} and level 0 in space 'input' or level k >= 1 in "
+                "space 'neighbours', e.g. 'none|mahalanobis|0|input' or "
+                "'none|l2|1|neighbours'.")
+
+
+def _scored_at_width(configs: list[dict[str, Any]], width: int) -> list[dict[str, Any]]:
+    """The members scored for objects of ``width`` values: no Mahalanobis member above
+    ``MAHALANOBIS_MAX_FEATURES``."""
+    if width <= MAHALANOBIS_MAX_FEATURES:
+        return configs
+    return [c for c in configs if c["metric"] != "mahalanobis"]
+
+
 def _evenly_spaced(n: int, limit: int) -> np.ndarray:
     return np.linspace(0, n - 1, min(n, limit)).astype(np.intp)
 
@@ -56,14 +76,7 @@ class WholeSetMembers:
     :func:`drama.search.parse_config`) for any objects."""
 
     def __init__(self, configs: list[dict[str, Any]], max_prototypes: int):
-        for cfg in configs:
-            if cfg["reducer"] != "none" or cfg["metric"] not in WHOLE_SET_METRICS or \
-                    cfg["space"] not in ("input", "neighbours"):
-                raise ValueError(
-                    f"Unknown whole-set member {cfg}: use reducer 'none', a metric of "
-                    f"{WHOLE_SET_METRICS} and level 0 in space 'input' or level k >= 1 in "
-                    "space 'neighbours', e.g. 'none|mahalanobis|0|input' or "
-                    "'none|l2|1|neighbours'.")
+        check_members(configs)
         self.configs = configs
         self.max_prototypes = int(max_prototypes)
 
@@ -83,8 +96,7 @@ class WholeSetMembers:
         """Fit on the training objects and return their scores by configuration name (the
         Mahalanobis members only up to ``MAHALANOBIS_MAX_FEATURES`` values per object)."""
         flat = X.reshape(len(X), -1).astype(np.float64, copy=False)
-        if flat.shape[1] > MAHALANOBIS_MAX_FEATURES:
-            self.configs = [c for c in self.configs if c["metric"] != "mahalanobis"]
+        self.configs = _scored_at_width(self.configs, flat.shape[1])
         self.scaler_ = Scaler("minmax").fit(flat)
         U = self.scaler_.transform(flat)
         self.mean_ = U.mean(axis=0)
@@ -172,8 +184,7 @@ class WholeSetMembers:
         members.prototypes_ = np.asarray(arrays["prototypes"], dtype=np.float64)
         members.whiten_ = arrays.get("whiten")
         d = len(members.mean_)
-        if d > MAHALANOBIS_MAX_FEATURES:  # as fit left them out
-            members.configs = [c for c in configs if c["metric"] != "mahalanobis"]
+        members.configs = _scored_at_width(configs, d)  # as fit left them
         if members.prototypes_.ndim != 2 or members.prototypes_.shape[1] != d or (
                 members._needs_whitening and (members.whiten_ is None
                                               or np.shape(members.whiten_) != (d, d))):
