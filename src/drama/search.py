@@ -145,6 +145,7 @@ class _Consensus(NamedTuple):
     options: tuple  # the selection options it was made with
     pool: np.ndarray  # the tree configurations it chose among
     agreement: np.ndarray
+    tree_weights: np.ndarray  # the trees' consensus alone
     weights: np.ndarray  # each configuration's share of the label-free score
     blend: Blend | None  # None: no whole-set member, the score is the trees' mean rank
     scores: np.ndarray  # the label-free training scores
@@ -702,7 +703,7 @@ class DramaSearch(AnomalyDetector):
             else:
                 among = (f" of the {int(pool.sum())} most stable across two seeds (fewer "
                          f"reach a rank correlation of {threshold!r})")
-            chosen = int(((consensus.blend.members[0] if consensus.blend else weights) > 0).sum())
+            chosen = int((consensus.tree_weights > 0).sum())
             self.selection_ = (
                 f"label-free consensus: the {chosen} of {trees} tree configurations that "
                 f"agree most with the mean rank{among}, averaged"
@@ -788,7 +789,7 @@ class DramaSearch(AnomalyDetector):
                                               np.ones(members.sum())], self.agreement_power)
                 scores = blend.fit(self.train_ranks_)
                 weights = blend.config_weights
-            cached = _Consensus(options, pool, agreement, weights, blend, scores)
+            cached = _Consensus(options, pool, agreement, tree_weights, weights, blend, scores)
             self._consensus = cached
         return cached
 
@@ -872,11 +873,11 @@ class DramaSearch(AnomalyDetector):
         for name in configs:
             cfg = parse_config(name)
             if is_whole_set(cfg):
+                if not out and self.members_ is not None:  # one call scores every member
+                    out.update(self.members_.score(arr))
                 continue
             need.setdefault((cfg["reducer"], cfg["space"]), set()).add((cfg["level"],
                                                                         cfg["metric"]))
-        if self.members_ is not None and any(is_whole_set(parse_config(n)) for n in configs):
-            out.update(self.members_.score(arr))
         for (reducer, space), pairs in need.items():
             metrics = sorted({m for _, m in pairs})
             levels = sorted({lv for lv, _ in pairs})
