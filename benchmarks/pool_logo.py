@@ -137,9 +137,9 @@ def rule_scores(data: dict, members: tuple[str, ...], tree_weight: float,
     set) from its cached family ranks (None: a member that set could not score)."""
     if any(f"member/{m}" not in data for m in members):
         return None
-    columns = [data["trees"], *(data[f"member/{m}"] for m in members)]
     if not members:
         return data["trees"]
+    columns = [data["trees"], *(data[f"member/{m}"] for m in members)]
     base = np.r_[tree_weight, np.ones(len(members))]
     blend = Blend(np.eye(len(columns)), base, power)
     return blend.fit(np.column_stack(columns))
@@ -149,15 +149,13 @@ def evaluate(y: np.ndarray, scores: np.ndarray) -> tuple[float, float, float]:
     return auc_score(y, scores), mcc_score(y, scores), rws_score(y, scores)
 
 
-def means(per_set: dict[str, tuple], names: list[str]) -> dict[str, np.ndarray]:
-    odds = [n for n in names if n in ODDS]
-    emb = [n for n in names if n not in ODDS]
+def means(per_set: dict[str, tuple], names: list[str],
+          odds_names: set[str]) -> dict[str, np.ndarray]:
+    odds = [n for n in names if n in odds_names]
+    emb = [n for n in names if n not in odds_names]
     return {"ODDS (25)": np.mean([per_set[n] for n in odds], axis=0),
             "embeddings (18)": np.mean([per_set[n] for n in emb], axis=0),
             "pool (43)": np.mean([per_set[n] for n in names], axis=0)}
-
-
-ODDS: set[str] = set()
 
 
 def main() -> None:
@@ -174,7 +172,7 @@ def main() -> None:
             f.unlink()
     files = pool_files()
     odds_folder = shared_folder("odds")
-    ODDS.update(n for n, p in files if p.parent == odds_folder)
+    odds_names = {n for n, p in files if p.parent == odds_folder}
     data = {}
     for name, path in files:
         start = time.perf_counter()
@@ -234,7 +232,7 @@ def main() -> None:
              "", "Written by `python benchmarks/pool_logo.py`; AUC / MCC / RWS means.", "",
              "| detector | ODDS (25) | embeddings (18) | pool (43) |", "|---|---|---|---|"]
     for label, per in rows.items():
-        cells = [" / ".join(f"{v:.3f}" for v in m) for m in means(per, names).values()]
+        cells = [" / ".join(f"{v:.3f}" for v in m) for m in means(per, names, odds_names).values()]
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines += ["", f"{len(results)} rules; picked in the 29 folds (members; trees' weight; "
               "from how many features the wide weight applies, and that weight; power):", ""]
