@@ -356,3 +356,29 @@ def test_correlation_of_a_nearly_constant_row_is_not_the_constant_rule():
     P = rng.normal(size=(3, 9))
     np.testing.assert_allclose(prototype_distances(u, P, "correlation"),
                                cdist(u, P, "correlation"), rtol=1e-6)
+
+
+@pytest.mark.parametrize("offset", [30.0, 1e3, 1e6])
+def test_correlation_stays_accurate_under_large_offsets(offset):
+    """Correlation expands ||u - mean||^2 as ||u||^2 - d mean^2: rows whose offset dwarfs
+    their spread must be centred exactly, not lose their digits."""
+    rng = np.random.default_rng(8)
+    U = offset + rng.normal(size=(60, 11)) * rng.uniform(1e-3, 1.0, size=(60, 1))
+    P = rng.normal(size=(4, 11)) + offset
+    np.testing.assert_allclose(prototype_distances(U, P, "correlation"),
+                               cdist(U, P, "correlation"), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("metric", ["l2", "wl2", "correlation"])
+def test_small_chunks_give_the_same_distances(monkeypatch, metric):
+    """With chunks of a few rows and every l2 pair recomputed (an offset of 1e6), the
+    chunked and batched paths give what one pass gives."""
+    import drama.distances as distances
+
+    rng = np.random.default_rng(9)
+    U = 1e6 + rng.normal(size=(300, 6))
+    P = 1e6 + rng.normal(size=(5, 6))
+    stats = LeafStats(sigma=rng.uniform(0.5, 2.0, size=P.shape), mean=P, whiten=None)
+    whole = prototype_distances(U, P, metric, stats)
+    monkeypatch.setattr(distances, "_CHUNK_ELEMENTS", 16)
+    np.testing.assert_array_equal(prototype_distances(U, P, metric, stats), whole)

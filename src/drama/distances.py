@@ -37,10 +37,10 @@ _EXACT_BELOW = 1e-4
 _OVERFLOW_RISK = 1e300  # squared norms below this cannot overflow in the expansion
 # Metrics SciPy computes exactly as defined here (canberra too counts 0/0 as 0).
 _SCIPY_NAMES = {"l1": "cityblock", "chebyshev": "chebyshev", "canberra": "canberra"}
-# Rows per chunk: at most this many (b, k, d) elements (the most the recomputed pairs of
-# _exact_squares can take, 4 MiB of float64), and few enough that a chunk's (b, d) buffers
-# stay in the cache (four times more rows made l4 and wl2 about 1.5 times slower).
-_CHUNK_ELEMENTS = 1 << 19
+# Rows per chunk: a chunk's (b, d) buffers and (b, k) results hold at most this many
+# elements (2 MiB of float64), few enough to stay in the cache and enough rows that the
+# per-chunk calls cost little (benchmarks/distances.py).
+_CHUNK_ELEMENTS = 1 << 18
 
 
 @dataclass
@@ -85,12 +85,14 @@ def _exact_squares(
     flagged = D2 < _EXACT_BELOW * scale
     if not scale.max(initial=0.0) < _OVERFLOW_RISK:
         flagged |= ~np.isfinite(D2)
-    if flagged.any():
-        rows, cols = np.nonzero(flagged)
-        diff = U[rows] - P[cols]
+    rows, cols = np.nonzero(flagged)
+    step = max(1, _CHUNK_ELEMENTS // U.shape[1])  # every pair may be flagged: bound the diffs
+    for start in range(0, len(rows), step):
+        r, c = rows[start : start + step], cols[start : start + step]
+        diff = U[r] - P[c]
         if sigma is not None:
-            diff /= sigma[cols]
-        D2[rows, cols] = _row_squares(diff)
+            diff /= sigma[c]
+        D2[r, c] = _row_squares(diff)
     return np.sqrt(D2, out=D2)
 
 
@@ -150,12 +152,21 @@ def _constant_rows(A: np.ndarray, mean: np.ndarray, centred_norm: np.ndarray) ->
 
 
 def _correlation(U: np.ndarray, P: np.ndarray) -> np.ndarray:
+    """1 - the Pearson correlation. The prototypes are centred, so (u - mean(u)) . pc = u . pc
+    and U is read twice (row squares, one product) instead of centred in a copy; a row whose
+    centred norm ||u||^2 - d mean(u)^2 lost its digits to a large offset is centred exactly."""
     u_mean, p_mean = U.mean(axis=1), P.mean(axis=1)
-    uc = U - u_mean[:, None]
     pc = P - p_mean[:, None]
-    un = np.sqrt(_row_squares(uc))
     pn = np.sqrt(_row_squares(pc))
-    corr = uc @ pc.T
+    u2 = _row_squares(U)
+    un2 = u2 - U.shape[1] * np.square(u_mean)
+    corr = U @ pc.T
+    shaky = un2 < _EXACT_BELOW * u2
+    if shaky.any():
+        uc = U[shaky] - u_mean[shaky, None]
+        un2[shaky] = _row_squares(uc)
+        corr[shaky] = uc @ pc.T
+    un = np.sqrt(un2)
     corr /= np.maximum(np.outer(un, pn), TINY)
     dist = np.subtract(1.0, corr, out=corr)
     # A constant vector has no correlation with anything: distance 1, or 0 to another constant.
@@ -222,7 +233,7 @@ def prototype_distances(
         )
     n, d = U.shape
     k = len(P)
-    rows = max(1, _CHUNK_ELEMENTS // max(k * d, 1))
+    rows = max(1, _CHUNK_ELEMENTS // max(k, d, 1))
     out = np.empty((n, k))
     for start in range(0, n, rows):
         _pairwise(U[start : start + rows], P, metric, stats, out[start : start + rows])
