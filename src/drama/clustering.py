@@ -14,6 +14,8 @@ from scipy.cluster.hierarchy import ClusterWarning, fcluster, linkage
 from scipy.spatial.distance import squareform
 from sklearn.cluster import KMeans
 
+from drama.seeding import draw_seed
+
 CLUSTERINGS = ("ward", "kmeans")
 # Above this many dimensions Ward's pairwise distances come from one matrix product (BLAS)
 # instead of scipy's pair-by-pair loop, which dominates a wide tree's fit (20x slower at 512).
@@ -47,8 +49,7 @@ def split_centres(
         if groups.max() < 2:
             return None
         return np.stack([Z[groups == g].mean(axis=0) for g in (1, 2)])
-    seed = int(rng.integers(2**31 - 1))
-    return KMeans(n_clusters=2, n_init=3, random_state=seed).fit(Z).cluster_centers_
+    return KMeans(n_clusters=2, n_init=3, random_state=draw_seed(rng)).fit(Z).cluster_centers_
 
 
 def assign(Z: np.ndarray, centres: np.ndarray, chunk_values: int = 2**22) -> np.ndarray:

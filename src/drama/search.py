@@ -46,6 +46,7 @@ from drama.kernel_relevance import FeatureSpace, relevance_at
 from drama.persistence import element_budget, group
 from drama.ranks import cdf, rank_correlation, sorted_and_ranks
 from drama.reducers.base import reducer_names
+from drama.seeding import spawn_seeds
 from drama.tree import SPACES
 from drama.whole_set import WholeSetMembers, check_members, is_whole_set
 
@@ -260,9 +261,10 @@ class DramaSearch(AnomalyDetector):
         24 of 25 folds; held out, 0.857 mean AUC against 0.853 for levels 1-3 at 0.7; see
         docs/search.md).
     stability_threshold : float or None, default=None
-        A second tree per reducer is fitted with another seed (``random_state + 1``), and
-        the label-free consensus chooses only among configurations whose training ranks
-        from the two trees correlate at least this much (among the ``MIN_STABLE`` most
+        A second tree per reducer is fitted with another seed (a child of the fit's seed
+        sequence, :mod:`drama.seeding`), and the label-free consensus chooses only among
+        configurations whose training ranks from the two trees correlate at least this
+        much (among the ``MIN_STABLE`` most
         stable ones when fewer do; ``ensemble_share`` then applies to them). Why: a
         ranking that changes with the seed (a Ward sample, an ICA start) measures the seed
         as much as the data. Small data sets give equal trees, so nothing is dropped
@@ -554,6 +556,8 @@ class DramaSearch(AnomalyDetector):
             if fixed in params:
                 raise ValueError(f"drama_params may not set {fixed!r}: DramaSearch sets it.")
         params.update(n_levels=max(levels))
+        # the trees use the fit's own sequence; the partner and the relevance space children
+        partner_seed, space_seed = spawn_seeds(self.random_state, 2)
         if keep_cov:
             params["keep_covariance"] = True
         fitted = Parallel(n_jobs=self.n_jobs)(
@@ -583,13 +587,12 @@ class DramaSearch(AnomalyDetector):
         self.results_["stability"] = np.where(self._member_mask(), 1.0, np.nan)
         self.results_["stability_time"] = 0.0
         if self.stability_threshold is not None:
-            partner_params = {**params, "random_state": None if self.random_state is None
-                              else (int(self.random_state) + 1) % 2**32}
+            partner_params = {**params, "random_state": partner_seed}
             self._measure_stability(arr, partner_params, reducers, metrics, levels, spaces,
                                     ranks)
         self.n_features_in_ = int(np.prod(arr.shape[1:]))
         self._set_feature_names(X)
-        self.space_ = self._relevance_space(arr)
+        self.space_ = self._relevance_space(arr, space_seed)
         self._choose(labels)
 
     def _fit_members(self, arr: np.ndarray, rows: list[dict[str, Any]],
@@ -610,7 +613,7 @@ class DramaSearch(AnomalyDetector):
                 columns[name] = values
         return members
 
-    def _relevance_space(self, arr: np.ndarray) -> FeatureSpace:
+    def _relevance_space(self, arr: np.ndarray, seed: int) -> FeatureSpace:
         """The relevance model's space: the whitened coordinates of the whole-set members
         when asked for and there (a Mahalanobis member was fitted), else robust-scaled
         features on at most 20 principal axes."""
@@ -619,8 +622,8 @@ class DramaSearch(AnomalyDetector):
                 members.whiten_ is not None:
             return FeatureSpace.whitened(arr.reshape(len(arr), -1), members.scaler_.offset_,
                                          members.scaler_.scale_, members.mean_,
-                                         members.whiten_, random_state=self.random_state)
-        return FeatureSpace.build(arr, random_state=self.random_state)
+                                         members.whiten_, random_state=seed)
+        return FeatureSpace.build(arr, random_state=seed)
 
     def _member_mask(self) -> np.ndarray:
         """Which rows of ``results_`` are whole-set members (the rest are tree

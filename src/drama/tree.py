@@ -23,6 +23,7 @@ from drama.distances import LeafStats, prototype_distances, spread, whitening
 from drama.persistence import group
 from drama.reducers import as_reducer, get_reducer_spec
 from drama.scaling import column_size, is_spread
+from drama.seeding import draw_seed
 
 SPACES = ("input", "latent")
 # A d x d covariance is estimated well from a few thousand objects; more only costs time.
@@ -159,7 +160,7 @@ class SplitTree:
         return as_reducer(copy.deepcopy(self.reducer))
 
     def _fit_reducer(self, X_node: np.ndarray, parent: Any, path: str) -> tuple[int, np.ndarray]:
-        reducer = self._new_reducer(int(self._rng.integers(2**31 - 1)))
+        reducer = self._new_reducer(draw_seed(self._rng))
         if parent is not None and hasattr(reducer, "warm_start_from"):
             reducer.warm_start_from(parent)
         fit_rows = self._sample(len(X_node), self.config.max_fit_samples)

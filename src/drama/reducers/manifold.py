@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from drama.reducers.base import ReducerSpec
+from drama.seeding import library_seed
 
 __all__ = ["SPECS", "UMAPReducer", "require_umap"]
 
@@ -167,10 +168,7 @@ class UMAPReducer:
                 f"embedding of dimension {self.latent_dim}; got {len(flat)}. Raise "
                 "min_node_size or use another reducer."
             )
-        if self.random_state is None or isinstance(self.random_state, np.random.Generator):
-            seed = int(np.random.default_rng(self.random_state).integers(2**31 - 1))
-        else:
-            seed = int(self.random_state)
+        seed = library_seed(self.random_state)
         rng = np.random.default_rng(seed)
         if len(flat) > self.max_train_samples:
             flat = flat[np.sort(rng.choice(len(flat), self.max_train_samples, replace=False))]

@@ -78,6 +78,7 @@ import numpy as np
 from drama._numeric import TINY
 from drama._validation import check_integer, check_positive, mixed_shapes
 from drama.reducers.base import ReducerSpec
+from drama.seeding import library_seed
 
 __all__ = [
     "AutoEncoder",
@@ -349,17 +350,6 @@ class _NeuralReducer:
         return (0,)
 
     # ------------------------------------------------------------------ fitting
-    def _seed(self) -> int:
-        if isinstance(self.random_state, (int, np.integer)) and not isinstance(
-            self.random_state, bool
-        ):
-            return int(self.random_state) % (2**31 - 1)
-        if isinstance(self.random_state, np.random.Generator):
-            return int(self.random_state.integers(2**31 - 1))
-        if self.random_state is None:
-            return int(np.random.default_rng().integers(2**31 - 1))
-        raise ValueError(f"random_state must be an int or None; got {self.random_state!r}.")
-
     def warm_start_from(self, parent: Any) -> None:
         """Start from a fitted parent's weights and standardisation so a child node only
         fine-tunes. Ignored (a cold start) when the parent is another kind of reducer, was
@@ -376,7 +366,7 @@ class _NeuralReducer:
         arr = _clean_input(X, f"The data given to the {self.name!r} reducer")
         self._check_shape(arr.shape[1:])
         device = nt.resolve_device(self.device)
-        seed = self._seed()
+        seed = library_seed(self.random_state)
         rng = np.random.default_rng(seed)
         data = self._to_internal(arr)
         if len(data) > self.max_train_samples:
