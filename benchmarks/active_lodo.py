@@ -68,6 +68,9 @@ OPTION_SETS: dict[str, dict] = {
     "alpha 1000 (kernel nearly off), learned 1 / 0.95 / 3": _with(1000.0, NEW),
     "alpha 4, learned 1 / 0.95 / 1": _with(4.0, {**NEW, "half_weight_at": 1}),
     "alpha 4, learned 1 / 0.95 / 3, 1000 unlabelled": _with(4.0, {**NEW, "n_unlabelled": 1000}),
+    "blend start (label_free blend)": {"label_free": "blend"},
+    "blend start, boring labels alone teach from 5":
+        {"label_free": "blend", "learned_options": {"min_boring_alone": 5}},
 }
 
 

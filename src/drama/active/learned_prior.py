@@ -90,7 +90,8 @@ def learned_prior(
     if len(pos) == 0 and 0 < min_boring_alone <= len(neg):
         # the unlabelled sample stands in for "not boring", with the boring labels' weight
         plain = features if boring_features is None else boring_features
-        learned = _logistic_rank(plain, [extra, neg], [0.5, 0.5], C)
+        unlike_boring = _logistic_rank(plain, [extra, neg], [0.5, 0.5], C)
+        learned = rank_normalise(prior * unlike_boring)
     elif len(pos) < min_each or len(neg) < min_each:
         return prior
     else:
