@@ -37,6 +37,7 @@ from drama.benchmark.active_peers import coniferest_curve
 from drama.benchmark.suites import crts_task
 
 ODDS = shared_folder("odds")
+EMBEDDINGS = shared_folder("embeddings")
 METHODS = ("drama-active", "drama-balanced", "drama-static", "iforest", "aad", "pine")
 
 
@@ -68,7 +69,8 @@ def load_task(name: str, max_n: int, seed: int) -> tuple[np.ndarray, np.ndarray,
     else:
         from drama.datasets import load
 
-        path = next(p for p in (ODDS / f"{name}.mat", ODDS / f"{name}.npz") if p.exists())
+        path = next(p for p in (ODDS / f"{name}.mat", ODDS / f"{name}.npz",
+                                EMBEDDINGS / f"{name}.npz") if p.exists())
         X, y = load(path)
         boring = np.zeros_like(y)
     if len(X) > max_n:
@@ -237,7 +239,12 @@ def summarise(results: list[dict], methods: tuple[str, ...]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="*",
-                        help="ODDS names, 'crts', 'crts-grid', 'digits-boring'")
+                        help="ODDS or embedding set names, 'crts', 'crts-grid', "
+                             "'digits-boring' (default: the --suite)")
+    parser.add_argument("--suite", choices=("design", "embeddings"), default="design",
+                        help="design: the 25 ODDS sets, crts and digits-boring (the 27 tasks "
+                             "the session's options were chosen on); embeddings: the 18 sets "
+                             "of shared/data/embeddings")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--first-seed", type=int, default=0,
                         help="seeds are first-seed .. first-seed + seeds - 1 (fresh draws for "
@@ -262,9 +269,10 @@ def main() -> None:
         if args.plot:
             plot_discovery(saved, shown, args.plot)
         return
-    tasks = args.tasks or sorted(
-        {p.stem for p in ODDS.iterdir() if p.suffix in (".mat", ".npz")}
-    ) + ["crts", "digits-boring"]
+    tasks = args.tasks or (
+        sorted(p.stem for p in EMBEDDINGS.glob("*.npz")) if args.suite == "embeddings"
+        else sorted({p.stem for p in ODDS.iterdir() if p.suffix in (".mat", ".npz")})
+        + ["crts", "digits-boring"])
     methods = tuple(args.methods)
     options = {key: json.loads(value) for key, value in
                (item.split("=", 1) for item in args.option)}

@@ -10,6 +10,12 @@ scores is the honest estimate. The peers (static IsolationForest, AADForest, Pin
 run once, in the run of the current defaults.
 
     python benchmarks/active_lodo.py DIR [--seeds 5] [--jobs 2] [--sets N ...]
+        [--suites design embeddings]
+
+``--suites`` names the task suites of ``active_discovery.py`` (default: ``design``, the 27
+tasks; ``embeddings`` adds the 18 embedding sets of the 43-set pool). Tasks are held out
+by group: each task alone, except the 15 MVTec sets, held out together (one camera, one
+network).
 
 ``--sets`` runs and compares only the sets it names by their number in ``OPTION_SETS``
 (0, the defaults, always; it carries the peers). An option not named keeps the current
@@ -74,21 +80,27 @@ OPTION_SETS: dict[str, dict] = {
 }
 
 
-def file_name(name: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in name).strip("_") + ".json"
+def file_name(name: str, suite: str = "design") -> str:
+    stem = "".join(c if c.isalnum() else "_" for c in name).strip("_")
+    return stem + ("" if suite == "design" else f".{suite}") + ".json"
 
 
-def run_missing(folder: Path, seeds: int, jobs: int, names: list[str]) -> None:
+def task_group(task: str) -> str:
+    """The group a task is held out with: the MVTec sets share a camera and a network."""
+    return "mvtec" if task.startswith("mvtec_") else task
+
+
+def run_missing(folder: Path, seeds: int, jobs: int, names: list[str], suite: str) -> None:
     script = Path(__file__).with_name("active_discovery.py")
     for i, name in enumerate(names):
         options = OPTION_SETS[name]
-        out = folder / file_name(name)
+        out = folder / file_name(name, suite)
         sidecar = out.with_suffix(".options.json")
         if out.exists() and sidecar.exists() and json.loads(sidecar.read_text()) == options:
             continue
         methods = ["drama-active", *(["drama-static", *PEERS] if i == 0 else [])]
         cmd = [sys.executable, str(script), "--seeds", str(seeds), "--jobs", str(jobs),
-               "--batch", "5", "--out", str(out), "--methods", *methods]
+               "--batch", "5", "--out", str(out), "--suite", suite, "--methods", *methods]
         for key, value in options.items():
             cmd += ["--option", f"{key}={json.dumps(value)}"]
         print(f"running: {name}", flush=True)
@@ -112,6 +124,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--sets", type=int, nargs="*", metavar="N",
                         help="numbers of the option sets to compare (default: all)")
+    parser.add_argument("--suites", nargs="+", choices=("design", "embeddings"),
+                        default=["design"])
     args = parser.parse_args()
     every = list(OPTION_SETS)
     chosen = sorted({0, *(range(len(every)) if args.sets is None else args.sets)})
@@ -119,16 +133,21 @@ def main() -> None:
         parser.error(f"--sets: there are {len(every)} option sets, numbered 0-{len(every) - 1}.")
     names = [every[i] for i in chosen]
     args.folder.mkdir(parents=True, exist_ok=True)
-    run_missing(args.folder, args.seeds, args.jobs, names)
-    files = {name: args.folder / file_name(name) for name in names}
-    table = pd.DataFrame({name: task_means(f, "drama-active") for name, f in files.items()})
-    defaults = files[names[0]]
+    for suite in args.suites:
+        run_missing(args.folder, args.seeds, args.jobs, names, suite)
+
+    def across_suites(name: str, method: str) -> pd.Series:
+        return pd.concat([task_means(args.folder / file_name(name, suite), method)
+                          for suite in args.suites])
+
+    table = pd.DataFrame({name: across_suites(name, "drama-active") for name in names})
     for peer in PEERS:
-        table[f"peer {peer}"] = task_means(defaults, peer)
-    variants = list(files)
+        table[f"peer {peer}"] = across_suites(names[0], peer)
+    variants = list(names)
+    groups = table.index.map(task_group)
     held, picks = [], []
-    for task in table.index:
-        pick = table.drop(index=task)[variants].mean().idxmax()
+    for task, group in zip(table.index, groups, strict=True):
+        pick = table[groups != group][variants].mean().idxmax()
         held.append(table.loc[task, pick])
         picks.append(pick)
     table["DRAMA-active, chosen LODO"] = held
@@ -139,6 +158,11 @@ def main() -> None:
     print(f"\nLODO DRAMA-active / static IsolationForest: "
           f"{means['DRAMA-active, chosen LODO'] / means['peer iforest']:.3f}")
     print("picks:", pd.Series(picks).value_counts().to_dict())
+    if len(args.suites) > 1:
+        for suite in args.suites:
+            rows = task_means(args.folder / file_name(names[0], suite), "drama-active").index
+            print(f"{suite} ({len(rows)} tasks), mean found per task: " + ", ".join(
+                f"{column} {value:.2f}" for column, value in table.loc[rows].mean().items()))
     print("held-out wins / ties / losses against each peer:")
     for peer in (c for c in table.columns if c.startswith("peer ")):
         diff = np.asarray(held) - table[peer].to_numpy()
