@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.drama-installed
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint docs install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,5 +27,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy src/drama
 
+# The API reference from the docstrings; any Sphinx warning (a docstring that does not render,
+# a cross-reference that does not resolve) fails the build.
+docs: $(STAMP)
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs/api docs/api/_build/html
+
 clean:
-	rm -rf $(VENV) drama-report .pytest_cache
+	rm -rf $(VENV) drama-report .pytest_cache docs/api/_build

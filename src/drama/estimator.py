@@ -284,7 +284,7 @@ class Drama(AnomalyDetector):
 
     def prototypes(self, level: int | None = None) -> np.ndarray:
         """The normal prototypes that score ``level`` (default: the scored level), shaped
-        like the input objects and in the input's units: (k, *object shape).
+        like the input objects and in the input's units: ``(k, *object shape)``.
 
         They are the decoded latent means of the leaves holding at least
         ``min_leaf_share`` of the training objects, in the order of ``tree_.prototypes``.

@@ -757,7 +757,7 @@ class DramaSearch(AnomalyDetector):
 
     def label_free_weights(self) -> tuple[np.ndarray, np.ndarray]:
         """Agreement of every configuration and the label-free consensus weights (see
-        :func:`consensus_weights`, over the configurations stable across seeds); they need
+        ``consensus_weights``, over the configurations stable across seeds); they need
         no labels, so they are computed once per ``ensemble_share`` and
         ``stability_threshold``, not at every re-selection."""
         choice = self._label_free_choice()

@@ -108,7 +108,7 @@ class ActiveStore:
     path : str or PathLike
         The store file; created when it does not exist.
     fingerprint : str
-        :func:`data_fingerprint` of the data the labels refer to.
+        :func:`~drama.active.store.data_fingerprint` of the data the labels refer to.
     ids : sequence of str
         The object ids, to validate labels against.
     config : dict

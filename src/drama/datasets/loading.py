@@ -67,7 +67,7 @@ def _looks_like_path(text: str) -> bool:
 def find(name: str, data_dir: DataDirArg = None) -> Path:
     """Return the file that the data set ``name`` resolves to.
 
-    The folders of :func:`drama.datasets.folders.data_dirs` are searched in order, and
+    The folders of :func:`drama.datasets.data_dirs` are searched in order, and
     in each folder the suffixes of :data:`drama.datasets.folders.SUFFIXES` in order.
 
     Raises
