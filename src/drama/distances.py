@@ -85,7 +85,7 @@ def _exact_squares(
     flagged = D2 < _EXACT_BELOW * scale
     if not scale.max(initial=0.0) < _OVERFLOW_RISK:
         flagged |= ~np.isfinite(D2)
-    rows, cols = np.nonzero(flagged)
+    rows, cols = np.nonzero(flagged) if flagged.any() else (np.empty(0, np.intp),) * 2
     step = max(1, _CHUNK_ELEMENTS // U.shape[1])  # every pair may be flagged: bound the diffs
     for start in range(0, len(rows), step):
         r, c = rows[start : start + step], cols[start : start + step]
@@ -97,10 +97,11 @@ def _exact_squares(
 
 
 @np.errstate(over="ignore", invalid="ignore")  # inf and NaN are recomputed
-def _euclidean(U: np.ndarray, P: np.ndarray) -> np.ndarray:
+def _euclidean(U: np.ndarray, P: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """||u - p|| by the expansion, written into ``out``."""
     u2 = _row_squares(U)[:, None]
     p2 = _row_squares(P)
-    D2 = U @ (-2.0 * P).T
+    D2 = np.matmul(U, (-2.0 * P).T, out=out)
     D2 += u2
     D2 += p2
     # The largest prototype norm gives one threshold per object and flags a superset of pairs.
@@ -108,11 +109,13 @@ def _euclidean(U: np.ndarray, P: np.ndarray) -> np.ndarray:
 
 
 @np.errstate(over="ignore", invalid="ignore")  # inf and NaN are recomputed
-def _weighted_euclidean(U: np.ndarray, P: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-    """||(u - p_j) / sigma_j|| by the same expansion, each leaf j with its own weights."""
+def _weighted_euclidean(U: np.ndarray, P: np.ndarray, sigma: np.ndarray,
+                        out: np.ndarray) -> np.ndarray:
+    """||(u - p_j) / sigma_j|| by the same expansion, each leaf j with its own weights,
+    written into ``out``."""
     weights = sigma**-2.0
     u2 = np.square(U) @ weights.T
-    D2 = U @ (-2.0 * P * weights).T
+    D2 = np.matmul(U, (-2.0 * P * weights).T, out=out)
     D2 += u2
     p2 = np.einsum("kd,kd->k", np.square(P), weights)
     D2 += p2
@@ -201,9 +204,9 @@ def _pairwise(U: np.ndarray, P: np.ndarray, metric: str, stats: LeafStats | None
     if metric in _SCIPY_NAMES:
         cdist(U, P, _SCIPY_NAMES[metric], out=out)
     elif metric == "l2":
-        out[:] = _euclidean(U, P)
+        _euclidean(U, P, out)
     elif metric == "wl2":
-        out[:] = _weighted_euclidean(U, P, _required_stats(stats, metric).sigma)
+        _weighted_euclidean(U, P, _required_stats(stats, metric).sigma, out)
     elif metric in ("l4", "wl4"):
         sigma = _required_stats(stats, metric).sigma if metric == "wl4" else None
         out[:] = _fourth_power(U, P, sigma)

@@ -84,8 +84,8 @@ class ActiveSession:
         One unique id per object (stored as text); default "0".."n-1".
     store : str or PathLike, optional
         SQLite file for the labels; None keeps labels in memory only (a throw-away file).
-    reducers, levels, metrics : DRAMA configurations to choose from.
-        The choice among them is :meth:`drama.DramaSearch.select`'s, re-run with
+    reducers, levels, metrics : sequences of str, int and str (metrics may be "all")
+        The DRAMA configurations to choose from. The choice among them is :meth:`drama.DramaSearch.select`'s, re-run with
         the labels at every :meth:`refit` (interesting = 1, boring = 0, unlabelled = -1;
         label-free until the first interesting label); ``selection_`` says what it chose.
     strategy : {"top", "balanced"}
