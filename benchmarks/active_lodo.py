@@ -47,9 +47,11 @@ def _with(alpha: float, learned: dict, **more: object) -> dict:
 
 
 OPTION_SETS: dict[str, dict] = {
-    "defaults (alpha 16, learned 1 / 0.95 / 3)": {},
-    "boring labels alone teach from 5 (min_boring_alone 5)":
-        {"learned_options": {"min_boring_alone": 5}},
+    "defaults (blend start, boring labels alone teach from 5)": {},
+    "tree start, boring labels alone off (ranking version 4)":
+        {"label_free": "trees", "learned_options": {"min_boring_alone": 0}},
+    "tree start, boring labels alone teach from 5": {"label_free": "trees"},
+    "blend start, boring labels alone off": {"learned_options": {"min_boring_alone": 0}},
     "alpha 2, learned 2 / 0.8 / 10 (previous defaults)": _with(2.0, OLD),
     "alpha 0.1, learned old": _with(0.1, OLD),
     "alpha 0.5, learned old": _with(0.5, OLD),
@@ -74,9 +76,6 @@ OPTION_SETS: dict[str, dict] = {
     "alpha 1000 (kernel nearly off), learned 1 / 0.95 / 3": _with(1000.0, NEW),
     "alpha 4, learned 1 / 0.95 / 1": _with(4.0, {**NEW, "half_weight_at": 1}),
     "alpha 4, learned 1 / 0.95 / 3, 1000 unlabelled": _with(4.0, {**NEW, "n_unlabelled": 1000}),
-    "blend start (label_free blend)": {"label_free": "blend"},
-    "blend start, boring labels alone teach from 5":
-        {"label_free": "blend", "learned_options": {"min_boring_alone": 5}},
 }
 
 

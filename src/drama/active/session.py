@@ -85,9 +85,10 @@ class ActiveSession:
     store : str or PathLike, optional
         SQLite file for the labels; None keeps labels in memory only (a throw-away file).
     reducers, levels, metrics : sequences of str, int and str (metrics may be "all")
-        The DRAMA configurations to choose from. The choice among them is :meth:`drama.DramaSearch.select`'s, re-run with
-        the labels at every :meth:`refit` (interesting = 1, boring = 0, unlabelled = -1;
-        label-free until the first interesting label); ``selection_`` says what it chose.
+        The DRAMA configurations to choose from. The choice among them is
+        :meth:`drama.DramaSearch.select`'s, re-run with the labels at every :meth:`refit`
+        (interesting = 1, boring = 0, unlabelled = -1; label-free until the first
+        interesting label); ``selection_`` says what it chose.
     strategy : {"top", "balanced"}
         Default query strategy of :meth:`next`.
     alpha : float
@@ -108,10 +109,11 @@ class ActiveSession:
         ``min_each``, ``min_boring_alone``, ``max_weight``, ``half_weight_at``,
         ``n_unlabelled``, ``unlabelled_weight``, ``C``); its defaults are used for any
         not given, and the store records them all.
-    label_free : {"trees", "blend"}
-        The ranking before the first interesting label: the consensus of the tree
-        configurations stable across two seeds, or the search's label-free default, the
-        trees blended with the whole-set members (:mod:`drama.blend`).
+    label_free : {"blend", "trees"}
+        The ranking before the first interesting label: the search's label-free default,
+        the trees blended with the whole-set members (:mod:`drama.blend`), or the consensus
+        of the tree configurations stable across two seeds (ranking version 4's start).
+        "blend" was chosen leave-one-task-out (docs/active.md).
     random_state : int or None
     steal_lock : bool
         Open a store even if another live process holds it.
@@ -145,7 +147,7 @@ class ActiveSession:
         bandwidth: float = 1.0,
         model: str = "logistic",
         learned_options: dict[str, Any] | None = None,
-        label_free: str = "trees",
+        label_free: str = "blend",
         random_state: int | None = 0,
         steal_lock: bool = False,
         progress: bool = False,
