@@ -16,14 +16,12 @@ import argparse
 import warnings
 
 import numpy as np
-from _data import shared_folder
-from pool_logo import minmax
+from few_label_variants import few_label_sets
 from sklearn.neighbors import NearestNeighbors
 
 from drama import DramaSearch
 from drama.benchmark.runner import semi_split
 from drama.blend import fisher
-from drama.datasets import load
 from drama.metrics import auc_score
 from drama.ranks import rank_normalise
 
@@ -48,28 +46,21 @@ def main() -> None:
     parser.add_argument("--max-rows", type=int, default=40000)
     args = parser.parse_args()
     means: dict[str, list[np.ndarray]] = {"odds": [], "embeddings": []}
-    for folder_name in means:
-        folder = shared_folder(folder_name)
-        if folder is None:
-            raise SystemExit(f"No {folder_name}/ folder: set DRAMA_DATA to the data folder.")
-        for path in sorted(p for p in folder.iterdir() if p.suffix in (".mat", ".npz")):
-            X, y = load(path)
-            if y is None or (y == 1).sum() <= args.k or len(y) > args.max_rows:
-                continue
-            X = minmax(X).reshape(len(X), -1)
-            search = DramaSearch(random_state=0, contamination=None).fit(X)
-            aucs = []
-            for draw in range(args.draws):
-                labels, unseen = semi_split(y, args.k, np.random.default_rng([0, args.k, draw]))
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", UserWarning)
-                    search.select(labels)
-                chosen, near = search.decision_scores_, novelty(search, X, labels)
-                both = fisher(rank_normalise(chosen), len(X)) + fisher(rank_normalise(near),
-                                                                       len(X))
-                aucs.append([auc_score(y[unseen], s[unseen]) for s in (chosen, near, both)])
-            means[folder_name].append(np.mean(aucs, axis=0))
-            print(path.stem, np.round(means[folder_name][-1], 3), flush=True)
+    for folder_name, path, X, y in few_label_sets(args.k, args.max_rows):
+        X = X.reshape(len(X), -1)
+        search = DramaSearch(random_state=0, contamination=None).fit(X)
+        aucs = []
+        for draw in range(args.draws):
+            labels, unseen = semi_split(y, args.k, np.random.default_rng([0, args.k, draw]))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                search.select(labels)
+            chosen, near = search.decision_scores_, novelty(search, X, labels)
+            both = fisher(rank_normalise(chosen), len(X)) + fisher(rank_normalise(near),
+                                                                   len(X))
+            aucs.append([auc_score(y[unseen], s[unseen]) for s in (chosen, near, both)])
+        means[folder_name].append(np.mean(aucs, axis=0))
+        print(path.stem, np.round(means[folder_name][-1], 3), flush=True)
     print(f"\n| mean AUC on unseen objects, k = {args.k} | ODDS ({len(means['odds'])}) | "
           f"embeddings ({len(means['embeddings'])}) |\n|---|---|---|")
     for i, name in enumerate(VARIANTS):

@@ -25,6 +25,8 @@ import argparse
 import sys
 import warnings
 from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 from _data import shared_folder
@@ -62,6 +64,19 @@ def draws_auc(search: DramaSearch, X: np.ndarray, y: np.ndarray, options: dict, 
     return float(np.mean(aucs))
 
 
+def few_label_sets(k: int, max_rows: int) -> Iterator[tuple[str, Path, np.ndarray, np.ndarray]]:
+    """(folder, path, min-max scaled X, y) of every ODDS and embedding set with more than
+    ``k`` anomalies and at most ``max_rows`` objects."""
+    for folder_name in ("odds", "embeddings"):
+        folder = shared_folder(folder_name)
+        if folder is None:
+            raise SystemExit(f"No {folder_name}/ folder: set DRAMA_DATA to the data folder.")
+        for path in sorted(p for p in folder.iterdir() if p.suffix in (".mat", ".npz")):
+            X, y = load(path)
+            if y is not None and (y == 1).sum() > k and len(y) <= max_rows:
+                yield folder_name, path, minmax(X), y
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--k", type=int, default=5)
@@ -70,25 +85,17 @@ def main() -> None:
     args = parser.parse_args()
     per: dict[tuple, dict[str, float]] = {v: {} for v in VARIANTS}
     group: dict[str, str] = {}
-    for folder_name in ("odds", "embeddings"):
-        folder = shared_folder(folder_name)
-        if folder is None:
-            raise SystemExit(f"No {folder_name}/ folder: set DRAMA_DATA to the data folder.")
-        for path in sorted(p for p in folder.iterdir() if p.suffix in (".mat", ".npz")):
-            X, y = load(path)
-            if y is None or (y == 1).sum() <= args.k or len(y) > args.max_rows:
-                continue
-            X = minmax(X)
-            group[path.stem] = folder_name
-            for space in SPACES:
-                search = DramaSearch(relevance_space=space, random_state=0,
-                                     contamination=None).fit(X)
-                for variant, options in VARIANTS.items():
-                    if variant[0] == space:
-                        per[variant][path.stem] = draws_auc(search, X, y, options, args.k,
-                                                            args.draws)
-            print(path.stem + ": " + ", ".join(f"{'/'.join(v)} {per[v][path.stem]:.3f}"
-                                               for v in VARIANTS), file=sys.stderr, flush=True)
+    for folder_name, path, X, y in few_label_sets(args.k, args.max_rows):
+        group[path.stem] = folder_name
+        for space in SPACES:
+            search = DramaSearch(relevance_space=space, random_state=0,
+                                 contamination=None).fit(X)
+            for variant, options in VARIANTS.items():
+                if variant[0] == space:
+                    per[variant][path.stem] = draws_auc(search, X, y, options, args.k,
+                                                        args.draws)
+        print(path.stem + ": " + ", ".join(f"{'/'.join(v)} {per[v][path.stem]:.3f}"
+                                           for v in VARIANTS), file=sys.stderr, flush=True)
     names = list(group)
     rows = {" / ".join(v): per[v] for v in VARIANTS}
     picked = []
