@@ -134,7 +134,12 @@ def test_polars_string_column_is_named():
 
 def test_boolean_columns_are_numbers():
     frame = pd.DataFrame({"flag": [True, False] * 15, "v": np.linspace(0, 1, 30)})
-    assert np.isfinite(Drama(random_state=0).fit(frame).decision_scores_).all()
+    frame.loc[29, "v"] = 10.0  # one object far from the rest
+    scores = Drama(random_state=0).fit(frame).decision_scores_
+    assert scores[29] > np.delete(scores, 29).max()
+    # the booleans count as 0/1: the same scores as the table in floats
+    as_floats = Drama(random_state=0).fit(frame.to_numpy(dtype=float)).decision_scores_
+    np.testing.assert_array_equal(scores, as_floats)
 
 
 @pytest.mark.parametrize("shape", [(5, 3), (5, 5), (5, 2, 2)])
@@ -229,14 +234,29 @@ def test_bad_contamination_set_after_fit_is_refused_on_use(fitted):
 def test_nmf_with_negative_values_and_no_scaling(X):
     with pytest.raises(ValueError, match="non-negative"):
         Drama(reducer="nmf", scaling="none").fit(X - 0.5)
-    # The default min-max scaling makes the same data acceptable.
-    assert np.isfinite(Drama(reducer="nmf", random_state=0).fit(X - 0.5).decision_scores_).all()
+    # The default min-max scaling makes the same data acceptable: it subtracts each
+    # feature's minimum, so the shifted copy scores as the original does.
+    shifted = Drama(reducer="nmf", random_state=0).fit(X - 0.5).decision_scores_
+    np.testing.assert_allclose(shifted, Drama(reducer="nmf", random_state=0).fit(X)
+                               .decision_scores_, rtol=1e-9, atol=1e-12)
+    planted = X - 0.5
+    planted[5] = [2.5, -2.5, 2.5, -2.5]  # one object far from the rest
+    scores = Drama(reducer="nmf", random_state=0).fit(planted).decision_scores_
+    assert scores[5] > np.delete(scores, 5).max()
 
 
 def test_nmf_scores_new_data_below_the_training_minimum(X):
+    """docs/engine.md: objects below the training minimum are clipped at 0 for NMF encoding
+    only; their distances use the unclipped values."""
     det = Drama(reducer="nmf", random_state=0).fit(X)
-    assert np.isfinite(det.decision_function(X - 5.0)).all()
-    assert np.isfinite(det.score_levels(X - 5.0, space="latent").to_numpy()).all()
+    below = X - 5.0
+    # input space: unclipped, so every such object lies beyond every training object
+    assert det.decision_function(below).min() > det.decision_scores_.max()
+    # latent space: each is encoded as the training minimum (0 after scaling) would be
+    latent = det.score_levels(below, space="latent").to_numpy()
+    at_minimum = det.score_levels(X.min(axis=0)[None], space="latent").to_numpy()
+    np.testing.assert_array_equal(latent, np.repeat(at_minimum, len(X), axis=0))
+    assert np.isfinite(latent).all()
 
 
 # ---------------------------------------------------------------- failed fits
@@ -309,8 +329,17 @@ def test_constant_features_score_for_every_metric(metric, scaling):
     X = rng.uniform(size=(50, 5))
     X[:, 1] = 7.0
     X[:, 3] = 0.0
+    X[0] = [-3.0, 7.0, 4.0, 0.0, -3.0]  # one object far from the rest
     det = Drama(metric=metric, scaling=scaling, random_state=0).fit(X)
-    assert np.isfinite(det.decision_scores_).all()
+    scores = det.decision_scores_
+    assert np.isfinite(scores).all()
+    np.testing.assert_array_equal(det.decision_function(X), scores)
+    # Bray-Curtis and correlation do not measure how far an object is from data centred
+    # on 0 (standard, robust): there, only that the scores rank the objects.
+    if metric in ("braycurtis", "correlation") and scaling in ("standard", "robust"):
+        assert np.ptp(scores) > 0
+    else:
+        assert scores[0] > np.delete(scores, 0).max()
     new = rng.uniform(size=(10, 5))  # the constant features now vary
     assert np.isfinite(det.decision_function(new)).all()
     assert np.isfinite(det.predict_proba(new)).all()
@@ -320,53 +349,73 @@ def test_constant_features_score_for_every_metric(metric, scaling):
 def test_all_constant_data_scores_for_every_metric(metric):
     X = np.full((30, 3), 4.2)
     det = Drama(metric=metric, random_state=0).fit(X)
-    assert np.isfinite(det.decision_scores_).all()
-    assert np.isfinite(det.score_levels(X).to_numpy()).all()
-    assert np.isfinite(det.score_levels(X, space="latent").to_numpy()).all()
-    assert np.isfinite(det.predict_proba(X)).all()
-    assert np.isfinite(det.decision_function(X + 1.0)).all()
+    # every object is the one prototype: distance 0 on every level and metric
+    np.testing.assert_array_equal(det.decision_scores_, 0.0)
+    np.testing.assert_array_equal(det.score_levels(X).to_numpy(), 0.0)
+    np.testing.assert_array_equal(det.score_levels(X, space="latent").to_numpy(), 0.0)
+    np.testing.assert_array_equal(det.predict_proba(X), np.tile([1.0, 0.0], (len(X), 1)))
+    moved = det.decision_function(X + 1.0)
+    assert np.isfinite(moved).all() and np.ptp(moved) == 0  # identical objects, one score
+    if metric != "correlation":  # a shift keeps a constant object's (flat) shape
+        assert moved[0] > 0
 
 
 def test_duplicated_rows_and_two_objects():
     X = np.array([[1.0, 2.0], [1.0, 2.0], [1.0, 2.0], [3.0, 4.0]])
     for reducer in ("none", "pca", "ica", "nmf"):
         det = Drama(reducer=reducer, min_node_size=1, random_state=0).fit(X)
-        assert np.isfinite(det.score_levels(X).to_numpy()).all()
+        levels = det.score_levels(X).to_numpy()
+        assert np.isfinite(levels).all()
+        np.testing.assert_array_equal(levels[:3], np.tile(levels[0], (3, 1)), err_msg=reducer)
+        # with a share the lone object's leaf does not reach, it is the anomaly
+        det = Drama(reducer=reducer, min_node_size=1, min_leaf_share=0.5,
+                    random_state=0).fit(X)
+        scores = det.decision_scores_
+        assert scores[3] > 1.0 > scores[:3].max(), reducer
+    # two objects, one leaf: both are equally far from its prototype, their mean
     det = Drama(random_state=0).fit(np.array([[0.0, 1.0], [1.0, 0.0]]))
-    assert np.isfinite(det.decision_scores_).all()
+    np.testing.assert_allclose(det.decision_scores_, [np.sqrt(0.5)] * 2, rtol=1e-12)
 
 
 def _rank_one_tables():
+    """Each table with the index of its one object unlike the others."""
     sparse = np.zeros((10, 2))
     sparse[0, 1] = 1.0
     repeated = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
-    return [sparse, repeated]
+    return [(sparse, 0), (repeated, 1)]
 
 
-@pytest.mark.parametrize("X_rank_one", _rank_one_tables(), ids=["sparse-column", "3x3"])
-def test_nmf_on_rank_one_tables(X_rank_one):
+@pytest.mark.parametrize("X_rank_one, lone", _rank_one_tables(), ids=["sparse-column", "3x3"])
+def test_nmf_on_rank_one_tables(X_rank_one, lone):
     """A non-negative table of rank one (an all-zero column and one sparse column) has fewer
-    non-trivial parts than latent_dim; NMF must still give finite codes and scores."""
-    det = Drama(reducer="nmf", min_node_size=1, random_state=0).fit(X_rank_one)
-    assert np.isfinite(det.decision_scores_).all()
-    assert np.isfinite(det.score_levels(X_rank_one, space="latent").to_numpy()).all()
+    non-trivial parts than latent_dim; NMF must still give finite codes and scores, and
+    rank the lone object first (its leaf is below min_leaf_share, so no prototype)."""
+    det = Drama(reducer="nmf", min_node_size=1, min_leaf_share=0.5,
+                random_state=0).fit(X_rank_one)
+    for scores in (det.decision_scores_,
+                   *det.score_levels(X_rank_one, space="latent").to_numpy().T):
+        assert np.isfinite(scores).all()
+        others = np.delete(scores, lone)
+        assert scores[lone] > others.max() and np.ptp(others) == 0  # the others are one row
 
 
 @pytest.mark.parametrize("reducer", ["none", "pca"])
 @pytest.mark.parametrize("scaling", ["minmax", "standard", "robust", "global"])
 def test_extreme_finite_values_score_finite_or_are_refused_clearly(scaling, reducer):
-    """Values near the float64 limit, whose range overflows to inf: either finite scores or
-    a ValueError that names the cause (values too large) -- never NaN scores, and never a
-    message that blames NaN in data that has none."""
+    """Values near the float64 limit, whose range overflows to inf. The scalings built on
+    the range (minmax, global) refuse them with a ValueError that names the cause, never
+    one that blames NaN in data that has none; standard and robust scaling divide the units
+    out, so the scores are those of the same data in units of 1e308."""
     X = np.random.default_rng(0).uniform(-1.0, 1.0, size=(40, 3)) * 1e308
-    try:
-        det = Drama(reducer=reducer, scaling=scaling, random_state=0).fit(X)
-    except ValueError as exc:
-        message = str(exc)
-        assert "NaN" not in message, message
-        assert "too large" in message or "overflow" in message, message
-    else:
-        assert np.isfinite(det.decision_scores_).all()
+    detector = Drama(reducer=reducer, scaling=scaling, random_state=0)
+    if scaling in ("minmax", "global"):
+        with pytest.raises(ValueError, match="too large to scale") as info:
+            detector.fit(X)
+        assert "NaN" not in str(info.value)
+        return
+    scores = detector.fit(X).decision_scores_
+    in_units = Drama(reducer=reducer, scaling=scaling, random_state=0).fit(X / 1e308)
+    np.testing.assert_allclose(scores, in_units.decision_scores_, rtol=1e-9)
 
 
 def test_reordered_dataframe_columns_are_refused():
@@ -437,10 +486,11 @@ def test_a_feature_in_tiny_units_still_counts():
 
 
 def test_standard_scaling_of_huge_values_does_not_overflow():
+    X = np.abs(np.random.default_rng(0).normal(size=(50, 3)))
+    in_units = Drama(scaling="standard", random_state=0).fit(X).decision_scores_
     for size in (1e160, 1e307):  # squares overflow above ~1e154, sums near 1e308
-        X = np.abs(np.random.default_rng(0).normal(size=(50, 3))) * size
-        det = Drama(scaling="standard", random_state=0).fit(X)
-        assert np.isfinite(det.decision_scores_).all()
+        det = Drama(scaling="standard", random_state=0).fit(X * size)
+        np.testing.assert_allclose(det.decision_scores_, in_units, rtol=1e-9)
 
 
 def test_robust_scaling_keeps_the_iqr_beside_one_huge_value():
