@@ -249,14 +249,19 @@ def test_nmf_scores_new_data_below_the_training_minimum(X):
     """docs/engine.md: objects below the training minimum are clipped at 0 for NMF encoding
     only; their distances use the unclipped values."""
     det = Drama(reducer="nmf", random_state=0).fit(X)
-    below = X - 5.0
+    below = X.copy()
+    below[:, 0] -= 5.0  # far below the minimum in one feature only
     # input space: unclipped, so every such object lies beyond every training object
-    assert det.decision_function(below).min() > det.decision_scores_.max()
-    # latent space: each is encoded as the training minimum (0 after scaling) would be
+    scores = det.decision_function(below)
+    assert scores.min() > det.decision_scores_.max() and np.ptp(scores) > 0
+    # latent space: encoded as if that feature were at its training minimum
     latent = det.score_levels(below, space="latent").to_numpy()
-    at_minimum = det.score_levels(X.min(axis=0)[None], space="latent").to_numpy()
-    np.testing.assert_array_equal(latent, np.repeat(at_minimum, len(X), axis=0))
+    at_minimum = X.copy()
+    at_minimum[:, 0] = X[:, 0].min()
     assert np.isfinite(latent).all()
+    np.testing.assert_allclose(latent, det.score_levels(at_minimum, space="latent").to_numpy(),
+                               rtol=1e-9, atol=1e-12)
+    assert np.isfinite(det.decision_function(X - 5.0)).all()
 
 
 # ---------------------------------------------------------------- failed fits
