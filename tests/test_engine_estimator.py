@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 from sklearn.base import clone
 from sklearn.datasets import make_blobs
-from sklearn.decomposition import TruncatedSVD
+from sklearn.decomposition import PCA, TruncatedSVD
 from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -35,6 +35,18 @@ def X():
 
 
 @pytest.fixture(scope="module")
+def far(X):
+    """One object 50 units beyond the data in every feature, alternately above and below."""
+    above = np.array([True, False, True, False, True])
+    return np.where(above, X.max(axis=0) + 50.0, X.min(axis=0) - 50.0)[None]
+
+
+# metrics that grow with the distance from the data (Canberra and Bray-Curtis are relative
+# and bounded, correlation measures shape): a far object must score above every other
+MAGNITUDE_METRICS = ("l1", "l2", "l4", "wl2", "wl4", "chebyshev", "mahalanobis")
+
+
+@pytest.fixture(scope="module")
 def fitted(X):
     return _issue_model().fit(X)
 
@@ -44,7 +56,8 @@ def test_fit_returns_self_and_sets_attributes(X):
     assert det.fit(X) is det
     assert det.decision_scores_.shape == (len(X),)
     assert det.decision_scores_.dtype == np.float64
-    assert np.isfinite(det.decision_scores_).all()
+    assert np.isfinite(det.decision_scores_).all() and np.ptp(det.decision_scores_) > 0
+    np.testing.assert_array_equal(det.decision_function(X), det.decision_scores_)
     assert det.n_features_in_ == X.shape[1]
     assert det.sample_shape_ == (X.shape[1],)
     assert not hasattr(det, "feature_names_in_")
@@ -139,7 +152,8 @@ def test_predict_proba(fitted, X):
 
 def test_contamination_none_gives_scores_only(X):
     det = _issue_model(contamination=None).fit(X)
-    assert np.isfinite(det.decision_scores_).all()
+    # contamination only sets the threshold: the scores are those of a thresholded model
+    np.testing.assert_array_equal(det.decision_scores_, _issue_model().fit(X).decision_scores_)
     assert det.labels_ is None
     assert det.threshold_ is None
     with pytest.raises(ValueError, match="contamination"):
@@ -235,10 +249,11 @@ def test_same_seed_same_scores_for_every_linear_reducer(X):
 
 
 @pytest.mark.parametrize("reducer", LINEAR)
-def test_score_levels_every_metric_level_and_space(X, reducer):
+def test_score_levels_every_metric_level_and_space(X, far, reducer):
     det = Drama(reducer=reducer, n_levels=3, keep_covariance=True, random_state=0).fit(X)
     for space in ("input", "latent"):
-        table = det.score_levels(X, space=space)
+        with_far = det.score_levels(np.vstack([X, far]), space=space)
+        table = with_far.iloc[:-1]
         # a 2-D latent space has no correlation: it could only give distances of 0 or 2
         metrics = [m for m in METRICS if det.distance_dims(space) >= 3 or m != "correlation"]
         assert isinstance(table, pd.DataFrame)
@@ -248,6 +263,10 @@ def test_score_levels_every_metric_level_and_space(X, reducer):
         assert set(table.columns) == {(lv, m) for lv in (1, 2, 3) for m in metrics}
         assert np.isfinite(table.to_numpy()).all()
         assert (table.to_numpy() >= 0).all()
+        for column in table.columns:
+            assert np.ptp(table[column]) > 0, (space, column)
+            if column[1] in MAGNITUDE_METRICS:
+                assert with_far[column].iloc[-1] > table[column].max(), (space, column)
 
 
 def test_score_levels_agree_with_the_estimator_configuration(X):
@@ -290,9 +309,10 @@ def test_planted_outliers_are_found():
 
 
 @pytest.mark.parametrize("scaling", ["minmax", "standard", "robust", "global", "none"])
-def test_every_scaling_works(X, scaling):
+def test_every_scaling_works(X, far, scaling):
     det = Drama(scaling=scaling, random_state=0).fit(X)
     assert np.isfinite(det.decision_scores_).all()
+    assert det.decision_function(far)[0] > det.decision_scores_.max()
     np.testing.assert_array_equal(det.decision_function(X), det.decision_scores_)
 
 
@@ -342,10 +362,11 @@ def test_custom_fit_encode_decode_reducer(X):
     clone(custom).fit(X)  # the estimator with a custom object still clones
 
 
-def test_sklearn_transformer_as_reducer(X):
+def test_sklearn_transformer_as_reducer(X, far):
     svd = TruncatedSVD(n_components=2, random_state=0)
     det = Drama(reducer=svd, random_state=0).fit(X)
     assert np.isfinite(det.decision_scores_).all()
+    assert det.decision_function(far)[0] > det.decision_scores_.max()
     assert det.decision_function(X[:5]).shape == (5,)
     assert det.encode(X).shape == (len(X), 2)
     assert not hasattr(svd, "components_")  # the user's object is not fitted in place
@@ -373,6 +394,10 @@ def test_encode_shape(X, latent_dim):
     codes = det.encode(X)
     assert codes.shape == (len(X), latent_dim)
     assert np.isfinite(codes).all()
+    # the root's PCA of the min-max scaled data, up to the sign of each component
+    scaled = (X - X.min(axis=0)) / np.ptp(X, axis=0)
+    reference = PCA(n_components=latent_dim).fit_transform(scaled)
+    np.testing.assert_allclose(np.abs(codes), np.abs(reference), atol=1e-9)
 
 
 def test_latent_dim_larger_than_features_is_capped():
@@ -380,6 +405,9 @@ def test_latent_dim_larger_than_features_is_capped():
     det = Drama(reducer="pca", latent_dim=5, random_state=0).fit(X)
     assert np.isfinite(det.decision_scores_).all()
     assert det.encode(X).shape == (40, 2)
+    # two components of two features lose nothing: the scores of no reduction at all
+    identity = Drama(reducer="none", random_state=0).fit(X)
+    np.testing.assert_allclose(det.decision_scores_, identity.decision_scores_, atol=1e-12)
 
 
 def test_identity_reducer_encodes_to_the_scaled_input(X):
@@ -431,16 +459,21 @@ def test_sequences_with_channels():
 
 @pytest.mark.parametrize("space", ["input", "latent"])
 @pytest.mark.parametrize("metric", METRICS)
-def test_every_metric_as_the_estimator_metric(X, metric, space):
+def test_every_metric_as_the_estimator_metric(X, far, metric, space):
     det = Drama(metric=metric, space=space, random_state=0).fit(X)
     assert np.isfinite(det.decision_scores_).all()
     assert (det.decision_scores_ >= 0).all()
+    assert det.decision_function(far)[0] > det.decision_scores_.max()
+    # the estimator scores what score_levels reports for its metric and level
+    np.testing.assert_array_equal(det.score_levels(X, metric, [2])[(2, metric)],
+                                  det.decision_scores_)
 
 
-def test_kmeans_clustering(X):
+def test_kmeans_clustering(X, far):
     det = Drama(clustering="kmeans", random_state=0).fit(X)
     again = Drama(clustering="kmeans", random_state=0).fit(X)
     assert np.isfinite(det.decision_scores_).all()
+    assert det.decision_function(far)[0] > det.decision_scores_.max()
     np.testing.assert_array_equal(det.decision_scores_, again.decision_scores_)
 
 
