@@ -31,6 +31,20 @@ def _tree(reducer="pca", **kwargs) -> SplitTree:
     return SplitTree(reducer, config, options.get("reducer_options"))
 
 
+# metrics that grow with the distance from the data (Canberra and Bray-Curtis are relative
+# and bounded, correlation measures shape): a far object must score above every other
+MAGNITUDE_METRICS = ("l1", "l2", "l4", "wl2", "wl4", "chebyshev", "mahalanobis")
+
+
+def _assert_far_ranked_first(tree: SplitTree, X: np.ndarray, far: np.ndarray,
+                             metrics: list[str], levels: list[int], space: str = "input") -> None:
+    """Scored beside the training objects, in one call, ``far`` comes first everywhere."""
+    scores = tree.level_scores(np.vstack([X, far]), metrics, levels, space)
+    for key, s in scores.items():
+        assert np.isfinite(s).all() and s.shape == (len(X) + 1,), key
+        assert s[-1] > s[:-1].max(), (space, key)
+
+
 def _split_sizes(tree: SplitTree) -> list[tuple[int, int]]:
     split = [n for n in tree.nodes_ if n.children]
     split.sort(key=lambda n: n.children[0])
@@ -116,8 +130,7 @@ def test_ward_on_more_than_max_cluster_samples_labels_every_object():
     assert root.children
     assert sum(tree.nodes_[c].size for c in root.children) == len(X)
     assert sum(tree.nodes_[i].size for i in tree.levels_[2]) == len(X)
-    scores = tree.level_scores(X, ["l2"], [1, 2])
-    assert all(np.isfinite(s).all() and s.shape == (len(X),) for s in scores.values())
+    _assert_far_ranked_first(tree, X, np.full((1, 3), 3.0), ["l2"], [1, 2])
 
 
 def test_assign_matches_nearest_centre_in_chunks():
@@ -156,6 +169,8 @@ def test_min_node_size_keeps_small_nodes_as_leaves(min_node_size):
                 assert i in tree.levels_[level + 1]
                 carried += 1
     assert carried >= 1
+    _assert_far_ranked_first(tree, X, np.array([[5.0, -3.0, 5.0]]), list(MAGNITUDE_METRICS),
+                             [1, 2, 3])
     scores = tree.level_scores(X, list(METRICS), [1, 2, 3])
     assert all(np.isfinite(s).all() for s in scores.values())
 
@@ -169,6 +184,12 @@ def test_one_object_nodes_stay_leaves_and_score():
     for space in ("input", "latent"):
         scores = tree.level_scores(X, list(METRICS), [1, 2, 3, 4], space)
         assert all(np.isfinite(s).all() for s in scores.values())
+        # level 4: every object is a leaf of its own, so its own prototype; level 3: only
+        # the pair at x = 9 still shares a leaf, whose prototype is 0.1 from each
+        np.testing.assert_allclose(scores[(4, "l2")], 0.0, atol=1e-12)
+        np.testing.assert_allclose(scores[(3, "l2")], [0, 0, 0, 0.1, 0.1, 0], atol=1e-12)
+        _assert_far_ranked_first(tree, X, np.array([[40.0, -20.0]]), list(MAGNITUDE_METRICS),
+                                 [1, 2, 3, 4], space)
 
 
 @pytest.mark.parametrize("reducer", LINEAR)
@@ -244,6 +265,9 @@ def test_scores_finite_for_every_level_metric_and_space(reducer):
             assert s.shape == (len(X),), key
             assert np.isfinite(s).all(), key
             assert (s >= 0).all(), key
+            assert np.ptp(s) > 0, key  # they rank the objects
+        _assert_far_ranked_first(tree, X, np.full((1, 4), 3.0), list(MAGNITUDE_METRICS),
+                                 [1, 2, 3], space)
 
 
 @pytest.mark.parametrize("space", ["input", "latent"])
@@ -347,7 +371,10 @@ def test_without_covariances_mahalanobis_is_refused_with_advice():
     tree = _tree("pca", keep_covariance=False).fit(X)
     with pytest.raises(ValueError, match="mahalanobis"):
         tree.level_scores(X, ["mahalanobis"], [1])
-    assert np.isfinite(tree.level_scores(X, ["wl2"], [2])[(2, "wl2")]).all()
+    # the other metrics score as the tree with covariances does
+    with_cov = _tree("pca", keep_covariance=True).fit(X).level_scores(X, ["wl2"], [2])
+    np.testing.assert_array_equal(tree.level_scores(X, ["wl2"], [2])[(2, "wl2")],
+                                  with_cov[(2, "wl2")])
 
 
 def test_image_shaped_input():
@@ -356,9 +383,15 @@ def test_image_shaped_input():
     tree = _tree("pca", n_levels=2).fit(X)
     assert tree.sample_shape_ == (4, 4)
     assert tree.nodes_[0].prototype.shape == (16,)
+    flat = _tree("pca", n_levels=2).fit(X.reshape(60, 16))
     for space in ("input", "latent"):
         scores = tree.level_scores(X, list(METRICS), [1, 2], space)
         assert all(s.shape == (60,) and np.isfinite(s).all() for s in scores.values())
+        # the image shape is only a shape: the scores of the flattened objects
+        flat_scores = flat.level_scores(X.reshape(60, 16), list(METRICS), [1, 2], space)
+        for key, s in scores.items():
+            assert np.ptp(s) > 0, (space, key)
+            np.testing.assert_array_equal(s, flat_scores[key], err_msg=str((space, key)))
 
 
 def test_keeping_covariances_does_not_change_the_tree():
