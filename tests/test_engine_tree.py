@@ -375,6 +375,7 @@ def test_without_covariances_mahalanobis_is_refused_with_advice():
     with_cov = _tree("pca", keep_covariance=True).fit(X).level_scores(X, ["wl2"], [2])
     np.testing.assert_array_equal(tree.level_scores(X, ["wl2"], [2])[(2, "wl2")],
                                   with_cov[(2, "wl2")])
+    _assert_far_ranked_first(tree, X, np.full((1, 4), 3.0), ["wl2"], [2])
 
 
 def test_image_shaped_input():
@@ -392,6 +393,8 @@ def test_image_shaped_input():
         for key, s in scores.items():
             assert np.ptp(s) > 0, (space, key)
             np.testing.assert_array_equal(s, flat_scores[key], err_msg=str((space, key)))
+        _assert_far_ranked_first(tree, X, np.full((1, 4, 4), 3.0), list(MAGNITUDE_METRICS),
+                                 [1, 2], space)
 
 
 def test_keeping_covariances_does_not_change_the_tree():
