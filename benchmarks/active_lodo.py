@@ -7,7 +7,8 @@ code or the defaults). Picking the set
 with the best mean on the very tasks it is judged on would flatter it, so for every task
 the set is picked on the *other* tasks and scored on this one; the mean of those held-out
 scores is the honest estimate. The peers (static IsolationForest, AADForest, PineForest)
-run once, in the run of the current defaults.
+do not depend on DRAMA's options: they run once per suite, with the defaults when no run
+of the suite in ``DIR`` has them yet, and are read from whichever run has them.
 
     python benchmarks/active_lodo.py DIR [--seeds 5] [--jobs 2] [--sets N ...]
         [--suites design embeddings]
@@ -89,6 +90,18 @@ def task_group(task: str) -> str:
     return "mvtec" if task.startswith("mvtec_") else task
 
 
+def peers_run(folder: Path, suite: str) -> Path | None:
+    """A run of ``suite`` in ``folder`` that holds the peers' curves, if any."""
+    for path in sorted(folder.glob("*.json")):
+        parts = path.name.split(".")
+        if parts[-2] == "options" or (parts[-2] if len(parts) > 2 else "design") != suite:
+            continue
+        runs = json.loads(path.read_text())
+        if runs and all(peer in runs[0]["curves"] for peer in PEERS):
+            return path
+    return None
+
+
 def run_missing(folder: Path, seeds: int, jobs: int, names: list[str], suite: str) -> None:
     script = Path(__file__).with_name("active_discovery.py")
     for i, name in enumerate(names):
@@ -97,7 +110,8 @@ def run_missing(folder: Path, seeds: int, jobs: int, names: list[str], suite: st
         sidecar = out.with_suffix(".options.json")
         if out.exists() and sidecar.exists() and json.loads(sidecar.read_text()) == options:
             continue
-        methods = ["drama-active", *(["drama-static", *PEERS] if i == 0 else [])]
+        peers = i == 0 and peers_run(folder, suite) is None
+        methods = ["drama-active", *(["drama-static", *PEERS] if peers else [])]
         cmd = [sys.executable, str(script), "--seeds", str(seeds), "--jobs", str(jobs),
                "--batch", "5", "--out", str(out), "--suite", suite, "--methods", *methods]
         for key, value in options.items():
@@ -141,7 +155,8 @@ def main() -> None:
 
     table = pd.DataFrame({name: across_suites(name, "drama-active") for name in names})
     for peer in PEERS:
-        table[f"peer {peer}"] = across_suites(names[0], peer)
+        table[f"peer {peer}"] = pd.concat([task_means(peers_run(args.folder, suite), peer)
+                                           for suite in args.suites])
     variants = list(names)
     groups = table.index.map(task_group)
     held, picks = [], []
