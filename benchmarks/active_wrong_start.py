@@ -23,7 +23,7 @@ import numpy as np
 from drama.active import ActiveSession, simulate_discovery
 from drama.benchmark.active_peers import coniferest_curve
 
-BUDGETS = {"decoys": (12, 24), "shell": (24, 100, 200)}
+BUDGETS = {"decoys": (12, 24, 48), "shell": (24, 100, 200)}
 
 
 def decoys(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
