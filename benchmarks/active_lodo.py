@@ -139,6 +139,8 @@ def main() -> None:
                         help="numbers of the option sets to compare (default: all)")
     parser.add_argument("--suites", nargs="+", choices=("design", "embeddings"),
                         default=["design"])
+    parser.add_argument("--per-task", action="store_true",
+                        help="also print the mean found per task of every set and peer")
     args = parser.parse_args()
     every = list(OPTION_SETS)
     chosen = sorted({0, *(range(len(every)) if args.sets is None else args.sets)})
@@ -177,6 +179,12 @@ def main() -> None:
             rows = task_means(args.folder / file_name(names[0], suite), "drama-active").index
             print(f"{suite} ({len(rows)} tasks), mean found per task: " + ", ".join(
                 f"{column} {value:.2f}" for column, value in table.loc[rows].mean().items()))
+    if args.per_task:
+        print("\n| task | " + " | ".join(table.columns) + " |\n|---|"
+              + "---|" * len(table.columns))
+        for task, row in table.iterrows():
+            print(f"| {task} | " + " | ".join(f"{v:.1f}" for v in row) + " |")
+        print()
     print("held-out wins / ties / losses against each peer:")
     for peer in (c for c in table.columns if c.startswith("peer ")):
         diff = np.asarray(held) - table[peer].to_numpy()
