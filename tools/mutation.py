@@ -1,0 +1,134 @@
+"""Mutation testing of DRAMA's core modules with mutmut, each module against its own tests.
+
+`make mutation` runs this script. A mutation score says how many deliberate one-token changes
+to a module (a `<` made `<=`, a constant changed, a call dropped) make its tests fail: a change
+that no test notices marks behaviour the suite does not protect (see docs/testing.md).
+
+Each module is mutated inside a throw-away copy of the repository (mutmut writes its mutants
+under that copy's `mutants/`), so the real src/ is never changed, even when a run is stopped
+half-way. Each module runs only the test files that exercise it, which keeps a run to minutes.
+
+    python tools/mutation.py                  # every module below
+    python tools/mutation.py src/drama/ranks.py --max-children 2
+    python tools/mutation.py src/drama/ranks.py --show-survivors   # the diff of each survivor
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+# module -> the test files that exercise it (and are quick enough to run once per mutant)
+MODULES: dict[str, list[str]] = {
+    "src/drama/distances.py": ["tests/test_engine_distances.py"],
+    "src/drama/metrics.py": ["tests/test_metrics.py"],
+    "src/drama/ranks.py": ["tests/test_blend.py"],
+    "src/drama/blend.py": ["tests/test_blend.py"],
+}
+
+# Plain pytest in each mutant: no xdist workers, no doctest collection of the mutated sources.
+PYTEST_ARGS = ["-p", "no:xdist", "-p", "no:cacheprovider", "-o", "addopts=", "-q"]
+
+
+def _mutmut_config(module: str, tests: list[str]) -> str:
+    """The [tool.mutmut] table that limits one run to `module` and its tests."""
+    return (
+        "\n[tool.mutmut]\n"
+        'source_paths = ["src/drama"]\n'
+        f"only_mutate = {json.dumps([module])}\n"
+        f"pytest_add_cli_args = {json.dumps(PYTEST_ARGS)}\n"
+        f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
+        "use_git_change_detection = false\n"
+    )
+
+
+def _copy_repository(destination: Path, module: str, tests: list[str]) -> None:
+    """Copy the sources, the tests and pyproject.toml (with the mutmut table) to `destination`."""
+    skip = shutil.ignore_patterns("__pycache__", "*.pyc", ".pytest_cache", "mutants")
+    shutil.copytree(REPO / "src", destination / "src", ignore=skip)
+    shutil.copytree(REPO / "tests", destination / "tests", ignore=skip)
+    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    (destination / "pyproject.toml").write_text(
+        pyproject + _mutmut_config(module, tests), encoding="utf-8"
+    )
+
+
+def _mutmut(workdir: Path, *args: str, capture: bool = False) -> str:
+    """Run one mutmut command in `workdir`; a failing command stops the script."""
+    command = [sys.executable, "-m", "mutmut", *args]
+    done = subprocess.run(command, cwd=workdir, capture_output=capture, text=True, check=False)
+    if done.returncode != 0:
+        detail = (done.stdout or "") + (done.stderr or "") if capture else ""
+        raise SystemExit(f"mutmut {' '.join(args)} failed in {workdir}: {detail[-2000:]}")
+    return done.stdout if capture else ""
+
+
+def _survivors(workdir: Path) -> list[str]:
+    """Names of the mutants that no test killed (survived, no tests, suspicious)."""
+    listing = _mutmut(workdir, "results", capture=True)
+    names = []
+    for line in listing.splitlines():
+        name, _, status = line.strip().rpartition(": ")
+        if name and status != "killed":
+            names.append(f"{name} ({status})")
+    return names
+
+
+def mutate_module(module: str, tests: list[str], max_children: int, show: bool) -> dict:
+    """Mutate `module` in a fresh copy of the repository; return mutmut's counts."""
+    with tempfile.TemporaryDirectory(prefix="drama-mutation-") as tmp:
+        workdir = Path(tmp)
+        _copy_repository(workdir, module, tests)
+        _mutmut(workdir, "run", "--max-children", str(max_children))
+        _mutmut(workdir, "export-cicd-stats", capture=True)
+        counts = json.loads((workdir / "mutants" / "mutmut-cicd-stats.json").read_text())
+        counts["survivors"] = _survivors(workdir)
+        if show:
+            for entry in counts["survivors"]:
+                print(_mutmut(workdir, "show", entry.split(" ")[0], capture=True))
+    return counts
+
+
+def score(counts: dict) -> float:
+    """Share of mutants the tests detect; a mutant that makes them time out counts as detected."""
+    detected = counts["killed"] + counts["timeout"]
+    return detected / counts["total"] if counts["total"] else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", default=list(MODULES), help="modules to mutate")
+    parser.add_argument("--max-children", type=int, default=2, help="parallel mutant workers")
+    parser.add_argument("--show-survivors", action="store_true", help="print surviving diffs")
+    options = parser.parse_args()
+    unknown = [m for m in options.modules if m not in MODULES]
+    if unknown:
+        raise SystemExit(f"no test list for {unknown}; known modules: {list(MODULES)}")
+    rows = []
+    for module in options.modules:
+        counts = mutate_module(
+            module, MODULES[module], options.max_children, options.show_survivors
+        )
+        rows.append((module, counts))
+        for survivor in counts["survivors"]:
+            print(f"  survivor {survivor}")
+    print(
+        f"\n{'module':28} {'mutants':>7} {'killed':>6} {'timeout':>7} {'survived':>8} "
+        f"{'no tests':>8} {'score':>6}"
+    )
+    for module, c in rows:
+        print(
+            f"{module:28} {c['total']:7d} {c['killed']:6d} {c['timeout']:7d} "
+            f"{c['survived']:8d} {c['no_tests']:8d} {score(c):6.1%}"
+        )
+
+
+if __name__ == "__main__":
+    main()
