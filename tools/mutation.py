@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 MODULES: dict[str, list[str]] = {
     "src/drama/distances.py": ["tests/test_engine_distances.py"],
     "src/drama/metrics.py": ["tests/test_metrics.py"],
-    "src/drama/ranks.py": ["tests/test_blend.py"],
+    "src/drama/ranks.py": ["tests/test_ranks.py", "tests/test_blend.py"],
     "src/drama/blend.py": ["tests/test_blend.py"],
 }
 
