@@ -382,3 +382,69 @@ def test_small_chunks_give_the_same_distances(monkeypatch, metric):
     whole = prototype_distances(U, P, metric, stats)
     monkeypatch.setattr(distances, "_CHUNK_ELEMENTS", 16)
     np.testing.assert_array_equal(prototype_distances(U, P, metric, stats), whole)
+
+
+# Behaviours that mutation testing (make mutation, docs/testing.md) found unprotected.
+
+
+def test_correlation_ranks_only_from_three_dimensions_other_metrics_always():
+    assert not distances.ranks_in("correlation", 2)
+    assert distances.ranks_in("correlation", 3)
+    assert distances.ranks_in("l2", 1)
+    assert distances.ranks_in("chebyshev", 2)
+
+
+def test_refusals_name_the_metric_and_the_remedy(data):
+    U, P, stats, _ = data
+    with pytest.raises(ValueError, match="choose one of l1, l2, l4, wl2"):
+        prototype_distances(U, P, "cosine", stats)
+    with pytest.raises(ValueError, match="^The Mahalanobis metric needs leaf covariances, which "
+                                         "this model did not keep. Refit with metric="):
+        prototype_distances(U, P, "mahalanobis", None)
+    for metric in ("wl2", "wl4"):
+        with pytest.raises(ValueError, match=f"The '{metric}' metric needs the leaves' statist"):
+            prototype_distances(U, P, metric, None)
+
+
+def test_braycurtis_matches_scipy_when_the_sums_are_below_one(mixed):
+    U, P = 1e-3 * mixed[0], 1e-3 * mixed[1]  # every sum |u + p| well below 1
+    np.testing.assert_allclose(prototype_distances(U, P, "braycurtis"),
+                               cdist(U, P, "braycurtis"), rtol=1e-12)
+
+
+def test_whitening_of_a_two_object_leaf_uses_their_variance():
+    # two objects 2 apart in one dimension: (biased) variance 1, so W = 1
+    np.testing.assert_allclose(whitening(np.array([[0.0], [2.0]]), 1e-12), [[1.0]], rtol=1e-12)
+
+
+def test_whitening_floors_eigenvalues_relative_to_the_largest_not_to_one():
+    # variance 1e-8: far above 1e-6 of itself, so the leaf is whitened by its own spread
+    W = whitening(np.array([[0.0], [2e-4]]), 1e-20)
+    np.testing.assert_allclose(W, [[1e4]], rtol=1e-9)
+
+
+def test_euclidean_recomputes_cancelled_pairs_when_norms_are_huge():
+    # squared norms 4e300 swamp the squared distance 1e280 in the expansion
+    U = np.array([[2e150, 0.0]])
+    P = np.array([[2e150, 1e140]])
+    np.testing.assert_allclose(prototype_distances(U, P, "l2"), [[1e140]], rtol=1e-12)
+
+
+def test_correlation_with_constants_on_one_side_only():
+    varying = np.stack([np.linspace(0.0, 1.0, 6), np.array([3.0, 1.0, 4.0, 1.0, 5.0, 9.0])])
+    constant = np.full((1, 6), 0.5)
+    np.testing.assert_array_equal(prototype_distances(constant, varying, "correlation"), 1.0)
+    np.testing.assert_array_equal(prototype_distances(varying, constant, "correlation"), 1.0)
+
+
+def test_correlation_constant_vector_with_a_large_mean():
+    # 1e5 / 3 repeated: the centred norm is rounding (~2e-11), not a variation
+    U = np.full((1, 10), 1e5 / 3)
+    P = np.stack([np.full(10, 2.0), np.linspace(0.0, 1.0, 10)])
+    np.testing.assert_allclose(prototype_distances(U, P, "correlation"), [[0.0, 1.0]], atol=1e-12)
+
+
+def test_correlation_distance_never_exceeds_two_despite_rounding():
+    # for this pair the unclipped 1 - correlation rounds to 2.0000000000000004
+    u = np.random.default_rng(1).random((1, 8))
+    assert prototype_distances(u, -3.0 * u, "correlation")[0, 0] == 2.0
