@@ -239,3 +239,112 @@ def test_unknown_ties_option_is_refused():
                  lambda: rws_score(Y_MIXED, S_MIXED, ties="random")):
         with pytest.raises(ValueError, match="ties must be 'order' or 'expected'"):
             call()
+
+
+# Behaviours that mutation testing (make mutation, docs/testing.md) found unprotected.
+
+
+def test_ties_beyond_sixteen_objects_keep_input_order():
+    # numpy's default sort is stable only for small arrays; Python's sorted is always stable
+    scores = np.random.default_rng(0).integers(0, 3, size=200).astype(float)
+    brute_force = sorted(range(200), key=lambda i: -scores[i])
+    np.testing.assert_array_equal(ranking(scores), brute_force)
+    labels = np.zeros(200, dtype=int)
+    labels[::7] = 1
+    top = brute_force[:40]
+    assert precision_at_k(labels, scores, 40) == labels[top].mean()
+
+
+def test_ranking_of_unsigned_integer_scores_is_by_value():
+    # -s on unsigned integers would wrap around instead of reversing the order
+    np.testing.assert_array_equal(ranking(np.array([1, 3, 2], dtype=np.uint8)), [1, 2, 0])
+
+
+def test_measures_without_anomalies_count_zero_instead_of_refusing():
+    assert precision_at_k([0, 0, 0], [0.1, 0.3, 0.2], 2) == 0.0
+    np.testing.assert_array_equal(discovery_curve([0, 0, 0], [0.1, 0.3, 0.2]), [0, 0, 0])
+
+
+def test_discovery_curve_counts_whole_objects_up_to_the_full_budget():
+    curve = discovery_curve([1, 0, 1], [0.9, 0.1, 0.5], budget=3)
+    assert curve.dtype.kind == "i"
+    np.testing.assert_array_equal(curve, [1, 2, 2])
+
+
+def test_precision_at_every_object_is_the_anomaly_share():
+    assert precision_at_k([1, 0, 0, 1], [0.4, 0.3, 0.2, 0.1], 4) == 0.5
+
+
+def test_mcc_flags_at_least_one_object_and_rounds_up():
+    y = np.zeros(10, dtype=int)
+    y[0] = 1
+    s = np.arange(10.0, 0.0, -1.0)  # the anomaly on top
+    # 1% of 10 objects still flags one: TP = k = P = 1 gives (10 - 1) / sqrt(1 * 9 * 9) = 1
+    assert mcc_score(y, s, contamination=0.01) == 1.0
+    # 25% of 10 is 2.5, flagged as 3: (10 * 1 - 3 * 1) / sqrt(3 * 1 * 9 * 7)
+    assert np.isclose(mcc_score(y, s, contamination=0.25), 7 / np.sqrt(189))
+
+
+def test_mcc_with_every_object_flagged_is_zero():
+    assert mcc_score([1, 0, 0, 1], [0.4, 0.3, 0.2, 0.1], contamination=1.0) == 0.0
+
+
+def test_mcc_threshold_flags_only_scores_strictly_above_it():
+    # flagged {0.9}: TP=1 FP=0 FN=1 TN=2 -> 2 / sqrt(1 * 2 * 3 * 2); with >= 0.5 it would be 1
+    got = mcc_score([1, 1, 0, 0], [0.9, 0.5, 0.2, 0.1], threshold=0.5)
+    assert np.isclose(got, 2 / np.sqrt(12))
+
+
+def test_mcc_refuses_one_class_and_a_boolean_threshold():
+    with pytest.raises(ValueError, match="needs at least one anomaly"):
+        mcc_score([0, 0, 0], [0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="threshold must be a finite number; got True"):
+        mcc_score([1, 0, 0], [0.1, 0.2, 0.3], threshold=True)
+
+
+# Each refusal says what went wrong and what to do, word for word.
+REFUSALS = [
+    (lambda: auc_score([[1, 0]], [1, 2]), ValueError,
+     "y_true must be a 1-D vector of 0/1 labels; got shape (1, 2). Pass one label per object."),
+    (lambda: auc_score([1, 0], [[1, 2]]), ValueError,
+     "scores must be a 1-D vector with one score per object; got shape (1, 2). "
+     "Use decision_function(X) (not predict_proba) or take one column."),
+    (lambda: auc_score([1, 0], [1, 2, 3]), ValueError,
+     "y_true has 2 labels but scores has 3 values; pass one label and one score for every "
+     "object."),
+    (lambda: auc_score([], []), ValueError,
+     "y_true and scores are empty; pass at least one object."),
+    (lambda: auc_score(["a", "b"], [1, 2]), TypeError,
+     "y_true must hold 0/1 (or boolean) labels; it has dtype <U1. Map your labels to "
+     "1 = anomaly, 0 = normal first."),
+    (lambda: auc_score([1, 0], ["a", "b"]), TypeError,
+     "scores must be numbers; they have dtype <U1. Convert them to floats first."),
+    (lambda: auc_score([1, 0, 2, 3, 4, 5, 6, 7], np.arange(8.0)), ValueError,
+     "y_true must contain only 0 (normal) and 1 (anomaly); found [2.0, 3.0, 4.0, 5.0, 6.0]. "
+     "Map your labels to 0/1 first."),
+    (lambda: auc_score([1, 0, 1], [0.5, 0.2, np.nan]), ValueError,
+     "scores contain NaN or infinite values (first at object 2); drop those objects or fix "
+     "the detector before evaluating."),
+    (lambda: auc_score([1, 1], [0.5, 0.2]), ValueError,
+     "y_true holds only anomalies; this measure needs at least one anomaly (1) and one normal "
+     "object (0)."),
+    (lambda: rws_score([0, 0], [0.5, 0.2]), ValueError,
+     "y_true holds no anomalies (no 1s); this measure needs at least one true anomaly."),
+    (lambda: mcc_score([1, 0], [0.5, 0.2], contamination=2.0), ValueError,
+     "contamination must be a fraction in (0, 1]; got 2.0. Pass e.g. 0.05 to flag the top 5% "
+     "of objects."),
+    (lambda: mcc_score([1, 0], [0.5, 0.2], threshold=0.1, contamination=0.5), ValueError,
+     "Give either threshold or contamination, not both; leave both out for the oracle "
+     "threshold (top N_o scores)."),
+    (lambda: precision_at_k([1, 0, 0], [0.5, 0.2, 0.1], 4), ValueError,
+     "k must be between 1 and the number of objects (3); got 4."),
+    (lambda: discovery_curve([1, 0, 0], [0.5, 0.2, 0.1], budget=0), ValueError,
+     "budget must be between 1 and the number of objects (3); got 0."),
+]
+
+
+@pytest.mark.parametrize("call, error, message", REFUSALS)
+def test_refusals_say_what_is_wrong_and_what_to_do(call, error, message):
+    with pytest.raises(error) as caught:
+        call()
+    assert str(caught.value) == message
