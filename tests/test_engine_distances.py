@@ -431,8 +431,9 @@ def test_euclidean_recomputes_cancelled_pairs_when_norms_are_huge():
 
 
 def test_correlation_with_constants_on_one_side_only():
-    varying = np.stack([np.linspace(0.0, 1.0, 6), np.array([3.0, 1.0, 4.0, 1.0, 5.0, 9.0])])
-    constant = np.full((1, 6), 0.5)
+    # 0.7 repeated 7 times: its computed mean is inexact, so its centred norm is rounding
+    varying = np.stack([np.linspace(0.0, 1.0, 7), np.array([3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0])])
+    constant = np.full((1, 7), 0.7)
     np.testing.assert_array_equal(prototype_distances(constant, varying, "correlation"), 1.0)
     np.testing.assert_array_equal(prototype_distances(varying, constant, "correlation"), 1.0)
 
@@ -448,3 +449,11 @@ def test_correlation_distance_never_exceeds_two_despite_rounding():
     # for this pair the unclipped 1 - correlation rounds to 2.0000000000000004
     u = np.random.default_rng(1).random((1, 8))
     assert prototype_distances(u, -3.0 * u, "correlation")[0, 0] == 2.0
+
+
+def test_mahalanobis_refuses_leaf_statistics_of_different_lengths(data):
+    # one whitening matrix short: scoring must fail, not leave a column unwritten
+    U, P, stats, _ = data
+    short = LeafStats(sigma=stats.sigma, mean=stats.mean, whiten=stats.whiten[:-1])
+    with pytest.raises(ValueError):
+        prototype_distances(U, P, "mahalanobis", short)

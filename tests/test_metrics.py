@@ -256,8 +256,8 @@ def test_ties_beyond_sixteen_objects_keep_input_order():
 
 
 def test_ranking_of_unsigned_integer_scores_is_by_value():
-    # -s on unsigned integers would wrap around instead of reversing the order
-    np.testing.assert_array_equal(ranking(np.array([1, 3, 2], dtype=np.uint8)), [1, 2, 0])
+    # -s on unsigned integers would wrap around: 0 stays 0 and would rank first
+    np.testing.assert_array_equal(ranking(np.array([0, 3, 2], dtype=np.uint8)), [1, 2, 0])
 
 
 def test_measures_without_anomalies_count_zero_instead_of_refusing():
