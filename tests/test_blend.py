@@ -57,3 +57,26 @@ def test_families_average_their_configurations_and_report_config_weights():
     expected = rank_normalise(fisher(np.column_stack([tree_family, ranks[:, 2]]), 30).mean(1))
     np.testing.assert_allclose(scores, expected, rtol=1e-12)
     np.testing.assert_allclose(blend.config_weights, [0.25, 0.25, 0.5, 0.0])
+
+
+def test_agreement_weights_apply_even_when_they_sum_below_one():
+    # base weights summing to 1 and agreements below 1: the raw weights sum below 1
+    rng = np.random.default_rng(2)
+    a = rng.random(40)
+    ranks = rank_normalise(np.column_stack([a, a + 0.5 * rng.random(40)]))
+    blend = Blend(np.eye(2), np.array([0.5, 0.5]), 1.0)
+    blend.fit(ranks)
+    assert blend.agreement_.sum() < 2
+    np.testing.assert_allclose(blend.weights_, blend.agreement_ / blend.agreement_.sum(),
+                               rtol=1e-12)
+
+
+def test_when_every_family_disagrees_the_base_weights_are_kept():
+    # two opposite families: their mean is constant (exactly, with n = 32 the ranks are binary
+    # fractions), so neither agrees with it
+    a = np.random.default_rng(3).random(32)
+    ranks = rank_normalise(np.column_stack([a, -a]))
+    blend = Blend(np.eye(2), np.array([1.0, 1.0]), 2.0)
+    blend.fit(ranks)
+    np.testing.assert_array_equal(blend.agreement_, [0.0, 0.0])
+    np.testing.assert_allclose(blend.weights_, [0.5, 0.5])

@@ -1,6 +1,8 @@
 """Ranks within the training scores (drama.ranks), checked against references independent of
 the code: scipy's average ranks, scipy's Spearman rho and mid-ranks worked out by hand."""
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.stats import rankdata, spearmanr
@@ -76,3 +78,22 @@ def test_rank_correlation_stays_within_minus_one_and_one_despite_rounding():
     a = np.random.default_rng(1).random(40)
     assert rank_correlation(a, 0.1 * a) == 1.0
     assert rank_correlation(a, -0.1 * a) == -1.0
+
+
+def test_integer_scores_get_fractional_ranks():
+    np.testing.assert_allclose(rank_normalise(np.array([3, 1, 2, 2])), [1.0, 0.25, 0.625, 0.625])
+
+
+def test_infinite_and_extreme_values_are_placed_without_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = cdf(np.array([-1e308, -5e307]), np.array([np.inf, 1.7e308]))
+    np.testing.assert_allclose(got, 5 / 4 + 1e-3, rtol=1e-12)
+
+
+def test_rank_correlation_of_equal_and_constant_vectors():
+    constant = np.full(5, 0.5)
+    assert rank_correlation(constant, constant.copy()) == 0.0  # a constant ranks nothing
+    assert rank_correlation(constant, np.arange(5.0)) == 0.0
+    ranks = rank_normalise(np.random.default_rng(0).random(1000))
+    assert rank_correlation(ranks, ranks.copy()) == 1.0  # not 0.9999999999999999
