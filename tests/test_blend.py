@@ -64,11 +64,13 @@ def test_agreement_weights_apply_even_when_they_sum_below_one():
     rng = np.random.default_rng(2)
     a = rng.random(40)
     ranks = rank_normalise(np.column_stack([a, a + 0.5 * rng.random(40)]))
-    blend = Blend(np.eye(2), np.array([0.5, 0.5]), 1.0)
+    base = np.array([0.75, 0.25])
+    blend = Blend(np.eye(2), base, 1.0)
     blend.fit(ranks)
-    assert blend.agreement_.sum() < 2
-    np.testing.assert_allclose(blend.weights_, blend.agreement_ / blend.agreement_.sum(),
-                               rtol=1e-12)
+    raw = base * blend.agreement_
+    assert raw.sum() < 1
+    np.testing.assert_allclose(blend.weights_, raw / raw.sum(), rtol=1e-12)
+    assert not np.allclose(blend.weights_, base)  # the agreements changed the weights
 
 
 def test_when_every_family_disagrees_the_base_weights_are_kept():
