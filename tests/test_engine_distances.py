@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
@@ -457,3 +459,11 @@ def test_mahalanobis_refuses_leaf_statistics_of_different_lengths(data):
     short = LeafStats(sigma=stats.sigma, mean=stats.mean, whiten=stats.whiten[:-1])
     with pytest.raises(ValueError):
         prototype_distances(U, P, "mahalanobis", short)
+
+
+def test_whitening_of_a_one_object_leaf_warns_nothing():
+    # Ledoit-Wolf of one object would warn "Only one sample available" during every fit
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        W = whitening(np.array([[0.3, -1.0, 2.0]]), 1e-12)
+    np.testing.assert_allclose(W @ W.T, np.eye(3) / 1e-12)
