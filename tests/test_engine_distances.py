@@ -467,3 +467,19 @@ def test_whitening_of_a_one_object_leaf_warns_nothing():
         warnings.simplefilter("error")
         W = whitening(np.array([[0.3, -1.0, 2.0]]), 1e-12)
     np.testing.assert_allclose(W @ W.T, np.eye(3) / 1e-12)
+
+
+@pytest.mark.parametrize("metric", ["l4", "wl4"])
+def test_fourth_powers_that_overflow_are_recomputed_finite(metric):
+    """A leaf spread floored at 1e-90 makes (d / sigma)^4 overflow float64; the distance
+    itself, about 1e90, is finite and must come out as the direct formula gives it."""
+    U = np.array([[1.0, 0.0], [0.0, 0.0], [3e80, -2e80]])
+    P = np.array([[0.0, 0.0]])
+    sigma = np.full(P.shape, 1e-90)
+    got = prototype_distances(U, P, metric, LeafStats(sigma=sigma, mean=P, whiten=None))
+    w = sigma[0] if metric == "wl4" else 1.0
+    expected = np.array([[np.max(np.abs(u / w)) * (np.sum((u / w / np.max(np.abs(u / w))) ** 4)
+                                                     if np.any(u) else 0.0) ** 0.25]
+                         for u in U - P[0]])
+    assert np.isfinite(got).all()
+    np.testing.assert_allclose(got, np.nan_to_num(expected), rtol=1e-12)

@@ -122,10 +122,12 @@ def _weighted_euclidean(U: np.ndarray, P: np.ndarray, sigma: np.ndarray,
     return _exact_squares(D2, u2 + p2, U, P, sigma)
 
 
+@np.errstate(over="ignore")  # overflowing pairs are recomputed
 def _fourth_power(U: np.ndarray, P: np.ndarray, sigma: np.ndarray | None) -> np.ndarray:
     """(sum |u - p|^4)^(1/4), one prototype at a time in a reused buffer (SciPy's minkowski
     with p=4 calls pow() on every element and is several times slower); wl4 divides the
-    differences by the leaf's ``sigma``."""
+    differences by the leaf's ``sigma``. A fourth power overflows from about 1e77 on (a
+    tiny floored spread): those pairs are recomputed scaled by their largest term."""
     out = np.empty((len(U), len(P)))
     diff = np.empty_like(U)
     for j, p in enumerate(P):
@@ -134,7 +136,16 @@ def _fourth_power(U: np.ndarray, P: np.ndarray, sigma: np.ndarray | None) -> np.
             diff /= sigma[j]
         np.square(diff, out=diff)
         out[:, j] = _row_squares(diff)
-    return np.sqrt(np.sqrt(out, out=out), out=out)
+    np.sqrt(np.sqrt(out, out=out), out=out)
+    rows, cols = np.nonzero(~np.isfinite(out))
+    if len(rows):
+        big = U[rows] - P[cols]
+        if sigma is not None:
+            big /= sigma[cols]
+        scale = np.abs(big).max(axis=1)
+        big /= scale[:, None]
+        out[rows, cols] = scale * np.sqrt(np.sqrt(_row_squares(np.square(big))))
+    return out
 
 
 def _braycurtis(U: np.ndarray, P: np.ndarray) -> np.ndarray:
