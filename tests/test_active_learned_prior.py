@@ -39,6 +39,10 @@ def test_class_votes_are_kernel_votes_of_the_tagged_labels(monkeypatch, alpha, c
         assert got_class == want_class
         assert got_confidence == pytest.approx(want_confidence, rel=1e-12, abs=1e-300)
     assert list(proposed[:2]) == ["star", "galaxy"]
+    # every row is computed, whatever its place: the rows in reverse give the answers in reverse
+    back_class, back_confidence = class_votes(coords[::-1], tagged, classes, 0.8, alpha)
+    assert list(back_class) == list(proposed[::-1])
+    assert np.allclose(back_confidence, confidence[::-1], rtol=1e-12, atol=0)
 
 
 def test_class_votes_default_to_a_fifth_of_a_vote_for_none_of_these():
@@ -76,6 +80,96 @@ def test_the_learned_prior_starts_at_one_label_of_each_kind():
     mixed = learned_prior(features, y, prior)
     assert not np.allclose(mixed, prior)
     assert mixed[0] > prior[0] and mixed[1] < prior[1]  # toward what the labels say
+
+
+def _reference(features, groups, shares, C=1.0):
+    """The documented model, fitted here: a logistic regression of the first group (target
+    1) against the others (target 0), each group's share of the weight spread evenly over
+    its rows, the weights scaled to sum to (rows) x (sum of the shares)."""
+    from sklearn.linear_model import LogisticRegression
+
+    rows = np.concatenate(groups)
+    target = np.concatenate([np.full(len(g), float(j == 0)) for j, g in enumerate(groups)])
+    weight = np.concatenate([np.full(len(g), share / len(g))
+                             for g, share in zip(groups, shares, strict=True)])
+    model = LogisticRegression(C=C, max_iter=10_000, tol=1e-10)
+    model.fit(features[rows], target, sample_weight=weight * len(rows))
+    return rank_normalise(model.decision_function(features))
+
+
+def _same_ranking(got, want):
+    """Equal ranks, but for neighbours that the solver's tolerance may swap (one rank apart)."""
+    return np.abs(got - want).max() <= 1.0 / len(got) + 1e-12
+
+
+def test_the_learned_model_is_the_documented_weighted_logistic_regression():
+    rng = np.random.default_rng(5)
+    features = rng.normal(size=(40, 2))
+    prior = rng.uniform(size=40)
+    y = np.full(40, -1)
+    y[:8] = 0  # every other object is unlabelled and, with n_unlabelled >= 31, in the sample
+    y[8] = 1
+    free = np.arange(9, 40)
+    kw = {"max_weight": 1.0, "half_weight_at": 0.0}
+    for weight, C in ((0.2, 1.0), (3.0, 0.1)):
+        got = learned_prior(features, y, prior, unlabelled_weight=weight, C=C, **kw)
+        want = _reference(features, [np.array([8]), np.arange(8), free], [0.5, 0.5, weight], C)
+        assert _same_ranking(got, want)
+    # boring labels alone: the unlabelled (target 1) against the boring ones, half and half
+    y[8] = -1
+    free = np.arange(8, 40)
+    got = learned_prior(features, y, prior, **kw)
+    want = rank_normalise(prior * _reference(features, [free, np.arange(8)], [0.5, 0.5]))
+    assert _same_ranking(got, want)
+
+
+def test_the_labels_and_the_sample_weigh_as_their_shares_say():
+    """The interesting label lies between the boring one (above) and the unlabelled bulk
+    (below): which way the model turns depends only on how the boring label's share (0.5)
+    weighs against the sample's. The turning point of the documented model, found on the
+    reference fit, is where the session's model turns too."""
+    x, prior, y = _line()
+    y[np.argsort(-x)[3]], y[np.argsort(-x)[0]] = 1, 0
+    groups = [np.flatnonzero(y == 1), np.flatnonzero(y == 0), np.flatnonzero(y < 0)]
+
+    def upward(weight):
+        return _reference(x[:, None], groups, [0.5, 0.5, weight])[np.argmax(x)] == 1.0
+
+    low, high = 0.0, 50.0
+    for _ in range(30):
+        middle = (low + high) / 2
+        low, high = (low, middle) if upward(middle) else (middle, high)
+    kw = {"max_weight": 1.0, "half_weight_at": 0.0}
+    below = learned_prior(x[:, None], y, prior, unlabelled_weight=low * 0.8, **kw)
+    above = learned_prior(x[:, None], y, prior, unlabelled_weight=high * 1.25, **kw)
+    assert np.allclose(below, rank_normalise(-x))
+    assert np.allclose(above, rank_normalise(x))
+
+
+def test_the_unlabelled_sample_holds_no_labelled_object():
+    """One unlabelled object, far below, heavily weighted: the model says "high is
+    interesting". Were a boring label (above the interesting one) drawn instead, it would say
+    the opposite."""
+    x = np.array([-5.0, 1.0, 2.0, 2.1, 2.2, 2.3, 2.4, 2.5, 2.6, 2.7, 2.8])
+    y = np.array([-1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    prior = np.full(11, 0.5)
+    for seed in range(5):
+        learned = learned_prior(x[:, None], y, prior, n_unlabelled=1, unlabelled_weight=50.0,
+                                max_weight=1.0, half_weight_at=0.0, random_state=seed)
+        assert np.allclose(learned, rank_normalise(x))
+
+
+def test_left_out_arguments_are_the_documented_defaults():
+    rng = np.random.default_rng(6)
+    features = rng.normal(size=(400, 3))  # more objects than the 300 of the sample
+    prior = rng.uniform(size=400)
+    y = np.full(400, -1)
+    y[:3], y[3:6] = 1, 0
+    by_default = learned_prior(features, y, prior)
+    spelled_out = learned_prior(features, y, prior, **DEFAULTS, random_state=0)
+    assert np.array_equal(by_default, spelled_out)
+    # the sample is drawn from the seed: another seed, another sample, another model
+    assert not np.array_equal(by_default, learned_prior(features, y, prior, random_state=1))
 
 
 def test_interesting_labels_alone_change_nothing():
@@ -142,6 +236,9 @@ def test_boring_labels_alone_train_a_model_of_what_is_boring():
     low = np.argsort(features[:, 0])[:25]
     assert mixed[high].mean() < 0.5 < mixed[low].mean()
     assert np.array_equal(learned_prior(features, y, prior, min_boring_alone=6), prior)
+    # the smallest positive threshold: one boring label is enough
+    y[boring[1:]] = -1
+    assert not np.allclose(learned_prior(features, y, prior, min_boring_alone=1), prior)
 
 
 def test_boring_labels_alone_give_the_prior_times_unlike_the_boring_ones():
