@@ -33,6 +33,7 @@ MODULES: dict[str, list[str]] = {
     "src/drama/blend.py": ["tests/test_blend.py"],
     "src/drama/active/strategies.py": ["tests/test_active_strategies.py"],
     "src/drama/active/learned_prior.py": ["tests/test_active_learned_prior.py"],
+    "src/drama/seeding.py": ["tests/test_seeding.py"],
 }
 
 # Plain pytest in each mutant: no xdist workers, no doctest collection of the mutated sources.
