@@ -22,7 +22,6 @@ from drama.active import (
     default_budget,
     simulate_discovery,
 )
-from drama.active.learned_prior import learned_prior
 from drama.active.session import RANKING_VERSION
 from drama.benchmark.active_rows import active_protocol_row
 from drama.ranks import rank_normalise
@@ -264,18 +263,6 @@ def test_simulated_scientist_needs_one_truth_per_object(data):
     assert len(session.labels()) == 0
 
 
-def test_the_learned_model_starts_at_one_label_of_each_kind():
-    """One interesting and one boring label already train the logistic model (the
-    earlier default waited for two of each)."""
-    rng = np.random.default_rng(0)
-    features = rng.normal(size=(200, 4))
-    prior = rng.uniform(size=200)
-    y = np.full(200, -1)
-    y[0], y[1] = 1, 0
-    assert np.array_equal(learned_prior(features, y, prior, min_each=2), prior)
-    mixed = learned_prior(features, y, prior)
-    assert not np.allclose(mixed, prior)
-    assert mixed[0] > prior[0] and mixed[1] < prior[1]  # toward what the labels say
 
 
 def test_the_session_chooses_configurations_by_dramasearchs_own_selection(data):
@@ -363,35 +350,8 @@ def test_boring_answers_lead_the_session_past_a_start_that_ranks_the_anomalies_l
     assert sum(found[0]) <= sum(found[5]) - 15
 
 
-def test_boring_labels_alone_train_a_model_of_what_is_boring():
-    """Before any interesting label, five boring ones (all high in feature 0) teach the
-    learned model that high feature 0 is boring: such objects fall, the others rise."""
-    rng = np.random.default_rng(0)
-    features = rng.normal(size=(300, 3))
-    prior = np.full(300, 0.5)
-    y = np.full(300, -1)
-    boring = np.argsort(-features[:, 0])[:5]
-    y[boring] = 0
-    assert np.array_equal(learned_prior(features, y, prior, min_boring_alone=0), prior)
-    mixed = learned_prior(features, y, prior)  # from 5 boring labels on, by default
-    high = np.argsort(-features[:, 0])[5:30]
-    low = np.argsort(features[:, 0])[:25]
-    assert mixed[high].mean() < 0.5 < mixed[low].mean()
-    assert np.array_equal(learned_prior(features, y, prior, min_boring_alone=6), prior)
 
 
-def test_boring_labels_alone_do_not_lift_the_least_anomalous():
-    """The learned share is the prior times "unlike the boring ones": the least anomalous
-    objects, as unlike the boring ones as can be, stay in the bottom half (a model of
-    "unlike the boring ones" alone would put them above the middle)."""
-    rng = np.random.default_rng(1)
-    features = rng.normal(size=(300, 2))
-    prior = rank_normalise(features[:, 0])
-    y = np.full(300, -1)
-    y[np.argsort(-features[:, 0])[:5]] = 0
-    mixed = learned_prior(features, y, prior)
-    least = np.argsort(prior)[:30]
-    assert mixed[least].mean() < np.median(mixed)
 
 
 def test_a_session_whose_lock_was_stolen_cannot_label(tmp_path):

@@ -31,6 +31,10 @@ MODULES: dict[str, list[str]] = {
     "src/drama/metrics.py": ["tests/test_metrics.py"],
     "src/drama/ranks.py": ["tests/test_ranks.py", "tests/test_blend.py"],
     "src/drama/blend.py": ["tests/test_blend.py"],
+    "src/drama/active/strategies.py": ["tests/test_active_strategies.py"],
+    "src/drama/active/learned_prior.py": ["tests/test_active_learned_prior.py"],
+    "src/drama/seeding.py": ["tests/test_seeding.py"],
+    "src/drama/whole_set.py": ["tests/test_whole_set.py"],
 }
 
 # Plain pytest in each mutant: no xdist workers, no doctest collection of the mutated sources.

@@ -148,8 +148,9 @@ def resolve_learned_options(options: dict[str, Any] | None) -> dict[str, Any]:
         value = given.get(name, defaults[name].default)
         ok_type = isinstance(value, Integral if kind is int else Real) and \
             not isinstance(value, bool)
-        if not ok_type or value < least or (name == "C" and value <= 0) or \
-                (name == "max_weight" and value > 1):
+        # written as "not within" so that NaN, which fails every comparison, is refused
+        if not ok_type or not value >= least or (name == "C" and not value > 0) or \
+                (name == "max_weight" and not value <= 1):
             bound = {"C": "> 0", "max_weight": "in [0, 1]"}.get(
                 name, f">= {least}{' (an integer)' if kind is int else ''}")
             raise ValueError(f"learned_options[{name!r}] must be {bound}; got {value!r}.")
