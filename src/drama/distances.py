@@ -9,6 +9,7 @@ is. Nothing here modifies its inputs.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,6 +74,20 @@ def _row_squares(A: np.ndarray) -> np.ndarray:
     return (A[:, None, :] @ A[:, :, None]).reshape(len(A))
 
 
+def _pair_differences(
+    U: np.ndarray, P: np.ndarray, sigma: np.ndarray | None, rows: np.ndarray, cols: np.ndarray
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(rows, cols, (u - p) / sigma) of the given pairs, in batches: every pair may need
+    recomputing, so the (pairs, d) differences are bounded like a chunk."""
+    step = max(1, _CHUNK_ELEMENTS // U.shape[1])
+    for start in range(0, len(rows), step):
+        r, c = rows[start : start + step], cols[start : start + step]
+        diff = U[r] - P[c]
+        if sigma is not None:
+            diff /= sigma[c]
+        yield r, c, diff
+
+
 def _exact_squares(
     D2: np.ndarray, scale: np.ndarray, U: np.ndarray, P: np.ndarray, sigma: np.ndarray | None
 ) -> np.ndarray:
@@ -85,14 +100,9 @@ def _exact_squares(
     flagged = D2 < _EXACT_BELOW * scale
     if not scale.max(initial=0.0) < _OVERFLOW_RISK:
         flagged |= ~np.isfinite(D2)
-    rows, cols = np.nonzero(flagged) if flagged.any() else (np.empty(0, np.intp),) * 2
-    step = max(1, _CHUNK_ELEMENTS // U.shape[1])  # every pair may be flagged: bound the diffs
-    for start in range(0, len(rows), step):
-        r, c = rows[start : start + step], cols[start : start + step]
-        diff = U[r] - P[c]
-        if sigma is not None:
-            diff /= sigma[c]
-        D2[r, c] = _row_squares(diff)
+    if flagged.any():
+        for r, c, diff in _pair_differences(U, P, sigma, *np.nonzero(flagged)):
+            D2[r, c] = _row_squares(diff)
     return np.sqrt(D2, out=D2)
 
 
@@ -137,14 +147,10 @@ def _fourth_power(U: np.ndarray, P: np.ndarray, sigma: np.ndarray | None) -> np.
         np.square(diff, out=diff)
         out[:, j] = _row_squares(diff)
     np.sqrt(np.sqrt(out, out=out), out=out)
-    rows, cols = np.nonzero(~np.isfinite(out))
-    if len(rows):
-        big = U[rows] - P[cols]
-        if sigma is not None:
-            big /= sigma[cols]
+    for r, c, big in _pair_differences(U, P, sigma, *np.nonzero(~np.isfinite(out))):
         scale = np.abs(big).max(axis=1)
         big /= scale[:, None]
-        out[rows, cols] = scale * np.sqrt(np.sqrt(_row_squares(np.square(big))))
+        out[r, c] = scale * np.sqrt(np.sqrt(_row_squares(np.square(big))))
     return out
 
 
