@@ -187,3 +187,21 @@ def test_only_a_neural_reducer_asks_for_training_bars(app, table, tmp_path, monk
     assert asked["progress"] is bars
     if bars:  # printed once, where the others get a spinner (not drawn off a terminal)
         assert "Fitting DRAMA configurations" in result.output
+
+
+def test_space_reaches_the_session_and_its_store(app, table, tmp_path):
+    store = tmp_path / "residual.drama.db"
+    args = ["active", str(table), "--store", str(store), "--reducer", "pca", "--levels", "2",
+            "--space", "input", "--space", "residual"]
+    first = CliRunner().invoke(app, args, input="i\nq\n")
+    assert first.exit_code == 0, first.output
+    # The store records the spaces: reopening with the default (input only) is refused.
+    other = CliRunner().invoke(app, ["active", str(table), "--store", str(store),
+                                     "--reducer", "pca", "--levels", "2"], input="q\n")
+    assert other.exit_code != 0
+    assert "residual" in " ".join(other.output.split())
+    refused = CliRunner().invoke(app, ["active", str(table), "--store",
+                                       str(tmp_path / "none.drama.db"), *FAST, "--space",
+                                       "residual"], input="q\n")
+    assert refused.exit_code == 2
+    assert "residual space needs a reducer other than 'none'" in " ".join(refused.output.split())

@@ -118,6 +118,42 @@ def test_one_value_each_is_that_single_configuration(catalogue, tmp_path):
     assert "single configuration pca|l1|3|input" in _flat(result)
 
 
+def test_space_chooses_the_residual_space_for_one_configuration_or_the_search(catalogue,
+                                                                             tmp_path):
+    path, frame = catalogue
+    out = tmp_path / "o.csv"
+    result = _invoke("score", path, "-o", out, "--id-column", "obj", "--reducer", "pca",
+                     "--metric", "l1", "--levels", "2", "--space", "residual")
+    assert result.exit_code == 0, result.output
+    expected = Drama(reducer="pca", metric="l1", n_levels=2, space="residual", random_state=0,
+                     contamination=0.05).fit(frame[FEATURES])
+    np.testing.assert_allclose(pd.read_csv(out)["score"], expected.decision_scores_)
+    assert "single configuration pca|l1|2|residual" in _flat(result)
+    model = tmp_path / "m.npz"
+    result = _invoke("fit", path, "--model", model, "--id-column", "obj", "--reducer", "pca",
+                     "--reducer", "none", "--metric", "l2", "--space", "input",
+                     "--space", "residual")
+    assert result.exit_code == 0, result.output
+    search = load_detector(model)
+    assert list(search.spaces) == ["input", "residual"]
+    assert {"pca|l2|1|residual", "none|l2|1|input"} <= set(search.results_["config"])
+    assert not any(c.startswith("none|") and c.endswith("|residual")
+                   for c in search.results_["config"])
+
+
+def test_space_errors_are_clear(catalogue, tmp_path):
+    path, _ = catalogue
+    out = tmp_path / "o.csv"
+    _user_error(_invoke("score", path, "-o", out, "--space", "residual"),
+                "residual space needs a reducer other than 'none'")
+    _user_error(_invoke("score", path, "-o", out, "--reducer", "none", "--metric", "l2",
+                        "--levels", "1", "--space", "residual"),
+                "space='residual' needs a reducer")
+    _user_error(_invoke("score", path, "-o", out, "--space", "input", "--space", "input"),
+                "--space names a space twice")
+    _user_error(_invoke("score", path, "-o", out, "--space", "outer"), "Unknown space 'outer'")
+
+
 def test_labels_switch_to_the_few_label_choice(catalogue, tmp_path):
     path, frame = catalogue
     labels = tmp_path / "labels.csv"

@@ -4,7 +4,8 @@ Every function takes a block of objects ``U`` (b, d) and all prototypes ``P`` (k
 once and returns (b, k), through SciPy's ``cdist`` or matrix products rather than (b, k, d)
 temporaries (docs/engine.md, "Distances", times each against ``cdist``).
 ``prototype_distances`` walks the objects in row chunks so memory stays bounded whatever n
-is. Nothing here modifies its inputs.
+is. ``paired_distances`` measures each object against its own reconstruction instead (the
+residual space, docs/algorithm.md#residual). Nothing here modifies its inputs.
 """
 
 from __future__ import annotations
@@ -257,4 +258,68 @@ def prototype_distances(
     out = np.empty((n, k))
     for start in range(0, n, rows):
         _pairwise(U[start : start + rows], P, metric, stats, out[start : start + rows])
+    return out
+
+
+def _paired_block(U: np.ndarray, R: np.ndarray, metric: str, sigma: np.ndarray | None,
+                  whiten: np.ndarray | None) -> np.ndarray:
+    """Distances (b,) from each row of ``U`` to the same row of ``R``, by the rules the
+    prototype distances above follow (0/0 terms of Canberra count 0, Bray-Curtis keeps its
+    denominator above 1e-12, a constant vector correlates with nothing)."""
+    diff = U - R
+    if sigma is not None and metric in ("wl2", "wl4"):
+        diff /= sigma
+    if metric == "mahalanobis" and whiten is not None:
+        diff = diff @ whiten
+    if metric in ("l2", "wl2", "mahalanobis"):
+        return np.sqrt(_row_squares(diff))
+    if metric in ("l4", "wl4"):  # scaled by the largest term, so no fourth power overflows
+        scale = np.abs(diff).max(axis=1)
+        diff /= np.where(scale > 0, scale, 1.0)[:, None]
+        return scale * np.sqrt(np.sqrt(_row_squares(np.square(diff))))
+    if metric == "l1":
+        return np.abs(diff).sum(axis=1)
+    if metric == "chebyshev":
+        return np.abs(diff).max(axis=1)
+    if metric == "canberra":
+        total = np.abs(U) + np.abs(R)
+        terms = np.divide(np.abs(diff), total, out=np.zeros_like(total), where=total > 0)
+        return terms.sum(axis=1)
+    if metric == "braycurtis":
+        return np.abs(diff).sum(axis=1) / np.maximum(np.abs(U + R).sum(axis=1), 1e-12)
+    if metric == "correlation":
+        u_mean, r_mean = U.mean(axis=1), R.mean(axis=1)
+        uc, rc = U - u_mean[:, None], R - r_mean[:, None]
+        un, rn = np.sqrt(_row_squares(uc)), np.sqrt(_row_squares(rc))
+        dist = 1.0 - (uc[:, None, :] @ rc[:, :, None]).reshape(len(U)) / np.maximum(un * rn, TINY)
+        u0, r0 = _constant_rows(U, u_mean, un), _constant_rows(R, r_mean, rn)
+        dist[u0 | r0] = 1.0
+        dist[u0 & r0] = 0.0
+        return np.clip(dist, 0.0, 2.0, out=dist)
+    raise AssertionError(metric)  # paired_distances validated the name
+
+
+def paired_distances(U: np.ndarray, R: np.ndarray, metric: str, sigma: np.ndarray | None = None,
+                     whiten: np.ndarray | None = None) -> np.ndarray:
+    """Distances (n,) from each object in ``U`` to the same row of ``R`` (its own
+    reconstruction, in the residual space), in row chunks. ``sigma`` (d,) weighs wl2 / wl4
+    and ``whiten`` (d, d) is the Mahalanobis whitening, both of the leaf that reconstructed
+    the objects."""
+    if metric not in METRICS:
+        raise ValueError(f"Unknown metric {metric!r}; choose one of {', '.join(METRICS)}.")
+    if U.shape != R.shape:
+        raise ValueError(f"objects {U.shape} and reconstructions {R.shape} differ in shape")
+    if metric in ("wl2", "wl4") and sigma is None:
+        raise ValueError(f"The {metric!r} metric needs the leaf's spread (sigma).")
+    if metric == "mahalanobis" and whiten is None:
+        raise ValueError(
+            "The Mahalanobis metric needs leaf covariances, which this model did not keep. "
+            "Refit with metric='mahalanobis' or keep_covariance=True."
+        )
+    n, d = U.shape
+    rows = max(1, _CHUNK_ELEMENTS // max(d, 1))
+    out = np.empty(n)
+    for start in range(0, n, rows):
+        block = slice(start, start + rows)
+        out[block] = _paired_block(U[block], R[block], metric, sigma, whiten)
     return out

@@ -49,8 +49,11 @@ class Drama(AnomalyDetector):
         Level whose leaves score objects; None means the deepest, ``n_levels``.
     latent_dim : int, default=2
         Size of each node's latent space.
-    space : {"input", "latent"}, default="input"
-        Where distances are measured.
+    space : {"input", "latent", "residual"}, default="input"
+        Where distances are measured: to the prototype in input space, to the leaf's latent
+        mean in latent space, or, in the residual space, to the object's own reconstruction
+        by the reducer of its nearest prototype's leaf (not with ``reducer="none"``, whose
+        reconstruction is the object itself).
     scaling : {"minmax", "standard", "robust", "global", "none"}, default="minmax"
     clustering : {"ward", "kmeans"}, default="ward"
     min_node_size : int, default=10
@@ -140,6 +143,10 @@ class Drama(AnomalyDetector):
     def _check_params(self) -> None:
         check_option(self.metric, METRICS, "metric")
         check_option(self.space, SPACES, "space")
+        if self.space == "residual" and self.reducer == "none":
+            raise ValueError("space='residual' needs a reducer: with reducer='none' every "
+                             "object is its own reconstruction. Use space='input' or "
+                             "another reducer such as 'pca'.")
         check_option(self.scaling, SCALINGS, "scaling")
         check_option(self.clustering, CLUSTERINGS, "clustering")
         for name in ("n_levels", "latent_dim", "min_node_size", "max_fit_samples"):
@@ -179,12 +186,12 @@ class Drama(AnomalyDetector):
             )
 
     def distance_dims(self, space: str | None = None) -> int:
-        """How many dimensions distances are measured in: the object's size in input space,
-        the width of the root's codes in latent space (a reducer may keep fewer than
-        ``latent_dim``)."""
+        """How many dimensions distances are measured in: the object's size in the input and
+        residual spaces, the width of the root's codes in latent space (a reducer may keep
+        fewer than ``latent_dim``)."""
         self._check_fitted()
         space = check_option(space or self.space, SPACES, "space")
-        if space == "input":
+        if space != "latent":  # the residual space compares objects in input space too
             return int(np.prod(self.sample_shape_))
         return _latent_width(self.tree_)
 
@@ -203,7 +210,7 @@ class Drama(AnomalyDetector):
         self._check_params()
         arr = check_array(X, min_objects=2)
         n_features = int(np.prod(arr.shape[1:]))
-        if self.space == "input":
+        if self.space != "latent":
             self._check_correlation_dims(self.metric, n_features)
         scaler = Scaler(self.scaling).fit(arr)
         scaled = scaler.transform(arr)

@@ -188,6 +188,8 @@ def _score_tree(det: Drama, X: np.ndarray, metrics: list[str], levels: list[int]
     scores: dict[str, np.ndarray] = {}
     cost: dict[str, float] = {}
     for space in spaces:
+        if space == "residual" and det.reducer == "none":
+            continue  # the identity reconstructs every object exactly: no residual
         dims = det.distance_dims(space)
         for metric in metrics:
             if not ranks_in(metric, dims):
@@ -239,7 +241,10 @@ class DramaSearch(AnomalyDetector):
     levels : sequence of int, default=(1, 2, 3, 4)
         Tree levels scored; the trees are ``max(levels)`` deep. Level 4 (up to 16 leaves)
         gives the consensus prototypes close to clusters that three levels merge.
-    spaces : sequence of {"input", "latent"}, default=("input",)
+    spaces : sequence of {"input", "latent", "residual"}, default=("input",)
+        Where each tree's configurations measure distances (``Drama``'s ``space``). The
+        residual space is scored for every reducer but ``"none"``, whose reconstruction is
+        the object itself.
     members : sequence of str, default=DEFAULT_MEMBERS
         Whole-set members (:mod:`drama.whole_set`), each its own configuration and family
         of the label-free blend: ``"none|<metric>|0|input"`` (the whole set as one
@@ -446,7 +451,12 @@ class DramaSearch(AnomalyDetector):
         for s in spaces:
             if s not in SPACES:
                 raise ValueError(f"Unknown space {s!r}; choose from {', '.join(SPACES)}.")
-        if spaces == ["input"] and not any(ranks_in(m, n_features) for m in metrics):
+        if set(spaces) == {"residual"} and set(reducers) == {"none"}:
+            raise ValueError("The residual space needs a reducer other than 'none' (which "
+                             "reconstructs every object exactly); add one, e.g. "
+                             "reducers=['none', 'pca'], or another space.")
+        if set(spaces) <= {"input", "residual"} and \
+                not any(ranks_in(m, n_features) for m in metrics):
             raise _no_configuration()  # known before any fit (latent widths are not)
         check_random_state(self.random_state)
         self._check_selection_params()

@@ -4,7 +4,7 @@ Each split fits a reducer on the node's objects, clusters their latent codes in 
 keeps, for each child, the latent mean and its decoded prototype (plus the statistics the
 weighted and Mahalanobis metrics need). Level L's leaves are the nodes created at depth L
 plus shallower nodes that could not be split further. One fitted tree scores every level,
-every metric and both spaces.
+every metric and all three spaces.
 """
 
 from __future__ import annotations
@@ -19,13 +19,22 @@ import numpy as np
 
 from drama._validation import check_integer
 from drama.clustering import CLUSTERINGS, assign, split_centres
-from drama.distances import LeafStats, prototype_distances, spread, whitening
+from drama.distances import (
+    LeafStats,
+    paired_distances,
+    prototype_distances,
+    spread,
+    whitening,
+)
 from drama.persistence import group
 from drama.reducers import as_reducer, get_reducer_spec
 from drama.scaling import column_size, is_spread
 from drama.seeding import draw_seed
 
-SPACES = ("input", "latent")
+SPACES = ("input", "latent", "residual")
+# The residual space reconstructs objects in row blocks of at most this many values (8 MiB
+# of float64 per reducer), so its memory does not grow with the number of objects.
+RESIDUAL_BLOCK_VALUES = 1 << 20
 # A d x d covariance is estimated well from a few thousand objects; more only costs time.
 COVARIANCE_SAMPLES = 4000
 
@@ -452,7 +461,10 @@ class SplitTree:
 
     def level_scores(self, X: np.ndarray, metrics: list[str], levels: list[int],
                      space: str = "input") -> dict[tuple[int, str], np.ndarray]:
-        """``{(level, metric): min distance to that level's leaves}`` for every object."""
+        """``{(level, metric): min distance to that level's leaves}`` for every object; in
+        the residual space, the distance to its own reconstruction (:meth:`residual_scores`)."""
+        if space == "residual":
+            return self.residual_scores(X, metrics, levels)
         nodes = self.scored_nodes(levels)
         column = {node_id: c for c, node_id in enumerate(nodes)}
         out = {}
@@ -461,4 +473,51 @@ class SplitTree:
             for level in levels:
                 cols = [column[i] for i in self.prototypes(level)]
                 out[(level, metric)] = dist[:, cols].min(axis=1)
+        return out
+
+    def _reconstruct(self, X: np.ndarray, encoder: int) -> np.ndarray:
+        """``decode(encode(X))`` by reducer ``encoder``, flattened; never non-finite."""
+        reducer = self.reducers_[encoder]
+        with np.errstate(all="ignore"):
+            out = np.asarray(reducer.decode(reducer.encode(X)), dtype=np.float64)
+        out = out.reshape(len(X), -1)
+        if not np.isfinite(out).all():
+            where = next((n.path for n in self.nodes_ if n.encoder == encoder), "")
+            raise ValueError(
+                f"The reducer of node {where or 'root'!r} reconstructed non-finite values: the "
+                "(scaled) data are too large for it. Use scaling='minmax' or rescale the data."
+            )
+        return out
+
+    def residual_scores(self, X: np.ndarray, metrics: list[str],
+                        levels: list[int]) -> dict[tuple[int, str], np.ndarray]:
+        """``{(level, metric): distance to the object's own reconstruction}``: the object goes
+        to the leaf of its nearest prototype at that level (under that metric, in input
+        space) and is reconstructed by that leaf's reducer, the one whose latent space holds
+        the leaf (its parent's). Unlike a shared prototype, the reconstruction follows the
+        object's own shift and amplitude, and leaves what the reducer cannot express."""
+        if self.reducer == "none":
+            raise ValueError("The residual space needs a reducer: with reducer='none' every "
+                             "object is its own reconstruction. Use space='input' or "
+                             "another reducer.")
+        nodes = self.scored_nodes(levels)
+        column = {node_id: c for c, node_id in enumerate(nodes)}
+        out = {(level, metric): np.empty(len(X)) for metric in metrics for level in levels}
+        step = max(1, RESIDUAL_BLOCK_VALUES // max(1, int(np.prod(X.shape[1:]))))
+        for start in range(0, len(X), step):
+            block = X[start : start + step]
+            flat = block.reshape(len(block), -1)
+            rebuilt: dict[int, np.ndarray] = {}  # reducer index -> the block's reconstruction
+            for metric in metrics:
+                dist = self.node_distances(block, metric, "input", nodes)
+                for level in levels:
+                    leaves = np.asarray(self.prototypes(level))
+                    nearest = leaves[dist[:, [column[i] for i in leaves]].argmin(axis=1)]
+                    scores = out[(level, metric)][start : start + step]
+                    for node_id in np.unique(nearest):
+                        node, rows = self.nodes_[node_id], nearest == node_id
+                        if node.encoder not in rebuilt:
+                            rebuilt[node.encoder] = self._reconstruct(block, node.encoder)
+                        scores[rows] = paired_distances(flat[rows], rebuilt[node.encoder][rows],
+                                                        metric, node.in_sigma, node.in_whiten)
         return out

@@ -41,8 +41,8 @@ LABEL_FREE_STARTS = ("trees", "blend")
 
 
 def _session_search(reducers: Sequence[str], levels: Sequence[int],
-                    metrics: Sequence[str] | str, label_free: str, random_state: int | None,
-                    progress: bool) -> DramaSearch:
+                    metrics: Sequence[str] | str, spaces: Sequence[str], label_free: str,
+                    random_state: int | None, progress: bool) -> DramaSearch:
     """The session's (unfitted) search over its grid, with the search's own selection
     options. ``label_free="trees"`` is the tree consensus among configurations stable
     across two seeds; ``"blend"`` the search's defaults (the trees blended with the
@@ -55,7 +55,7 @@ def _session_search(reducers: Sequence[str], levels: Sequence[int],
     # in robust-scaled features: the whitened space made optdigits' session find 65
     # anomalies instead of 143 (docs/active.md).
     return DramaSearch(reducers=list(reducers), metrics=metrics, levels=list(levels),
-                       relevance_alpha=None, relevance_space="robust", **start,
+                       spaces=list(spaces), relevance_alpha=None, relevance_space="robust", **start,
                        drama_params={"reducer_options": bars} if bars else None,
                        random_state=random_state)
 
@@ -84,8 +84,9 @@ class ActiveSession:
         One unique id per object (stored as text); default "0".."n-1".
     store : str or PathLike, optional
         SQLite file for the labels; None keeps labels in memory only (a throw-away file).
-    reducers, levels, metrics : sequences of str, int and str (metrics may be "all")
-        The DRAMA configurations to choose from. The choice among them is
+    reducers, levels, metrics, spaces : sequences of str, int, str and str (metrics may be "all")
+        The DRAMA configurations to choose from (``spaces``: :class:`drama.DramaSearch`'s,
+        e.g. ``("input", "residual")``). The choice among them is
         :meth:`drama.DramaSearch.select`'s, re-run with the labels at every :meth:`refit`
         (interesting = 1, boring = 0, unlabelled = -1; label-free until the first
         interesting label); ``selection_`` says what it chose.
@@ -142,6 +143,7 @@ class ActiveSession:
         reducers: Sequence[str] = ("none", "pca"),
         levels: Sequence[int] = (1, 2, 3),
         metrics: Sequence[str] | str = "all",
+        spaces: Sequence[str] = ("input",),
         strategy: str = "top",
         alpha: float = 16.0,
         bandwidth: float = 1.0,
@@ -189,6 +191,8 @@ class ActiveSession:
             "reducers": list(reducers),
             "levels": [int(v) for v in levels],
             "metrics": metrics if isinstance(metrics, str) else list(metrics),
+            # recorded only when not the input space, so earlier stores reopen unchanged
+            **({} if list(spaces) == ["input"] else {"spaces": list(spaces)}),
             "random_state": random_state,
             "model": model,
             "alpha": float(alpha),
@@ -205,7 +209,8 @@ class ActiveSession:
             store = os.path.join(self._memory_dir.name, "labels.drama.db")
         # Check the options, then open the store: a typo must not leave a store that records
         # it, and a locked or mismatched store fails before any fitting.
-        search = _session_search(reducers, levels, metrics, label_free, random_state, progress)
+        search = _session_search(reducers, levels, metrics, spaces, label_free, random_state,
+                                 progress)
         search.check_grid(int(np.prod(arr.shape[1:])))
         self.store = ActiveStore(
             store, fingerprint=data_fingerprint(arr, ids), ids=ids, config=self.config,

@@ -141,6 +141,10 @@ def active(
         help="DRAMA reducers to choose among (repeat the option).")] = None,
     levels: Annotated[int, typer.Option(
         min=1, help="Tree levels 1..LEVELS to choose among.")] = 3,
+    space: Annotated[list[str] | None, typer.Option(
+        help="Spaces to choose among (repeat the option): input, latent, residual (an object "
+        "against its own reconstruction; not for the none reducer).",
+        show_default="input")] = None,
     strategy: Annotated[str, typer.Option(help="Query strategy: top or balanced.")] = "top",
     budget: Annotated[int, typer.Option(min=1, help="Stop after this many answers.")] = 50,
     plot_dir: Annotated[Path | None, typer.Option(
@@ -185,7 +189,8 @@ def active(
         with nullcontext() if neural else err.status("Fitting DRAMA configurations..."):
             session = ActiveSession(
                 X, ids=ids, store=store, reducers=reducers,
-                levels=tuple(range(1, levels + 1)), strategy=strategy,
+                levels=tuple(range(1, levels + 1)), spaces=tuple(space or ("input",)),
+                strategy=strategy,
                 random_state=random_state, steal_lock=steal_lock, progress=neural,
             )
     # Every store fault (read-only, damaged, taken over, full disk) is one red line.

@@ -189,6 +189,7 @@ def _ranks(scores: np.ndarray) -> np.ndarray:
 
 # The options that choose or shape the detector, for messages.
 OPTION_NAMES = {"reducer": "--reducer", "metric": "--metric", "levels": "--levels",
+                "space": "--space",
                 "latent_dim": "--latent-dim", "scaling": "--scaling",
                 "contamination": "--contamination", "seed": "--seed", "labels": "--labels"}
 
@@ -298,6 +299,13 @@ LevelsOpt = Annotated[
                  "deep as the deepest). Repeat to search among several.",
                  show_default="1, 2, 3, 4 (searched)"),
 ]
+SpaceOpt = Annotated[
+    list[str] | None,
+    typer.Option("--space", help="Where distances are measured: input (object to prototype), "
+                 "latent (codes to the leaf's latent mean) or residual (object to its own "
+                 "reconstruction by its leaf's reducer; not with --reducer none). Repeat to "
+                 "search among several.", show_default="input"),
+]
 LabelsOpt = Annotated[
     Path | None,
     typer.Option("--labels", help="CSV of known objects: id (the --id-column's values, or "
@@ -371,6 +379,7 @@ def score(
     reducer: ReducerOpt = None,
     metric: MetricOpt = None,
     levels: LevelsOpt = None,
+    space: SpaceOpt = None,
     latent_dim: LatentOpt = None,
     scaling: ScalingOpt = None,
     contamination: ContamOpt = None,
@@ -389,9 +398,9 @@ def score(
     """Score every row of INPUT and write id, score, label (0/1) and rank, in the input order.
 
     Without options DRAMA searches its configurations label-free and averages those that
-    agree; --reducer, --metric and --levels narrow the search."""
+    agree; --reducer, --metric, --levels and --space narrow the search."""
     with user_errors():
-        given = {"reducer": reducer, "metric": metric, "levels": levels,
+        given = {"reducer": reducer, "metric": metric, "levels": levels, "space": space,
                  "latent_dim": latent_dim, "scaling": scaling,
                  "contamination": contamination, "seed": seed, "labels": labels}
         if model is not None:
@@ -463,7 +472,7 @@ def _fit_from_options(features: Any, known: np.ndarray | None, given: dict[str, 
     tree_options = {k: given[k] for k in ("latent_dim", "scaling") if given[k] is not None}
     det = build_detector(given["reducer"], given["metric"], given["levels"], tree_options,
                          {"contamination": given["contamination"],
-                          "random_state": given["seed"]}, device)
+                          "random_state": given["seed"]}, device, given["space"])
     if known is not None and isinstance(det, Drama):
         raise UserError("--labels chooses among configurations, and one --reducer, --metric "
                         "and --levels name a single one; repeat one of them or leave it out.")
@@ -482,6 +491,7 @@ def fit(
     reducer: ReducerOpt = None,
     metric: MetricOpt = None,
     levels: LevelsOpt = None,
+    space: SpaceOpt = None,
     latent_dim: LatentOpt = None,
     scaling: ScalingOpt = None,
     contamination: ContamOpt = None,
@@ -493,7 +503,7 @@ def fit(
     """Fit DRAMA on INPUT and save the model, to apply later with `drama score --model`.
 
     Without options it is the label-free search over DRAMA's configurations; --reducer,
-    --metric and --levels narrow it, --labels makes it choose with known objects."""
+    --metric, --levels and --space narrow it, --labels makes it choose with known objects."""
     from drama.persistence import detector_format
 
     with user_errors():
@@ -504,7 +514,8 @@ def fit(
         known = None if labels is None else read_labels(labels, ids, id_name, len(features))
         det = _fit_from_options(
             features, known,
-            {"reducer": reducer, "metric": metric, "levels": levels, "latent_dim": latent_dim,
+            {"reducer": reducer, "metric": metric, "levels": levels, "space": space,
+             "latent_dim": latent_dim,
              "scaling": scaling, "contamination": contamination, "seed": seed}, device)
         det.save(model)  # through a temporary file: never half a model
         out = out_console()

@@ -1,9 +1,10 @@
 """Which detector ``drama score`` and ``drama fit`` run, and what they say about it.
 
 By default the command line runs the label-free :class:`drama.DramaSearch` (the
-meta-algorithm); ``--reducer``, ``--metric`` and ``--levels`` narrow its pool, and when
-each names exactly one value the result is that single :class:`drama.Drama`
-configuration. ``--labels FILE`` switches the search to its few-label choice.
+meta-algorithm); ``--reducer``, ``--metric``, ``--levels`` and ``--space`` narrow its pool,
+and when each names exactly one value (``--space`` may be left out: the input space) the
+result is that single :class:`drama.Drama` configuration. ``--labels FILE`` switches the
+search to its few-label choice.
 """
 
 from __future__ import annotations
@@ -36,9 +37,11 @@ def is_single(reducers: list[str] | None, metrics: list[str] | None,
 
 def build_detector(reducers: list[str] | None, metrics: list[str] | None,
                    levels: list[int] | None, tree_options: dict[str, Any],
-                   common: dict[str, Any], device: str | None) -> Any:
+                   common: dict[str, Any], device: str | None,
+                   spaces: list[str] | None = None) -> Any:
     """The detector the options ask for, not yet fitted. ``tree_options`` are Drama
-    parameters for every tree (latent_dim, scaling); ``common`` contamination and seed."""
+    parameters for every tree (latent_dim, scaling); ``common`` contamination and seed;
+    ``spaces`` where distances are measured (None: the input space)."""
     from drama import Drama, DramaSearch
     from drama.reducers.neural import NEURAL_NAMES
     from drama.search import DEFAULT_LEVELS, DEFAULT_METRICS, DEFAULT_REDUCERS
@@ -50,16 +53,20 @@ def build_detector(reducers: list[str] | None, metrics: list[str] | None,
         raise UserError(device_refused(names[0]))
     # the neural reducers show their training bars (and run where --device says)
     options = {"progress": True, **({} if device is None else {"device": device})}
-    if metrics is not None and levels is not None and is_single(reducers, metrics, levels):
-        return Drama(reducer=names[0], metric=metrics[0], n_levels=levels[0], **tree_options,
-                     reducer_options=options if neural else None, **common)
+    spaces = list(spaces or ["input"])
+    if len(set(spaces)) != len(spaces):
+        raise UserError(f"--space names a space twice: {spaces}.")
+    if metrics is not None and levels is not None and is_single(reducers, metrics, levels) \
+            and len(spaces) == 1:
+        return Drama(reducer=names[0], metric=metrics[0], n_levels=levels[0], space=spaces[0],
+                     **tree_options, reducer_options=options if neural else None, **common)
     if len(set(names)) != len(names):
         raise UserError(f"--reducer names a reducer twice: {names}.")
     drama_params = dict(tree_options)
     if neural:
         drama_params["reducer_options"] = {r: options for r in neural}
     return DramaSearch(reducers=names, metrics=list(metrics) if metrics else DEFAULT_METRICS,
-                       levels=sorted(set(levels)) if levels else DEFAULT_LEVELS,
+                       levels=sorted(set(levels)) if levels else DEFAULT_LEVELS, spaces=spaces,
                        drama_params=drama_params or None, **common)
 
 
