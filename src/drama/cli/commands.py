@@ -564,7 +564,8 @@ def datasets(
 @app.command()
 def demo(
     out: Annotated[
-        Path, typer.Option("--out", help="Folder for the report (created if missing).")
+        Path, typer.Option("--output", "-o", "--out",
+                           help="Folder for the report (created if missing).")
     ] = Path("drama-report"),
 ) -> None:
     """Run DRAMA on the embedded breast-cancer task and write a small report with plots."""
