@@ -241,3 +241,35 @@ def test_features_check_their_input_like_the_grid() -> None:
         curve_features([0, 1, 2], [1, 2, 3], [0.1, -0.1, 0.1])
     with pytest.raises(ValueError, match="NaN"):
         curve_features([0, 1, 2], [1, 2, 3], [0.1, np.nan, 0.1])
+
+
+def test_load_by_name_resolves_the_crts_folder(tmp_path, monkeypatch) -> None:
+    from drama.datasets import load
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("DRAMA_DATA", raising=False)
+    with pytest.raises(FileNotFoundError, match="lightcurves/crts"):
+        load("crts-grid", data_dir=tmp_path)
+    folder = tmp_path / "lightcurves" / "crts"
+    folder.mkdir(parents=True)
+    _write_crts(folder, {"TranID1": 8, "TranID2": 9, "TranID3": 7, "TranID4": 6},
+                labels={"TranID1": "SN", "TranID2": "Mira", "TranID3": "SN/CV",
+                        "TranID4": "AGN?"})
+    X, y = load("crts-grid", data_dir=tmp_path)  # TranID3's class is ambiguous: left out
+    assert X.shape == (3, 64, 2) and list(y) == [0, 1, 0]
+    monkeypatch.setenv("DRAMA_DATA", str(tmp_path))
+    pytest.importorskip("light_curve", reason=NEEDS_LIGHT_CURVE)
+    X, y = load("crts")
+    assert X.shape == (3, len(FEATURES)) and list(y) == [0, 1, 0]
+
+
+def test_load_crts_by_name_from_the_shared_data(shared_data) -> None:
+    from drama.datasets import load
+
+    if not (shared_data / "lightcurves" / "crts" / "CRTS_subset_500.csv").is_file():
+        pytest.skip(f"the CRTS light curves are not in {shared_data}/lightcurves/crts")
+    pytest.importorskip("light_curve", reason=NEEDS_LIGHT_CURVE)
+    with pytest.warns(UserWarning, match="skipped 34 of 500"):
+        X, y = load("crts", data_dir=shared_data)
+    assert X.shape == (433, len(FEATURES)) and int(y.sum()) == 42
+    assert np.isfinite(X).all()
