@@ -111,3 +111,20 @@ def test_a_long_table_without_light_curves_is_pointed_out(tmp_path) -> None:
     quiet = _invoke("score", wide, "--id-column", "oid", *ONE_CONFIG, "-o", tmp_path / "w.csv")
     assert quiet.exit_code == 0, quiet.output
     assert "light-curve table" not in quiet.output
+
+
+def test_the_crts_light_curves_score_through_the_command_line(shared_data, tmp_path) -> None:
+    curves = shared_data / "lightcurves" / "crts" / "CRTS_subset_500.csv"
+    if not curves.is_file():
+        pytest.skip(f"the CRTS light curves are not at {curves}")
+    out = tmp_path / "crts.csv"
+    result = _invoke("score", curves, "--light-curves", "--id-column", "ID", "--time", "MJD",
+                     "--mag", "Mag", "--err", "Magerr", "--representation", "grid",
+                     *ONE_CONFIG, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "466 scored as grid (64x2 per object), 34 left out" in " ".join(result.output.split())
+    scores = pd.read_csv(out, dtype={"ID": str})
+    first_seen = list(dict.fromkeys(pd.read_csv(curves, usecols=["ID"], dtype=str).ID))
+    assert len(scores) == 466 and scores.ID.is_unique
+    assert list(scores.ID) == [i for i in first_seen if i in set(scores.ID)]
+    assert np.isfinite(scores.score).all()
