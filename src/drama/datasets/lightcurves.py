@@ -18,6 +18,10 @@ seasonal gaps). :func:`curve_to_grid` makes one curve into an ``(n_bins, C)`` ar
 
 Channels (last axis): ``mag`` (as above), ``err`` (the binned error, interpolated in gaps)
 and, on request, ``count`` (log(1 + points in the bin): where the curve was really seen).
+
+:func:`curves_from_table` makes a long-format table (one row per observation) into one row
+per object, as that grid or as the ``light-curve`` package's features
+(:mod:`drama.datasets.lightcurve_features`); ``docs/lightcurves.md`` gives the rules.
 """
 
 from __future__ import annotations
@@ -259,7 +263,7 @@ def curves_from_table(
         splits each object into one curve per band (features and grid channels per band).
     representation
         ``"features"`` (the ``light-curve`` package's features, see
-        :mod:`drama.datasets.lightcurve_features`) or ``"grid"`` (:func:`curve_to_grid`).
+        ``drama.datasets.lightcurve_features``) or ``"grid"`` (:func:`curve_to_grid`).
     min_points
         The too-few-points rule: an object needs at least this many observations at
         distinct times in every band, else it is left out (``on_short="skip"``: with a
