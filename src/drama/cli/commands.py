@@ -40,6 +40,18 @@ from drama.cli.detector import (
     sidecar_path,
     write_sidecar,
 )
+from drama.cli.lightcurves import (
+    BandOpt,
+    ErrOpt,
+    LightCurvesOpt,
+    MagOpt,
+    MinPointsOpt,
+    RepresentationOpt,
+    TimeOpt,
+    curve_options,
+    read_light_curves,
+    warn_if_long_format,
+)
 from drama.exceptions import DeviceError, UserError
 
 if TYPE_CHECKING:  # pragma: no cover - for type hints only
@@ -394,6 +406,13 @@ def score(
     ] = None,
     device: DeviceOpt = None,
     force: ForceOpt = False,
+    light_curves: LightCurvesOpt = False,
+    time: TimeOpt = None,
+    mag: MagOpt = None,
+    err: ErrOpt = None,
+    band: BandOpt = None,
+    representation: RepresentationOpt = None,
+    min_points: MinPointsOpt = None,
 ) -> None:
     """Score every row of INPUT and write id, score, label (0/1) and rank, in the input order.
 
@@ -415,7 +434,13 @@ def score(
         check_table_output(output, input, force=force)
         check_replaceable(sidecar_path(output), "--output's record", "run record",
                           is_run_record, force)
-        features, ids, y, id_name = _read_input(input, id_column, label_column)
+        curves = curve_options(light_curves, time, mag, err, band, representation,
+                               min_points, id_column)
+        if curves is None:
+            features, ids, y, id_name = _read_input(input, id_column, label_column)
+            warn_if_long_format(_table_columns(input), ids, id_name)
+        else:
+            features, ids, y, id_name = read_light_curves(input, label_column, curves)
         if model is not None:
             det = _load_model(model, device)
             if det.threshold_ is None:
@@ -499,6 +524,13 @@ def fit(
     labels: LabelsOpt = None,
     device: DeviceOpt = None,
     force: ForceOpt = False,
+    light_curves: LightCurvesOpt = False,
+    time: TimeOpt = None,
+    mag: MagOpt = None,
+    err: ErrOpt = None,
+    band: BandOpt = None,
+    representation: RepresentationOpt = None,
+    min_points: MinPointsOpt = None,
 ) -> None:
     """Fit DRAMA on INPUT and save the model, to apply later with `drama score --model`.
 
@@ -510,7 +542,13 @@ def fit(
         check_target(model, input, "--model", ".npz")
         check_replaceable(model, "--model", "model",
                           lambda path: detector_format(path) is not None, force)
-        features, ids, y, id_name = _read_input(input, id_column, label_column)
+        curves = curve_options(light_curves, time, mag, err, band, representation,
+                               min_points, id_column)
+        if curves is None:
+            features, ids, y, id_name = _read_input(input, id_column, label_column)
+            warn_if_long_format(_table_columns(input), ids, id_name)
+        else:
+            features, ids, y, id_name = read_light_curves(input, label_column, curves)
         known = None if labels is None else read_labels(labels, ids, id_name, len(features))
         det = _fit_from_options(
             features, known,

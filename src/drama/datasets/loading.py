@@ -17,7 +17,7 @@ import pandas as pd
 
 from .builtin_tasks import BUILTINS
 from .download import CATALOGUE
-from .folders import DATA_ENV, SUFFIXES, data_dirs
+from .folders import DATA_ENV, SUFFIXES, data_dirs, data_subfolder
 from .readers import (
     ARRAY_FORMATS,
     FORMATS,
@@ -138,7 +138,7 @@ def _resolve(name_or_path: PathArg, data_dir: DataDirArg) -> Path | str:
         if not text:
             raise ValueError("the data set name is empty; give a name such as 'cardio' or a path.")
         if not _looks_like_path(text):
-            if text in BUILTINS:
+            if text in BUILTINS or text in COLLECTIONS:
                 return text
             return find(text, data_dir)
         path = Path(text).expanduser()
@@ -156,6 +156,30 @@ def _resolve(name_or_path: PathArg, data_dir: DataDirArg) -> Path | str:
     raise FileNotFoundError(f"data file not found: {path}")
 
 
+# Tasks made from a folder of files in a data folder: name -> light-curve representation.
+COLLECTIONS = {"crts": "features", "crts-grid": "grid"}
+
+
+def _load_collection(name: str, data_dir: DataDirArg) -> tuple[np.ndarray, np.ndarray]:
+    """The CRTS light curves with a usable class (the rare-class rule of ``drama benchmark
+    -d crts``: y = 1 for every class but SN, CV, AGN and Blazar), one row of light-curve
+    features per curve (``"crts"``) or one ``(64, 2)`` grid (``"crts-grid"``)."""
+    from drama.benchmark.suites import crts_rare_classes
+    from drama.datasets.lightcurves import load_crts
+
+    root = data_subfolder("lightcurves", "crts", data_dir=data_dir)
+    if root is None:
+        looked = ", ".join(str(d / "lightcurves" / "crts") for d in data_dirs(data_dir))
+        raise FileNotFoundError(
+            f"{name!r} reads the CRTS light curves from lightcurves/crts/ in a data folder; "
+            f"none was found (looked in {looked}). Pass data_dir=, or set {DATA_ENV} to the "
+            "folder that holds lightcurves/crts."
+        )
+    X, labels, _ = load_crts(root, representation=COLLECTIONS[name])
+    keep, _, y = crts_rare_classes(labels)
+    return X[keep], y
+
+
 def load(
     name_or_path: PathArg,
     *,
@@ -167,7 +191,9 @@ def load(
     Parameters
     ----------
     name_or_path
-        A built-in task (``"breast_cancer"``, ``"digits_new_class"``), a data set name
+        A built-in task (``"breast_cancer"``, ``"digits_new_class"``), the CRTS light
+        curves of a data folder's ``lightcurves/crts/`` (``"crts"``: light-curve features,
+        ``"crts-grid"``: the fixed grid; y = 1 for the rare classes), a data set name
         found in the data folders (``"cardio"`` -> ``cardio.mat``), or a path to a
         ``.mat`` (MATLAB v5 or v7.3), ``.npz`` (arrays ``X``, ``y``), ``.npy`` (X only),
         ``.csv``, ``.parquet`` or ``.fits``/``.fit`` file.
@@ -197,6 +223,8 @@ def load(
     if isinstance(target, str):
         if label_column is not None:
             raise ValueError(f"label_column applies to tables only, not to the task {target!r}.")
+        if target in COLLECTIONS:
+            return _load_collection(target, data_dir)
         return BUILTINS[target].loader()
     fmt = file_format(target)
     if fmt in ARRAY_FORMATS:
