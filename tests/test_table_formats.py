@@ -361,3 +361,53 @@ def test_truncated_fits_is_named_as_such(tmp_path: Path) -> None:
     (tmp_path / "cut.fits.gz").write_bytes(packed[: len(packed) // 2])
     with pytest.raises(ValueError, match="gzip stream is truncated or corrupt"):
         load_table(tmp_path / "cut.fits.gz")
+
+
+@pytest.mark.parametrize("name", ["t.csv.gz", "t.fits.gz", "t.vot", "t.xml", "t.ecsv", "t.h5"])
+def test_cli_scores_every_format_as_the_csv(tmp_path: Path, name: str) -> None:
+    frame = _catalogue(40)
+    frame.loc[3, "flux"] += 9.0
+    _write(frame, tmp_path / "t.csv")
+    _write(frame, tmp_path / name)
+    single = ["--reducer", "none", "--metric", "l2", "--levels", "1"]
+    for source, out in ((tmp_path / "t.csv", "csv-scores.csv"), (tmp_path / name, "s.csv")):
+        result = _invoke("score", source, "-o", tmp_path / out, *single)
+        assert result.exit_code == 0, result.output
+        assert "Using column 'id' as the object ids" in result.output
+    expected = pd.read_csv(tmp_path / "csv-scores.csv")
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "s.csv"), expected)
+    assert expected["id"].tolist() == frame["id"].tolist()
+
+
+def test_active_reads_the_hdu_it_is_given(tmp_path: Path) -> None:
+    path = tmp_path / "multi.fits"
+    rng = np.random.default_rng(5)
+    catalogue = Table({"id": [f"gal{i}" for i in range(30)], "a": rng.normal(size=30),
+                       "b": rng.normal(size=30)})
+    hdus = [fits.PrimaryHDU(), fits.table_to_hdu(Table({"x": [1.0, 2.0]})),
+            fits.table_to_hdu(catalogue)]
+    hdus[2].name = "GALAXIES"
+    fits.HDUList(hdus).writeto(path)
+    out = tmp_path / "rank.csv"
+    result = CliRunner().invoke(app, ["active", str(path), "--hdu", "galaxies", "--store",
+                                      str(tmp_path / "s.db"), "--reducer", "none", "--levels",
+                                      "1", "--output", str(out)], input="q\n")
+    assert result.exit_code == 0, result.output
+    assert sorted(pd.read_csv(out)["id"]) == sorted(catalogue["id"])
+
+
+def test_cli_scores_spectra_as_the_table_of_their_elements(tmp_path: Path) -> None:
+    table, flux = _spectra(n=40, length=12)
+    flux[7] += 5.0
+    table["flux"] = flux
+    table.write(tmp_path / "spectra.fits")
+    wide = pd.DataFrame(flux, columns=[f"flux[{i}]" for i in range(12)])
+    wide.insert(0, "id", table["id"].tolist())
+    wide.to_csv(tmp_path / "wide.csv", index=False)
+    single = ["--reducer", "pca", "--metric", "l2", "--levels", "1"]
+    for source in ("spectra.fits", "wide.csv"):
+        result = _invoke("score", tmp_path / source, "-o", tmp_path / f"{source}.csv", *single)
+        assert result.exit_code == 0, result.output
+    scored = pd.read_csv(tmp_path / "spectra.fits.csv")
+    pd.testing.assert_frame_equal(scored, pd.read_csv(tmp_path / "wide.csv.csv"))
+    assert scored.loc[scored["rank"] == 1, "id"].item() == table["id"][7]
