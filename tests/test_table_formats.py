@@ -411,3 +411,19 @@ def test_cli_scores_spectra_as_the_table_of_their_elements(tmp_path: Path) -> No
     scored = pd.read_csv(tmp_path / "spectra.fits.csv")
     pd.testing.assert_frame_equal(scored, pd.read_csv(tmp_path / "wide.csv.csv"))
     assert scored.loc[scored["rank"] == 1, "id"].item() == table["id"][7]
+
+
+def test_votable_table_chosen_by_index_and_by_id(tmp_path: Path) -> None:
+    from astropy.io.votable import from_table
+
+    votable = from_table(Table({"a": [1.0, 2.0, 3.0]}))
+    second = from_table(Table({"b": [4.0, 5.0], "c": [6.0, 7.0]})).get_first_table()
+    second.ID = "galaxies"
+    votable.resources[0].tables.append(second)
+    path = tmp_path / "two.vot"
+    votable.to_xml(str(path))
+    assert list(load_table(path)[0].columns) == ["a"]
+    for hdu in (1, "galaxies"):
+        assert list(load_table(path, hdu=hdu)[0].columns) == ["b", "c"]
+    with pytest.raises(ValueError, match=r"no table 'stars'; its tables: 0 .*1 galaxies \(2 col"):
+        load_table(path, hdu="stars")

@@ -56,13 +56,12 @@ def read_astropy_table(path: Path, fmt: str, hdu: int | str | None) -> pd.DataFr
                              f"{hdu!r} applies to FITS, VOTable and HDF5 files only.")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # unit and standard-conformance notes
-        warnings.filterwarnings("error", message=".*truncated")  # but not a file cut short
+        # but a FITS file cut short is an error, not a note
+        warnings.filterwarnings("error", message="File may have been truncated")
         if fmt == "fits":
             table = _read_fits_hdu(path, hdu)
         elif fmt == "votable":
-            _check_votable(path)
-            table = Table.read(path, format="votable", **({} if hdu is None
-                                                          else {"table_id": hdu}))
+            table = _read_votable(path, hdu)
         elif fmt == "hdf5":
             dataset, from_pandas = _hdf5_table(path, hdu)
             table = Table.read(path, format="hdf5", path=dataset)
@@ -157,13 +156,29 @@ def fits_column_names(path: Path, hdu: int | str | None) -> list[str]:
         return names
 
 
-def _check_votable(path: Path) -> None:
-    """Refuse an XML file that is not a VOTable before astropy's parser reports a missing
-    element deep inside it."""
-    with open(path, "rb") as handle:
+def _read_votable(path: Path, hdu: int | str | None) -> Any:
+    """The chosen ``TABLE`` of a VOTable: by index, or by its ``ID`` or ``name``."""
+    from astropy.io.votable import parse
+
+    with open(path, "rb") as handle:  # an .xml file that is not a VOTable: say so at once
         head = handle.read(_VOTABLE_SNIFF)
     if b"<votable" not in head.lower():
         raise ValueError("it is not a VOTable (no <VOTABLE> element near its start)")
+    tables = list(parse(path).iter_tables())
+    if not tables:
+        raise ValueError("it holds no TABLE")
+    if hdu is None:
+        return tables[0].to_table()
+    if isinstance(hdu, int):
+        index = hdu if 0 <= hdu < len(tables) else None
+    else:
+        index = next((i for i, t in enumerate(tables) if hdu in (t.ID, t.name)), None)
+    if index is None:
+        listing = "; ".join(f"{i} {t.ID or t.name or '(no ID)'} ({len(t.fields)} columns, "
+                            f"{len(t.array)} rows)" for i, t in enumerate(tables))
+        raise TableChoiceError(f"{os.fspath(path)} has no table {hdu!r}; its tables: "
+                               f"{listing}.")
+    return tables[index].to_table()
 
 
 def _hdf5_table(path: Path, name: int | str | None) -> tuple[str, bool]:
