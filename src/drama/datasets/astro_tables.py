@@ -51,9 +51,6 @@ def read_astropy_table(path: Path, fmt: str, hdu: int | str | None) -> pd.DataFr
     """Read the chosen table of a FITS, VOTable, ECSV or HDF5 file as a DataFrame."""
     from astropy.table import Table
 
-    if fmt == "ecsv" and hdu is not None:
-        raise TableChoiceError(f"{os.fspath(path)}: an ECSV file holds one table; hdu="
-                             f"{hdu!r} applies to FITS, VOTable and HDF5 files only.")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # unit and standard-conformance notes
         # but a FITS file cut short is an error, not a note
