@@ -192,6 +192,44 @@ def test_pandas_hdf5_tables(tmp_path: Path) -> None:
         load_table(blocks)
 
 
+def _pandas_fixed_layout(path: Path, index: np.ndarray, text: bool = False) -> None:
+    """The layout of pandas' default to_hdf(path, key): the column names in axis0, the row
+    index in axis1, one block per dtype (its column names, then its values, one row per
+    object); text columns go to a block of pickled objects."""
+    with h5py.File(path, "w") as handle:
+        group = handle.create_group("cat")
+        group.attrs.update({"pandas_type": b"frame", "nblocks": 3 if text else 2,
+                            "axis0_variety": b"regular", "axis1_variety": b"regular"})
+        group["axis0"] = np.array([b"objid", b"a", b"b"] + ([b"name"] if text else []))
+        group["axis1"] = index
+        group["block0_items"] = np.array([b"a", b"b"])
+        group["block0_values"] = np.array([[1.0, 4.0], [np.nan, 5.0], [3.0, 6.0]])
+        group["block1_items"] = np.array([b"objid"])
+        group["block1_values"] = np.array([[FIRST_ID], [FIRST_ID + 7], [5]], dtype=np.int64)
+        if text:
+            group["block2_items"] = np.array([b"name"])
+            pickled = group.create_dataset("block2_values", (1,), dtype=h5py.vlen_dtype("u1"))
+            pickled.attrs["value_type"] = b"str"
+
+
+def test_pandas_fixed_hdf5_frames(tmp_path: Path) -> None:
+    path = tmp_path / "fixed.h5"
+    _pandas_fixed_layout(path, np.arange(3))
+    features, ids, _ = load_table(path, id_column="objid")
+    assert list(features.columns) == ["a", "b"]
+    assert np.isnan(features.loc[1, "a"]) and features["b"].tolist() == [4.0, 5.0, 6.0]
+    assert ids.tolist() == [FIRST_ID, FIRST_ID + 7, 5]
+    indexed = tmp_path / "indexed.h5"  # df.set_index(...).to_hdf(...): the index is the ids
+    _pandas_fixed_layout(indexed, np.array([b"NGC 1", b"NGC 2", b"M 31"]))
+    features, ids, _ = load_table(indexed)
+    assert list(features.columns) == ["objid", "a", "b"] and ids.tolist() == ["NGC 1", "NGC 2",
+                                                                              "M 31"]
+    text = tmp_path / "text.h5"
+    _pandas_fixed_layout(text, np.arange(3), text=True)
+    with pytest.raises(ValueError, match=r"column\(s\) \['name'\] .* pickled Python objects"):
+        load_table(text)
+
+
 def test_hdf5_link_to_another_file_is_refused(tmp_path: Path) -> None:
     Table({"a": [1.0, 2.0]}).write(tmp_path / "other.h5", path="data")
     path = tmp_path / "linked.h5"

@@ -12,9 +12,9 @@ rule before DRAMA can score them:
   the 1-D reducers an (n, T) input. A table with exactly one vector column is scored on
   that column alone: its scalar columns can only give the ids and the labels.
 
-FITS files hold several HDUs and VOTable and HDF5 files several tables; the first table
-is read unless ``hdu`` names another (an index or a name for FITS and VOTable, the
-dataset's path for HDF5).
+FITS files hold several HDUs and VOTable files several tables; the first table is read
+unless ``hdu`` names another (an index or a name). HDF5 tables are read with h5py by
+:mod:`drama.datasets.hdf5_tables` and converted here.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["VECTOR_ATTR", "TableChoiceError", "fits_column_names", "read_astropy_table",
-           "vector_features"]
+           "table_to_frame", "vector_features"]
 
 #: ``DataFrame.attrs`` key: (column name, element shape, expanded column names).
 VECTOR_ATTR = "drama_vector_column"
@@ -48,7 +48,7 @@ class TableChoiceError(ValueError):
 
 
 def read_astropy_table(path: Path, fmt: str, hdu: int | str | None) -> pd.DataFrame:
-    """Read the chosen table of a FITS, VOTable, ECSV or HDF5 file as a DataFrame."""
+    """Read the chosen table of a FITS, VOTable or ECSV file as a DataFrame."""
     from astropy.table import Table
 
     with warnings.catch_warnings():
@@ -59,14 +59,9 @@ def read_astropy_table(path: Path, fmt: str, hdu: int | str | None) -> pd.DataFr
             table = _read_fits_hdu(path, hdu)
         elif fmt == "votable":
             table = _read_votable(path, hdu)
-        elif fmt == "hdf5":
-            dataset, from_pandas = _hdf5_table(path, hdu)
-            table = Table.read(path, format="hdf5", path=dataset)
-            if from_pandas and "index" in table.colnames:
-                table.remove_column("index")  # pandas' row index, not a column of the data
         else:
             table = Table.read(path, format="ascii.ecsv")
-    return _to_frame(table, os.fspath(path))
+    return table_to_frame(table, os.fspath(path))
 
 
 def _hdu_kind(hdu: Any) -> str:
@@ -178,59 +173,6 @@ def _read_votable(path: Path, hdu: int | str | None) -> Any:
     return tables[index].to_table()
 
 
-def _hdf5_table(path: Path, name: int | str | None) -> tuple[str, bool]:
-    """The path of the HDF5 dataset to read as a table, and whether pandas wrote it.
-
-    A table is a one-dimensional dataset of named fields (a compound type): what astropy
-    writes, and pandas with ``format="table", data_columns=True``. pandas' other layouts
-    keep their column names only in pickled attributes, which DRAMA does not load from a
-    file (unpickling runs code), so they are refused with the way out.
-    """
-    import h5py
-
-    from .readers import _refuse_outside_data, _Unreadable
-
-    if isinstance(name, int):
-        raise TableChoiceError(f"{os.fspath(path)}: an HDF5 table is chosen by its path inside "
-                             f"the file (such as 'data'), not by a number ({name}).")
-    with h5py.File(path, "r") as handle:
-        _refuse_outside_data(handle, set())
-        tables: list[str] = []
-        pandas_groups: list[str] = []
-
-        def visit(key: str, node: Any) -> None:
-            if isinstance(node, h5py.Group) and "pandas_type" in node.attrs:
-                pandas_groups.append(key)
-            if isinstance(node, h5py.Dataset) and node.ndim == 1 and node.dtype.names:
-                tables.append(key)
-
-        handle.visititems(visit)
-        if name is not None:
-            key = name.strip("/")
-            if key not in tables:
-                raise TableChoiceError(
-                    f"{os.fspath(path)} has no table {name!r}; its tables: "
-                    f"{tables or 'none'}.")
-        elif tables:
-            key = tables[0]
-        else:
-            hint = (" It was written by pandas in a layout that keeps its column names in "
-                    "pickled attributes, which DRAMA does not load; write it with "
-                    "df.to_hdf(path, key='data', format='table', data_columns=True), or as "
-                    "Parquet." if pandas_groups else "")
-            raise _Unreadable("it holds no table (a one-dimensional dataset of named "
-                              f"fields).{hint}".rstrip("."))
-        from_pandas = key.rpartition("/")[0] in pandas_groups
-        blocks = [f for f in handle[key].dtype.names if f.startswith("values_block_")]
-        if from_pandas and blocks:
-            raise _Unreadable(
-                f"table {key!r} was written by pandas without data_columns=True, so its "
-                "column names are kept only in pickled attributes, which DRAMA does not load; "
-                "write it with df.to_hdf(path, key='data', format='table', "
-                "data_columns=True), or as Parquet")
-    return key, from_pandas
-
-
 # --------------------------------------------------------------------------- conversion
 
 
@@ -239,7 +181,7 @@ def _element_names(name: str, shape: tuple[int, ...]) -> list[str]:
     return [f"{name}[{','.join(map(str, index))}]" for index in np.ndindex(*shape)]
 
 
-def _to_frame(table: Any, source: str) -> pd.DataFrame:
+def table_to_frame(table: Any, source: str) -> pd.DataFrame:
     """The table as a DataFrame: masked cells missing (NaN, None, <NA>), vector columns
     expanded, text as str."""
     from astropy.table import Column

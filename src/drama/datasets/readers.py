@@ -2,8 +2,8 @@
 
 Benchmark data come as ODDS MATLAB files (v5 and v7.3/HDF5) and ADBench ``.npz``
 archives; user data usually come as CSV (also gzipped) or Parquet tables, and survey
-catalogues as FITS, VOTable, ECSV or HDF5 tables (read through astropy, see
-:mod:`drama.datasets.astro_tables`). Every reader turns a
+catalogues as FITS, VOTable, ECSV or HDF5 tables (see :mod:`drama.datasets.astro_tables`
+and :mod:`drama.datasets.hdf5_tables`). Every reader turns a
 broken file into a ``ValueError`` that names the file, because a raw traceback from
 scipy, zipfile or h5py tells a user nothing about which of their files is at fault.
 """
@@ -401,6 +401,7 @@ def read_table_file(path: Path, id_column: str | None = None,
         table in it (the message lists what the file holds).
     """
     from .astro_tables import HDU_FORMATS, TableChoiceError, read_astropy_table
+    from .hdf5_tables import read_hdf5_table
 
     fmt = file_format(path)
     label = FORMAT_LABELS[fmt]
@@ -421,6 +422,8 @@ def read_table_file(path: Path, id_column: str | None = None,
                 # back as that column and is the default id column. Others are ignored.
                 frame = frame.reset_index()
                 frame.attrs[_STORED_INDEX] = str(name)
+        elif fmt == "hdf5":
+            frame = read_hdf5_table(path, hdu)
         else:
             frame = read_astropy_table(path, fmt, hdu)
     except (FileNotFoundError, TableChoiceError):
