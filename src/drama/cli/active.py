@@ -25,7 +25,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from drama.active.store import describe_adoption
-from drama.cli.common import INPUT_SUFFIXES, check_table_output, user_errors, write_table
+from drama.cli.common import (
+    INPUT_SUFFIXES,
+    check_table_output,
+    parse_hdu,
+    user_errors,
+    write_table,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from drama.active import ActiveSession, Candidate
@@ -35,17 +41,20 @@ __all__ = ["active", "register"]
 ANSWERS = {"i": "interesting", "b": "boring", "s": "skip", "u": "undo", "q": "quit"}
 
 
-def _load(path: Path, id_column: str | None) -> tuple[Any, list[str] | None, str]:
+def _load(path: Path, id_column: str | None,
+          hdu: int | str | None = None) -> tuple[Any, list[str] | None, str]:
     """Objects, ids and their kind ("table", "curve" or "image") from a data file."""
     from drama.datasets import load, load_table
+    from drama.datasets.readers import format_suffix
 
     if not path.exists():
         raise ValueError(f"Data file {str(path)!r} does not exist; check the path.")
-    if path.suffix.lower() in INPUT_SUFFIXES:
-        features, ids, _ = load_table(path, id_column=id_column)
+    if format_suffix(path) in INPUT_SUFFIXES:
+        features, ids, _ = load_table(path, id_column=id_column, hdu=hdu)
         return features, None if ids is None else [str(i) for i in ids], "table"
-    if id_column is not None:
-        raise ValueError(f"--id-column applies to tables only, not to {path.name}.")
+    for option, value in (("--id-column", id_column), ("--hdu", hdu)):
+        if value is not None:
+            raise ValueError(f"{option} applies to tables only, not to {path.name}.")
     X, _ = load(path)
     if X.ndim == 3 and X.shape[2] <= 4 < X.shape[1]:
         return X, None, "curve"  # (n, T, C): a few channels of long sequences, as cae1d takes
@@ -157,9 +166,12 @@ def _save(session: ActiveSession, cand: Candidate, answer: str, tag: str | None)
 
 def active(
     data: Annotated[Path, typer.Argument(
-        help="Data file: CSV/Parquet/FITS table, .npy/.npz/.mat.")],
+        help="Data file: a table (CSV, Parquet, FITS, VOTable, ECSV, HDF5) or .npy/.npz/.mat.")],
     store: Annotated[Path, typer.Option("--store", help="SQLite label store (made if missing).")],
     id_column: Annotated[str | None, typer.Option(help="Table column with object ids.")] = None,
+    hdu: Annotated[str | None, typer.Option(
+        help="FITS/VOTable: the table to read, by number (0 = primary) or name; HDF5: the "
+        "table's path in the file.", show_default="the first table")] = None,
     reducer: Annotated[list[str] | None, typer.Option(
         help="DRAMA reducers to choose among (repeat the option).")] = None,
     levels: Annotated[int, typer.Option(
@@ -173,10 +185,12 @@ def active(
     plot_dir: Annotated[Path | None, typer.Option(
         help="Folder for candidate plots (curves, images); default: next to the store.")] = None,
     output: Annotated[Path | None, typer.Option(
-        "--output", "-o", help="Write the final ranking here (.csv or .parquet).")] = None,
+        "--output", "-o",
+        help="Write the final ranking here (.csv, .parquet, .fits or .vot).")] = None,
     export: Annotated[Path | None, typer.Option(
-        "--export", help="Write the store's labels here (.csv or .parquet: id, label 1/0 as "
-        "`drama score --labels` reads, answer, class, time) and stop, without labelling.",
+        "--export", help="Write the store's labels here (.csv, .parquet, .fits or .vot: id, "
+        "label 1/0 as `drama score --labels` reads, answer, class, time) and stop, without "
+        "labelling.",
         show_default=False)] = None,
     seed: Annotated[int, typer.Option(
         "--seed", "--random-state", min=0, help="Seed; keep it to resume a store.")] = 0,
@@ -212,7 +226,7 @@ def active(
             option = "--plot-dir" if plot_dir is not None else "the plot folder next to the store"
             raise ValueError(f"{option} {str(plots)!r} is a file, not a folder; pass "
                              "--plot-dir with a folder name.")
-        X, ids, kind = _load(data, id_column)
+        X, ids, kind = _load(data, id_column, parse_hdu(hdu))
         reducers = tuple(reducer or ("none", "pca"))
         neural = bool(set(reducers) & NEURAL_NAMES)
         # a neural reducer draws its own training bar; two live displays cannot share a

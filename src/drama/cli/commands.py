@@ -25,6 +25,7 @@ from drama.cli.common import (
     check_target,
     err_console,
     out_console,
+    parse_hdu,
     table_format,
     user_errors,
     write_table,
@@ -108,34 +109,27 @@ def main(
 # ----------------------------------------------------------------------------- helpers
 
 
-def _table_columns(path: Path) -> list[str]:
-    """Column names of a CSV, Parquet or FITS table, read without loading the data."""
+def _table_columns(path: Path, hdu: int | str | None = None) -> list[str]:
+    """Column names of the input table (vector columns expanded), read from the header
+    where the format has one."""
+    from drama.datasets.readers import FORMAT_LABELS, table_columns
+
     fmt = table_format(path, "input")
     try:
-        if fmt == "parquet":
-            import pyarrow.parquet as pq
-
-            return [str(c) for c in pq.read_schema(path).names]
-        if fmt == "fits":
-            from astropy.io import fits
-
-            with fits.open(path, memmap=True) as hdul:
-                table = next((h for h in hdul if isinstance(h, fits.BinTableHDU)), None)
-                return [] if table is None else [str(c) for c in table.columns.names]
-        from drama.datasets.readers import csv_header
-
-        return csv_header(path)
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{path} is not a readable {fmt.upper()} table: {exc}") from None
+        return table_columns(path, hdu)
+    except OSError as exc:
+        raise UserError(f"{path} is not a readable {FORMAT_LABELS[fmt]} table: {exc}") from None
 
 
-def _check_input(path: Path, id_column: str | None, label_column: str | None) -> list[str]:
+def _check_input(path: Path, id_column: str | None, label_column: str | None,
+                 hdu: int | str | None = None) -> list[str]:
     """Fail early, before any fitting, on a missing file or a column that is not there."""
     if not path.exists():
         raise UserError(f"Input file {str(path)!r} does not exist; check the path.")
     if path.is_dir():
-        raise UserError(f"Input {str(path)!r} is a folder; pass a CSV, Parquet or FITS file.")
-    columns = _table_columns(path)
+        raise UserError(f"Input {str(path)!r} is a folder; pass a table file (CSV, Parquet, "
+                        "FITS, VOTable, ECSV or HDF5).")
+    columns = _table_columns(path, hdu)
     for option, name in (("--id-column", id_column), ("--label-column", label_column)):
         if name is not None and name not in columns:
             shown = ", ".join(columns[:20]) + (", ..." if len(columns) > 20 else "")
@@ -148,7 +142,8 @@ def _check_input(path: Path, id_column: str | None, label_column: str | None) ->
 
 
 def _read_input(
-    path: Path, id_column: str | None, label_column: str | None
+    path: Path, id_column: str | None, label_column: str | None,
+    hdu: int | str | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray | None, np.ndarray | None, str | None]:
     """Features, ids, labels and the id column's name, in the file's row order.
 
@@ -158,10 +153,11 @@ def _read_input(
     """
     from drama.datasets import load_table
 
-    columns = _check_input(path, id_column, label_column)
+    columns = _check_input(path, id_column, label_column, hdu)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        features, ids, y = load_table(path, id_column=id_column, label_column=label_column)
+        features, ids, y = load_table(path, id_column=id_column, label_column=label_column,
+                                      hdu=hdu)
     for warning in caught:  # one readable line each, not Python's file:line form
         err_console().print(f"[yellow]Warning:[/yellow] {escape(str(warning.message))}")
     if len(features) == 0:
@@ -272,7 +268,13 @@ def _print_top(
 
 InputArg = Annotated[
     Path,
-    typer.Argument(help="Table to read: .csv, .parquet/.pq or a FITS table.", show_default=False),
+    typer.Argument(help="Table to read: .csv (.csv.gz), .parquet/.pq, FITS (.fits, .fits.gz), "
+                   "VOTable (.vot, .xml), .ecsv or HDF5 (.h5).", show_default=False),
+]
+HduOpt = Annotated[
+    str | None,
+    typer.Option("--hdu", help="FITS/VOTable: the table to read, by number (0 = primary) or "
+                 "name; HDF5: the table's path in the file.", show_default="the first table"),
 ]
 IdOpt = Annotated[
     str | None,
@@ -381,13 +383,14 @@ def score(
         typer.Option(
             "--output",
             "-o",
-            help="Where to write the scores (.csv, .parquet or .pq); OUTPUT.json beside it "
-            "records which configurations made them.",
+            help="Where to write the scores (.csv, .parquet/.pq, .fits, .vot/.votable); "
+            "OUTPUT.json beside it records which configurations made them.",
             show_default="INPUT-scores.csv next to INPUT",
         ),
     ] = None,
     id_column: IdOpt = None,
     label_column: LabelOpt = None,
+    hdu: HduOpt = None,
     reducer: ReducerOpt = None,
     metric: MetricOpt = None,
     levels: LevelsOpt = None,
@@ -434,11 +437,13 @@ def score(
         check_table_output(output, input, force=force)
         check_replaceable(sidecar_path(output), "--output's record", "run record",
                           is_run_record, force)
+        hdu_choice = parse_hdu(hdu)
         curves = curve_options(light_curves, time, mag, err, band, representation,
                                min_points, id_column)
         if curves is None:
-            features, ids, y, id_name = _read_input(input, id_column, label_column)
-            warn_if_long_format(_table_columns(input), ids, id_name)
+            features, ids, y, id_name = _read_input(input, id_column, label_column,
+                                                    hdu_choice)
+            warn_if_long_format(_table_columns(input, hdu_choice), ids, id_name)
         else:
             features, ids, y, id_name = read_light_curves(input, label_column, curves)
         if model is not None:
@@ -513,6 +518,7 @@ def fit(
     ],
     id_column: IdOpt = None,
     label_column: LabelOpt = None,
+    hdu: HduOpt = None,
     reducer: ReducerOpt = None,
     metric: MetricOpt = None,
     levels: LevelsOpt = None,
@@ -542,11 +548,13 @@ def fit(
         check_target(model, input, "--model", ".npz")
         check_replaceable(model, "--model", "model",
                           lambda path: detector_format(path) is not None, force)
+        hdu_choice = parse_hdu(hdu)
         curves = curve_options(light_curves, time, mag, err, band, representation,
                                min_points, id_column)
         if curves is None:
-            features, ids, y, id_name = _read_input(input, id_column, label_column)
-            warn_if_long_format(_table_columns(input), ids, id_name)
+            features, ids, y, id_name = _read_input(input, id_column, label_column,
+                                                    hdu_choice)
+            warn_if_long_format(_table_columns(input, hdu_choice), ids, id_name)
         else:
             features, ids, y, id_name = read_light_curves(input, label_column, curves)
         known = None if labels is None else read_labels(labels, ids, id_name, len(features))

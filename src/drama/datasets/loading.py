@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .astro_tables import vector_features
 from .builtin_tasks import BUILTINS
 from .download import CATALOGUE
 from .folders import DATA_ENV, SUFFIXES, data_dirs, data_subfolder
@@ -22,6 +23,7 @@ from .readers import (
     ARRAY_FORMATS,
     FORMATS,
     file_format,
+    format_suffix,
     read_array_file,
     read_table_file,
     split_table,
@@ -31,6 +33,7 @@ __all__ = ["DatasetInfo", "available", "find", "load", "load_table"]
 
 PathArg = str | os.PathLike[str]
 DataDirArg = PathArg | Iterable[PathArg] | None
+HduArg = int | str | None
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,8 @@ class DatasetInfo:
     path
         The file, or None for a built-in task.
     format
-        ``"builtin"``, ``"mat"``, ``"npz"``, ``"npy"``, ``"csv"``, ``"parquet"`` or ``"fits"``.
+        ``"builtin"``, ``"mat"``, ``"npz"``, ``"npy"``, ``"csv"``, ``"parquet"``,
+        ``"fits"``, ``"votable"``, ``"ecsv"`` or ``"hdf5"``.
     source
         ``"builtin"`` or ``"file"``.
     """
@@ -60,7 +64,7 @@ def _looks_like_path(text: str) -> bool:
         os.sep in text
         or (os.altsep is not None and os.altsep in text)
         or "/" in text
-        or Path(text).suffix.lower() in FORMATS
+        or format_suffix(text) in FORMATS
     )
 
 
@@ -80,8 +84,8 @@ def find(name: str, data_dir: DataDirArg = None) -> Path:
     for folder in folders:
         entries = _entries(folder, problems)
         # Suffixes in any case (WINE.MAT), as available() lists them.
-        by_suffix = {entry.suffix.lower(): entry for entry in sorted(entries)
-                     if entry.stem == name and _is_file(entry)}
+        by_suffix = {format_suffix(entry): entry for entry in sorted(entries)
+                     if _stem(entry) == name and _is_file(entry)}
         for suffix in SUFFIXES:
             if suffix in by_suffix:
                 return by_suffix[suffix]
@@ -117,6 +121,11 @@ def _entries(folder: Path, problems: dict[Path, str]) -> list[Path]:
     except OSError as exc:
         problems[folder] = f"cannot be read: {exc.strerror or exc}"
     return []
+
+
+def _stem(path: Path) -> str:
+    """The name without its format suffix: ``cat`` for ``cat.fits.gz``."""
+    return path.name[: len(path.name) - len(format_suffix(path))]
 
 
 def _is_file(path: Path) -> bool:
@@ -185,6 +194,7 @@ def load(
     *,
     data_dir: DataDirArg = None,
     label_column: str | None = None,
+    hdu: HduArg = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Load a data set as ``(X, y)``.
 
@@ -195,18 +205,24 @@ def load(
         curves of a data folder's ``lightcurves/crts/`` (``"crts"``: light-curve features,
         ``"crts-grid"``: the fixed grid; y = 1 for the rare classes), a data set name
         found in the data folders (``"cardio"`` -> ``cardio.mat``), or a path to a
-        ``.mat`` (MATLAB v5 or v7.3), ``.npz`` (arrays ``X``, ``y``), ``.npy`` (X only),
-        ``.csv``, ``.parquet`` or ``.fits``/``.fit`` file.
+        ``.mat`` (MATLAB v5 or v7.3), ``.npz`` (arrays ``X``, ``y``), ``.npy`` (X only)
+        file, or a table: ``.csv`` / ``.csv.gz``, ``.parquet`` / ``.pq``, FITS
+        (``.fits``, ``.fit``, ``.fts``, each also ``.gz``), VOTable (``.vot``,
+        ``.votable``, ``.xml``), ``.ecsv``, HDF5 (``.h5``, ``.hdf5``).
     data_dir
         Folder(s) searched before ``$DRAMA_DATA`` and the user cache.
     label_column
         For tables: the 0/1 label column. By default a column named ``y``, ``label`` or
         ``is_anomaly`` is used if present; a column named ``id`` is dropped.
+    hdu
+        For FITS and VOTable files, the table to read (index or name); for HDF5 the
+        table's path inside the file. By default the first table.
 
     Returns
     -------
     X : ndarray of float64, shape (n, d)
-        ``.npy``/``.npz`` arrays with more axes (sequences, images) keep their shape.
+        ``.npy``/``.npz`` arrays with more axes (sequences, images) keep their shape, and
+        so does a table with one vector column (one spectrum per row): (n, T).
     y : ndarray of int64 (1 = anomaly) or None
         None when the source has no labels.
 
@@ -220,22 +236,30 @@ def load(
         A table with non-numeric feature columns.
     """
     target = _resolve(name_or_path, data_dir)
+    for option, value in (("label_column", label_column), ("hdu", hdu)):
+        if value is not None and (isinstance(target, str) or file_format(target)
+                                  in ARRAY_FORMATS):
+            raise ValueError(f"{option} applies to tables only; {target} is not a table.")
     if isinstance(target, str):
-        if label_column is not None:
-            raise ValueError(f"label_column applies to tables only, not to the task {target!r}.")
         if target in COLLECTIONS:
             return _load_collection(target, data_dir)
         return BUILTINS[target].loader()
-    fmt = file_format(target)
-    if fmt in ARRAY_FORMATS:
-        if label_column is not None:
-            raise ValueError(
-                f"label_column applies to CSV, Parquet and FITS tables; {target} is a "
-                f"{fmt} file whose labels are the array 'y'."
-            )
+    if file_format(target) in ARRAY_FORMATS:
         return read_array_file(target)
-    features, _, y = split_table(read_table_file(target), os.fspath(target), None, label_column)
-    return features.to_numpy(), y
+    features, shape, _, y = _table_features(target, None, label_column, hdu)
+    X = features.to_numpy()
+    return (X if shape is None else X.reshape(len(X), *shape)), y
+
+
+def _table_features(
+    path: Path, id_column: str | None, label_column: str | None, hdu: HduArg
+) -> tuple[pd.DataFrame, tuple[int, ...] | None, np.ndarray | None, np.ndarray | None]:
+    """Features, the element shape of a vector column (None without one), ids and labels."""
+    source = os.fspath(path)
+    frame = read_table_file(path, id_column, hdu)
+    features, ids, y = split_table(frame, source, id_column, label_column)
+    features, shape = vector_features(frame, features, source)
+    return features, shape, ids, y
 
 
 def load_table(
@@ -244,6 +268,7 @@ def load_table(
     label_column: str | None = None,
     *,
     data_dir: DataDirArg = None,
+    hdu: HduArg = None,
 ) -> tuple[pd.DataFrame, np.ndarray | None, np.ndarray | None]:
     """Load a data set keeping feature names and row ids, for reports that name objects.
 
@@ -258,11 +283,15 @@ def load_table(
         Column holding 0/1 labels; by default ``y``, ``label`` or ``is_anomaly``.
     data_dir
         Folder(s) searched first when ``path`` is a name.
+    hdu
+        As for :func:`load`: which table of a FITS, VOTable or HDF5 file.
 
     Returns
     -------
     features : DataFrame of float64
-        One column per feature (``x0, x1, ...`` for array files).
+        One column per feature (``x0, x1, ...`` for array files; ``flux[0], flux[1],
+        ...`` for a table whose one vector column ``flux`` holds the objects, in which
+        case the other columns give only the ids and labels).
     ids : ndarray or None
     y : ndarray of int64 (1 = anomaly) or None
 
@@ -274,13 +303,19 @@ def load_table(
     """
     target = _resolve(path, data_dir)
     if isinstance(target, Path) and file_format(target) not in ARRAY_FORMATS:
-        frame = read_table_file(target, id_column)
-        return split_table(frame, os.fspath(target), id_column, label_column)
-    if id_column is not None:
-        raise ValueError(
-            f"id_column={id_column!r} was given, but {target} is not a table and has no "
-            "columns; row numbers serve as ids."
-        )
+        features, shape, ids, y = _table_features(target, id_column, label_column, hdu)
+        if shape is not None and len(shape) > 1:
+            raise ValueError(
+                f"{target}: each row holds an array of shape {shape}; only one value or one "
+                "vector per row fits in a table. Use load() for images."
+            )
+        return features, ids, y
+    for option, value in (("id_column", id_column), ("hdu", hdu)):
+        if value is not None:
+            raise ValueError(
+                f"{option}={value!r} was given, but {target} is not a table and has no "
+                "columns; row numbers serve as ids."
+            )
     X, y = load(target, label_column=label_column)
     if X.ndim != 2:
         raise ValueError(
@@ -303,13 +338,14 @@ def available(data_dir: DataDirArg = None) -> list[DatasetInfo]:
         files = [
             entry
             for entry in _entries(folder, {})
-            if entry.suffix.lower() in SUFFIXES
+            if format_suffix(entry) in SUFFIXES
             and not entry.name.startswith(".")
             and _is_file(entry)
         ]
         order = {suffix: rank for rank, suffix in enumerate(SUFFIXES)}
-        files.sort(key=lambda entry: (entry.stem, order[entry.suffix.lower()], entry.name))
+        files.sort(key=lambda entry: (_stem(entry), order[format_suffix(entry)], entry.name))
         found.extend(
-            DatasetInfo(entry.stem, entry, FORMATS[entry.suffix.lower()], "file") for entry in files
+            DatasetInfo(_stem(entry), entry, FORMATS[format_suffix(entry)], "file")
+            for entry in files
         )
     return found
