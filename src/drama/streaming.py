@@ -95,23 +95,26 @@ class _Writer:
     """Appends scored batches to a Parquet or CSV file."""
 
     def __init__(self, path: Path, fmt: str):
-        self.path, self.fmt, self._parquet = path, fmt, None
+        self.path, self.fmt = path, fmt
+        self._started = False  # the CSV header, or the Parquet writer, exists
+        self._parquet: Any = None
 
     def write(self, frame: pd.DataFrame) -> None:
         if self.fmt == "csv":
-            frame.to_csv(self.path, mode="a", header=self._parquet is None, index=False)
-            self._parquet = False
+            frame.to_csv(self.path, mode="a", header=not self._started, index=False)
+            self._started = True
             return
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         table = pa.Table.from_pandas(frame, preserve_index=False)
-        if self._parquet is None:
+        if not self._started:
             self._parquet = pq.ParquetWriter(self.path, table.schema)
+            self._started = True
         self._parquet.write_table(table.cast(self._parquet.schema))
 
     def close(self) -> None:
-        if self.fmt == "parquet" and self._parquet is not None:
+        if self._parquet is not None:
             self._parquet.close()
 
 
