@@ -61,6 +61,10 @@ good enough to place a few cluster centres -- not a state-of-the-art reconstruct
   win on data scaled to [0, 1] and collapse every code onto the prior; tying it to the data
   keeps the balance the same in any units. A VAE encodes to its latent *mean*, so scores
   never depend on sampling.
+* **Deep clustering** (the tree's ``clustering="deep"``, :meth:`fit_clusters`):
+  ``cluster_epochs=10`` epochs of joint training with the split, the clustering term
+  weighted by ``cluster_gamma=1`` against the reconstruction loss normalised to 1 at the
+  start (set a priori, not tuned; docs/neural.md#deep-clustering).
 
 Shapes: dense reducers flatten any object shape. ``cae1d``/``cvae1d`` take ``(n, T)`` or
 ``(n, T, C)`` (channels last); ``cae2d``/``cvae2d`` take ``(n, H, W)`` or ``(n, H, W, C)``.
@@ -397,8 +401,7 @@ class _NeuralReducer:
             n_val = 0  # too few objects to hold any out: stop on the training loss instead
         val = data[order[:n_val]] if n_val else None
         train = data[order[n_val:]]
-        spread = float(np.sqrt(np.mean((train - train.mean(axis=0)) ** 2)))
-        sigma = float(self.noise) * (spread if spread > 0 else 1.0)
+        sigma = self._noise_sigma(train)
         n_features = int(np.prod(train.shape[1:]))
         torch = require_torch(self.name)
         with nt.threads(self.n_threads), nt.deterministic(device):
@@ -448,9 +451,9 @@ class _NeuralReducer:
     def fit_clusters(self, X: np.ndarray, centres: np.ndarray) -> np.ndarray:
         """Deep clustering (``clustering="deep"``, docs/neural.md#deep-clustering): fine-tune
         the fitted network on (at most ``max_train_samples`` of) ``X`` together with a
-        two-way clustering of its codes that starts from ``centres`` (2, latent_dim), for at
-        most ``cluster_epochs`` epochs with the clustering term weighted by
-        ``cluster_gamma``. The network is changed in place; returns the learned centres."""
+        two-way clustering of its codes that starts from ``centres`` (2, latent_dim), for
+        ``cluster_epochs`` epochs with the clustering term weighted by ``cluster_gamma``.
+        The network is changed in place; returns the learned centres."""
         arr = self._fitted_input(X)
         centres = np.asarray(centres, dtype=np.float64)
         if centres.shape != (2, self.latent_dim) or not np.isfinite(centres).all():
@@ -464,8 +467,7 @@ class _NeuralReducer:
         if len(arr) > self.max_train_samples:
             arr = arr[np.sort(rng.choice(len(arr), self.max_train_samples, replace=False))]
         data = self._standardised(arr)
-        spread = float(np.sqrt(np.mean((data - data.mean(axis=0)) ** 2)))
-        sigma = float(self.noise) * (spread if spread > 0 else 1.0)
+        sigma = self._noise_sigma(data)
         n_features = int(np.prod(data.shape[1:]))
         pca = self._input_pca()
         if pca is not None:
@@ -482,6 +484,12 @@ class _NeuralReducer:
                 batch_size=self._batch_size(len(data)), lr=float(self.lr), rng=rng,
                 generator=gen, device=self._device)
         return learned
+
+    def _noise_sigma(self, data: np.ndarray) -> float:
+        """The VAE's observation noise: ``noise`` times the spread of the standardised
+        training objects (1 where they do not vary)."""
+        spread = float(np.sqrt(np.mean((data - data.mean(axis=0)) ** 2)))
+        return float(self.noise) * (spread if spread > 0 else 1.0)
 
     def _batch_size(self, n_train: int) -> int:
         """``batch_size`` or, when None, about n/32 as a power of two in [16, 128]: some 30
@@ -685,7 +693,8 @@ class AutoEncoder(_NeuralReducer):
     ``lr``, ``batch_size``, ``max_epochs``, ``warm_start_epochs``, ``patience``,
     ``validation_fraction``, ``max_train_samples``, ``standardize``, ``device`` ('cpu',
     'cuda', 'auto'), ``progress`` (rich progress bar), ``encode_batch_size``, ``n_threads``
-    (CPU threads while training and encoding; None keeps torch's setting).
+    (CPU threads while training and encoding; None keeps torch's setting),
+    ``cluster_gamma`` and ``cluster_epochs`` (deep clustering).
     """
 
     name = "ae"
