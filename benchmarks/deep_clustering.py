@@ -22,7 +22,8 @@ fit+score time. The last lines sum up every labelled row: the mean change deep -
 how many rows deep wins, ties or loses on each score.
 
     OMP_NUM_THREADS=1 python benchmarks/deep_clustering.py
-        [--only digits signals crts hubble signals-long] [--seeds 0 1 2] [--long-seeds 0]
+        [--only digits signals crts hubble signals-long] [--seeds 0 1 2]
+        [--long-seeds 0] [--signal-tasks local new-class]
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from drama import Drama
 from drama.metrics import auc_score, mcc_score, ranking, rws_score
 
 CLUSTERINGS = ("ward", "deep")
+SIGNAL_TASKS = ["local", "new-class"]  # set from --signal-tasks
 # (task, reducer) -> {clustering: mean (AUC, MCC, RWS, seconds)}
 RESULTS: dict[tuple[str, str], dict[str, np.ndarray]] = {}
 
@@ -56,14 +58,13 @@ def table(title: str, X: np.ndarray, y: np.ndarray, reducers: dict[str, list[int
     print("| reducer | seeds | ward AUC / MCC / RWS | deep AUC / MCC / RWS | ward s | deep s |")
     print("|---|---|---|---|---|---|")
     for reducer, seeds in reducers.items():
-        means = {}
-        for clustering in CLUSTERINGS:
-            rows = []
-            for seed in seeds:
+        rows: dict[str, list[tuple[float, ...]]] = {c: [] for c in CLUSTERINGS}
+        for seed in seeds:  # ward and deep side by side, so a busy spell slows both alike
+            for clustering in CLUSTERINGS:
                 scores, seconds = fit_scores(X, reducer, clustering, seed)
-                rows.append((auc_score(y, scores), mcc_score(y, scores),
-                             rws_score(y, scores), seconds))
-            means[clustering] = np.mean(rows, axis=0)
+                rows[clustering].append((auc_score(y, scores), mcc_score(y, scores),
+                                         rws_score(y, scores), seconds))
+        means = {c: np.mean(r, axis=0) for c, r in rows.items()}
         RESULTS[(title, reducer)] = means
         w, d = means["ward"], means["deep"]
         print(f"| {reducer} | {','.join(map(str, seeds))} | {w[0]:.3f} / {w[1]:.3f} / "
@@ -80,12 +81,14 @@ def digits(seeds: list[int], long_seeds: list[int]) -> None:
 def _signal_tables(n_features: int, reducers: dict[str, list[int]]) -> None:
     from drama.datasets.synthetic import make_local_anomaly, make_new_class_anomaly
 
-    X, y = make_local_anomaly(n_inliers=1000, n_outliers=50, n_features=n_features,
-                              noise=0.3, random_state=0)
-    table(f"signals, local anomaly, n_f={n_features}", X, y, reducers)
-    X, y = make_new_class_anomaly(n_per_inlier_class=1000, n_per_outlier_class=5,
-                                  n_features=n_features, random_state=0)
-    table(f"signals, new class, n_f={n_features}", X, y, reducers)
+    if "local" in SIGNAL_TASKS:
+        X, y = make_local_anomaly(n_inliers=1000, n_outliers=50, n_features=n_features,
+                                  noise=0.3, random_state=0)
+        table(f"signals, local anomaly, n_f={n_features}", X, y, reducers)
+    if "new-class" in SIGNAL_TASKS:
+        X, y = make_new_class_anomaly(n_per_inlier_class=1000, n_per_outlier_class=5,
+                                      n_features=n_features, random_state=0)
+        table(f"signals, new class, n_f={n_features}", X, y, reducers)
 
 
 def signals(seeds: list[int], long_seeds: list[int]) -> None:
@@ -93,8 +96,8 @@ def signals(seeds: list[int], long_seeds: list[int]) -> None:
 
 
 def signals_long(seeds: list[int], long_seeds: list[int]) -> None:
-    _signal_tables(3000, {"ae": seeds, "vae": seeds, "cae1d": long_seeds,
-                          "cvae1d": long_seeds})
+    reducers = {"ae": seeds, "vae": seeds, "cae1d": long_seeds, "cvae1d": long_seeds}
+    _signal_tables(3000, {r: s for r, s in reducers.items() if s})
 
 
 def crts(seeds: list[int], long_seeds: list[int]) -> None:
@@ -163,9 +166,13 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=list(PARTS),
                         default=list(PARTS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--long-seeds", nargs="+", type=int, default=[0],
-                        help="seeds for cae1d / cvae1d at n_f=3000 (minutes per tree)")
+    parser.add_argument("--long-seeds", nargs="*", type=int, default=[0],
+                        help="seeds for cae1d / cvae1d at n_f=3000 (minutes per tree); "
+                             "none skips them")
+    parser.add_argument("--signal-tasks", nargs="+", choices=SIGNAL_TASKS,
+                        default=SIGNAL_TASKS)
     args = parser.parse_args()
+    SIGNAL_TASKS[:] = args.signal_tasks
     warm_up()
     start = time.perf_counter()
     for part in args.only:
