@@ -165,7 +165,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", choices=list(PARTS),
                         default=list(PARTS))
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
     parser.add_argument("--long-seeds", nargs="*", type=int, default=[0],
                         help="seeds for cae1d / cvae1d at n_f=3000 (minutes per tree); "
                              "none skips them")
