@@ -3,23 +3,41 @@
 Ward linkage is O(m^2), so it runs on a random sample of at most ``max_samples`` codes;
 every object of the node (sampled or not) is then assigned to the nearest group centre.
 That one rule labels the whole node consistently and is the same rule for any object.
+``"deep"`` starts from Ward's two centres and then trains them together with the node's
+network (the tree does that part; see docs/neural.md#deep-clustering).
 """
 
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 from scipy.cluster.hierarchy import ClusterWarning, fcluster, linkage
 from scipy.spatial.distance import squareform
 from sklearn.cluster import KMeans
 
+from drama._validation import check_option
+from drama.reducers.neural import NEURAL_NAMES
 from drama.seeding import draw_seed
 
-CLUSTERINGS = ("ward", "kmeans")
+CLUSTERINGS = ("ward", "kmeans", "deep")
 # Above this many dimensions Ward's pairwise distances come from one matrix product (BLAS)
 # instead of scipy's pair-by-pair loop, which dominates a wide tree's fit (20x slower at 512).
 GRAM_MIN_DIMS = 64
+
+
+def check_clustering(clustering: str, reducer: Any) -> None:
+    """Refuse an unknown clustering, and deep clustering with a reducer that has no
+    network to train with it."""
+    check_option(clustering, CLUSTERINGS, "clustering")
+    if clustering == "deep" and not (isinstance(reducer, str) and reducer in NEURAL_NAMES):
+        name = reducer if isinstance(reducer, str) else type(reducer).__name__
+        raise ValueError(
+            f"clustering='deep' needs a neural reducer ({', '.join(sorted(NEURAL_NAMES))}): it "
+            f"trains the node's network together with the split; reducer {name!r} has none. "
+            "Use clustering='ward' or 'kmeans' with it."
+        )
 
 
 def _pairwise_distances(Z: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from drama._validation import (
     check_option,
     check_random_state,
 )
-from drama.clustering import CLUSTERINGS
+from drama.clustering import check_clustering
 from drama.detector import AnomalyDetector
 from drama.distances import CORRELATION_MIN_DIMS, METRICS, ranks_in
 from drama.persistence import element_budget, group
@@ -55,7 +55,11 @@ class Drama(AnomalyDetector):
         by the reducer of its nearest prototype's leaf (not with ``reducer="none"``, whose
         reconstruction is the object itself).
     scaling : {"minmax", "standard", "robust", "global", "none"}, default="minmax"
-    clustering : {"ward", "kmeans"}, default="ward"
+    clustering : {"ward", "kmeans", "deep"}, default="ward"
+        How each node's codes are split in two. ``"deep"`` (neural reducers only) trains
+        the node's network together with the split, starting from Ward's two centres; its
+        options ``cluster_gamma`` and ``cluster_epochs`` go in ``reducer_options`` (see
+        docs/neural.md#deep-clustering).
     min_node_size : int, default=10
         Nodes with fewer objects stay leaves.
     min_leaf_share : float, default=0.1
@@ -148,7 +152,7 @@ class Drama(AnomalyDetector):
                              "object is its own reconstruction. Use space='input' or "
                              "another reducer such as 'pca'.")
         check_option(self.scaling, SCALINGS, "scaling")
-        check_option(self.clustering, CLUSTERINGS, "clustering")
+        check_clustering(self.clustering, self.reducer)
         for name in ("n_levels", "latent_dim", "min_node_size", "max_fit_samples"):
             check_integer(getattr(self, name), name)
         # Ward needs two codes to split; fewer would silently stop every split.

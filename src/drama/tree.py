@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from drama._validation import check_integer
-from drama.clustering import CLUSTERINGS, assign, split_centres
+from drama.clustering import assign, check_clustering, split_centres
 from drama.distances import (
     LeafStats,
     paired_distances,
@@ -133,11 +133,7 @@ class SplitTree:
     def __init__(self, reducer: str | Any = "pca", config: TreeConfig | None = None,
                  reducer_options: dict[str, Any] | None = None):
         config = TreeConfig() if config is None else config
-        if config.clustering not in CLUSTERINGS:
-            raise ValueError(
-                f"Unknown clustering {config.clustering!r}; choose one of "
-                f"{', '.join(CLUSTERINGS)}."
-            )
+        check_clustering(config.clustering, reducer)
         self.reducer = reducer
         self.config = config
         self.reducer_options = dict(reducer_options or {})
@@ -197,6 +193,12 @@ class SplitTree:
 
     def _make_node(self, path: str, depth: int, members: np.ndarray, Z_members: np.ndarray,
                    encoder: int, lat_floor: np.ndarray) -> int:
+        self.nodes_.append(self._node_record(path, depth, members, Z_members, encoder,
+                                             lat_floor))
+        return len(self.nodes_) - 1
+
+    def _node_record(self, path: str, depth: int, members: np.ndarray, Z_members: np.ndarray,
+                     encoder: int, lat_floor: np.ndarray) -> Node:
         flat = self._flat[members]
         latent_mean = Z_members.mean(axis=0)
         decoded = self.reducers_[encoder].decode(latent_mean[None, :])
@@ -229,8 +231,7 @@ class SplitTree:
                                                    node.in_whiten, node.lat_whiten)
                    if a is not None):
             raise _overflow(path)
-        self.nodes_.append(node)
-        return len(self.nodes_) - 1
+        return node
 
     def fit(self, X: np.ndarray) -> SplitTree:
         """Build the tree on scaled data ``X`` shaped (n, *sample_shape)."""
@@ -278,10 +279,14 @@ class SplitTree:
         members, enc, Z = pending.pop(node_id)
         if enc is None:  # a child: fit its own reducer, warm-started from the parent's
             enc, Z = self._fit_reducer(X[members], self.reducers_[node.encoder], node.path)
-        centres = split_centres(Z, self.config.clustering, self.config.max_cluster_samples,
-                                self._rng)
+        deep = self.config.clustering == "deep"
+        centres = split_centres(Z, "ward" if deep else self.config.clustering,
+                                self.config.max_cluster_samples, self._rng)
         if centres is None:
             return []
+        if deep:
+            Z, centres = self._cluster_jointly(node_id, enc, members, X, Z, centres)
+            node = self.nodes_[node_id]
         groups = assign(Z, centres)
         if np.bincount(groups, minlength=2).min() == 0:
             return []
@@ -295,6 +300,29 @@ class SplitTree:
             children.append(child)
         node.children = children
         return children
+
+    def _cluster_jointly(self, node_id: int, enc: int, members: np.ndarray, X: np.ndarray,
+                         Z: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Deep clustering: train a copy of the node's network ``enc`` together with the
+        split started from Ward's ``centres`` and re-encode the node with it. The tuned
+        network replaces the node's, unless its learned centres leave a group empty; then
+        the node keeps its network and Ward's split. Returns the node's codes and centres."""
+        node = self.nodes_[node_id]
+        path, X_node = node.path, X[members]
+        tuned = copy.deepcopy(self.reducers_[enc])
+        try:
+            learned = tuned.fit_clusters(X_node, centres)
+            Z_tuned = np.asarray(tuned.encode(X_node), dtype=np.float64).reshape(len(X_node), -1)
+        except ValueError as exc:
+            raise ValueError(f"Deep clustering of node {path or 'root'!r} failed: {exc}"
+                             ) from exc
+        if np.bincount(assign(Z_tuned, learned), minlength=2).min() == 0:
+            return Z, centres
+        self.reducers_[enc] = tuned
+        if node.encoder == enc:  # the root, whose own record lives in the tuned network
+            self.nodes_[node_id] = self._node_record(path, node.depth, members, Z_tuned, enc,
+                                                     self._latent_floor(Z_tuned))
+        return Z_tuned, learned
 
     # ------------------------------------------------------------------ persistence
     def to_state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:

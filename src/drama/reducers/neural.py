@@ -61,6 +61,10 @@ good enough to place a few cluster centres -- not a state-of-the-art reconstruct
   win on data scaled to [0, 1] and collapse every code onto the prior; tying it to the data
   keeps the balance the same in any units. A VAE encodes to its latent *mean*, so scores
   never depend on sampling.
+* **Deep clustering** (the tree's ``clustering="deep"``, :meth:`fit_clusters`):
+  ``cluster_epochs=10`` epochs of joint training with the split, the clustering term
+  weighted by ``cluster_gamma=1`` against the reconstruction loss normalised to 1 at the
+  start (set a priori, not tuned; docs/neural.md#deep-clustering).
 
 Shapes: dense reducers flatten any object shape. ``cae1d``/``cvae1d`` take ``(n, T)`` or
 ``(n, T, C)`` (channels last); ``cae2d``/``cvae2d`` take ``(n, H, W)`` or ``(n, H, W, C)``.
@@ -78,7 +82,7 @@ import numpy as np
 from drama._numeric import TINY
 from drama._validation import check_integer, check_positive, mixed_shapes
 from drama.reducers.base import ReducerSpec
-from drama.seeding import library_seed
+from drama.seeding import draw_seed, library_seed, spawn_seeds
 
 __all__ = [
     "AutoEncoder",
@@ -103,6 +107,8 @@ AUTO_UNSCALED_LIMIT = 10.0
 AUTO_MIN_SPREAD = 1e-2
 # Principal components of at most this many objects or features are computed exactly.
 EXACT_PCA_LIMIT = 1500
+# Deep clustering (fit_clusters) refreshes its sharpened targets every this many epochs.
+TARGET_REFRESH_EPOCHS = 2
 
 
 def require_torch(name: str = "ae", needed_by: str | None = None) -> Any:
@@ -259,6 +265,8 @@ class _NeuralReducer:
         progress: bool = False,
         encode_batch_size: int = 4096,
         n_threads: int | None = 1,
+        cluster_gamma: float = 1.0,
+        cluster_epochs: int = 10,
     ):
         self.latent_dim = latent_dim
         self.random_state = random_state
@@ -277,6 +285,8 @@ class _NeuralReducer:
         self.progress = progress
         self.encode_batch_size = encode_batch_size
         self.n_threads = n_threads
+        self.cluster_gamma = cluster_gamma
+        self.cluster_epochs = cluster_epochs
         self._net: Any = None
         self.centre_: np.ndarray | None = None
         self.basis_: np.ndarray | None = None
@@ -288,7 +298,8 @@ class _NeuralReducer:
         keys = ["latent_dim", "random_state", "lr", "batch_size", "max_epochs",
                 "warm_start_epochs", "patience", "min_delta", "validation_fraction",
                 "max_train_samples", "standardize", "beta", "noise", "device", "progress",
-                "encode_batch_size", "n_threads", *self._extra_options()]
+                "encode_batch_size", "n_threads", "cluster_gamma", "cluster_epochs",
+                *self._extra_options()]
         out = {}
         for k in keys:
             v = getattr(self, k)
@@ -315,6 +326,7 @@ class _NeuralReducer:
         integer("patience")
         integer("max_train_samples", 2)
         integer("encode_batch_size")
+        integer("cluster_epochs")
         if self.n_threads is not None:
             integer("n_threads")
         positive("lr")
@@ -326,6 +338,7 @@ class _NeuralReducer:
         _standardize_mode(self.standardize, self.name)
         positive("beta", allow_zero=True)
         positive("noise")
+        positive("cluster_gamma", allow_zero=True)
 
     # ------------------------------------------------------------------ layout (subclasses)
     def _to_internal(self, X: np.ndarray) -> np.ndarray:
@@ -388,8 +401,7 @@ class _NeuralReducer:
             n_val = 0  # too few objects to hold any out: stop on the training loss instead
         val = data[order[:n_val]] if n_val else None
         train = data[order[n_val:]]
-        spread = float(np.sqrt(np.mean((train - train.mean(axis=0)) ** 2)))
-        sigma = float(self.noise) * (spread if spread > 0 else 1.0)
+        sigma = self._noise_sigma(train)
         n_features = int(np.prod(train.shape[1:]))
         torch = require_torch(self.name)
         with nt.threads(self.n_threads), nt.deterministic(device):
@@ -436,6 +448,49 @@ class _NeuralReducer:
         self._parent = None
         return self
 
+    def fit_clusters(self, X: np.ndarray, centres: np.ndarray) -> np.ndarray:
+        """Deep clustering (``clustering="deep"``, docs/neural.md#deep-clustering): fine-tune
+        the fitted network on (at most ``max_train_samples`` of) ``X`` together with a
+        two-way clustering of its codes that starts from ``centres`` (2, latent_dim), for
+        ``cluster_epochs`` epochs with the clustering term weighted by ``cluster_gamma``.
+        The network is changed in place; returns the learned centres."""
+        arr = self._fitted_input(X)
+        centres = np.asarray(centres, dtype=np.float64)
+        if centres.shape != (2, self.latent_dim) or not np.isfinite(centres).all():
+            raise ValueError(f"fit_clusters needs two finite centres shaped (2, "
+                             f"{self.latent_dim}); got shape {centres.shape}.")
+        self._check_options()
+        nt = _backend()
+        torch = require_torch(self.name)
+        # a stream of its own, spawned from the fit's seed (docs/engine.md, "Seeds")
+        rng = np.random.default_rng(spawn_seeds(self.seed_, 1)[0])
+        if len(arr) > self.max_train_samples:
+            arr = arr[np.sort(rng.choice(len(arr), self.max_train_samples, replace=False))]
+        data = self._standardised(arr)
+        sigma = self._noise_sigma(data)
+        n_features = int(np.prod(data.shape[1:]))
+        pca = self._input_pca()
+        if pca is not None:
+            data = _coefficients(data, *pca)
+        with nt.threads(self.n_threads), nt.deterministic(self._device):
+            gen = torch.Generator(device=self._device)
+            gen.manual_seed(draw_seed(rng))
+            learned = nt.train_clusters(
+                self._net, np.ascontiguousarray(data, dtype=np.float32), centres,
+                object_loss=nt.make_object_loss(self.variational, float(self.beta), sigma,
+                                                n_features),
+                gamma=float(self.cluster_gamma), epochs=int(self.cluster_epochs),
+                refresh=TARGET_REFRESH_EPOCHS,
+                batch_size=self._batch_size(len(data)), lr=float(self.lr), rng=rng,
+                generator=gen, device=self._device)
+        return learned
+
+    def _noise_sigma(self, data: np.ndarray) -> float:
+        """The VAE's observation noise: ``noise`` times the spread of the standardised
+        training objects (1 where they do not vary)."""
+        spread = float(np.sqrt(np.mean((data - data.mean(axis=0)) ** 2)))
+        return float(self.noise) * (spread if spread > 0 else 1.0)
+
     def _batch_size(self, n_train: int) -> int:
         """``batch_size`` or, when None, about n/32 as a power of two in [16, 128]: some 30
         optimiser steps per epoch, so small nodes converge in few epochs and large ones
@@ -473,8 +528,8 @@ class _NeuralReducer:
         if self._net is None:
             raise ValueError(f"This {self.name!r} reducer is not fitted yet; call fit(X) first.")
 
-    def encode(self, X: np.ndarray) -> np.ndarray:
-        """Latent codes (the mean for a VAE), float64 shaped (n, latent_dim)."""
+    def _fitted_input(self, X: np.ndarray) -> np.ndarray:
+        """``X`` checked against the fitted object shape, as float32."""
         self._check_fitted()
         arr = _clean_input(X, f"The data given to the {self.name!r} reducer")
         if tuple(arr.shape[1:]) != self.sample_shape_:
@@ -482,15 +537,25 @@ class _NeuralReducer:
                 f"The {self.name!r} reducer was fitted on objects of shape {self.sample_shape_}; "
                 f"got objects of shape {tuple(arr.shape[1:])}."
             )
-        def network_input(part: np.ndarray) -> np.ndarray:
-            data = (self._to_internal(part) - self.offset_) / self.scale_
-            pca = self._input_pca()
-            return data if pca is None else _coefficients(data, *pca)
+        return arr
 
+    def _standardised(self, part: np.ndarray) -> np.ndarray:
+        return (self._to_internal(part) - self.offset_) / self.scale_
+
+    def _network_input(self, part: np.ndarray) -> np.ndarray:
+        """Objects -> what the network reads: standardised and, for a wide dense input,
+        projected onto the principal components."""
+        data = self._standardised(part)
+        pca = self._input_pca()
+        return data if pca is None else _coefficients(data, *pca)
+
+    def encode(self, X: np.ndarray) -> np.ndarray:
+        """Latent codes (the mean for a VAE), float64 shaped (n, latent_dim)."""
+        arr = self._fitted_input(X)
         nt = _backend()
         with nt.threads(self.n_threads):
             Z = nt.run_batched(lambda xb: self._net.stats(xb)[0], arr, self.encode_batch_size,
-                               self._device, prepare=network_input)
+                               self._device, prepare=self._network_input)
         Z = Z.reshape(len(arr), self.latent_dim)
         if not np.isfinite(Z).all():
             raise ValueError(
@@ -628,7 +693,8 @@ class AutoEncoder(_NeuralReducer):
     ``lr``, ``batch_size``, ``max_epochs``, ``warm_start_epochs``, ``patience``,
     ``validation_fraction``, ``max_train_samples``, ``standardize``, ``device`` ('cpu',
     'cuda', 'auto'), ``progress`` (rich progress bar), ``encode_batch_size``, ``n_threads``
-    (CPU threads while training and encoding; None keeps torch's setting).
+    (CPU threads while training and encoding; None keeps torch's setting),
+    ``cluster_gamma`` and ``cluster_epochs`` (deep clustering).
     """
 
     name = "ae"

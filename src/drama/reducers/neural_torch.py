@@ -226,21 +226,32 @@ def sse_weight(variational: bool, sigma: float, n_features: int) -> float:
     return 0.5 / sigma**2 if variational else 1.0 / n_features
 
 
-def make_loss(variational: bool, beta: float, sigma: float,
-              n_features: int) -> Callable[..., torch.Tensor]:
-    """Per object, averaged: the weighted summed squared error (``sse_weight``) plus, for a
-    VAE, ``beta`` times the KL term (the negative ELBO under Gaussian noise of spread
-    ``sigma``). The error is summed over the network's outputs, which may be the
-    principal-component coefficients of ``n_features`` inputs."""
+def make_object_loss(variational: bool, beta: float, sigma: float,
+                     n_features: int) -> Callable[..., torch.Tensor]:
+    """Each object's loss from a forward pass ``(x, recon, mu, logvar)``: the weighted
+    summed squared error (``sse_weight``) plus, for a VAE, ``beta`` times the KL term (the
+    negative ELBO under Gaussian noise of spread ``sigma``). The error is summed over the
+    network's outputs, which may be the principal-component coefficients of ``n_features``
+    inputs."""
     weight = sse_weight(variational, sigma, n_features)
 
-    def loss(net: AutoEncoderNet, x: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
-        recon, mu, logvar = net(x, gen)
+    def loss(x: torch.Tensor, recon: torch.Tensor, mu: torch.Tensor,
+             logvar: torch.Tensor | None) -> torch.Tensor:
         sse = weight * ((recon - x) ** 2).flatten(1).sum(dim=1)
-        if not variational:
-            return torch.mean(sse)
-        kl = -0.5 * torch.sum(1 + logvar - mu**2 - logvar.exp(), dim=1)
-        return torch.mean(sse + beta * kl)
+        if logvar is None:
+            return sse
+        return sse + beta * -0.5 * torch.sum(1 + logvar - mu**2 - logvar.exp(), dim=1)
+
+    return loss
+
+
+def make_loss(variational: bool, beta: float, sigma: float,
+              n_features: int) -> Callable[..., torch.Tensor]:
+    """The training loss: ``make_object_loss`` averaged over a batch."""
+    object_loss = make_object_loss(variational, beta, sigma, n_features)
+
+    def loss(net: AutoEncoderNet, x: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
+        return torch.mean(object_loss(x, *net(x, gen)))
 
     return loss
 
@@ -351,6 +362,78 @@ class _Progress:
 
     def close(self) -> None:
         self._bar.stop()
+
+
+# ---------------------------------------------------------------------------- deep clustering
+
+
+def soft_assignments(z: torch.Tensor, centres: torch.Tensor) -> torch.Tensor:
+    """Student's t (one degree of freedom) similarity of each code to each centre, as
+    probabilities over the centres."""
+    q = 1.0 / (1.0 + ((z[:, None, :] - centres[None, :, :]) ** 2).sum(dim=2))
+    return q / q.sum(dim=1, keepdim=True)
+
+
+def target_distribution(q: torch.Tensor) -> torch.Tensor:
+    """The sharpened targets: each probability squared and divided by its cluster's total,
+    so confident assignments weigh more and a large cluster cannot swallow the other."""
+    weight = q**2 / q.sum(dim=0)
+    return weight / weight.sum(dim=1, keepdim=True)
+
+
+@torch.no_grad()
+def _mean_object_loss(net: AutoEncoderNet, x: torch.Tensor,
+                      object_loss: Callable[..., torch.Tensor], batch_size: int) -> float:
+    net.eval()
+    total = sum(float(object_loss(x[s:s + batch_size], *net(x[s:s + batch_size])).sum())
+                for s in range(0, len(x), batch_size))
+    return total / len(x)
+
+
+@torch.no_grad()
+def _targets(net: AutoEncoderNet, x: torch.Tensor, centres: torch.Tensor,
+             batch_size: int) -> torch.Tensor:
+    """The targets P of every object, from the network's current codes."""
+    net.eval()
+    codes = torch.cat([net.stats(x[s:s + batch_size])[0] for s in range(0, len(x), batch_size)])
+    return target_distribution(soft_assignments(codes, centres))
+
+
+def train_clusters(net: AutoEncoderNet, X: np.ndarray, centres: np.ndarray, *,
+                   object_loss: Callable[..., torch.Tensor], gamma: float, epochs: int,
+                   refresh: int, batch_size: int, lr: float, rng: np.random.Generator,
+                   generator: torch.Generator, device: torch.device) -> np.ndarray:
+    """Train ``net`` and two cluster ``centres`` together (IDEC's objective): the
+    reconstruction loss, divided by its value before this phase so that ``gamma`` means
+    the same for every network and data scale, plus ``gamma`` times KL(P || Q) of the
+    codes' soft assignments Q to their sharpened targets P, which are recomputed every
+    ``refresh`` epochs. Returns the learned centres (float64)."""
+    xt = torch.from_numpy(X).to(device)
+    mu = nn.Parameter(torch.tensor(centres, dtype=xt.dtype, device=device))
+    opt = make_optimizer(nn.ParameterList([*net.parameters(), mu]), lr)
+    n, wide = len(xt), batch_size * 8
+    start = _mean_object_loss(net, xt, object_loss, wide)
+    scale = 1.0 / start if math.isfinite(start) and start > 0 else 1.0
+    for epoch in range(epochs):
+        if epoch % refresh == 0:
+            target = _targets(net, xt, mu, wide)
+        net.train()
+        order = torch.from_numpy(rng.permutation(n)).to(device)
+        for s in range(0, n, batch_size):
+            idx = order[s:s + batch_size]
+            recon, codes, logvar = net(xt[idx], generator)
+            reconstruction = torch.mean(object_loss(xt[idx], recon, codes, logvar))
+            p = target[idx]
+            q = soft_assignments(codes, mu).clamp_min(1e-30)  # p = 0 (underflow) adds 0
+            kl = torch.sum(torch.xlogy(p, p) - p * torch.log(q), dim=1)
+            loss = scale * reconstruction + gamma * kl.mean()
+            if not math.isfinite(float(loss.detach())):
+                raise _diverged(epoch, lr)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    net.eval()
+    return mu.detach().cpu().numpy().astype(np.float64)
 
 
 # ---------------------------------------------------------------------------- inference
