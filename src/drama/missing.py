@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from drama._validation import check_option, feature_names, first_missing
+from drama._validation import feature_names, first_missing
 
 __all__ = ["MISSING_MODES", "apply_missing", "check_missing", "missing_per_row",
            "training_medians"]
@@ -31,9 +31,10 @@ _SHOWN_COLUMNS = 5
 
 def check_missing(value: Any) -> str:
     """``value`` if it is one of :data:`MISSING_MODES`, else a ValueError naming them."""
-    if not isinstance(value, str):
-        raise ValueError(f"missing must be one of {', '.join(MISSING_MODES)}; got {value!r}.")
-    return check_option(value, MISSING_MODES, "missing")
+    if not isinstance(value, str) or value not in MISSING_MODES:
+        raise ValueError(f"missing (--missing) must be one of {', '.join(MISSING_MODES)}; "
+                         f"got {value!r}.")
+    return value
 
 
 def missing_per_row(arr: np.ndarray) -> np.ndarray:

@@ -34,13 +34,15 @@ ANSWERS = {"i": "interesting", "b": "boring", "s": "skip", "q": "quit"}
 
 def _load(path: Path, id_column: str | None) -> tuple[Any, list[str] | None, str]:
     """Objects, ids and their kind ("table", "curve" or "image") from a data file."""
-    from drama.datasets import load, load_table
+    from drama.cli.commands import read_input
+    from drama.datasets import load
 
     if not path.exists():
         raise ValueError(f"Data file {str(path)!r} does not exist; check the path.")
-    if path.suffix.lower() in INPUT_SUFFIXES:
-        features, ids, _ = load_table(path, id_column=id_column)
-        return features, None if ids is None else [str(i) for i in ids], "table"
+    if path.suffix.lower() in INPUT_SUFFIXES:  # the roles as `drama score` decides them
+        catalogue, _ = read_input(path, id_column, None)
+        ids = catalogue.ids
+        return catalogue.features, None if ids is None else [str(i) for i in ids], "table"
     if id_column is not None:
         raise ValueError(f"--id-column applies to tables only, not to {path.name}.")
     X, _ = load(path)

@@ -8,7 +8,7 @@ name is looked up among the built-in tasks and then as a file in the data folder
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,13 +21,15 @@ from .folders import DATA_ENV, SUFFIXES, data_dirs
 from .readers import (
     ARRAY_FORMATS,
     FORMATS,
+    Catalogue,
     file_format,
     read_array_file,
     read_table_file,
+    split_catalogue,
     split_table,
 )
 
-__all__ = ["DatasetInfo", "available", "find", "load", "load_table"]
+__all__ = ["DatasetInfo", "available", "find", "load", "load_catalogue", "load_table"]
 
 PathArg = str | os.PathLike[str]
 DataDirArg = PathArg | Iterable[PathArg] | None
@@ -175,7 +177,9 @@ def load(
         Folder(s) searched before ``$DRAMA_DATA`` and the user cache.
     label_column
         For tables: the 0/1 label column. By default a column named ``y``, ``label`` or
-        ``is_anomaly`` is used if present; a column named ``id`` is dropped.
+        ``is_anomaly`` is used if present. The features are chosen by column roles
+        (:mod:`drama.datasets.columns`): ids, sky and bookkeeping columns and text are not
+        features.
 
     Returns
     -------
@@ -190,8 +194,6 @@ def load(
         A path that does not exist.
     ValueError
         An unknown name, an unreadable or corrupt file, labels that are not 0/1.
-    TypeError
-        A table with non-numeric feature columns.
     """
     target = _resolve(name_or_path, data_dir)
     if isinstance(target, str):
@@ -210,44 +212,80 @@ def load(
     return features.to_numpy(), y
 
 
+def load_catalogue(
+    path: PathArg,
+    id_column: str | None = None,
+    label_column: str | None = None,
+    *,
+    features: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
+) -> Catalogue:
+    """Read a table (CSV, Parquet, FITS) and split it by column roles: features, ids,
+    labels, the carried-through columns and the roles themselves (to print them).
+
+    The arguments are those of :func:`load_table`; ``path`` must be a table file.
+    """
+    target = Path(path)
+    frame = read_table_file(target, id_column)
+    return split_catalogue(frame, os.fspath(target), id_column, label_column, features,
+                           exclude)
+
+
 def load_table(
     path: PathArg,
     id_column: str | None = None,
     label_column: str | None = None,
     *,
+    features: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
     data_dir: DataDirArg = None,
 ) -> tuple[pd.DataFrame, np.ndarray | None, np.ndarray | None]:
     """Load a data set keeping feature names and row ids, for reports that name objects.
+
+    Each column's role (id, feature, carried through, label) is decided by
+    :mod:`drama.datasets.columns`, as on the command line. Missing values stay NaN: the
+    detectors' ``missing`` parameter says what to do with them.
 
     Parameters
     ----------
     path
         As for :func:`load` (a path or a data set name).
     id_column
-        Column holding row ids; by default a column named ``id`` (any case) if present.
-        Only tables have id columns.
+        Column holding row ids; by default the first column named like an identifier
+        (``id``, ``objid``, ``source_id``, ``*_id``, ``name``, ... any case) that holds
+        text or integers. Only tables have id columns.
     label_column
         Column holding 0/1 labels; by default ``y``, ``label`` or ``is_anomaly``.
+    features
+        Column names or shell patterns (``"mag_*"``) of the features; by default every
+        numeric column that is not an id, a label, or a sky or bookkeeping column
+        (``ra``, ``dec``, ``mjd``, ...).
+    exclude
+        Column names or shell patterns to leave out of the features.
     data_dir
         Folder(s) searched first when ``path`` is a name.
 
     Returns
     -------
     features : DataFrame of float64
-        One column per feature (``x0, x1, ...`` for array files).
+        One column per feature (``x0, x1, ...`` for array files); NaN where missing.
     ids : ndarray or None
     y : ndarray of int64 (1 = anomaly) or None
 
     Raises
     ------
     ValueError
-        ``id_column`` or ``label_column`` is not a column (the message lists them), or
-        any error of :func:`load`.
+        ``id_column`` or ``label_column`` is not a column (the message lists them), a
+        name or pattern matches no column, or any error of :func:`load`.
     """
     target = _resolve(path, data_dir)
     if isinstance(target, Path) and file_format(target) not in ARRAY_FORMATS:
         frame = read_table_file(target, id_column)
-        return split_table(frame, os.fspath(target), id_column, label_column)
+        return split_table(frame, os.fspath(target), id_column, label_column, features,
+                           exclude)
+    if features is not None or exclude is not None:
+        raise ValueError(f"features= and exclude= choose table columns; {target} is not a "
+                         "table (its features are the array's columns).")
     if id_column is not None:
         raise ValueError(
             f"id_column={id_column!r} was given, but {target} is not a table and has no "
