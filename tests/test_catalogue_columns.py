@@ -175,6 +175,18 @@ def test_a_saved_model_matches_columns_by_name_in_any_order(tmp_path):
     assert result.exit_code == 0, result.output
 
 
+def test_a_carried_column_named_like_an_output_column_is_renamed(tmp_path):
+    frame = _catalogue().assign(label=lambda f: np.where(f["is_anomaly"] == 1, "odd", "fine"))
+    path = _write(frame, tmp_path / "cat.csv")
+    out = tmp_path / "o.csv"
+    result = _invoke("score", path, "-o", out, *ONE)
+    assert result.exit_code == 0, result.output
+    assert "Warning" not in result.output  # a text "label" is carried, not a feature
+    scored = pd.read_csv(out)
+    assert list(scored.columns[:4]) == ["source_id", "score", "label", "rank"]
+    assert scored["input_label"].tolist() == frame["label"].tolist()
+
+
 def test_active_prints_the_roles(tmp_path):
     path = _write(_catalogue(), tmp_path / "cat.csv")
     result = runner.invoke(app, ["active", str(path), "--store", str(tmp_path / "s.db"),

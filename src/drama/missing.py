@@ -23,6 +23,7 @@ from drama._validation import feature_names, first_missing
 __all__ = ["MISSING_MODES", "apply_missing", "check_missing", "missing_per_row",
            "training_medians"]
 
+#: The values of ``missing`` (``--missing`` on the command line).
 MISSING_MODES: tuple[str, ...] = ("error", "impute", "drop")
 
 # How many columns the refusal lists by name.

@@ -507,7 +507,7 @@ def score(
             scores = np.full(len(X), np.nan)
             scores[det.kept_rows_] = det.decision_scores_
             flags = np.zeros(len(X), dtype=np.int64)
-            flags[det.kept_rows_] = det.labels_
+            flags[det.kept_rows_] = np.asarray(det.labels_, dtype=np.int64)
 
         if ids is None:
             ids = np.arange(len(scores))

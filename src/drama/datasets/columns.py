@@ -119,6 +119,8 @@ def _guess_label(frame: pd.DataFrame, candidates: list[str], source: str) -> str
               if c.lower() == name and c not in named]
     label = None
     for name in named:
+        if not _is_numeric(frame[name].dtype):
+            continue  # text: carried through, as every text column
         zero_one = set(pd.unique(frame[name].dropna())) <= {0, 1}
         if zero_one and label is None:
             missing = int(frame[name].isna().sum())

@@ -194,6 +194,8 @@ def load(
         A path that does not exist.
     ValueError
         An unknown name, an unreadable or corrupt file, labels that are not 0/1.
+    TypeError
+        A FITS column that holds an array per row.
     """
     target = _resolve(name_or_path, data_dir)
     if isinstance(target, str):
