@@ -127,6 +127,11 @@ def test_a_saved_model_imputes_with_its_training_medians(tmp_path):
     assert imputed["n_imputed"].tolist()[3:5] == [1, 2]
     result = _invoke("score", new_path, "-o", tmp_path / "c.csv", "--model", model)
     assert result.exit_code == 2 and "row 'SDSS0003'" in _flat(result)  # error by default
+    plain = tmp_path / "plain.npz"  # fitted with the default: no medians kept
+    assert _invoke("fit", filled_path, "--model", plain, *ONE).exit_code == 0
+    result = _invoke("score", new_path, "-o", tmp_path / "d.csv", "--model", plain,
+                     "--missing", "impute")
+    assert result.exit_code == 2 and "fitted with missing='error'" in _flat(result)
 
 
 def test_bad_missing_value_is_a_user_error(gappy, tmp_path):

@@ -84,9 +84,14 @@ def test_drop_refuses_a_table_with_no_complete_row():
 
 
 def test_missing_may_change_after_fit_and_is_checked():
-    det = Drama(**ONE).fit(_table())
+    det = Drama(missing="drop", **ONE).fit(_table())
     det.set_params(missing="impute")
     assert np.isfinite(det.decision_function(_with_gaps(_table()))).all()
+    plain = Drama(**ONE).fit(_table())  # "error" keeps no medians: it cannot impute later
+    assert not hasattr(plain, "fill_values_")
+    plain.set_params(missing="impute")
+    with pytest.raises(ValueError, match="fitted with missing='error'"):
+        plain.decision_function(_with_gaps(_table()))
     with pytest.raises(ValueError, match="missing"):
         Drama(missing="mean", **ONE).fit(_table())
 
@@ -121,7 +126,7 @@ def test_a_search_imputes_and_saves_its_medians(tmp_path):
 
 
 def test_a_model_file_without_medians_still_loads_and_says_why_it_cannot_impute(tmp_path):
-    Drama(**ONE).fit(_table()).save(tmp_path / "new.npz")
+    Drama(missing="impute", **ONE).fit(_table()).save(tmp_path / "new.npz")
     old = tmp_path / "old.npz"  # as a release before the missing parameter wrote it
     with zipfile.ZipFile(tmp_path / "new.npz") as src, zipfile.ZipFile(old, "w") as dst:
         for item in src.infolist():
@@ -130,5 +135,5 @@ def test_a_model_file_without_medians_still_loads_and_says_why_it_cannot_impute(
     loaded = load_detector(old)
     assert np.isfinite(loaded.decision_function(_table())).all()
     loaded.set_params(missing="impute")
-    with pytest.raises(ValueError, match="kept no training medians"):
+    with pytest.raises(ValueError, match="or saved by an older DRAMA"):
         loaded.decision_function(_with_gaps(_table()))

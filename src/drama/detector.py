@@ -143,12 +143,15 @@ class AnomalyDetector(BaseEstimator):
         try:
             check_missing(self.missing)
             arr = check_array(X, allow_missing=True)
-            medians = training_medians(arr)
+            # medians cost a sort of every column: kept only when gaps are to be handled
+            medians = None if self.missing == "error" else training_medians(arr)
             X, kept = apply_missing(X, arr, self.missing, medians, at_fit=True)
             if kept is not None and y is not None and len(y) == len(kept):
                 y = np.asarray(y)[kept]
             self._fit(X, y)
-            self.fill_values_ = medians
+            self.__dict__.pop("fill_values_", None)
+            if medians is not None:
+                self.fill_values_ = medians
             self.kept_rows_ = np.ones(len(arr), dtype=bool) if kept is None else kept
             self._remember_params()
         except BaseException:
@@ -185,11 +188,14 @@ class AnomalyDetector(BaseEstimator):
         return scores
 
     def _missing_state(self) -> dict[str, np.ndarray]:
-        """The training medians, saved so that a loaded model imputes as the fitted one."""
-        return {"missing/medians": np.asarray(self.fill_values_, dtype=np.float64)}
+        """The training medians (when kept), saved so that a loaded model imputes as the
+        fitted one."""
+        medians = self.__dict__.get("fill_values_")
+        return {} if medians is None else {"missing/medians": np.asarray(medians, np.float64)}
 
     def _restore_missing(self, arrays: Mapping[str, np.ndarray], n_features: int) -> None:
-        """Read back :meth:`_missing_state` (absent from files of older releases)."""
+        """Read back :meth:`_missing_state` (absent when fitted with ``missing="error"``
+        and from files of older releases)."""
         medians = arrays.get("missing/medians")
         if medians is None:
             return

@@ -6,7 +6,10 @@ neither stop a run without saying where nor be guessed silently. The detectors'
 
 - ``"error"`` (default): refuse, naming the column, the first row and how many rows;
 - ``"impute"``: fill each gap with that feature's training median (saved with the model,
-  so new objects are filled the same way);
+  so new objects are filled the same way). The medians are computed when a detector is
+  fitted with ``"impute"`` or ``"drop"`` (they cost a sort of every column, too much to
+  pay on every fit of a large image set), so a model fitted with ``"error"`` cannot be
+  switched to ``"impute"`` later;
 - ``"drop"``: leave those rows out: they are not fitted on, and score NaN ("no score").
 
 Infinities count as missing: no distance can be measured to them.
@@ -102,8 +105,9 @@ def apply_missing(X: Any, arr: np.ndarray, mode: str, medians: np.ndarray | None
         raise _refusal(X, arr, bad)
     if mode == "impute":
         if medians is None:
-            raise ValueError("This model was saved by a DRAMA release that kept no training "
-                             "medians, so it cannot impute; refit it, or use missing='drop'.")
+            raise ValueError("This model kept no training medians (it was fitted with "
+                             "missing='error', or saved by an older DRAMA), so it cannot "
+                             "impute; refit it with missing='impute', or use missing='drop'.")
         empty = [j for j in np.flatnonzero(bad.any(axis=0)) if not np.isfinite(medians[j])]
         if empty:
             names = _column_names(X, flat.shape[1])
