@@ -8,10 +8,10 @@
   and every rarer class (HPM, Flare, Var, YSO, Mira, Comet, Carbon) is an anomaly. DRAMA
   cae1d / cvae1d / pca vs IsolationForest, plus the one-number baseline "quietest curve
   first".
-* ``crts-features``: the same curves as ten per-curve statistics
+* ``crts-features``: the same curves as the light-curve package's features
   (``load_crts(representation="features")``), DRAMA's label-free search, IsolationForest
-  and LOF-20 on all ten and on the six variability statistics alone (the other four,
-  brightness and sampling, can carry a selection effect).
+  and LOF-20 on all of them and on the variability features alone (the other four,
+  brightness, noise and sampling, can carry a selection effect).
 * ``digits``: scikit-learn digits 0-4 are normal, 10 images of each of 5-9 are new classes;
   DRAMA cae2d, cvae2d, ae, vae, umap and pca vs IsolationForest.
 * ``digits-one``: the talk's MNIST example on scikit-learn's digits: each digit in turn is
@@ -118,22 +118,21 @@ def lof20(X: np.ndarray, seed: int) -> np.ndarray:
 
 def crts_features(seeds: list[int]) -> None:
     """How much of the per-curve table's signal is variability, and how much brightness
-    and sampling (which can carry a selection effect): the same detectors on all ten
-    columns and on the six variability columns alone."""
+    and sampling (which can carry a selection effect): the same detectors on all the
+    columns and on the variability columns alone."""
     from _data import shared_folder
     from sklearn.preprocessing import minmax_scale
 
     from drama.benchmark import crts_task
-    from drama.datasets.lightcurves import FEATURES
+    from drama.datasets.lightcurve_features import FEATURES, OBSERVATION_FEATURES
 
     X, y = crts_task(shared_folder("lightcurves", "crts"), representation="features").load()
     X = minmax_scale(X)  # as the benchmark's peers see it; DRAMA scales so itself
-    variability = [FEATURES.index(f) for f in ("std_mag", "skew_mag", "amplitude",
-                                               "von_neumann", "log_chi2", "beyond_1std")]
+    variability = [i for i, f in enumerate(FEATURES) if f not in OBSERVATION_FEATURES]
     methods = {"DRAMA (DramaSearch consensus)": consensus, "IsolationForest": iforest,
                "LOF-20": lof20}
-    for title, columns in (("all ten features", list(range(len(FEATURES)))),
-                           ("the six variability features", variability)):
+    for title, columns in ((f"all {len(FEATURES)} features", list(range(len(FEATURES)))),
+                           (f"the {len(variability)} variability features", variability)):
         table(f"CRTS per-curve features ({title}), rare classes as anomalies",
               X[:, columns], y, methods, seeds)
 

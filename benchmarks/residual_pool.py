@@ -11,6 +11,12 @@ of the 43-set design pool (the 25 ODDS sets and the 18 embedding sets, min-max s
 * ``pca input+residual, latent 8``: as above with ``latent_dim=8`` for every tree (a
   reconstruction from two components leaves most of an embedding unexplained).
 
+A second study keeps the residual scores out of the trees' consensus and adds them to the
+label-free blend as a family of their own (``pca`` trees scored in the residual space
+only, ``latent_dim`` 2 or 8, their consensus as one family beside the trees and the two
+whole-set members, with a base weight of 0.5 to 3; the trees and members come from
+``pool_logo.py``'s cache, which it fills if empty).
+
 Leave-one-group-out (groups as in ``pool_logo.py``: every ODDS set, 20news_3, cifar10_0 and
 svhn_0 alone, the 15 MVTec sets together): for each group, the candidate with the best mean
 of AUC + MCC + RWS on the other groups is applied to it. The per-candidate rows are
@@ -18,7 +24,8 @@ in-sample for whichever candidate the folds pick.
 
     python benchmarks/residual_pool.py --markdown docs/residual-pool.md
 
-Per-set results are cached (``--cache``, default ``.cache/residual_pool``).
+Per-set results are cached (``--cache``, default ``.cache/residual_pool``; ``--pool-cache``,
+default ``.cache/pool_logo``).
 """
 
 from __future__ import annotations
@@ -34,10 +41,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pool_logo import evaluate, group_of, means, minmax, pool_files  # noqa: E402
+from pool_logo import run_set as pool_set  # noqa: E402
 
 from drama import DramaSearch  # noqa: E402
 from drama.benchmark.peers import PEERS, finite_scores  # noqa: E402
+from drama.blend import Blend  # noqa: E402
 from drama.datasets import load  # noqa: E402
+from drama.ranks import sorted_and_ranks  # noqa: E402
+from drama.search import DEFAULT_MEMBERS  # noqa: E402
 
 CANDIDATES: dict[str, dict] = {
     "default": {},
@@ -48,6 +59,8 @@ CANDIDATES: dict[str, dict] = {
                                      "drama_params": {"latent_dim": 8}},
 }
 PEER_NAMES = ("IForest", "KNN")
+FAMILY_LATENTS = (2, 8)
+FAMILY_WEIGHTS = (0.5, 1.0, 2.0, 3.0)
 
 
 def run_set(name: str, path: Path, cache: Path) -> dict:
@@ -70,18 +83,52 @@ def run_set(name: str, path: Path, cache: Path) -> dict:
         search = DramaSearch(random_state=0, contamination=None, n_jobs=1, **options).fit(X)
         times[label] = time.perf_counter() - start
         out[f"drama/{label}"] = search.decision_scores_
+    for latent in FAMILY_LATENTS:
+        residual = DramaSearch(reducers=("pca",), spaces=("residual",), members=(),
+                               drama_params={"latent_dim": latent}, random_state=0,
+                               contamination=None, n_jobs=1).fit(X)
+        out[f"family/{latent}"] = residual.decision_scores_
     out["times"] = json.dumps(times)
     np.savez(file, **out)
     out["times"] = times
     return out
 
 
+def family_blend(pool: dict, family: np.ndarray | None, weight: float) -> np.ndarray:
+    """The default label-free blend (trees, the default members) with the residual family
+    added at ``weight`` (none: the default itself, rebuilt from the cached families)."""
+    default = DramaSearch()
+    wide = int(pool["n_features"]) >= default.wide_features
+    columns = [pool["trees"], *(pool[f"member/{m}"] for m in DEFAULT_MEMBERS)]
+    base = [default.wide_tree_weight if wide else default.tree_weight, 1.0, 1.0]
+    if family is not None:
+        columns.append(sorted_and_ranks(np.asarray(family, dtype=np.float64))[1])
+        base.append(weight)
+    return Blend(np.eye(len(columns)), np.array(base), default.agreement_power).fit(
+        np.column_stack(columns))
+
+
+def choose_held_out(per_set: dict, candidates: list, names: list[str]
+                    ) -> tuple[dict[str, tuple], Counter]:
+    """Each group scored by the candidate with the best mean AUC + MCC + RWS elsewhere."""
+    held_out: dict[str, tuple] = {}
+    picks: Counter = Counter()
+    for group in sorted({group_of(n) for n in names}):
+        train = [n for n in names if group_of(n) != group]
+        best = max(candidates, key=lambda c: np.mean([sum(per_set[c][n]) for n in train]))
+        picks[best] += 1
+        held_out.update({n: per_set[best][n] for n in names if group_of(n) == group})
+    return held_out, picks
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=Path(".cache/residual_pool"))
+    parser.add_argument("--pool-cache", type=Path, default=Path(".cache/pool_logo"))
     parser.add_argument("--markdown", type=Path, help="also write the report here")
     args = parser.parse_args()
     args.cache.mkdir(parents=True, exist_ok=True)
+    args.pool_cache.mkdir(parents=True, exist_ok=True)
     files = pool_files()
     odds_names = {name for name, path in files if path.parent.name == "odds"}
     results: dict[str, dict] = {}
@@ -94,16 +141,7 @@ def main() -> None:
     per_set = {d: {n: evaluate(results[n]["y"], results[n][d]) for n in names}
                for d in detectors}
     groups = sorted({group_of(n) for n in names})
-    held_out: dict[str, tuple] = {}
-    picks: Counter = Counter()
-    for group in groups:
-        train = [n for n in names if group_of(n) != group]
-        best = max(CANDIDATES, key=lambda c: np.mean([sum(per_set[f"drama/{c}"][n])
-                                                      for n in train]))
-        picks[best] += 1
-        for n in names:
-            if group_of(n) == group:
-                held_out[n] = per_set[f"drama/{best}"][n]
+    held_out, picks = choose_held_out(per_set, [f"drama/{c}" for c in CANDIDATES], names)
     lines = ["# Residual configurations in the label-free pool, leave-one-group-out", "",
              "Written by `python benchmarks/residual_pool.py`; AUC / MCC / RWS means.", "",
              "| detector | ODDS (25) | embeddings (18) | pool (43) |", "|---|---|---|---|"]
@@ -119,7 +157,25 @@ def main() -> None:
         lines.append(row(f"DRAMA {label} (in-sample if picked)" if d.startswith("drama/")
                          else label, per_set[d]))
     lines += ["", f"Picked in the {len(groups)} folds: "
-              + ", ".join(f"{c}: {k}" for c, k in picks.most_common()), ""]
+              + ", ".join(f"{c.split('/', 1)[1]}: {k}" for c, k in picks.most_common()), ""]
+    pools = {n: pool_set(n, path, args.pool_cache, {}) for n, path in files}
+    family: dict = {("no residual family", 0.0): {
+        n: evaluate(results[n]["y"], family_blend(pools[n], None, 0.0)) for n in names}}
+    for latent in FAMILY_LATENTS:
+        for weight in FAMILY_WEIGHTS:
+            family[(f"residual family, latent {latent}", weight)] = {
+                n: evaluate(results[n]["y"],
+                            family_blend(pools[n], results[n][f"family/{latent}"], weight))
+                for n in names}
+    family_held, family_picks = choose_held_out(family, list(family), names)
+    lines += ["The residual scores as a family of the label-free blend (base weight after "
+              "the name):", "", "| blend | ODDS (25) | embeddings (18) | pool (43) |",
+              "|---|---|---|---|", row("chosen leave-one-group-out", family_held)]
+    lines += [row(f"{label}, {weight:g}" if weight else label, table)
+              for (label, weight), table in family.items()]
+    lines += ["", f"Picked in the {len(groups)} folds: " + ", ".join(
+        f"{label}{f', {weight:g}' if weight else ''}: {k}"
+        for (label, weight), k in family_picks.most_common()), ""]
     totals = {d: sum(results[n]["times"][d.split("/", 1)[1]] for n in names)
               for d in detectors}
     lines += ["| time, all 43 sets (s) | " + " | ".join(d.split("/", 1)[1] for d in detectors)

@@ -39,7 +39,7 @@ def test_label_quit_and_resume(app, table, tmp_path):
     assert first.exit_code == 0, first.output
     assert "most deviating features" in first.output
     assert "flux" in first.output  # the planted anomalies deviate in flux
-    assert "Please answer i, b, s or q" in first.output
+    assert "Please answer i, b, s, u or q" in first.output
     assert "2 labels" in first.output
     again = CliRunner().invoke(app, args + ["--output", str(tmp_path / "rank.csv")], input="q\n")
     assert again.exit_code == 0, again.output

@@ -13,6 +13,9 @@ from drama.datasets.lightcurves import (
     load_crts,
 )
 
+NEEDS_LIGHT_CURVE = ("the features representation needs the light-curve package: "
+                     "pip install 'drama-anomaly[lightcurves]'")
+
 
 def _write_crts(folder, curves: dict[str, int], labels: dict[str, str] | None = None,
                 nan_in: str | None = None) -> None:
@@ -114,6 +117,7 @@ def test_missing_folder_and_columns(tmp_path) -> None:
 
 
 def test_variability_features_see_variability() -> None:
+    pytest.importorskip("light_curve", reason=NEEDS_LIGHT_CURVE)
     rng = np.random.default_rng(1)
     t = np.sort(rng.uniform(0, 1000, 80))
     err = np.full(80, 0.05)
@@ -123,27 +127,42 @@ def test_variability_features_see_variability() -> None:
     loud = curve_features(t, flaring, err)
     col = {name: i for i, name in enumerate(FEATURES)}
     assert quiet.shape == loud.shape == (len(FEATURES),)
-    assert abs(quiet[col["log_chi2"]] - np.log1p(1.0)) < 0.3  # noise as the errors say
-    assert loud[col["log_chi2"]] > quiet[col["log_chi2"]] + 2
-    assert loud[col["skew_mag"]] < -2 < quiet[col["skew_mag"]]
-    assert loud[col["von_neumann"]] < quiet[col["von_neumann"]]  # a smooth excursion
+    assert abs(quiet[col["chi2"]] - np.log10(2.0)) < 0.15  # noise as the errors say
+    assert loud[col["chi2"]] > quiet[col["chi2"]] + 1
+    assert loud[col["skew"]] < -2 < quiet[col["skew"]]
+    assert loud[col["eta"]] < quiet[col["eta"]]  # a smooth excursion
     assert loud[col["amplitude"]] > quiet[col["amplitude"]]
+    assert loud[col["kurtosis"]] > quiet[col["kurtosis"]] + 3
+    assert quiet[col["observation_count"]] == pytest.approx(np.log10(81.0))
 
 
-def test_variability_features_of_a_constant_curve_are_neutral() -> None:
+def test_a_flat_curve_has_undefined_features_not_made_up_ones() -> None:
+    pytest.importorskip("light_curve", reason=NEEDS_LIGHT_CURVE)
+    f = curve_features(np.arange(7.0), np.full(7, 18.1), np.full(7, 0.1))
     col = {name: i for i, name in enumerate(FEATURES)}
-    for mag, n in ((18.1, 7), (17.3, 10)):  # their std is rounding noise, not 0
-        f = curve_features(np.arange(float(n)), np.full(n, mag), np.full(n, 0.1))
-        assert f[col["std_mag"]] == f[col["skew_mag"]] == f[col["beyond_1std"]] == 0.0
-        assert f[col["von_neumann"]] == 2.0 and np.isfinite(f).all()
+    assert np.isnan(f[col["skew"]])
+    assert f[col["amplitude"]] == 0.0
+
+
+def test_observations_at_one_time_are_merged_for_the_features() -> None:
+    pytest.importorskip("light_curve", reason=NEEDS_LIGHT_CURVE)
+    rng = np.random.default_rng(3)
+    t = np.sort(rng.uniform(0, 100, 12))
+    m, e = rng.normal(18, 0.3, 12), np.full(12, 0.1)
+    doubled = curve_features(np.r_[t, t], np.r_[m, m], np.r_[e, e])
+    col = {name: i for i, name in enumerate(FEATURES)}
+    single = curve_features(t, m, e)
+    assert doubled[col["observation_count"]] == single[col["observation_count"]]
+    assert doubled[col["skew"]] == pytest.approx(single[col["skew"]])
 
 
 def test_loader_features_representation(tmp_path) -> None:
+    pytest.importorskip("light_curve", reason=NEEDS_LIGHT_CURVE)
     _write_crts(tmp_path, {"TranID1": 12, "TranID2": 9}, labels={"TranID1": "SN"})
     X, labels, ids = load_crts(tmp_path, representation="features")
     assert X.shape == (2, len(FEATURES)) and np.isfinite(X).all()
     assert list(labels) == ["SN", "unlabelled"]
-    with pytest.raises(ValueError, match="representation must be"):
+    with pytest.raises(ValueError, match="representation 'pixels'"):
         load_crts(tmp_path, representation="pixels")
 
 
@@ -193,10 +212,10 @@ def test_text_in_a_number_column_is_named(tmp_path) -> None:
 def test_a_curve_at_one_time_is_skipped_not_fatal(tmp_path) -> None:
     _write_crts(tmp_path, {"TranID1": 6})
     _append_rows(tmp_path, [f"TranID2,{9 + i},18.{i},0.1,54000.0" for i in range(6)])
-    with pytest.warns(UserWarning, match="1 light curve.*share one time.*TranID2"):
-        X, _, ids = load_crts(tmp_path, n_bins=8)
-    assert list(ids) == ["TranID1"]
-    assert len(load_crts(tmp_path, n_bins=8, time_grid="survey")[2]) == 2
+    for grid in ("curve", "survey"):  # six observations at one time are one point in time
+        with pytest.warns(UserWarning, match="skipped 1 of 2.*distinct times.*TranID2 with 1"):
+            X, _, ids = load_crts(tmp_path, n_bins=8, time_grid=grid)
+        assert list(ids) == ["TranID1"]
 
 
 def test_labels_that_match_no_curve_warn(tmp_path) -> None:
@@ -222,3 +241,35 @@ def test_features_check_their_input_like_the_grid() -> None:
         curve_features([0, 1, 2], [1, 2, 3], [0.1, -0.1, 0.1])
     with pytest.raises(ValueError, match="NaN"):
         curve_features([0, 1, 2], [1, 2, 3], [0.1, np.nan, 0.1])
+
+
+def test_load_by_name_resolves_the_crts_folder(tmp_path, monkeypatch) -> None:
+    from drama.datasets import load
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("DRAMA_DATA", raising=False)
+    with pytest.raises(FileNotFoundError, match="lightcurves/crts"):
+        load("crts-grid", data_dir=tmp_path)
+    folder = tmp_path / "lightcurves" / "crts"
+    folder.mkdir(parents=True)
+    _write_crts(folder, {"TranID1": 8, "TranID2": 9, "TranID3": 7, "TranID4": 6},
+                labels={"TranID1": "SN", "TranID2": "Mira", "TranID3": "SN/CV",
+                        "TranID4": "AGN?"})
+    X, y = load("crts-grid", data_dir=tmp_path)  # TranID3's class is ambiguous: left out
+    assert X.shape == (3, 64, 2) and list(y) == [0, 1, 0]
+    monkeypatch.setenv("DRAMA_DATA", str(tmp_path))
+    pytest.importorskip("light_curve", reason=NEEDS_LIGHT_CURVE)
+    X, y = load("crts")
+    assert X.shape == (3, len(FEATURES)) and list(y) == [0, 1, 0]
+
+
+def test_load_crts_by_name_from_the_shared_data(shared_data) -> None:
+    from drama.datasets import load
+
+    if not (shared_data / "lightcurves" / "crts" / "CRTS_subset_500.csv").is_file():
+        pytest.skip(f"the CRTS light curves are not in {shared_data}/lightcurves/crts")
+    pytest.importorskip("light_curve", reason=NEEDS_LIGHT_CURVE)
+    with pytest.warns(UserWarning, match="skipped 34 of 500"):
+        X, y = load("crts", data_dir=shared_data)
+    assert X.shape == (433, len(FEATURES)) and int(y.sum()) == 42
+    assert np.isfinite(X).all()

@@ -208,3 +208,19 @@ def test_an_active_session_chooses_among_residual_configurations_too():
         assert session.config["spaces"] == ["input", "residual"]
     with ActiveSession(X, reducers=("none",), levels=(1,), metrics=["l2"]) as session:
         assert "spaces" not in session.config  # stores made before spaces reopen unchanged
+
+
+@pytest.mark.parametrize("reducer, shape", [("ae", (60, 12)), ("cae1d", (60, 32)),
+                                            ("cvae2d", (60, 8, 8)), ("nmf", (60, 12))])
+def test_every_kind_of_reducer_scores_and_reloads_the_residual_space_exactly(reducer, shape,
+                                                                             tmp_path):
+    if reducer != "nmf":
+        pytest.importorskip("torch", reason="the neural reducers need PyTorch")
+    X = np.abs(np.random.default_rng(8).normal(size=shape))
+    options = None if reducer == "nmf" else {"max_epochs": 2}
+    det = Drama(reducer=reducer, space="residual", metric="wl2", reducer_options=options,
+                random_state=0).fit(X)
+    assert np.isfinite(det.decision_scores_).all() and np.ptp(det.decision_scores_) > 0
+    det.save(tmp_path / "m.npz")
+    np.testing.assert_array_equal(load_detector(tmp_path / "m.npz").decision_function(X),
+                                  det.decision_scores_)

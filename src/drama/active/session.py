@@ -9,6 +9,7 @@ reopened from the same store ranks exactly as the one that stopped.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,7 @@ import pandas as pd
 
 from drama._validation import check_array, check_positive, check_random_state
 from drama.active.learned_prior import class_votes, learned_prior, resolve_learned_options
-from drama.active.store import ActiveStore, data_fingerprint
+from drama.active.store import ActiveStore, data_fingerprint, describe_adoption
 from drama.active.strategies import STRATEGIES
 from drama.exceptions import StoreError
 from drama.kernel_relevance import relevance_at
@@ -216,6 +217,9 @@ class ActiveSession:
             store, fingerprint=data_fingerprint(arr, ids), ids=ids, config=self.config,
             steal_lock=steal_lock,
         )
+        self.adoption = self.store.adoption
+        if self.adoption is not None:
+            warnings.warn(describe_adoption(self.adoption), UserWarning, stacklevel=2)
         try:
             self.search_ = search.fit(arr)
             self.space = self.search_.space_  # the same data and seed: no second build
@@ -240,6 +244,12 @@ class ActiveSession:
         """
         oid = obj.id if isinstance(obj, Candidate) else str(obj)
         self.store.add(oid, value, cls)
+
+    def undo(self) -> tuple[str, str, str | None] | None:
+        """Take back the most recent label, as if it had not been given; returns its
+        (id, label, cls), or None when there is none. The ranking changes at the next
+        :meth:`refit`."""
+        return self.store.undo()
 
     def labels(self) -> pd.DataFrame:
         """The latest label of every labelled object, in the order they were (re)labelled."""
@@ -285,6 +295,8 @@ class ActiveSession:
         cls, conf = class_votes(coords, coords[tag_idx], [c for _, c in tagged], width)
         for i, c in tagged:  # a labelled object's class is the one it was given
             cls[i], conf[i] = c, 1.0
+        if not known.size:  # no label to base a probability on: none is claimed
+            p = np.full(len(p), np.nan)
         self.anomaly_, self.p_interesting_, self.scores_ = anomaly, p, score
         self.classes_, self.class_confidence_ = cls, conf
         self.chosen_configurations_ = list(self.search_.weights_.index)
@@ -310,8 +322,9 @@ class ActiveSession:
         )
         out = []
         for i, why in picks:
-            reason = f"{why}: anomaly percentile {self.anomaly_[i]:.3f}, " \
-                     f"P(interesting) {self.p_interesting_[i]:.2f}"
+            reason = f"{why}: anomaly percentile {self.anomaly_[i]:.3f}"
+            if np.isfinite(self.p_interesting_[i]):
+                reason += f", P(interesting) {self.p_interesting_[i]:.2f}"
             out.append(Candidate(
                 id=self.ids[i], score=float(self.scores_[i]), anomaly=float(self.anomaly_[i]),
                 p_interesting=float(self.p_interesting_[i]), reason=reason,

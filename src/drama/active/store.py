@@ -5,6 +5,11 @@ transaction the moment it is given; a crash or a ``kill -9`` during a refit cann
 it. The file also records *which* data (a content hash of X and the ids) and *which*
 configuration the labels belong to, so labels are never silently applied to other data,
 and a lock row with the owner's PID keeps two processes from labelling the same store.
+
+Labels belong to object ids: a new version of the catalogue (changed values, objects added
+or gone) opens the store, which then follows the new version; the labels of ids still
+present apply, and those of vanished ids stay in the file, set aside (:attr:`ActiveStore.
+adoption` counts both). Data that shares no id with the store's is refused.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ from drama.exceptions import (
 __all__ = [
     "LABELS",
     "ActiveStore",
+    "describe_adoption",
+    "export_labels",
     "StoreDamagedError",
     "StoreError",
     "StoreLockedError",
@@ -129,7 +136,14 @@ class ActiveStore:
     ) -> None:
         self.path = str(Path(path))
         self._ids = set(ids)
+        self._id_list = [str(i) for i in ids]
         self._n = len(ids)
+        self._retired: set[str] = set()
+        #: What opening a store made on another version of the data did: ``matched``
+        #: (labelled ids still present), ``new`` (objects the store had not seen; None for a
+        #: store that did not record its ids) and ``vanished`` (labelled ids no longer
+        #: present, whose labels are kept but set aside). None when the data are the same.
+        self.adoption: dict[str, int | None] | None = None
         self._token = uuid.uuid4().hex
         self._conn: sqlite3.Connection | None = None
         existed = Path(self.path).exists() and Path(self.path).stat().st_size > 0
@@ -139,8 +153,12 @@ class ActiveStore:
             raise StoreError(f"Cannot open the label store {self.path!r}: {exc}.") from None
         try:
             with self._sqlite_errors("open it for labelling"):
-                self._check_or_create(conn, existed, fingerprint, config)
+                adopt = self._check_or_create(conn, existed, fingerprint, config)
                 self._acquire(conn, steal_lock)
+                if adopt:
+                    self._adopt(conn, fingerprint)
+                self._retired = set(json.loads(
+                    self._meta(conn).get("retired_ids", "[]")))
         except BaseException:
             conn.close()
             raise
@@ -184,10 +202,15 @@ class ActiveStore:
             ) from None
 
     # ------------------------------------------------------------------ setup
+    @staticmethod
+    def _meta(conn: sqlite3.Connection) -> dict[str, str]:
+        return dict(conn.execute("SELECT key, value FROM drama_meta").fetchall())
+
     def _check_or_create(
         self, conn: sqlite3.Connection, existed: bool, fingerprint: str, config: dict[str, Any]
-    ) -> None:
-        """Create the tables in a new file, or check that an old file is ours and matches."""
+    ) -> bool:
+        """Create the tables in a new file, or check that an old file is ours and matches.
+        True: the store was made on another version of the data, to adopt once locked."""
         not_ours = (
             f"{self.path!r} is not a DRAMA label store. Pass a new file name (e.g. "
             "survey.drama.db) or the store that an earlier `drama active` session created."
@@ -205,7 +228,7 @@ class ActiveStore:
         if existed:
             if "drama_meta" not in tables:
                 raise StoreError(not_ours)
-            meta = dict(conn.execute("SELECT key, value FROM drama_meta").fetchall())
+            meta = self._meta(conn)
             if meta.get("format") != FORMAT:
                 raise StoreError(not_ours)
             missing = [t for t in _TABLES if t not in tables]
@@ -215,13 +238,6 @@ class ActiveStore:
                 raise StoreError(
                     f"{self.path!r} is a DRAMA label store of version {meta.get('version')}; "
                     f"this DRAMA reads version {VERSION}."
-                )
-            if meta.get("data_hash") != fingerprint:
-                raise StoreMismatchError(
-                    f"The label store {self.path!r} belongs to other data ({meta.get('n_objects')} "
-                    f"objects, content hash {meta.get('data_hash', '?')[:12]}) than the data given "
-                    f"({self._n} objects, content hash {fingerprint[:12]}). Open it with the data "
-                    "file its labels were made on, or start a new store."
                 )
             if meta.get("config") != config_json:
                 made_by = _ranking_version(meta.get("config"))
@@ -234,11 +250,22 @@ class ActiveStore:
                         "a new store, or use the DRAMA version that made it."
                     )
                 raise StoreMismatchError(
-                    f"The label store {self.path!r} was made with the configuration "
-                    f"{meta.get('config')}, not {config_json}. Reopen it with the same options, "
-                    "or start a new store."
+                    f"The label store {self.path!r} was made with other options: "
+                    f"{_config_difference(meta.get('config'), config)}. Reopen it with the "
+                    "same options, or start a new store (its configuration: "
+                    f"{meta.get('config')})."
                 )
-            return
+            if meta.get("data_hash") == fingerprint:
+                return False
+            if not self._shares_ids(conn, meta):
+                raise StoreMismatchError(
+                    f"The label store {self.path!r} belongs to other data ({meta.get('n_objects')} "
+                    f"objects, content hash {meta.get('data_hash', '?')[:12]}, none of whose "
+                    f"ids is among the {self._n} objects given). Open it with the data file its "
+                    "labels were made on (or a new version of it with the same ids), or start "
+                    "a new store."
+                )
+            return True
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.execute("CREATE TABLE drama_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -259,6 +286,7 @@ class ActiveStore:
                     ("data_hash", fingerprint),
                     ("n_objects", str(self._n)),
                     ("config", config_json),
+                    ("ids", json.dumps(self._id_list)),
                     ("created", str(time.time())),
                 ],
             )
@@ -269,6 +297,37 @@ class ActiveStore:
                 f"Could not create the label store {self.path!r} ({exc}); another process may "
                 "be creating it at the same time. Try again."
             ) from None
+        except BaseException:
+            _rollback(conn)
+            raise
+        return False
+
+    def _shares_ids(self, conn: sqlite3.Connection, meta: dict[str, str]) -> bool:
+        """Whether the given ids overlap the store's (its recorded ids, or, in a store that
+        did not record them, its labelled ids): a new version of the same catalogue."""
+        before = (set(json.loads(meta["ids"])) if "ids" in meta else
+                  {r[0] for r in conn.execute("SELECT DISTINCT object_id FROM labels")})
+        return not before.isdisjoint(self._ids)
+
+    def _adopt(self, conn: sqlite3.Connection, fingerprint: str) -> None:
+        """Make the locked store follow the given version of the data, and count what
+        that did to its labels (``adoption``)."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            meta = self._meta(conn)
+            labelled = {r[0] for r in conn.execute("SELECT DISTINCT object_id FROM labels")}
+            vanished = sorted(labelled - self._ids)
+            self.adoption = {
+                "matched": len(labelled & self._ids),
+                "new": len(self._ids - set(json.loads(meta["ids"]))) if "ids" in meta else None,
+                "vanished": len(vanished),
+            }
+            conn.executemany("INSERT OR REPLACE INTO drama_meta VALUES (?, ?)", [
+                ("data_hash", fingerprint), ("n_objects", str(self._n)),
+                ("ids", json.dumps(self._id_list)), ("retired_ids", json.dumps(vanished)),
+                ("adopted", str(time.time())),
+            ])
+            conn.execute("COMMIT")
         except BaseException:
             _rollback(conn)
             raise
@@ -335,16 +394,20 @@ class ActiveStore:
                                  "saved)"):
             return self._insert(conn, object_id, label, cls)
 
+    def _check_holder(self, conn: sqlite3.Connection) -> None:
+        """Inside a write transaction: this session still holds the lock."""
+        holder = conn.execute("SELECT token FROM drama_lock").fetchone()
+        if holder is None or holder[0] != self._token:
+            raise StoreLockedError(
+                f"The label store {self.path!r} was taken over by another session "
+                "(steal_lock); this session can no longer label. Reopen it."
+            )
+
     def _insert(self, conn: sqlite3.Connection, object_id: str, label: str,
                 cls: str | None) -> int:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            holder = conn.execute("SELECT token FROM drama_lock").fetchone()
-            if holder is None or holder[0] != self._token:
-                raise StoreLockedError(
-                    f"The label store {self.path!r} was taken over by another session "
-                    "(steal_lock); this session can no longer label. Reopen it."
-                )
+            self._check_holder(conn)
             cur = conn.execute(
                 "INSERT INTO labels (object_id, label, cls, created) VALUES (?, ?, ?, ?)",
                 (object_id, label, cls.strip() if cls else None, time.time()),
@@ -355,15 +418,37 @@ class ActiveStore:
             raise
         return int(cur.lastrowid or 0)
 
-    def history(self) -> list[tuple[int, str, str, str | None, float]]:
-        """Every label ever given, oldest first: (seq, id, label, cls, unix time).
+    def undo(self) -> tuple[str, str, str | None] | None:
+        """Remove the most recent label of an object in the data, as if it had not been
+        given; returns its (id, label, cls), or None when there is none. Earlier labels of
+        the same object apply again."""
+        conn = self.conn
+        with self._sqlite_errors("undo the last label"):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._check_holder(conn)
+                rows = conn.execute(
+                    "SELECT seq, object_id, label, cls FROM labels ORDER BY seq DESC")
+                last = next((r for r in rows if r[1] in self._ids), None)
+                if last is not None:
+                    conn.execute("DELETE FROM labels WHERE seq = ?", (last[0],))
+                conn.execute("COMMIT")
+            except BaseException:
+                _rollback(conn)
+                raise
+        return None if last is None else (last[1], last[2], last[3])
 
-        A row for an id outside the data (the file edited by hand) is refused by name: it
-        would otherwise break the session far from its cause.
+    def history(self) -> list[tuple[int, str, str, str | None, float]]:
+        """Every label of an object in the data, oldest first: (seq, id, label, cls, unix
+        time). Labels of ids that vanished from a new version of the data are set aside.
+
+        A row for another id outside the data (the file edited by hand) is refused by name:
+        it would otherwise break the session far from its cause.
         """
         with self._sqlite_errors("read the labels"):
-            rows = list(self.conn.execute(
-                "SELECT seq, object_id, label, cls, created FROM labels ORDER BY seq"))
+            rows = [r for r in self.conn.execute(
+                "SELECT seq, object_id, label, cls, created FROM labels ORDER BY seq")
+                if r[1] not in self._retired]
         for seq, oid, label, _, _ in rows:
             if oid not in self._ids or label not in LABELS:
                 what = (f"the id {oid!r}, which is not among the {self._n} objects"
@@ -385,7 +470,7 @@ class ActiveStore:
 
     def meta(self) -> dict[str, str]:
         with self._sqlite_errors("read the store's description"):
-            return dict(self.conn.execute("SELECT key, value FROM drama_meta").fetchall())
+            return self._meta(self.conn)
 
     def close(self) -> None:
         """Release the lock and close the file; the labels are already committed."""
@@ -407,3 +492,53 @@ def _ranking_version(config_json: str | None) -> Any:
         return json.loads(config_json or "").get("ranking_version")
     except (ValueError, AttributeError):
         return None
+
+
+def describe_adoption(adoption: dict[str, int | None]) -> str:
+    """One sentence on what opening a store with a new version of the data did."""
+    new = "" if adoption["new"] is None else f", {adoption['new']} object(s) are new"
+    return (f"The label store was made on another version of the data; it now follows this "
+            f"one: the labels of {adoption['matched']} object(s) apply{new}, and "
+            f"{adoption['vanished']} labelled object(s) are gone (their labels stay in the "
+            "store, set aside).")
+
+
+def _config_difference(stored_json: str | None, given: dict[str, Any]) -> str:
+    """The options in which a store's configuration differs from the given one, named."""
+    try:
+        stored = json.loads(stored_json or "")
+    except ValueError:
+        return "its configuration is unreadable"
+    if not isinstance(stored, dict):
+        return "its configuration is unreadable"
+    given = json.loads(json.dumps(given))  # tuples as lists, as stored
+    keys = sorted(k for k in set(stored) | set(given) if stored.get(k) != given.get(k))
+    return "; ".join(f"{k} was {json.dumps(stored.get(k))}, now {json.dumps(given.get(k))}"
+                     for k in keys)
+
+
+def export_labels(path: str | os.PathLike[str]) -> list[tuple[str, str, str | None, float]]:
+    """The latest label of every object in a store, in the order they were (re)labelled:
+    (id, label, cls, unix time); read-only, so a store in use by a session can be read.
+    Labels set aside for vanished ids are included: they are the scientist's answers."""
+    path = str(Path(path))
+    if not Path(path).is_file():
+        raise StoreError(f"There is no label store {path!r}.")
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0)
+    except sqlite3.Error as exc:
+        raise StoreError(f"Cannot open the label store {path!r}: {exc}.") from None
+    try:
+        meta = dict(conn.execute("SELECT key, value FROM drama_meta").fetchall())
+        if meta.get("format") != FORMAT:
+            raise StoreError(f"{path!r} is not a DRAMA label store.")
+        rows = conn.execute("SELECT object_id, label, cls, created FROM labels ORDER BY seq")
+        latest: dict[str, tuple[str, str | None, float]] = {}
+        for oid, label, cls, created in rows:
+            latest.pop(oid, None)
+            latest[oid] = (label, cls, created)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path!r} is not a readable DRAMA label store ({exc}).") from None
+    finally:
+        conn.close()
+    return [(oid, *value) for oid, value in latest.items()]

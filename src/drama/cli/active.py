@@ -2,16 +2,18 @@
 
 Each candidate is shown with why it was proposed (for tables: the features that deviate
 most from the median, in robust z units; for curves and images: a plot saved to a file)
-and the scientist answers i / b / s / q (interesting / boring / skip / quit), optionally
-with a class tag ("i merger"). Every answer is committed to the store at once, so the
-loop can be stopped at any point (q, Ctrl-C, a closed terminal) and resumed later with
-the same command.
+and the scientist answers i / b / s / u / q (interesting / boring / skip / undo the last
+label / quit), optionally with a class tag ("i merger"). Every answer is committed to the
+store at once, so the loop can be stopped at any point (q, Ctrl-C, a closed terminal) and
+resumed later with the same command, also on a new version of the catalogue (the labels
+follow the object ids). ``--export FILE`` writes the labels without labelling.
 
 The lead wires it in with ``from drama.cli.active import register; register(app)``.
 """
 
 from __future__ import annotations
 
+import warnings
 from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -22,29 +24,39 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from drama.cli.common import INPUT_SUFFIXES, check_table_output, user_errors, write_table
+from drama.active.store import describe_adoption
+from drama.cli.common import (
+    INPUT_SUFFIXES,
+    check_table_output,
+    parse_hdu,
+    user_errors,
+    write_table,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from drama.active import ActiveSession, Candidate
 
 __all__ = ["active", "register"]
 
-ANSWERS = {"i": "interesting", "b": "boring", "s": "skip", "q": "quit"}
+ANSWERS = {"i": "interesting", "b": "boring", "s": "skip", "u": "undo", "q": "quit"}
 
 
-def _load(path: Path, id_column: str | None) -> tuple[Any, list[str] | None, str]:
+def _load(path: Path, id_column: str | None,
+          hdu: int | str | None = None) -> tuple[Any, list[str] | None, str]:
     """Objects, ids and their kind ("table", "curve" or "image") from a data file."""
     from drama.cli.commands import read_input
     from drama.datasets import load
+    from drama.datasets.readers import format_suffix
 
     if not path.exists():
         raise ValueError(f"Data file {str(path)!r} does not exist; check the path.")
-    if path.suffix.lower() in INPUT_SUFFIXES:  # the roles as `drama score` decides them
-        catalogue, _ = read_input(path, id_column, None)
+    if format_suffix(path) in INPUT_SUFFIXES:  # the roles as `drama score` decides them
+        catalogue, _ = read_input(path, id_column, None, hdu=hdu)
         ids = catalogue.ids
         return catalogue.features, None if ids is None else [str(i) for i in ids], "table"
-    if id_column is not None:
-        raise ValueError(f"--id-column applies to tables only, not to {path.name}.")
+    for option, value in (("--id-column", id_column), ("--hdu", hdu)):
+        if value is not None:
+            raise ValueError(f"{option} applies to tables only, not to {path.name}.")
     X, _ = load(path)
     if X.ndim == 3 and X.shape[2] <= 4 < X.shape[1]:
         return X, None, "curve"  # (n, T, C): a few channels of long sequences, as cae1d takes
@@ -113,12 +125,32 @@ def _show(console: Console, session: ActiveSession, cand: Candidate, kind: str,
 def _ask() -> tuple[str, str | None]:
     """One answer: a letter from i/b/s/q and, after i or b, an optional class tag."""
     while True:
-        text = typer.prompt("[i]nteresting / [b]oring / [s]kip / [q]uit (e.g. 'i merger')",
-                            default="s", show_default=True).strip()
+        text = typer.prompt("[i]nteresting / [b]oring / [s]kip / [u]ndo the last label / "
+                            "[q]uit (e.g. 'i merger')", default="s", show_default=True).strip()
         letter, _, tag = text.partition(" ")
         if letter.lower() in ANSWERS:
             return ANSWERS[letter.lower()], tag.strip() or None
-        typer.echo(f"Please answer i, b, s or q (got {text!r}).")
+        typer.echo(f"Please answer i, b, s, u or q (got {text!r}).")
+
+
+def _export(store: Path, path: Path, id_name: str) -> int:
+    """Write the store's labels (the latest per object) as a table that ``drama score
+    --labels`` reads: the id, label 1 (interesting) / 0 (boring), the answer, its class
+    and when it was given. Returns how many."""
+    import pandas as pd
+
+    from drama.active.store import export_labels
+
+    rows = export_labels(store)
+    frame = pd.DataFrame({
+        id_name: pd.Series([r[0] for r in rows], dtype=object),
+        "label": pd.Series([int(r[1] == "interesting") for r in rows], dtype="int64"),
+        "answer": pd.Series([r[1] for r in rows], dtype=object),
+        "class": pd.Series([r[2] for r in rows], dtype=object),
+        "labelled_at": pd.to_datetime([r[3] for r in rows], unit="s", utc=True),
+    })
+    write_table(frame, path)
+    return len(frame)
 
 
 def _save(session: ActiveSession, cand: Candidate, answer: str, tag: str | None) -> None:
@@ -136,9 +168,12 @@ def _save(session: ActiveSession, cand: Candidate, answer: str, tag: str | None)
 
 def active(
     data: Annotated[Path, typer.Argument(
-        help="Data file: CSV/Parquet/FITS table, .npy/.npz/.mat.")],
+        help="Data file: a table (CSV, Parquet, FITS, VOTable, ECSV, HDF5) or .npy/.npz/.mat.")],
     store: Annotated[Path, typer.Option("--store", help="SQLite label store (made if missing).")],
     id_column: Annotated[str | None, typer.Option(help="Table column with object ids.")] = None,
+    hdu: Annotated[str | None, typer.Option(
+        help="FITS/VOTable: the table to read, by number (0 = primary) or name; HDF5: the "
+        "table's path in the file.", show_default="the first table")] = None,
     reducer: Annotated[list[str] | None, typer.Option(
         help="DRAMA reducers to choose among (repeat the option).")] = None,
     levels: Annotated[int, typer.Option(
@@ -152,9 +187,15 @@ def active(
     plot_dir: Annotated[Path | None, typer.Option(
         help="Folder for candidate plots (curves, images); default: next to the store.")] = None,
     output: Annotated[Path | None, typer.Option(
-        help="Write the final ranking here (.csv or .parquet).")] = None,
-    random_state: Annotated[int, typer.Option(
-        min=0, help="Seed; keep it to resume a store.")] = 0,
+        "--output", "-o",
+        help="Write the final ranking here (.csv, .parquet, .fits or .vot).")] = None,
+    export: Annotated[Path | None, typer.Option(
+        "--export", help="Write the store's labels here (.csv, .parquet, .fits or .vot: id, "
+        "label 1/0 as `drama score --labels` reads, answer, class, time) and stop, without "
+        "labelling.",
+        show_default=False)] = None,
+    seed: Annotated[int, typer.Option(
+        "--seed", "--random-state", min=0, help="Seed; keep it to resume a store.")] = 0,
     steal_lock: Annotated[bool, typer.Option(
         help="Open the store even if another live process holds it.")] = False,
 ) -> None:
@@ -169,6 +210,12 @@ def active(
     console = Console(soft_wrap=True)
     err = Console(stderr=True, soft_wrap=True)
     with user_errors():
+        if export is not None:
+            check_table_output(export, data, "--export")
+            n = _export(store, export, id_column or "id")
+            console.print(f"Wrote {n} labels from {escape(str(store))} to "
+                          f"{escape(str(export))}.")
+            return
         if output is not None:  # checked now, not after a long labelling session
             check_table_output(output, data)
             if output.resolve() == store.resolve():
@@ -181,20 +228,24 @@ def active(
             option = "--plot-dir" if plot_dir is not None else "the plot folder next to the store"
             raise ValueError(f"{option} {str(plots)!r} is a file, not a folder; pass "
                              "--plot-dir with a folder name.")
-        X, ids, kind = _load(data, id_column)
+        X, ids, kind = _load(data, id_column, parse_hdu(hdu))
         reducers = tuple(reducer or ("none", "pca"))
         neural = bool(set(reducers) & NEURAL_NAMES)
         # a neural reducer draws its own training bar; two live displays cannot share a
         # terminal, so the spinner is only for the others
         if neural:
             err.print("Fitting DRAMA configurations...")
-        with nullcontext() if neural else err.status("Fitting DRAMA configurations..."):
+        with nullcontext() if neural else err.status("Fitting DRAMA configurations..."), \
+                warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # the adoption is printed below
             session = ActiveSession(
                 X, ids=ids, store=store, reducers=reducers,
                 levels=tuple(range(1, levels + 1)), spaces=tuple(space or ("input",)),
                 strategy=strategy,
-                random_state=random_state, steal_lock=steal_lock, progress=neural,
+                random_state=seed, steal_lock=steal_lock, progress=neural,
             )
+        if session.adoption is not None:
+            err.print(f"[yellow]{escape(describe_adoption(session.adoption))}[/yellow]")
     # Every store fault (read-only, damaged, taken over, full disk) is one red line.
     with user_errors(), session:
         known = session.labels()
@@ -217,6 +268,15 @@ def active(
                     break
                 if answer == "skip":
                     skipped.add(cand.id)
+                    continue
+                if answer == "undo":
+                    undone = session.undo()
+                    if undone is None:
+                        console.print("There is no label to undo.")
+                        continue
+                    console.print(f"Undid the label of id {escape(undone[0])} ({undone[1]}).")
+                    answered = max(0, answered - 1)
+                    session.refit()
                     continue
                 _save(session, cand, answer, tag)
                 answered += 1

@@ -46,7 +46,8 @@ def benchmark(
     seed: Annotated[int, typer.Option(min=0, help="Seed of every detector and every draw.")] = 0,
     n_jobs: Annotated[int, typer.Option(help="Reducers fitted in parallel (-1: all cores).")]
         = -1,
-    out: Annotated[Path, typer.Option(help="Folder for results.csv, report.md, figures.")] =
+    out: Annotated[Path, typer.Option("--output", "-o", "--out",
+                                      help="Folder for results.csv, report.md, figures.")] =
         Path("benchmark-results"),
 ) -> None:
     """Run DRAMA and its peers under a protocol; resumes from OUT/results.csv."""
@@ -66,7 +67,7 @@ def benchmark(
     err = err_console()
     with user_errors():
         if out.exists() and not out.is_dir():
-            raise ValueError(f"--out {str(out)!r} is a file; give a folder for the results.")
+            raise ValueError(f"--output {str(out)!r} is a file; give a folder for the results.")
         given: dict[str, object] = (
             {"--dataset": datasets, "--data-dir": data_dir} if synthetic
             else {"--n-features": n_features, "--shape": shapes})

@@ -25,6 +25,7 @@ from drama.cli.common import (
     check_target,
     err_console,
     out_console,
+    parse_hdu,
     table_format,
     user_errors,
     write_table,
@@ -40,6 +41,18 @@ from drama.cli.detector import (
     sidecar_path,
     write_sidecar,
 )
+from drama.cli.lightcurves import (
+    BandOpt,
+    ErrOpt,
+    LightCurvesOpt,
+    MagOpt,
+    MinPointsOpt,
+    RepresentationOpt,
+    TimeOpt,
+    curve_options,
+    read_light_curves,
+    warn_if_long_format,
+)
 from drama.datasets.columns import match_model_features
 from drama.exceptions import DeviceError, UserError
 from drama.missing import check_missing, missing_per_row
@@ -48,6 +61,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type hints only
     import pandas as pd
 
     from drama import Drama, DramaSearch
+    from drama.datasets.columns import ColumnRoles
     from drama.datasets.readers import Catalogue
 
 __all__ = ["app", "main"]
@@ -99,34 +113,27 @@ def main(
 # ----------------------------------------------------------------------------- helpers
 
 
-def _table_columns(path: Path) -> list[str]:
-    """Column names of a CSV, Parquet or FITS table, read without loading the data."""
+def _table_columns(path: Path, hdu: int | str | None = None) -> list[str]:
+    """Column names of the input table (vector columns expanded), read from the header
+    where the format has one."""
+    from drama.datasets.readers import FORMAT_LABELS, table_columns
+
     fmt = table_format(path, "input")
     try:
-        if fmt == "parquet":
-            import pyarrow.parquet as pq
-
-            return [str(c) for c in pq.read_schema(path).names]
-        if fmt == "fits":
-            from astropy.io import fits
-
-            with fits.open(path, memmap=True) as hdul:
-                table = next((h for h in hdul if isinstance(h, fits.BinTableHDU)), None)
-                return [] if table is None else [str(c) for c in table.columns.names]
-        from drama.datasets.readers import csv_header
-
-        return csv_header(path)
-    except (OSError, ValueError) as exc:
-        raise UserError(f"{path} is not a readable {fmt.upper()} table: {exc}") from None
+        return table_columns(path, hdu)
+    except OSError as exc:
+        raise UserError(f"{path} is not a readable {FORMAT_LABELS[fmt]} table: {exc}") from None
 
 
-def _check_input(path: Path, id_column: str | None, label_column: str | None) -> list[str]:
+def _check_input(path: Path, id_column: str | None, label_column: str | None,
+                 hdu: int | str | None = None) -> list[str]:
     """Fail early, before any fitting, on a missing file or a column that is not there."""
     if not path.exists():
         raise UserError(f"Input file {str(path)!r} does not exist; check the path.")
     if path.is_dir():
-        raise UserError(f"Input {str(path)!r} is a folder; pass a CSV, Parquet or FITS file.")
-    columns = _table_columns(path)
+        raise UserError(f"Input {str(path)!r} is a folder; pass a table file (CSV, Parquet, "
+                        "FITS, VOTable, ECSV or HDF5).")
+    columns = _table_columns(path, hdu)
     for option, name in (("--id-column", id_column), ("--label-column", label_column)):
         if name is not None and name not in columns:
             shown = ", ".join(columns[:20]) + (", ..." if len(columns) > 20 else "")
@@ -152,16 +159,17 @@ def _patterns(values: list[str] | None) -> list[str] | None:
 def read_input(
     path: Path, id_column: str | None, label_column: str | None,
     features: list[str] | None = None, exclude: list[str] | None = None,
+    hdu: int | str | None = None,
 ) -> tuple[Catalogue, str]:
     """The input split by column roles (printed on stderr), and the id column's name
     ("row": row numbers). The features are indexed by the object ids, so that a refusal
     of missing values names the object."""
     from drama.datasets import load_catalogue
 
-    _check_input(path, id_column, label_column)
+    _check_input(path, id_column, label_column, hdu)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        catalogue = load_catalogue(path, id_column, label_column,
+        catalogue = load_catalogue(path, id_column, label_column, hdu=hdu,
                                    features=_patterns(features), exclude=_patterns(exclude))
     for warning in caught:  # one readable line each, not Python's file:line form
         err_console().print(f"[yellow]Warning:[/yellow] {escape(str(warning.message))}")
@@ -182,6 +190,28 @@ def read_input(
     if catalogue.ids is not None:
         catalogue.features.index = _id_index(catalogue.ids)
     return catalogue, id_name
+
+
+def _read_objects(
+    path: Path, id_column: str | None, label_column: str | None,
+    features: list[str] | None, exclude: list[str] | None, hdu: int | str | None,
+    curves: Any,
+) -> tuple[Any, np.ndarray | None, np.ndarray | None, str, pd.DataFrame, ColumnRoles | None]:
+    """What `drama score` and `fit` score: features (a table, or light-curve grids), ids,
+    labels, the id column's name, the carried-through columns and the column roles (None
+    for light curves, which are one row per object, not per input row)."""
+    import pandas as pd
+
+    if curves is not None:
+        if features or exclude:
+            raise UserError("--features and --exclude choose catalogue columns; with "
+                            "--light-curves the features are computed from the curves.")
+        X, ids, y, id_name = read_light_curves(path, label_column, curves)
+        return X, ids, y, id_name, pd.DataFrame(index=range(len(X))), None
+    catalogue, id_name = read_input(path, id_column, label_column, features, exclude, hdu)
+    warn_if_long_format(_table_columns(path, hdu), catalogue.ids, id_name)
+    return (catalogue.features, catalogue.ids, catalogue.y, id_name, catalogue.carried,
+            catalogue.roles)
 
 
 def _id_index(ids: np.ndarray) -> Any:
@@ -298,7 +328,13 @@ def _print_top(
 
 InputArg = Annotated[
     Path,
-    typer.Argument(help="Table to read: .csv, .parquet/.pq or a FITS table.", show_default=False),
+    typer.Argument(help="Table to read: .csv (.csv.gz), .parquet/.pq, FITS (.fits, .fits.gz), "
+                   "VOTable (.vot, .xml), .ecsv or HDF5 (.h5).", show_default=False),
+]
+HduOpt = Annotated[
+    str | None,
+    typer.Option("--hdu", help="FITS/VOTable: the table to read, by number (0 = primary) or "
+                 "name; HDF5: the table's path in the file.", show_default="the first table"),
 ]
 IdOpt = Annotated[
     str | None,
@@ -432,13 +468,14 @@ def score(
         typer.Option(
             "--output",
             "-o",
-            help="Where to write the scores (.csv, .parquet or .pq); OUTPUT.json beside it "
-            "records which configurations made them.",
+            help="Where to write the scores (.csv, .parquet/.pq, .fits, .vot/.votable); "
+            "OUTPUT.json beside it records which configurations made them.",
             show_default="INPUT-scores.csv next to INPUT",
         ),
     ] = None,
     id_column: IdOpt = None,
     label_column: LabelOpt = None,
+    hdu: HduOpt = None,
     reducer: ReducerOpt = None,
     metric: MetricOpt = None,
     levels: LevelsOpt = None,
@@ -460,6 +497,13 @@ def score(
     ] = None,
     device: DeviceOpt = None,
     force: ForceOpt = False,
+    light_curves: LightCurvesOpt = False,
+    time: TimeOpt = None,
+    mag: MagOpt = None,
+    err: ErrOpt = None,
+    band: BandOpt = None,
+    representation: RepresentationOpt = None,
+    min_points: MinPointsOpt = None,
 ) -> None:
     """Score every row of INPUT and write id, score, label (0/1) and rank, in the input order,
     then the columns carried through (sky positions, text, ...).
@@ -485,8 +529,10 @@ def score(
         check_replaceable(sidecar_path(output), "--output's record", "run record",
                           is_run_record, force)
         check_missing(missing)
-        catalogue, id_name = read_input(input, id_column, label_column, features, exclude)
-        ids, y, X = catalogue.ids, catalogue.y, catalogue.features
+        X, ids, y, id_name, carried, roles = _read_objects(
+            input, id_column, label_column, features, exclude, parse_hdu(hdu),
+            curve_options(light_curves, time, mag, err, band, representation, min_points,
+                          id_column))
         if model is not None:
             det = _load_model(model, device)
             if det.threshold_ is None:
@@ -495,8 +541,8 @@ def score(
                     "for the 0/1 labels; refit it with `drama fit --contamination 0.05`."
                 )
             fitted = getattr(det, "feature_names_in_", None)
-            if fitted is not None:
-                X = match_model_features(X, catalogue.roles, fitted, input.name)
+            if fitted is not None and roles is not None:
+                X = match_model_features(X, roles, fitted, input.name)
             det.set_params(missing=missing)
             with err_console().status("Scoring with the saved model ..."):
                 scores = np.asarray(det.decision_function(X), dtype=np.float64)
@@ -511,8 +557,8 @@ def score(
 
         if ids is None:
             ids = np.arange(len(scores))
-        n_imputed = missing_per_row(X.to_numpy()) if missing == "impute" else None
-        write_table(_output_frame(id_name, ids, scores, flags, n_imputed, catalogue.carried),
+        n_imputed = missing_per_row(np.asarray(X)) if missing == "impute" else None
+        write_table(_output_frame(id_name, ids, scores, flags, n_imputed, carried),
                     output)
         scored = ~np.isnan(scores)
         n_flagged = int(flags[scored].sum())
@@ -577,6 +623,7 @@ def fit(
     ],
     id_column: IdOpt = None,
     label_column: LabelOpt = None,
+    hdu: HduOpt = None,
     reducer: ReducerOpt = None,
     metric: MetricOpt = None,
     levels: LevelsOpt = None,
@@ -591,6 +638,13 @@ def fit(
     missing: MissingOpt = "error",
     device: DeviceOpt = None,
     force: ForceOpt = False,
+    light_curves: LightCurvesOpt = False,
+    time: TimeOpt = None,
+    mag: MagOpt = None,
+    err: ErrOpt = None,
+    band: BandOpt = None,
+    representation: RepresentationOpt = None,
+    min_points: MinPointsOpt = None,
 ) -> None:
     """Fit DRAMA on INPUT and save the model, to apply later with `drama score --model`.
 
@@ -604,8 +658,10 @@ def fit(
         check_replaceable(model, "--model", "model",
                           lambda path: detector_format(path) is not None, force)
         check_missing(missing)
-        catalogue, id_name = read_input(input, id_column, label_column, features, exclude)
-        X, ids, y = catalogue.features, catalogue.ids, catalogue.y
+        X, ids, y, id_name, _, _ = _read_objects(
+            input, id_column, label_column, features, exclude, parse_hdu(hdu),
+            curve_options(light_curves, time, mag, err, band, representation, min_points,
+                          id_column))
         known = None if labels is None else read_labels(labels, ids, id_name, len(X))
         det = _fit_from_options(
             X, known,
@@ -662,7 +718,8 @@ def datasets(
 @app.command()
 def demo(
     out: Annotated[
-        Path, typer.Option("--out", help="Folder for the report (created if missing).")
+        Path, typer.Option("--output", "-o", "--out",
+                           help="Folder for the report (created if missing).")
     ] = Path("drama-report"),
 ) -> None:
     """Run DRAMA on the embedded breast-cancer task and write a small report with plots."""

@@ -15,14 +15,15 @@ from rich.console import Console
 from rich.markup import escape
 
 from drama._io import atomic_path
-from drama.datasets.readers import FORMATS, TABLE_FORMATS
+from drama.datasets.readers import FORMATS, TABLE_FORMATS, format_suffix, table_columns
+from drama.datasets.writers import OUTPUT_FORMATS, write_table_file
 from drama.exceptions import UserError
 
 if TYPE_CHECKING:  # pragma: no cover - for type hints only
     import pandas as pd
 
 INPUT_SUFFIXES = {s: f for s, f in FORMATS.items() if f in TABLE_FORMATS}
-TABLE_SUFFIXES = {s: f for s, f in INPUT_SUFFIXES.items() if f != "fits"}  # what we write
+TABLE_SUFFIXES = OUTPUT_FORMATS  # what we write
 USER_ERROR = 2
 RUNTIME_ERROR = 1
 
@@ -68,10 +69,13 @@ def user_errors() -> Iterator[None]:
 
 
 def table_format(path: Path, role: str) -> str:
-    """'csv', 'parquet' (or, for input, 'fits') from the extension; a clear error otherwise."""
+    """The format of an input table ('csv', 'parquet', 'fits', 'votable', 'ecsv', 'hdf5')
+    or of an output one ('csv', 'parquet', 'fits', 'votable') from the extension; a clear
+    error, listing the extensions that are, otherwise."""
     suffixes = INPUT_SUFFIXES if role == "input" else TABLE_SUFFIXES
-    fmt = suffixes.get(path.suffix.lower())
-    if fmt is None and role == "input" and path.suffix.lower() in FORMATS:
+    suffix = format_suffix(path)
+    fmt = suffixes.get(suffix)
+    if fmt is None and role == "input" and suffix in FORMATS:
         raise UserError(
             f"{str(path)!r} holds an array ({path.suffix}), and this command reads tables "
             f"({', '.join(sorted(suffixes))}). Arrays are read by `drama active` and, in "
@@ -80,9 +84,19 @@ def table_format(path: Path, role: str) -> str:
     if fmt is None:
         raise UserError(
             f"Cannot tell the format of {role} {str(path)!r} from its extension "
-            f"{path.suffix or '(none)'!r}; use one of {', '.join(sorted(suffixes))}."
+            f"{suffix or '(none)'!r}; use one of {', '.join(sorted(suffixes))}."
         )
     return fmt
+
+
+def parse_hdu(text: str | None) -> int | str | None:
+    """``--hdu``: a number is an index (0 = the primary HDU), anything else a name."""
+    if text is None:
+        return None
+    text = text.strip()
+    if not text:
+        raise UserError("--hdu is empty; give an HDU number (1 = the first extension) or name.")
+    return int(text) if text.isdigit() else text
 
 
 def check_target(path: Path, source: Path, option: str, suffixes: str) -> None:
@@ -124,24 +138,15 @@ def _is_scores_table(path: Path) -> bool:
     """Whether ``path`` holds a scores table as `drama score` writes it (id, score,
     label, rank, then any carried-through columns)."""
     try:
-        if table_format(path, "output") == "parquet":
-            import pyarrow.parquet as pq
-
-            columns = list(pq.read_schema(path).names)
-        else:
-            import pandas as pd
-
-            columns = [str(c) for c in pd.read_csv(path, nrows=0).columns]
+        columns = table_columns(path)
     except Exception:  # noqa: BLE001 - anything unreadable is not our table
         return False
     return columns[1:4] == ["score", "label", "rank"]
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:
-    """Write through a temporary file renamed into place: never half a file."""
+    """Write ``frame`` as CSV, Parquet, FITS or VOTable (by the extension) through a
+    temporary file renamed into place: never half a file."""
     fmt = table_format(path, "output")
     with atomic_path(path, f".{fmt}") as tmp:
-        if fmt == "parquet":
-            frame.to_parquet(tmp, index=False)
-        else:
-            frame.to_csv(tmp, index=False)
+        write_table_file(frame, tmp, fmt)

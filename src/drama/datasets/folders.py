@@ -71,12 +71,13 @@ def data_dirs(data_dir: PathArg | Iterable[PathArg] | None = None) -> list[Path]
     return unique
 
 
-def data_subfolder(*parts: str) -> Path | None:
-    """The first ``<folder>/<parts...>`` that exists among :func:`data_dirs` (``DRAMA_DATA``,
-    then the cache), or None. Collections of files (the ODDS benchmark in ``odds/``, the
-    CRTS light curves in ``lightcurves/crts/``) are found this way; nothing is searched
-    outside those folders."""
-    for folder in data_dirs():
+def data_subfolder(*parts: str, data_dir: PathArg | Iterable[PathArg] | None = None
+                   ) -> Path | None:
+    """The first ``<folder>/<parts...>`` that exists among :func:`data_dirs` (``data_dir``,
+    ``DRAMA_DATA``, then the cache), or None. Collections of files (the ODDS benchmark in
+    ``odds/``, the CRTS light curves in ``lightcurves/crts/``) are found this way; nothing
+    is searched outside those folders."""
+    for folder in data_dirs(data_dir):
         candidate = folder.joinpath(*parts)
         try:
             if candidate.is_dir():

@@ -18,6 +18,10 @@ seasonal gaps). :func:`curve_to_grid` makes one curve into an ``(n_bins, C)`` ar
 
 Channels (last axis): ``mag`` (as above), ``err`` (the binned error, interpolated in gaps)
 and, on request, ``count`` (log(1 + points in the bin): where the curve was really seen).
+
+:func:`curves_from_table` makes a long-format table (one row per observation) into one row
+per object, as that grid or as the ``light-curve`` package's features
+(:mod:`drama.datasets.lightcurve_features`); ``docs/lightcurves.md`` gives the rules.
 """
 
 from __future__ import annotations
@@ -25,22 +29,25 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from drama._validation import check_integer, check_option
 from drama.datasets.folders import DATA_ENV, data_dirs, data_subfolder
-from drama.scaling import is_spread
+from drama.datasets.lightcurve_features import ERR_FLOOR, FEATURES, MIN_POINTS, extract
 
-__all__ = ["CHANNELS", "FEATURES", "crts_folder", "curve_features", "curve_to_grid", "load_crts"]
+if TYPE_CHECKING:  # pragma: no cover - for type hints only
+    import pandas as pd
+
+__all__ = ["CHANNELS", "FEATURES", "REPRESENTATIONS", "LightCurves", "crts_folder",
+           "curve_features", "curve_to_grid", "curves_from_table", "load_crts"]
 
 CHANNELS = ("mag", "err", "count")
 CRTS_CURVES = "CRTS_subset_500.csv"
 CRTS_LABELS = "transient_labels.csv"
-FEATURES = ("log_points", "median_mag", "std_mag", "skew_mag", "amplitude", "median_err",
-            "log_span", "von_neumann", "log_chi2", "beyond_1std")
-_ERR_FLOOR = 1e-3  # magnitudes; keeps the weights finite for a zero quoted error
 
 
 def _check_channels(channels: Sequence[str]) -> tuple[str, ...]:
@@ -101,7 +108,7 @@ def curve_to_grid(
             )
     phase = (t - t0) / (t1 - t0)  # in [0, 1]: every point lies inside [t0, t1]
     idx = np.minimum((phase * n_bins).astype(np.int64), n_bins - 1)
-    w = np.ones_like(m) if e is None else 1.0 / np.maximum(e, _ERR_FLOOR) ** 2
+    w = np.ones_like(m) if e is None else 1.0 / np.maximum(e, ERR_FLOOR) ** 2
     wsum = np.bincount(idx, weights=w, minlength=n_bins)
     counts = np.bincount(idx, minlength=n_bins)
     filled = counts > 0
@@ -143,40 +150,15 @@ def _checked_curve(mjd: Any, mag: Any, magerr: Any | None
     return t, m, e
 
 
-def curve_features(mjd: np.ndarray, mag: np.ndarray, err: np.ndarray) -> np.ndarray:
-    """Variability statistics of one curve (``FEATURES``), for detectors on a plain table.
-
-    Unlike the grid they keep what the grid removes on purpose -- how bright, how long and
-    how densely observed a source is -- and summarise variability by quantities astronomers
-    read directly: scatter, skewness (outbursts are bright-side tails), the 5-95 % amplitude,
-    the von Neumann ratio (smooth trend vs point-to-point noise), the reduced chi-square
-    against a constant (is it variable beyond its errors?) and the share of points beyond
-    one standard deviation.
-    """
+def curve_features(mjd: Any, mag: Any, err: Any) -> np.ndarray:
+    """The ``light-curve`` package's features of one curve, in the order of ``FEATURES``
+    (see :mod:`drama.datasets.lightcurve_features` for the set and why each is in), NaN
+    where a feature is undefined for this curve (a flat curve has no skewness)."""
     t, m, e = _checked_curve(mjd, mag, err)
     if e is None:
-        raise ValueError("curve_features needs the magnitude errors (err): its chi-square "
-                         "and median error are measured against them.")
-    if not len(t):
-        raise ValueError("A light curve needs at least one point for its features.")
-    order = np.argsort(t, kind="stable")
-    t, m, e = t[order], m[order], np.maximum(e[order], _ERR_FLOOR)
-    centred = m - m.mean()
-    # A constant curve's std is rounding noise, not 0: decide flatness with a tolerance.
-    varies = is_spread(np.ptp(m), max(1.0, abs(float(m.mean()))))
-    std = float(m.std()) if varies else 0.0
-    skew = float((centred**3).mean() / std**3) if varies else 0.0
-    step = np.diff(m)
-    von_neumann = float((step**2).mean() / std**2) if varies and len(m) > 1 else 2.0
-    weights = 1.0 / e**2
-    weighted_mean = float((weights * m).sum() / weights.sum())
-    chi2 = float((weights * (m - weighted_mean) ** 2).sum() / max(len(m) - 1, 1))
-    return np.array([
-        np.log1p(len(m)), float(np.median(m)), std, skew,
-        float(np.percentile(m, 95) - np.percentile(m, 5)), float(np.median(e)),
-        np.log1p(float(t[-1] - t[0])), von_neumann, np.log1p(chi2),
-        float((np.abs(centred) > std).mean()) if varies else 0.0,
-    ])
+        raise ValueError("curve_features needs the magnitude errors (err): the chi-square "
+                         "and Stetson K are measured against them.")
+    return extract(t, m, e)
 
 
 def crts_folder(folder: str | os.PathLike[str] | None = None) -> Path | None:
@@ -187,11 +169,207 @@ def crts_folder(folder: str | os.PathLike[str] | None = None) -> Path | None:
     return data_subfolder("lightcurves", "crts")
 
 
+REPRESENTATIONS = ("features", "grid")
+
+
+@dataclass(frozen=True)
+class LightCurves:
+    """Light curves made into one row per object by :func:`curves_from_table`.
+
+    Attributes
+    ----------
+    X
+        ``(n, len(columns))`` features, or the ``(n, n_bins, len(columns))`` grid.
+    ids
+        The objects' ids, in the order of their first observation in the table.
+    columns
+        Names along X's last axis (``band_name`` when the table has bands).
+    left_out
+        Id -> why that object has no row (too few points, undefined features).
+    """
+
+    X: np.ndarray
+    ids: np.ndarray
+    columns: tuple[str, ...]
+    left_out: dict[Any, str] = field(default_factory=dict)
+
+    def table(self) -> pd.DataFrame:
+        """The features as a DataFrame with named columns (not for the grid)."""
+        import pandas as pd
+
+        if self.X.ndim != 2:
+            raise ValueError("table() is for representation='features'; the grid is "
+                             f"an array of shape {self.X.shape}.")
+        return pd.DataFrame(self.X, columns=list(self.columns))
+
+
+def _numeric_columns(frame: pd.DataFrame, names: dict[str, str], ids: pd.Series,
+                     source: str, dropna: bool) -> tuple[pd.DataFrame, pd.Series]:
+    """The time, magnitude and error columns as float64 without NaN: text is named, NaN
+    (and rows without an id) refused unless ``dropna``."""
+    import pandas as pd
+
+    values = pd.DataFrame(index=frame.index)
+    for role, column in names.items():
+        numbers = pd.to_numeric(frame[column], errors="coerce")
+        text = numbers.isna() & frame[column].notna()
+        if text.any():
+            raise ValueError(
+                f"{source}: column {column} holds {int(text.sum())} value(s) that are not "
+                f"numbers (first {frame.loc[text, column].iloc[0]!r}, in curve "
+                f"{ids[text].iloc[0]}); fix or remove those rows."
+            )
+        values[role] = numbers.astype(np.float64)
+    no_id = ids.isna() | (ids.astype(str).str.strip() == "")
+    bad = no_id.to_numpy() | ~np.isfinite(values.to_numpy()).all(axis=1)
+    if bad.any():
+        if not dropna:
+            what = (f"{int(no_id.sum())} observation(s) without an ID" if no_id.any() else
+                    f"{int(bad.sum())} observation(s) with NaN or infinite "
+                    f"{', '.join(names.values())} (first in curve {ids[bad].iloc[0]})")
+            raise ValueError(f"{source} has {what}; clean them or pass dropna=True.")
+        values, ids = values.loc[~bad], ids.loc[~bad]
+    if "err" in values and (values["err"] < 0).any():
+        raise ValueError(f"{source}: column {names['err']} (the magnitude errors) must be "
+                         "non-negative.")
+    return values, ids
+
+
+def curves_from_table(
+    frame: pd.DataFrame,
+    *,
+    id: str,
+    time: str,
+    mag: str,
+    err: str | None = None,
+    band: str | None = None,
+    representation: str = "features",
+    min_points: int = MIN_POINTS,
+    on_short: str = "skip",
+    n_bins: int = 64,
+    channels: Sequence[str] = ("mag", "err"),
+    time_grid: str = "curve",
+    dropna: bool = False,
+    source: str = "the table",
+) -> LightCurves:
+    """Turn a long-format table (one row per observation) into one row per object.
+
+    Parameters
+    ----------
+    frame
+        The observations; the columns named by ``id``, ``time``, ``mag``, ``err``, ``band``.
+    id, time, mag, err, band
+        Column names. ``err`` is needed by the features (chi-square, Stetson K); ``band``
+        splits each object into one curve per band (features and grid channels per band).
+    representation
+        ``"features"`` (the ``light-curve`` package's features, see
+        ``drama.datasets.lightcurve_features``) or ``"grid"`` (:func:`curve_to_grid`).
+    min_points
+        The too-few-points rule: an object needs at least this many observations at
+        distinct times in every band, else it is left out (``on_short="skip"``: with a
+        warning naming how many and one of them; ``"raise"``: a ValueError). The features
+        need at least ``MIN_POINTS``.
+    n_bins, channels, time_grid
+        The grid's length, channels per band and time axis (see :func:`curve_to_grid`):
+        ``"curve"`` spans each object's own first to last observation (all bands on one
+        axis), ``"survey"`` the whole table's.
+    dropna
+        Drop observations with NaN values (or without an id) instead of refusing them.
+    source
+        How messages name the table (a file name).
+
+    Objects whose features are undefined (a flat curve has no skewness) are left out and
+    named in a warning: no object gets a NaN feature.
+    """
+    import pandas as pd
+
+    check_option(representation, REPRESENTATIONS, "representation")
+    check_option(on_short, ("skip", "raise"), "on_short")
+    check_option(time_grid, ("curve", "survey"), "time_grid")
+    check_integer(min_points, "min_points",
+                  minimum=MIN_POINTS if representation == "features" else 2)
+    chosen = _check_channels(channels)
+    if representation == "features" and err is None:
+        raise ValueError("representation='features' needs the magnitude errors (err=...): "
+                         "the chi-square and Stetson K are measured against them.")
+    roles = {"time": time, "mag": mag} | ({} if err is None else {"err": err})
+    wanted = [id, *roles.values(), *([] if band is None else [band])]
+    missing = [c for c in wanted if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{source} has no column(s) {missing}; its columns are "
+                         f"{list(map(str, frame.columns))}.")
+    frame = frame[list(dict.fromkeys(wanted))].reset_index(drop=True)  # rows by position
+    values, ids = _numeric_columns(frame, roles, frame[id], source, dropna)
+    bands = (np.full(len(ids), "", dtype=object) if band is None
+             else frame.loc[ids.index, band].astype(str).to_numpy())
+    band_names = sorted(set(bands))  # sorted: every file gives its bands one column order
+    codes, uniques = pd.factorize(ids, sort=False)  # objects in order of first appearance
+    t = values["time"].to_numpy()
+    m = values["mag"].to_numpy()
+    e = values["err"].to_numpy() if "err" in values else None
+    errors = np.zeros(len(t)) if e is None else e  # the features path has its errors
+    order = np.lexsort((t, codes))
+    starts = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    window = (float(t.min()), float(t.max())) if time_grid == "survey" else None
+    prefix = [f"{b}_" if band is not None else "" for b in band_names]
+    names = (FEATURES if representation == "features" else chosen)
+    columns = tuple(p + name for p in prefix for name in names)
+    rows, kept, left_out = [], [], {}
+    short, undefined = [], []
+    for code in range(len(uniques)):
+        part = order[starts[code]:starts[code + 1]]
+        per_band = [part[bands[part] == b] for b in band_names]
+        counts = [len(np.unique(t[p])) for p in per_band]
+        if min(counts) < min_points:
+            where = "" if band is None else f" in band {band_names[int(np.argmin(counts))]}"
+            left_out[uniques[code]] = f"{min(counts)} distinct time(s){where}"
+            short.append(code)
+            continue
+        if representation == "features":
+            row = np.concatenate([extract(t[p], m[p], errors[p]) for p in per_band])
+            if not np.isfinite(row).all():
+                bad = [columns[i] for i in np.flatnonzero(~np.isfinite(row))]
+                left_out[uniques[code]] = f"undefined features: {', '.join(bad)}"
+                undefined.append(code)
+                continue
+        else:
+            span = window or (float(t[part].min()), float(t[part].max()))
+            row = np.concatenate([
+                curve_to_grid(t[p], m[p], None if e is None else e[p], n_bins,
+                              time_range=span, channels=chosen) for p in per_band], axis=1)
+        rows.append(row)
+        kept.append(code)
+    if short and on_short == "raise":
+        first = uniques[short[0]]
+        raise ValueError(
+            f"{len(short)} light curve(s) have fewer than {min_points} points at distinct "
+            f"times (e.g. {first} with {left_out[first]}); pass on_short='skip' to drop them."
+        )
+    if not kept:
+        raise ValueError(
+            f"No light curve in {source} is left to score: {len(short)} have fewer than "
+            f"{min_points} points at distinct times{'' if band is None else ' in every band'}"
+            f", {len(undefined)} have undefined features.")
+    if short:
+        first = uniques[short[0]]
+        warnings.warn(
+            f"skipped {len(short)} of {len(uniques)} light curves with fewer than {min_points} "
+            f"points at distinct times{'' if band is None else ' in every band'} (e.g. "
+            f"{first} with {left_out[first]}).", stacklevel=2)
+    if undefined:
+        first = uniques[undefined[0]]
+        warnings.warn(
+            f"skipped {len(undefined)} of {len(uniques)} light curves whose features are "
+            f"undefined (a flat curve has no skewness; e.g. {first}: {left_out[first]}).",
+            stacklevel=2)
+    return LightCurves(np.stack(rows), np.asarray(uniques)[kept], columns, left_out)
+
+
 def load_crts(
     folder: str | os.PathLike[str] | None = None,
     n_bins: int = 64,
     *,
-    min_points: int = 5,
+    min_points: int = MIN_POINTS,
     on_short: str = "skip",
     time_grid: str = "curve",
     channels: Sequence[str] = ("mag", "err"),
@@ -200,7 +378,8 @@ def load_crts(
     representation: str = "grid",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Catalina Real-time Transient Survey light curves on a fixed grid (see module docstring),
-    or as a table of variability statistics (``representation="features"``).
+    or as the ``light-curve`` package's features (``representation="features"``), through
+    :func:`curves_from_table`.
 
     Parameters
     ----------
@@ -211,7 +390,7 @@ def load_crts(
     n_bins
         Grid length.
     min_points
-        Curves with fewer points carry too little shape to learn from.
+        Curves with fewer points at distinct times carry too little shape to learn from.
     on_short
         ``"skip"`` (default: drop them and warn with their count) or ``"raise"``.
     time_grid
@@ -223,8 +402,8 @@ def load_crts(
     unlabelled
         Class name given to curves missing from the label file (or when it is absent).
     representation
-        ``"grid"`` (default, for ``cae1d``) or ``"features"``: one row of
-        :func:`curve_features` per curve (``n_bins``, ``time_grid``, ``channels`` unused).
+        ``"grid"`` (default, for ``cae1d``) or ``"features"`` (``n_bins``, ``time_grid``,
+        ``channels`` unused; needs the light-curve package).
 
     Returns
     -------
@@ -234,17 +413,7 @@ def load_crts(
     """
     import pandas as pd
 
-    chosen = _check_channels(channels)
-    if not isinstance(min_points, (int, np.integer)) or min_points < 2:
-        raise ValueError(f"min_points must be an integer >= 2; got {min_points!r}.")
-    if on_short not in ("skip", "raise"):
-        raise ValueError(f"on_short must be 'skip' or 'raise'; got {on_short!r}.")
-    if time_grid not in ("curve", "survey"):
-        raise ValueError(f"time_grid must be 'curve' or 'survey'; got {time_grid!r}.")
-    if representation not in ("grid", "features"):
-        raise ValueError(
-            f"representation must be 'grid' or 'features'; got {representation!r}."
-        )
+    check_option(representation, ("grid", "features"), "representation")
     root = crts_folder(folder)
     if root is None:
         raise FileNotFoundError(
@@ -265,77 +434,12 @@ def load_crts(
             f"{path} lacks the column(s) {missing}; it needs ID, Mag, Magerr and MJD "
             f"(found {list(table.columns)})."
         )
-    for column in ("Mag", "Magerr", "MJD"):
-        numbers = pd.to_numeric(table[column], errors="coerce")
-        text = numbers.isna() & table[column].notna()
-        if text.any():
-            raise ValueError(
-                f"{path}: column {column} holds {int(text.sum())} value(s) that are not "
-                f"numbers (first {table.loc[text, column].iloc[0]!r}, in curve "
-                f"{table.loc[text, 'ID'].iloc[0]}); fix or remove those rows."
-            )
-        table[column] = numbers
-    no_id = table["ID"].isna() | (table["ID"].str.strip() == "")
-    values = table[["Mag", "Magerr", "MJD"]]
-    bad = no_id.to_numpy() | ~np.isfinite(
-        values.to_numpy(dtype=np.float64, na_value=np.nan)).all(axis=1)
-    if bad.any():
-        if not dropna:
-            what = (f"{int(no_id.sum())} observation(s) without an ID" if no_id.any() else
-                    f"{int(bad.sum())} observation(s) with NaN or infinite Mag, Magerr or MJD "
-                    f"(first in curve {table.loc[bad, 'ID'].iloc[0]})")
-            raise ValueError(f"{path} has {what}; clean them or pass dropna=True.")
-        table = table.loc[~bad]
-    codes, uniques = pd.factorize(table["ID"], sort=False)  # curves in file order
-    sizes = np.bincount(codes, minlength=len(uniques))
-    short = np.flatnonzero(sizes < min_points)
-    if len(short):
-        if on_short == "raise":
-            raise ValueError(
-                f"{len(short)} light curve(s) have fewer than {min_points} points (e.g. "
-                f"{uniques[short[0]]} with {int(sizes[short[0]])}); pass on_short='skip' to "
-                "drop them."
-            )
-        warnings.warn(
-            f"load_crts skipped {len(short)} of {len(uniques)} light curves with fewer than "
-            f"{min_points} points.",
-            stacklevel=2,
-        )
-    kept = np.flatnonzero(sizes >= min_points)
-    if not len(kept):
-        raise ValueError(f"No light curve in {path} has at least {min_points} points.")
-    window = None
-    if time_grid == "survey":
-        window = (float(table["MJD"].min()), float(table["MJD"].max()))
-    order = np.argsort(codes, kind="stable")
-    starts = np.concatenate([[0], np.cumsum(sizes)])
-    mjd, mag, err = (table[c].to_numpy(dtype=np.float64)[order] for c in ("MJD", "Mag", "Magerr"))
-    if representation == "grid" and time_grid == "curve":
-        # a curve whose points share one time has no time axis of its own to grid
-        flat = [c for c in kept if np.ptp(mjd[starts[c]:starts[c + 1]]) == 0]
-        if flat:
-            warnings.warn(
-                f"load_crts skipped {len(flat)} light curve(s) whose points all share one "
-                f"time (e.g. {uniques[flat[0]]}); time_grid='survey' keeps them.",
-                stacklevel=2,
-            )
-            kept = np.setdiff1d(kept, flat)
-            if not len(kept):
-                raise ValueError(f"No light curve in {path} spans more than one time.")
-    shape = (len(FEATURES),) if representation == "features" else (n_bins, len(chosen))
-    X = np.empty((len(kept), *shape))
-    for row, code in enumerate(kept):
-        part = slice(starts[code], starts[code + 1])
-        try:
-            X[row] = (curve_features(mjd[part], mag[part], err[part])
-                      if representation == "features" else
-                      curve_to_grid(mjd[part], mag[part], err[part], n_bins,
-                                    time_range=window, channels=chosen))
-        except ValueError as exc:
-            raise ValueError(f"Light curve {uniques[code]}: {exc}") from None
-    keep = [str(uniques[code]) for code in kept]
-    ids = np.asarray(keep, dtype=str)
-    labels = np.full(len(keep), unlabelled, dtype=object)
+    curves = curves_from_table(
+        table, id="ID", time="MJD", mag="Mag", err="Magerr", representation=representation,
+        min_points=min_points, on_short=on_short, n_bins=n_bins, channels=channels,
+        time_grid=time_grid, dropna=dropna, source=str(path))
+    ids = curves.ids.astype(str)
+    labels = np.full(len(ids), unlabelled, dtype=object)
     label_path = root / CRTS_LABELS
     if label_path.is_file():
         names = pd.read_csv(label_path, dtype=str)
@@ -355,4 +459,4 @@ def load_crts(
                 stacklevel=2,
             )
         labels = np.where(pd.isna(found), unlabelled, found).astype(object)
-    return X, labels.astype(str), ids
+    return curves.X, labels.astype(str), ids

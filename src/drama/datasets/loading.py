@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .astro_tables import vector_features
 from .builtin_tasks import BUILTINS
 from .download import CATALOGUE
-from .folders import DATA_ENV, SUFFIXES, data_dirs
+from .folders import DATA_ENV, SUFFIXES, data_dirs, data_subfolder
 from .readers import (
     ARRAY_FORMATS,
     FORMATS,
     Catalogue,
     file_format,
+    format_suffix,
     read_array_file,
     read_table_file,
     split_catalogue,
@@ -33,6 +35,7 @@ __all__ = ["DatasetInfo", "available", "find", "load", "load_catalogue", "load_t
 
 PathArg = str | os.PathLike[str]
 DataDirArg = PathArg | Iterable[PathArg] | None
+HduArg = int | str | None
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,8 @@ class DatasetInfo:
     path
         The file, or None for a built-in task.
     format
-        ``"builtin"``, ``"mat"``, ``"npz"``, ``"npy"``, ``"csv"``, ``"parquet"`` or ``"fits"``.
+        ``"builtin"``, ``"mat"``, ``"npz"``, ``"npy"``, ``"csv"``, ``"parquet"``,
+        ``"fits"``, ``"votable"``, ``"ecsv"`` or ``"hdf5"``.
     source
         ``"builtin"`` or ``"file"``.
     """
@@ -62,7 +66,7 @@ def _looks_like_path(text: str) -> bool:
         os.sep in text
         or (os.altsep is not None and os.altsep in text)
         or "/" in text
-        or Path(text).suffix.lower() in FORMATS
+        or format_suffix(text) in FORMATS
     )
 
 
@@ -82,8 +86,8 @@ def find(name: str, data_dir: DataDirArg = None) -> Path:
     for folder in folders:
         entries = _entries(folder, problems)
         # Suffixes in any case (WINE.MAT), as available() lists them.
-        by_suffix = {entry.suffix.lower(): entry for entry in sorted(entries)
-                     if entry.stem == name and _is_file(entry)}
+        by_suffix = {format_suffix(entry): entry for entry in sorted(entries)
+                     if _stem(entry) == name and _is_file(entry)}
         for suffix in SUFFIXES:
             if suffix in by_suffix:
                 return by_suffix[suffix]
@@ -121,6 +125,11 @@ def _entries(folder: Path, problems: dict[Path, str]) -> list[Path]:
     return []
 
 
+def _stem(path: Path) -> str:
+    """The name without its format suffix: ``cat`` for ``cat.fits.gz``."""
+    return path.name[: len(path.name) - len(format_suffix(path))]
+
+
 def _is_file(path: Path) -> bool:
     """``path.is_file()``, False where the path cannot even be looked at."""
     try:
@@ -140,7 +149,7 @@ def _resolve(name_or_path: PathArg, data_dir: DataDirArg) -> Path | str:
         if not text:
             raise ValueError("the data set name is empty; give a name such as 'cardio' or a path.")
         if not _looks_like_path(text):
-            if text in BUILTINS:
+            if text in BUILTINS or text in COLLECTIONS:
                 return text
             return find(text, data_dir)
         path = Path(text).expanduser()
@@ -158,21 +167,50 @@ def _resolve(name_or_path: PathArg, data_dir: DataDirArg) -> Path | str:
     raise FileNotFoundError(f"data file not found: {path}")
 
 
+# Tasks made from a folder of files in a data folder: name -> light-curve representation.
+COLLECTIONS = {"crts": "features", "crts-grid": "grid"}
+
+
+def _load_collection(name: str, data_dir: DataDirArg) -> tuple[np.ndarray, np.ndarray]:
+    """The CRTS light curves with a usable class (the rare-class rule of ``drama benchmark
+    -d crts``: y = 1 for every class but SN, CV, AGN and Blazar), one row of light-curve
+    features per curve (``"crts"``) or one ``(64, 2)`` grid (``"crts-grid"``)."""
+    from drama.benchmark.suites import crts_rare_classes
+    from drama.datasets.lightcurves import load_crts
+
+    root = data_subfolder("lightcurves", "crts", data_dir=data_dir)
+    if root is None:
+        looked = ", ".join(str(d / "lightcurves" / "crts") for d in data_dirs(data_dir))
+        raise FileNotFoundError(
+            f"{name!r} reads the CRTS light curves from lightcurves/crts/ in a data folder; "
+            f"none was found (looked in {looked}). Pass data_dir=, or set {DATA_ENV} to the "
+            "folder that holds lightcurves/crts."
+        )
+    X, labels, _ = load_crts(root, representation=COLLECTIONS[name])
+    keep, _, y = crts_rare_classes(labels)
+    return X[keep], y
+
+
 def load(
     name_or_path: PathArg,
     *,
     data_dir: DataDirArg = None,
     label_column: str | None = None,
+    hdu: HduArg = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Load a data set as ``(X, y)``.
 
     Parameters
     ----------
     name_or_path
-        A built-in task (``"breast_cancer"``, ``"digits_new_class"``), a data set name
+        A built-in task (``"breast_cancer"``, ``"digits_new_class"``), the CRTS light
+        curves of a data folder's ``lightcurves/crts/`` (``"crts"``: light-curve features,
+        ``"crts-grid"``: the fixed grid; y = 1 for the rare classes), a data set name
         found in the data folders (``"cardio"`` -> ``cardio.mat``), or a path to a
-        ``.mat`` (MATLAB v5 or v7.3), ``.npz`` (arrays ``X``, ``y``), ``.npy`` (X only),
-        ``.csv``, ``.parquet`` or ``.fits``/``.fit`` file.
+        ``.mat`` (MATLAB v5 or v7.3), ``.npz`` (arrays ``X``, ``y``), ``.npy`` (X only)
+        file, or a table: ``.csv`` / ``.csv.gz``, ``.parquet`` / ``.pq``, FITS
+        (``.fits``, ``.fit``, ``.fts``, each also ``.gz``), VOTable (``.vot``,
+        ``.votable``, ``.xml``), ``.ecsv``, HDF5 (``.h5``, ``.hdf5``).
     data_dir
         Folder(s) searched before ``$DRAMA_DATA`` and the user cache.
     label_column
@@ -180,11 +218,15 @@ def load(
         ``is_anomaly`` is used if present. The features are chosen by column roles
         (:mod:`drama.datasets.columns`): ids, sky and bookkeeping columns and text are not
         features.
+    hdu
+        For FITS and VOTable files, the table to read (index or name); for HDF5 the
+        table's path inside the file. By default the first table.
 
     Returns
     -------
     X : ndarray of float64, shape (n, d)
-        ``.npy``/``.npz`` arrays with more axes (sequences, images) keep their shape.
+        ``.npy``/``.npz`` arrays with more axes (sequences, images) keep their shape, and
+        so does a table with one vector column (one spectrum per row): (n, T).
     y : ndarray of int64 (1 = anomaly) or None
         None when the source has no labels.
 
@@ -198,20 +240,31 @@ def load(
         A FITS column that holds an array per row.
     """
     target = _resolve(name_or_path, data_dir)
+    for option, value in (("label_column", label_column), ("hdu", hdu)):
+        if value is not None and (isinstance(target, str) or file_format(target)
+                                  in ARRAY_FORMATS):
+            raise ValueError(f"{option} applies to tables only; {target} is not a table.")
     if isinstance(target, str):
-        if label_column is not None:
-            raise ValueError(f"label_column applies to tables only, not to the task {target!r}.")
+        if target in COLLECTIONS:
+            return _load_collection(target, data_dir)
         return BUILTINS[target].loader()
-    fmt = file_format(target)
-    if fmt in ARRAY_FORMATS:
-        if label_column is not None:
-            raise ValueError(
-                f"label_column applies to CSV, Parquet and FITS tables; {target} is a "
-                f"{fmt} file whose labels are the array 'y'."
-            )
+    if file_format(target) in ARRAY_FORMATS:
         return read_array_file(target)
-    features, _, y = split_table(read_table_file(target), os.fspath(target), None, label_column)
-    return features.to_numpy(), y
+    features, shape, _, y = _table_features(target, None, label_column, hdu)
+    X = features.to_numpy()
+    return (X if shape is None else X.reshape(len(X), *shape)), y
+
+
+def _table_features(
+    path: Path, id_column: str | None, label_column: str | None, hdu: HduArg,
+    features: Sequence[str] | None = None, exclude: Sequence[str] | None = None,
+) -> tuple[pd.DataFrame, tuple[int, ...] | None, np.ndarray | None, np.ndarray | None]:
+    """Features, the element shape of a vector column (None without one), ids and labels."""
+    source = os.fspath(path)
+    frame = read_table_file(path, id_column, hdu)
+    table, ids, y = split_table(frame, source, id_column, label_column, features, exclude)
+    table, shape = vector_features(frame, table, source)
+    return table, shape, ids, y
 
 
 def load_catalogue(
@@ -221,16 +274,29 @@ def load_catalogue(
     *,
     features: Sequence[str] | None = None,
     exclude: Sequence[str] | None = None,
+    hdu: HduArg = None,
 ) -> Catalogue:
-    """Read a table (CSV, Parquet, FITS) and split it by column roles: features, ids,
-    labels, the carried-through columns and the roles themselves (to print them).
+    """Read a table and split it by column roles: features, ids, labels, the
+    carried-through columns and the roles themselves (to print them). With a vector
+    column, its elements are the features and the other feature columns are carried.
 
     The arguments are those of :func:`load_table`; ``path`` must be a table file.
     """
     target = Path(path)
-    frame = read_table_file(target, id_column)
-    return split_catalogue(frame, os.fspath(target), id_column, label_column, features,
-                           exclude)
+    source = os.fspath(target)
+    frame = read_table_file(target, id_column, hdu)
+    catalogue = split_catalogue(frame, source, id_column, label_column, features, exclude)
+    table, shape = vector_features(frame, catalogue.features, source)
+    if shape is None:
+        return catalogue
+    if len(shape) > 1:
+        raise ValueError(f"{target}: each row holds an array of shape {shape}; only one value "
+                         "or one vector per row fits in a table.")
+    left = [c for c in catalogue.features.columns if c not in set(table.columns)]
+    roles = replace(catalogue.roles, features=tuple(table.columns),
+                    carried=catalogue.roles.carried + tuple(left))
+    return Catalogue(table, catalogue.ids, catalogue.y,
+                     pd.concat([catalogue.carried, frame[left]], axis=1), roles)
 
 
 def load_table(
@@ -241,6 +307,7 @@ def load_table(
     features: Sequence[str] | None = None,
     exclude: Sequence[str] | None = None,
     data_dir: DataDirArg = None,
+    hdu: HduArg = None,
 ) -> tuple[pd.DataFrame, np.ndarray | None, np.ndarray | None]:
     """Load a data set keeping feature names and row ids, for reports that name objects.
 
@@ -266,11 +333,15 @@ def load_table(
         Column names or shell patterns to leave out of the features.
     data_dir
         Folder(s) searched first when ``path`` is a name.
+    hdu
+        As for :func:`load`: which table of a FITS, VOTable or HDF5 file.
 
     Returns
     -------
     features : DataFrame of float64
-        One column per feature (``x0, x1, ...`` for array files); NaN where missing.
+        One column per feature (``x0, x1, ...`` for array files; ``flux[0], flux[1],
+        ...`` for a table whose one vector column ``flux`` holds the objects, in which
+        case the other columns give only the ids and labels); NaN where missing.
     ids : ndarray or None
     y : ndarray of int64 (1 = anomaly) or None
 
@@ -282,17 +353,23 @@ def load_table(
     """
     target = _resolve(path, data_dir)
     if isinstance(target, Path) and file_format(target) not in ARRAY_FORMATS:
-        frame = read_table_file(target, id_column)
-        return split_table(frame, os.fspath(target), id_column, label_column, features,
-                           exclude)
+        features, shape, ids, y = _table_features(target, id_column, label_column, hdu,
+                                                  features, exclude)
+        if shape is not None and len(shape) > 1:
+            raise ValueError(
+                f"{target}: each row holds an array of shape {shape}; only one value or one "
+                "vector per row fits in a table. Use load() for images."
+            )
+        return features, ids, y
     if features is not None or exclude is not None:
         raise ValueError(f"features= and exclude= choose table columns; {target} is not a "
                          "table (its features are the array's columns).")
-    if id_column is not None:
-        raise ValueError(
-            f"id_column={id_column!r} was given, but {target} is not a table and has no "
-            "columns; row numbers serve as ids."
-        )
+    for option, value in (("id_column", id_column), ("hdu", hdu)):
+        if value is not None:
+            raise ValueError(
+                f"{option}={value!r} was given, but {target} is not a table and has no "
+                "columns; row numbers serve as ids."
+            )
     X, y = load(target, label_column=label_column)
     if X.ndim != 2:
         raise ValueError(
@@ -315,13 +392,14 @@ def available(data_dir: DataDirArg = None) -> list[DatasetInfo]:
         files = [
             entry
             for entry in _entries(folder, {})
-            if entry.suffix.lower() in SUFFIXES
+            if format_suffix(entry) in SUFFIXES
             and not entry.name.startswith(".")
             and _is_file(entry)
         ]
         order = {suffix: rank for rank, suffix in enumerate(SUFFIXES)}
-        files.sort(key=lambda entry: (entry.stem, order[entry.suffix.lower()], entry.name))
+        files.sort(key=lambda entry: (_stem(entry), order[format_suffix(entry)], entry.name))
         found.extend(
-            DatasetInfo(entry.stem, entry, FORMATS[entry.suffix.lower()], "file") for entry in files
+            DatasetInfo(_stem(entry), entry, FORMATS[format_suffix(entry)], "file")
+            for entry in files
         )
     return found

@@ -1,7 +1,9 @@
 """Readers for the file formats DRAMA understands.
 
 Benchmark data come as ODDS MATLAB files (v5 and v7.3/HDF5) and ADBench ``.npz``
-archives; user data usually come as CSV, Parquet or FITS tables. Every reader turns a
+archives; user data usually come as CSV (also gzipped) or Parquet tables, and survey
+catalogues as FITS, VOTable, ECSV or HDF5 tables (see :mod:`drama.datasets.astro_tables`
+and :mod:`drama.datasets.hdf5_tables`). Every reader turns a
 broken file into a ``ValueError`` that names the file, because a raw traceback from
 scipy, zipfile or h5py tells a user nothing about which of their files is at fault.
 """
@@ -9,6 +11,7 @@ scipy, zipfile or h5py tells a user nothing about which of their files is at fau
 from __future__ import annotations
 
 import csv
+import gzip
 import os
 import re
 import warnings
@@ -31,13 +34,16 @@ __all__ = [
     "as_features",
     "as_labels",
     "file_format",
+    "format_suffix",
     "read_array_file",
     "read_table_file",
     "split_catalogue",
     "split_table",
+    "table_columns",
 ]
 
 #: Suffix (lower case) -> format name, in the order a bare data set name is resolved.
+#: A suffix may span two dots (``.fits.gz``); ``.xml`` is read only when it is a VOTable.
 FORMATS: dict[str, str] = {
     ".mat": "mat",
     ".npz": "npz",
@@ -48,9 +54,22 @@ FORMATS: dict[str, str] = {
     ".fit": "fits",
     ".fts": "fits",
     ".npy": "npy",
+    ".csv.gz": "csv",
+    ".fits.gz": "fits",
+    ".fit.gz": "fits",
+    ".fts.gz": "fits",
+    ".vot": "votable",
+    ".votable": "votable",
+    ".xml": "votable",
+    ".ecsv": "ecsv",
+    ".h5": "hdf5",
+    ".hdf5": "hdf5",
 }
 ARRAY_FORMATS = frozenset({"mat", "npz", "npy"})
-TABLE_FORMATS = frozenset({"csv", "parquet", "fits"})
+TABLE_FORMATS = frozenset({"csv", "parquet", "fits", "votable", "ecsv", "hdf5"})
+#: Format name -> how messages name it.
+FORMAT_LABELS = {"csv": "CSV", "parquet": "Parquet", "fits": "FITS", "votable": "VOTable",
+                 "ecsv": "ECSV", "hdf5": "HDF5"}
 
 _STORED_INDEX = "drama_stored_index"  # DataFrame.attrs key: the Parquet index's column
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
@@ -58,6 +77,14 @@ _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 class _Unreadable(Exception):
     """Internal: the file's content is not what its suffix promises."""
+
+
+def format_suffix(path: str | os.PathLike[str]) -> str:
+    """The suffix that decides ``path``'s format, in lower case: the longest one of
+    :data:`FORMATS` that ends the name (``.fits.gz``, not ``.gz``), else its last suffix."""
+    name = Path(path).name.lower()
+    known = [s for s in FORMATS if name.endswith(s) and len(name) > len(s)]
+    return max(known, key=len) if known else Path(name).suffix
 
 
 def file_format(path: str | os.PathLike[str]) -> str:
@@ -68,7 +95,7 @@ def file_format(path: str | os.PathLike[str]) -> str:
     ValueError
         If the suffix is not one DRAMA can read; the message lists those it can.
     """
-    suffix = Path(path).suffix.lower()
+    suffix = format_suffix(path)
     try:
         return FORMATS[suffix]
     except KeyError:
@@ -354,26 +381,36 @@ def _read_numpy(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
 # --------------------------------------------------------------------------- tables
 
 
-def read_table_file(path: Path, id_column: str | None = None) -> pd.DataFrame:
-    """Read a CSV, Parquet or FITS table into a DataFrame with string column names.
+def read_table_file(path: Path, id_column: str | None = None,
+                    hdu: int | str | None = None) -> pd.DataFrame:
+    """Read a CSV, Parquet, FITS, VOTable, ECSV or HDF5 table into a DataFrame with string
+    column names.
 
     The id column (``id_column``, else those named like ids, see
     :mod:`drama.datasets.columns`) of a CSV is read as text, and
     integer Parquet columns as nullable integers: read as floats, 19-digit ids with one
     empty cell would round to the same few values. The row index that ``df.to_csv()``
     writes (an unnamed first column counting the rows) is dropped with a warning, since
-    as a feature it would rank objects by their position in the file.
+    as a feature it would rank objects by their position in the file. The astronomy
+    formats follow :mod:`drama.datasets.astro_tables`: masked cells are missing, a vector
+    column is expanded, and ``hdu`` chooses the table (FITS, VOTable, HDF5).
 
     Raises
     ------
     ValueError
-        If the file cannot be parsed as a table of that format.
-    TypeError
-        If a FITS column holds arrays (one cell must hold one number).
+        If the file cannot be parsed as a table of that format, or ``hdu`` names no
+        table in it (the message lists what the file holds).
     """
+    from .astro_tables import HDU_FORMATS, TableChoiceError, read_astropy_table
+    from .hdf5_tables import read_hdf5_table
+
     fmt = file_format(path)
-    label = {"csv": "CSV", "parquet": "Parquet", "fits": "FITS"}[fmt]
+    label = FORMAT_LABELS[fmt]
+    if hdu is not None and fmt not in HDU_FORMATS:
+        raise ValueError(f"{os.fspath(path)}: a {label} file holds one table; hdu={hdu!r} "
+                         "applies to FITS, VOTable and HDF5 files only.")
     try:
+        _check_gzip(path)
         if fmt == "csv":
             frame = _read_csv(path, id_column)
         elif fmt == "parquet":
@@ -386,9 +423,11 @@ def read_table_file(path: Path, id_column: str | None = None) -> pd.DataFrame:
                 # back as that column and is the default id column. Others are ignored.
                 frame = frame.reset_index()
                 frame.attrs[_STORED_INDEX] = str(name)
+        elif fmt == "hdf5":
+            frame = read_hdf5_table(path, hdu)
         else:
-            frame = _read_fits(path)
-    except (FileNotFoundError, TypeError):
+            frame = read_astropy_table(path, fmt, hdu)
+    except (FileNotFoundError, TableChoiceError):
         raise
     except Exception as exc:
         reason = _one_line(exc)
@@ -397,11 +436,59 @@ def read_table_file(path: Path, id_column: str | None = None) -> pd.DataFrame:
     return frame
 
 
+def _check_gzip(path: Path) -> None:
+    """A file named ``.gz`` must be gzip-compressed: otherwise say so, rather than pass on
+    the decompressor's complaint about magic numbers."""
+    if not path.name.lower().endswith(".gz"):
+        return
+    with open(path, "rb") as handle:
+        magic = handle.read(2)
+    if magic != b"\x1f\x8b":
+        raise _Unreadable(f"it is named {format_suffix(path)} but is not gzip-compressed "
+                          "(rename it without .gz, or compress it with gzip)")
+
+
+def table_columns(path: Path, hdu: int | str | None = None) -> list[str]:
+    """A table's column names as :func:`read_table_file` gives them; CSV, Parquet and FITS
+    ones are read from the header alone (a catalogue may be large).
+
+    Raises
+    ------
+    ValueError
+        If the file cannot be read as a table of its format.
+    """
+    fmt = file_format(path)
+    if fmt not in {"csv", "parquet", "fits"} or hdu is not None and fmt != "fits":
+        return list(read_table_file(path, hdu=hdu).columns)
+    from .astro_tables import TableChoiceError, fits_column_names
+
+    try:
+        _check_gzip(path)
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            return [str(c) for c in pq.read_schema(path).names]
+        if fmt == "fits":
+            return fits_column_names(path, hdu)
+        return csv_header(path)
+    except (FileNotFoundError, TableChoiceError):
+        raise
+    except Exception as exc:
+        raise ValueError(f"{os.fspath(path)} is not a readable {FORMAT_LABELS[fmt]} table: "
+                         f"{_one_line(exc)}") from exc
+
+
+def _open_text(path: str | os.PathLike) -> Any:
+    if os.fspath(path).lower().endswith(".gz"):
+        return gzip.open(path, "rt", newline="", encoding="utf-8", errors="replace")
+    return open(path, newline="", encoding="utf-8", errors="replace")
+
+
 def csv_header(path: str | os.PathLike) -> list[str]:
     """A CSV's column names as pandas names them, read from the first line with the csv
     module: pandas' own header-only read costs seconds on tens of thousands of columns.
     Empty or repeated names (which pandas renames) take pandas' way."""
-    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+    with _open_text(path) as handle:
         names = next(csv.reader(handle), [])
     if all(names) and len(set(names)) == len(names):
         return names
@@ -472,22 +559,6 @@ def _id_values(column: pd.Series) -> np.ndarray:
             return np.array([int(v) for v in present], dtype=np.int64)
         return np.array([None if v is None else int(v) for v in text], dtype=object)
     return np.array(text, dtype=object)
-
-
-def _read_fits(path: Path) -> pd.DataFrame:
-    from astropy.table import Table
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        table = Table.read(path, format="fits")
-    wide = [name for name in table.colnames if len(table[name].shape) > 1]
-    if wide:
-        raise TypeError(
-            f"{os.fspath(path)}: FITS column(s) {wide} hold an array per row; DRAMA needs one "
-            "number per cell. Load the array yourself (astropy.table.Table.read) and pass X."
-        )
-    table.convert_bytestring_to_unicode()  # FITS stores text as bytes; ids should be str
-    return table.to_pandas()
 
 
 class Catalogue(NamedTuple):

@@ -1,0 +1,172 @@
+"""Score a table larger than memory with a fitted detector, batch by batch.
+
+A survey catalogue may not fit in memory, but a fitted DRAMA model scores each object on
+its own: the tree, the scaler and the ranks of a search are fixed, so the score of an
+object does not depend on the others in its batch. :func:`score_table` therefore reads the
+input in batches whose size follows a memory budget (independent of the number of rows),
+scores each batch and appends it to the output, in input order. The output is written to
+a temporary file beside the target and renamed onto it at the end, so a crash never
+leaves half a file. Parquet (by row groups) and CSV (by chunks of lines) are streamed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from drama._io import atomic_path
+
+__all__ = ["STREAM_FORMATS", "batch_rows", "parse_memory", "score_table"]
+
+#: Suffixes :func:`score_table` reads and writes.
+STREAM_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
+# Bytes held per feature value of a batch while it is scored: the input frame, its float64
+# array, the scaled copy, the distance blocks and the output columns, with room to spare
+# (benchmarks/stream_memory.py measures the peak).
+_BYTES_PER_VALUE = 64
+_UNITS = {"": 1, "B": 1, "KB": 2**10, "MB": 2**20, "GB": 2**30, "TB": 2**40}
+
+
+def parse_memory(text: str | int) -> int:
+    """Bytes from ``"2GB"``, ``"512MB"``, ``"300000"`` (binary units; KB/MB/GB/TB)."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        value, unit = float(text), ""
+    else:
+        cleaned = str(text).strip().upper().replace(" ", "").removesuffix("IB").removesuffix("I")
+        number = cleaned.rstrip("KMGTB")
+        unit = cleaned[len(number):]
+        if unit and not unit.endswith("B"):
+            unit += "B"
+        try:
+            value = float(number)
+        except ValueError:
+            value = float("nan")
+        if unit not in _UNITS:
+            value = float("nan")
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"memory must be a positive size such as '2GB' or '512MB'; got {text!r}.")
+    return int(value * _UNITS[unit])
+
+
+def batch_rows(memory: int, n_values: int) -> int:
+    """Rows per batch so that a batch of objects with ``n_values`` values each stays within
+    ``memory`` bytes while it is scored (at least one row)."""
+    return max(1, int(memory) // (_BYTES_PER_VALUE * max(1, int(n_values))))
+
+
+def _format(path: Path, role: str) -> str:
+    fmt = STREAM_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"{role} {path.name}: streaming reads and writes "
+                         f"{', '.join(sorted(STREAM_FORMATS))} files; convert the table first.")
+    return fmt
+
+
+def _batches(path: Path, rows: int, columns: list[str],
+             id_column: str | None) -> Iterator[pd.DataFrame]:
+    """The table's ``columns`` in batches of at most ``rows`` rows, in file order (a CSV's
+    ids as text, so 19-digit ids keep every digit)."""
+    if _format(path, "input") == "parquet":
+        import pyarrow.parquet as pq
+
+        # pre_buffer would read ahead whole row groups (390 MiB for a 2M x 20 table)
+        with pq.ParquetFile(path, pre_buffer=False) as handle:
+            missing = [c for c in columns if c not in handle.schema_arrow.names]
+            if missing:
+                raise ValueError(f"{path.name} has no column(s) {missing}; it has "
+                                 f"{handle.schema_arrow.names[:20]}.")
+            for batch in handle.iter_batches(batch_size=rows, columns=columns):
+                yield batch.to_pandas()
+        return
+    header = pd.read_csv(path, nrows=0).columns
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise ValueError(f"{path.name} has no column(s) {missing}; it has {list(header[:20])}.")
+    dtypes = None if id_column is None else {id_column: str}
+    yield from pd.read_csv(path, usecols=columns, chunksize=rows, dtype=dtypes)
+
+
+class _Writer:
+    """Appends scored batches to a Parquet or CSV file."""
+
+    def __init__(self, path: Path, fmt: str):
+        self.path, self.fmt, self._parquet = path, fmt, None
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self.fmt == "csv":
+            frame.to_csv(self.path, mode="a", header=self._parquet is None, index=False)
+            self._parquet = False
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._parquet is None:
+            self._parquet = pq.ParquetWriter(self.path, table.schema)
+        self._parquet.write_table(table.cast(self._parquet.schema))
+
+    def close(self) -> None:
+        if self.fmt == "parquet" and self._parquet is not None:
+            self._parquet.close()
+
+
+def score_table(
+    detector: Any,
+    source: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    memory: int | str = "1GB",
+    id_column: str | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Score every row of ``source`` with a fitted ``detector`` and write ``id_column`` (if
+    given), ``score`` and, when the detector has a threshold, ``label`` (1 = above it) to
+    ``output``, in input order; returns the number of rows.
+
+    The features are the detector's training columns (``feature_names_in_``), found by
+    name whatever their order in ``source``; a detector fitted on an array cannot name
+    them and is refused. Memory stays within about ``memory`` bytes whatever the number of
+    rows; ``progress`` is called with the number of rows done after each batch.
+    """
+    source, output = Path(source), Path(output)
+    names = getattr(detector, "feature_names_in_", None)
+    if names is None:
+        raise ValueError("Streaming matches columns by name, and this model was fitted on an "
+                         "array without column names; fit it on a table (DataFrame).")
+    features = [str(c) for c in names]
+    if id_column is not None and id_column in features:
+        raise ValueError(f"--id-column {id_column!r} is one of the model's features.")
+    out_format = _format(output, "output")
+    if source.resolve() == output.resolve():
+        raise ValueError("The output would replace the input; choose another name.")
+    rows = batch_rows(parse_memory(memory), len(features))
+    columns = features + ([id_column] if id_column is not None else [])
+    threshold = getattr(detector, "threshold_", None)
+    done = 0
+    with atomic_path(output, output.suffix) as tmp:
+        writer = _Writer(tmp, out_format)
+        try:
+            for batch in _batches(source, rows, columns, id_column):
+                if batch.empty:
+                    continue
+                scores = np.asarray(detector.decision_function(batch[features]),
+                                    dtype=np.float64)
+                frame = pd.DataFrame({"score": scores})
+                if id_column is not None:
+                    frame.insert(0, id_column, batch[id_column].to_numpy())
+                if threshold is not None:
+                    frame["label"] = (scores > float(threshold)).astype(np.int64)
+                writer.write(frame)
+                done += len(frame)
+                if progress is not None:
+                    progress(done)
+        finally:
+            writer.close()
+        if done == 0:
+            raise ValueError(f"{source.name} has no rows; there is nothing to score.")
+    return done

@@ -1,0 +1,114 @@
+"""Scoring tables batch by batch within a memory budget (drama.streaming)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from drama import Drama, DramaSearch
+from drama.streaming import batch_rows, parse_memory, score_table
+
+FEATURES = ["g", "r", "i", "z"]
+
+
+@pytest.fixture(scope="module")
+def model_and_table():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(1000, 4)), columns=FEATURES)
+    frame.iloc[:10] += 6.0
+    det = Drama(random_state=0).fit(frame.iloc[::4])  # fitted on a sample of the table
+    # 19-digit ids, beyond float64's exact integers; columns in another order than the fit's
+    table = frame[["z", "g", "i", "r"]].copy()
+    table.insert(0, "source_id", [str(4_000_000_000_000_000_000 + i) for i in range(1000)])
+    return det, frame, table
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_streamed_scores_equal_the_in_memory_scores_in_input_order(model_and_table, tmp_path,
+                                                                    suffix):
+    det, frame, table = model_and_table
+    source = tmp_path / f"catalogue{suffix}"
+    table.to_parquet(source) if suffix == ".parquet" else table.to_csv(source, index=False)
+    seen = []
+    out = tmp_path / f"scores{suffix}"
+    # 4 features x 64 bytes a value: 2 KiB a batch of 8 rows, so 125 batches
+    n = score_table(det, source, out, memory=2048, id_column="source_id", progress=seen.append)
+    assert n == 1000 and seen[0] == 8 and seen[-1] == 1000 and len(seen) == 125
+    got = pd.read_parquet(out) if suffix == ".parquet" else pd.read_csv(
+        out, dtype={"source_id": str})
+    np.testing.assert_array_equal(got["score"], det.decision_function(frame))
+    assert got["source_id"].tolist() == table["source_id"].tolist()
+    np.testing.assert_array_equal(got["label"], (got["score"] > det.threshold_).astype(int))
+
+
+def test_a_saved_search_streams_too(model_and_table, tmp_path):
+    _, frame, table = model_and_table
+    search = DramaSearch(random_state=0).fit(frame.iloc[::4])
+    source = tmp_path / "c.parquet"
+    table.to_parquet(source)
+    score_table(search, source, tmp_path / "s.parquet", memory="1MB")
+    np.testing.assert_allclose(pd.read_parquet(tmp_path / "s.parquet")["score"],
+                               search.decision_function(frame), rtol=0, atol=0)
+
+
+def test_a_failure_midway_leaves_no_output_and_keeps_an_old_one(model_and_table, tmp_path):
+    det, _, table = model_and_table
+    source = tmp_path / "c.csv"
+    table.to_csv(source, index=False)
+    out = tmp_path / "scores.csv"
+    out.write_text("the previous run\n")
+
+    class Failing:
+        feature_names_in_ = det.feature_names_in_
+        threshold_ = None
+        calls = 0
+
+        def decision_function(self, X):
+            Failing.calls += 1
+            if Failing.calls == 3:
+                raise RuntimeError("the machine went down")
+            return det.decision_function(X)
+
+    with pytest.raises(RuntimeError, match="went down"):
+        score_table(Failing(), source, out, memory=2048)
+    assert out.read_text() == "the previous run\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.csv", "scores.csv"]  # no partial
+
+
+def test_clear_errors(model_and_table, tmp_path):
+    det, frame, table = model_and_table
+    source = tmp_path / "c.csv"
+    table.drop(columns="r").to_csv(source, index=False)
+    with pytest.raises(ValueError, match=r"no column\(s\) \['r'\]"):
+        score_table(det, source, tmp_path / "o.csv")
+    with pytest.raises(ValueError, match="reads and writes .csv, .parquet, .pq"):
+        score_table(det, source, tmp_path / "o.fits")
+    with pytest.raises(ValueError, match="fitted on an array"):
+        score_table(Drama(random_state=0).fit(frame.to_numpy()), source, tmp_path / "o.csv")
+    with pytest.raises(ValueError, match="replace the input"):
+        score_table(det, source, source)
+    empty = tmp_path / "empty.csv"
+    table.iloc[:0].to_csv(empty, index=False)
+    with pytest.raises(ValueError, match="has no rows"):
+        score_table(det, empty, tmp_path / "o.csv")
+    assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize("text, expected", [("2GB", 2 * 2**30), ("512 MB", 512 * 2**20),
+                                            ("1.5GiB", int(1.5 * 2**30)), ("300000", 300000),
+                                            (4096, 4096), ("64k", 64 * 2**10)])
+def test_memory_sizes(text, expected):
+    assert parse_memory(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "lots", "-1GB", "0", "2PB", "nanGB", True])
+def test_bad_memory_sizes_are_refused(text):
+    with pytest.raises(ValueError, match="positive size"):
+        parse_memory(text)
+
+
+def test_batch_rows_follow_the_budget_not_the_data():
+    assert batch_rows(2**30, 20) == 2**30 // (64 * 20)
+    assert batch_rows(10, 1000) == 1  # never less than one row
+    assert batch_rows(2**20, 100) * 100 * 64 <= 2**20
