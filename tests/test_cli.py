@@ -165,7 +165,7 @@ def test_model_feature_count_mismatch(table, tmp_path):
         "--label-column",
         "truth",
     )
-    _assert_user_error(result, "has 2 features", "fitted on 3", "Missing: ['f3']")
+    _assert_user_error(result, "has 2 features", "fitted on 3", "['f3'] are not in the file")
     assert not (tmp_path / "o.csv").exists()
 
 
@@ -218,10 +218,19 @@ def test_bad_metric_and_contamination(table, tmp_path):
     _assert_user_error(_invoke(*args, "--contamination", "0.9"), "contamination")
 
 
-def test_non_numeric_column_is_a_user_error(table, tmp_path):
-    path, _ = table
-    result = _invoke("score", path, "-o", tmp_path / "o.csv")  # 'obj' is text
-    _assert_user_error(result, "obj", "not numeric")
+def test_a_text_column_is_carried_through_with_a_message(table, tmp_path):
+    """Issue 18: a text column no longer stops the run (it was "not numeric")."""
+    path, frame = table
+    out = tmp_path / "o.csv"
+    result = _invoke("score", path, "-o", out, "--reducer", "none", "--metric", "l2",
+                     "--levels", "2")  # "obj" is text, not named like an id
+    assert result.exit_code == 0, result.output
+    flat = " ".join(result.output.split())
+    assert "carried through: obj (text)" in flat
+    assert "Text column(s) obj are carried through, not used as features" in flat
+    scored = pd.read_csv(out)
+    assert list(scored.columns) == ["row", "score", "label", "rank", "obj"]
+    assert scored["obj"].tolist() == frame["obj"].tolist()
 
 
 def test_missing_input_and_bad_extensions(table, tmp_path):
@@ -284,8 +293,8 @@ def test_fits_input_and_auto_detected_id_and_label(tmp_path):
     scored = pd.read_csv(out)
     assert list(scored.columns) == ["ID", "score", "label", "rank"]
     assert scored["ID"].tolist() == frame["ID"].tolist()
-    assert "Using column 'ID' as the object ids" in result.output
-    assert "Using column 'label' as the true labels" in result.output
+    flat = " ".join(result.output.split())
+    assert "id: ID" in flat and "label: label" in flat and "features (3): f1, f2, f3" in flat
     assert "AUC" in result.output
 
 

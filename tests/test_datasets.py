@@ -185,8 +185,9 @@ def test_table_errors_name_the_columns(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     frame = _table().assign(colour=["red"] * 6, shape=["round"] * 6)
     frame.to_csv(path, index=False)
-    with pytest.raises(TypeError, match=r"colour.*shape"):
-        load(path)
+    with pytest.warns(UserWarning, match=r"\['colour', 'shape'\] hold text"):
+        X, _ = load(path)  # issue 18: text is carried, no longer refused
+    assert X.shape[1] == 2  # flux, width
     with pytest.raises(ValueError, match=r"no label column 'nope'.*flux"):
         load(path, label_column="nope")
     with pytest.raises(ValueError, match=r"no id column 'name'.*\['id', 'flux'"):

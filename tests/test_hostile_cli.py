@@ -103,7 +103,7 @@ def _read_seconds(path, repeats: int = 3) -> float:
     best = np.inf
     for _ in range(repeats):
         start = time.perf_counter()
-        cli._read_input(path, None, None)
+        cli.read_input(path, None, None)
         best = min(best, time.perf_counter() - start)
     return best
 

@@ -101,7 +101,7 @@ def test_masked_cells_become_nan_never_a_sentinel(tmp_path: Path, name: str) -> 
         kwargs["format"] = "votable"
     _masked_table().write(path, **kwargs)
     features, ids, _ = load_table(path, id_column="name")
-    assert list(features.columns) == ["id", "flux", "count"]
+    assert list(features.columns) == ["flux", "count"]  # "id" is id-like: carried (issue 18)
     assert np.isnan(features.loc[2, "flux"]) and np.isnan(features.loc[0, "count"])
     assert features["count"].tolist()[1:] == [6.0, 7.0, 8.0]  # the others untouched
     assert int(np.isnan(features.to_numpy()).sum()) == 2  # no TNULL sentinel (999999) either
@@ -222,8 +222,8 @@ def test_pandas_fixed_hdf5_frames(tmp_path: Path) -> None:
     indexed = tmp_path / "indexed.h5"  # df.set_index(...).to_hdf(...): the index is the ids
     _pandas_fixed_layout(indexed, np.array([b"NGC 1", b"NGC 2", b"M 31"]))
     features, ids, _ = load_table(indexed)
-    assert list(features.columns) == ["objid", "a", "b"] and ids.tolist() == ["NGC 1", "NGC 2",
-                                                                              "M 31"]
+    # "objid" is named like an id: carried through, not a feature (issue 18)
+    assert list(features.columns) == ["a", "b"] and ids.tolist() == ["NGC 1", "NGC 2", "M 31"]
     text = tmp_path / "text.h5"
     _pandas_fixed_layout(text, np.arange(3), text=True)
     with pytest.raises(ValueError, match=r"column\(s\) \['name'\] .* pickled Python objects"):
@@ -411,7 +411,7 @@ def test_cli_scores_every_format_as_the_csv(tmp_path: Path, name: str) -> None:
     for source, out in ((tmp_path / "t.csv", "csv-scores.csv"), (tmp_path / name, "s.csv")):
         result = _invoke("score", source, "-o", tmp_path / out, *single)
         assert result.exit_code == 0, result.output
-        assert "Using column 'id' as the object ids" in result.output
+        assert "id: id" in " ".join(result.output.split())  # the printed column roles
     expected = pd.read_csv(tmp_path / "csv-scores.csv")
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "s.csv"), expected)
     assert expected["id"].tolist() == frame["id"].tolist()

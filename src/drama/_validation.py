@@ -31,10 +31,12 @@ def _from_dataframe(X: Any) -> np.ndarray:
     return X.to_numpy().astype(np.float64)
 
 
-def check_array(X: Any, *, name: str = "X", min_objects: int = 1) -> np.ndarray:
+def check_array(X: Any, *, name: str = "X", min_objects: int = 1,
+                allow_missing: bool = False) -> np.ndarray:
     """Return ``X`` as a float64 array of shape (n, ...) with n >= ``min_objects``.
 
     Tables are (n, d); sequences (n, T) or (n, T, C); images (n, H, W) or (n, H, W, C).
+    NaN and infinities are refused unless ``allow_missing`` (see :mod:`drama.missing`).
     """
     if hasattr(X, "toarray") and hasattr(X, "nnz"):
         raise TypeError(f"{name} is a sparse matrix; pass a dense array ({name}.toarray()).")
@@ -64,18 +66,23 @@ def check_array(X: Any, *, name: str = "X", min_objects: int = 1) -> np.ndarray:
             f"{name} has {arr.shape[0]} object(s) (n_samples={arr.shape[0]}); DRAMA needs at "
             f"least {min_objects} to learn what normal looks like."
         )
-    if not np.isfinite(arr).all():
-        row, column = np.argwhere(~np.isfinite(arr.reshape(len(arr), -1)))[0]
-        where = f"object {row}, feature {column}"
-        if hasattr(X, "columns"):  # a table: say which column (and row label) by name
-            label = X.index[row] if hasattr(X, "index") else row
-            where = f"column {str(list(X.columns)[column])!r}, row {label!r}"
+    if not allow_missing and not np.isfinite(arr).all():
         raise ValueError(
-            f"{name} contains NaN or infinite values (first at {where}). Impute or drop them "
-            "before fitting or scoring."
+            f"{name} contains NaN or infinite values (first at {first_missing(X, arr)}). "
+            "Impute or drop them before fitting or scoring."
         )
     # One memory layout, so numpy, pandas and polars input round identically.
     return np.ascontiguousarray(arr)
+
+
+def first_missing(X: Any, arr: np.ndarray) -> str:
+    """Where the first NaN or infinity of ``arr`` (``X`` as an array) is: by column name and
+    row label for a table, by position otherwise."""
+    row, column = np.argwhere(~np.isfinite(arr.reshape(len(arr), -1)))[0]
+    if hasattr(X, "columns"):
+        label = X.index[row] if hasattr(X, "index") else row
+        return f"column {str(list(X.columns)[column])!r}, row {label!r}"
+    return f"object {row}, feature {column}"
 
 
 def _as_float(arr: np.ndarray, name: str) -> np.ndarray:

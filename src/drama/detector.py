@@ -1,9 +1,10 @@
 """The detector API that :class:`drama.Drama` and :class:`drama.DramaSearch` share.
 
 A detector implements only ``_fit`` (learn, and set ``decision_scores_`` for the training
-objects) and ``decision_function`` (raw scores of new objects, higher = more anomalous).
-Everything a user builds on those is written once here: the contamination threshold and
-0/1 labels (PyOD's convention: 1 = anomaly), probabilities, ``fit_predict``, feature-name
+objects) and ``_decision_function`` (raw scores of new objects, higher = more anomalous).
+Everything a user builds on those is written once here: the handling of missing values
+(the ``missing`` parameter, :mod:`drama.missing`), the contamination threshold and 0/1
+labels (PyOD's convention: 1 = anomaly), probabilities, ``fit_predict``, feature-name
 checks, the fitted check, the all-or-nothing fit, the refusal to score after a parameter
 that the fitted state depends on has changed, and saving as data.
 """
@@ -21,7 +22,8 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
 from drama._numeric import TINY
-from drama._validation import check_feature_names, feature_names
+from drama._validation import check_array, check_feature_names, feature_names
+from drama.missing import apply_missing, check_missing, training_medians
 
 __all__ = ["AnomalyDetector"]
 
@@ -108,8 +110,9 @@ class AnomalyDetector(BaseEstimator):
     # The attribute that exists only once fitted (or loaded).
     _fitted_attribute: ClassVar[str] = "decision_scores_"
     # Parameters that may change after fit without a refit: they do not shape the fitted
-    # state (contamination only moves the threshold).
-    _free_params: ClassVar[frozenset[str]] = frozenset({"contamination"})
+    # state (contamination only moves the threshold; missing only says what to do with
+    # the gaps of the data scored next).
+    _free_params: ClassVar[frozenset[str]] = frozenset({"contamination", "missing"})
     # The REFIT hint of the not-fitted and changed-parameter messages.
     _refit_hint: ClassVar[str] = "Call fit again"
     # The saved file's format name and the version this release reads and writes.
@@ -119,23 +122,37 @@ class AnomalyDetector(BaseEstimator):
     NAN_MEMBERS: ClassVar[tuple[str, ...]] = ()
 
     decision_scores_: np.ndarray
+    missing: str
 
     # ------------------------------------------------------------------ to implement
     def _fit(self, X: Any, y: Any) -> None:
         """Learn from ``X`` and set every fitted attribute, ``decision_scores_`` included."""
         raise NotImplementedError
 
-    def decision_function(self, X: Any) -> np.ndarray:
-        """Anomaly scores of new objects (higher = more anomalous); never refits."""
+    def _decision_function(self, X: Any) -> np.ndarray:
+        """Anomaly scores of new objects without missing values; never refits."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ fitting
     def fit(self, X: Any, y: Any = None) -> AnomalyDetector:
-        """Fit on ``X``. All or nothing: a fit that fails leaves the detector as it was
-        (fitted or not), never half-updated."""
+        """Fit on ``X``, its missing values handled as ``missing`` says (with ``"drop"``,
+        ``decision_scores_`` and ``labels_`` cover the rows kept: ``kept_rows_``). All or
+        nothing: a fit that fails leaves the detector as it was (fitted or not), never
+        half-updated."""
         before = dict(self.__dict__)
         try:
+            check_missing(self.missing)
+            arr = check_array(X, allow_missing=True)
+            # medians cost a sort of every column: kept only when gaps are to be handled
+            medians = None if self.missing == "error" else training_medians(arr)
+            X, kept = apply_missing(X, arr, self.missing, medians, at_fit=True)
+            if kept is not None and y is not None and len(y) == len(kept):
+                y = np.asarray(y)[kept]
             self._fit(X, y)
+            self.__dict__.pop("fill_values_", None)
+            if medians is not None:
+                self.fill_values_ = medians
+            self.kept_rows_ = np.ones(len(arr), dtype=bool) if kept is None else kept
             self._remember_params()
         except BaseException:
             self.__dict__.clear()
@@ -144,11 +161,47 @@ class AnomalyDetector(BaseEstimator):
         return self
 
     def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
-        """Fit, then return the training objects' 0/1 labels (``labels_``)."""
+        """Fit, then return the training objects' labels: 1 anomaly, 0 normal, and -1 for
+        a row left out by ``missing="drop"``."""
         labels = self.fit(X, y).labels_
         if labels is None:
             raise ValueError(self._no_threshold("fit_predict"))
-        return labels
+        out = np.full(len(self.kept_rows_), -1, dtype=labels.dtype)
+        out[self.kept_rows_] = labels
+        return out
+
+    # ------------------------------------------------------------------ missing values
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Anomaly scores of new objects (higher = more anomalous); never refits. Missing
+        values are handled as ``missing`` says: refused, filled with the training medians,
+        or (``"drop"``) left unscored, as NaN."""
+        self._check_fitted()
+        check_missing(self.missing)
+        arr = check_array(X, allow_missing=True)
+        X, kept = apply_missing(X, arr, self.missing, self.__dict__.get("fill_values_"),
+                                at_fit=False)
+        if kept is None:
+            return self._decision_function(X)
+        scores = np.full(len(kept), np.nan)
+        if kept.any():
+            scores[kept] = self._decision_function(X)
+        return scores
+
+    def _missing_state(self) -> dict[str, np.ndarray]:
+        """The training medians (when kept), saved so that a loaded model imputes as the
+        fitted one."""
+        medians = self.__dict__.get("fill_values_")
+        return {} if medians is None else {"missing/medians": np.asarray(medians, np.float64)}
+
+    def _restore_missing(self, arrays: Mapping[str, np.ndarray], n_features: int) -> None:
+        """Read back :meth:`_missing_state` (absent when fitted with ``missing="error"``
+        and from files of older releases)."""
+        medians = arrays.get("missing/medians")
+        if medians is None:
+            return
+        if medians.shape != (n_features,):
+            raise ValueError(f"{medians.shape} training medians for {n_features} features")
+        self.fill_values_ = medians
 
     def _check_fitted(self) -> None:
         if self._fitted_attribute not in vars(self):
@@ -246,11 +299,13 @@ class AnomalyDetector(BaseEstimator):
         return (self.decision_scores_ > threshold).astype(int)
 
     def predict(self, X: Any) -> np.ndarray:
-        """0 (normal) / 1 (anomaly) by the contamination threshold."""
+        """0 (normal) / 1 (anomaly) by the contamination threshold; -1 for a row that
+        ``missing="drop"`` leaves unscored."""
         threshold = self.threshold_
         if threshold is None:
             raise ValueError(self._no_threshold("predict"))
-        return (self.decision_function(X) > threshold).astype(int)
+        scores = self.decision_function(X)
+        return np.where(np.isnan(scores), -1, scores > threshold).astype(int)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """(n, 2) probabilities [normal, anomaly]: the score min-max scaled by the range of

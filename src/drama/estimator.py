@@ -82,6 +82,13 @@ class Drama(AnomalyDetector):
         Extra keyword arguments for the reducer factory (e.g. epochs for neural reducers).
     random_state : int or None
         Seeds every random choice; the same seed gives the same scores.
+    missing : {"error", "impute", "drop"}, default="error"
+        What to do with NaN and infinite values (see :mod:`drama.missing`): refuse them
+        (naming the column, the first row and the number of rows), fill them with each
+        feature's training median (``fill_values_``, saved with the model), or leave those
+        rows out (not fitted on; scored NaN, predicted -1). May change after fit, to
+        ``"impute"`` only if fitted with ``"impute"`` or ``"drop"`` (which keep the
+        medians).
 
     Attributes
     ----------
@@ -90,6 +97,11 @@ class Drama(AnomalyDetector):
     tree_ : SplitTree
     scaler_ : Scaler
     n_features_in_ : int
+    fill_values_ : ndarray (n_features,)
+        Each feature's median over its finite training values; ``missing="impute"`` fills
+        with them. Only when fitted with ``missing="impute"`` or ``"drop"``.
+    kept_rows_ : ndarray of bool (n,)
+        The training rows fitted on (all but those ``missing="drop"`` left out); not saved.
 
     Examples
     --------
@@ -125,6 +137,7 @@ class Drama(AnomalyDetector):
         contamination: float | None = 0.1,
         reducer_options: dict | None = None,
         random_state: int | None = None,
+        missing: str = "error",
     ):
         self.reducer = reducer
         self.metric = metric
@@ -142,6 +155,7 @@ class Drama(AnomalyDetector):
         self.contamination = contamination
         self.reducer_options = reducer_options
         self.random_state = random_state
+        self.missing = missing
 
     # ------------------------------------------------------------------ validation
     def _check_params(self) -> None:
@@ -249,8 +263,7 @@ class Drama(AnomalyDetector):
         return scores
 
     # ------------------------------------------------------------------ scoring
-    def decision_function(self, X: Any) -> np.ndarray:
-        """Anomaly scores of new objects (higher = more anomalous); never refits."""
+    def _decision_function(self, X: Any) -> np.ndarray:
         return self._score(self._prepare(X), self.tree_)
 
     def score_levels(
@@ -325,7 +338,7 @@ class Drama(AnomalyDetector):
         self._check_fitted()
         tree_meta, arrays = self.tree_.to_state()
         scaler_config, scaler_arrays = self.scaler_.to_state()
-        arrays = {**arrays, "decision_scores": self.decision_scores_,
+        arrays = {**arrays, "decision_scores": self.decision_scores_, **self._missing_state(),
                   **{f"scaler/{k}": v for k, v in scaler_arrays.items()}}
         meta = {
             **tree_meta, "params": self.get_params(), "n_features_in": self.n_features_in_,
@@ -358,6 +371,7 @@ class Drama(AnomalyDetector):
         model.n_features_in_ = meta["n_features_in"]
         model._restore_feature_names(meta["feature_names"])
         model.decision_scores_ = arrays["decision_scores"]
+        model._restore_missing(arrays, model.n_features_in_)
         model._check_state()
         model._remember_params()
         return model

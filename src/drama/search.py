@@ -314,6 +314,10 @@ class DramaSearch(AnomalyDetector):
         Reducers fitted in parallel by joblib; -1 = all cores.
     random_state : int or None
         Seeds every tree; the same seed gives the same result.
+    missing : {"error", "impute", "drop"}, default="error"
+        What to do with NaN and infinite values, as for :class:`drama.Drama`: refuse them,
+        fill them with the training medians (``fill_values_``, saved with the search), or
+        leave those rows out (not fitted on; scored NaN). May change after fit.
 
     Attributes
     ----------
@@ -346,6 +350,11 @@ class DramaSearch(AnomalyDetector):
     feature_names_in_ : ndarray of str
         The training DataFrame's columns (only when fitted on one); new DataFrames must
         have the same columns in the same order.
+    fill_values_ : ndarray (n_features,)
+        Each feature's median over its finite training values (``missing="impute"``); only
+        when fitted with ``missing="impute"`` or ``"drop"``.
+    kept_rows_ : ndarray of bool (n,)
+        The training rows fitted on (all but those ``missing="drop"`` left out); not saved.
 
     Examples
     --------
@@ -361,7 +370,7 @@ class DramaSearch(AnomalyDetector):
     NAN_MEMBERS: ClassVar[tuple[str, ...]] = ("results/stability",)  # NaN: not measured
     _fitted_attribute: ClassVar[str] = "estimators_"
     _free_params: ClassVar[frozenset[str]] = frozenset(
-        {"contamination", "n_jobs", *SELECTION_PARAMS})
+        {"contamination", "n_jobs", "missing", *SELECTION_PARAMS})
     _refit_hint: ClassVar[str] = ("They shape the fitted trees: call fit again (the selection "
                                   "options may change; select(y) applies them)")
     _consensus: _Consensus | None  # the label-free choice, cached (None: not yet made)
@@ -390,6 +399,7 @@ class DramaSearch(AnomalyDetector):
         contamination: float | None = 0.1,
         n_jobs: int | None = None,
         random_state: int | None = None,
+        missing: str = "error",
     ):
         self.reducers = reducers
         self.metrics = metrics
@@ -413,6 +423,7 @@ class DramaSearch(AnomalyDetector):
         self.contamination = contamination
         self.n_jobs = n_jobs
         self.random_state = random_state
+        self.missing = missing
 
     # ------------------------------------------------------------------ validation
     def check_grid(self, n_features: int) -> None:
@@ -899,7 +910,7 @@ class DramaSearch(AnomalyDetector):
                 out[config_name(reducer, metric, level, space)] = frame[(level, metric)].to_numpy()
         return pd.DataFrame({name: out[name] for name in configs})
 
-    def decision_function(self, X: Any) -> np.ndarray:
+    def _decision_function(self, X: Any) -> np.ndarray:
         """Anomaly scores of new objects (higher = more anomalous): the chosen configurations'
         scores placed on their training ranks and averaged with ``weights_``, then passed
         through the relevance model when the search was selected with labels; never
@@ -947,6 +958,7 @@ class DramaSearch(AnomalyDetector):
         arrays["train_scores"] = self.train_scores_.to_numpy(dtype=np.float64)
         arrays["weights"] = res["weight"].to_numpy(dtype=np.float64)
         arrays["decision_scores"] = np.asarray(self.decision_scores_, dtype=np.float64)
+        arrays.update(self._missing_state())
         if self.labels_used_ is not None:
             arrays["labels"] = self.labels_used_.astype(np.int8)
         meta = {
@@ -1011,6 +1023,7 @@ class DramaSearch(AnomalyDetector):
             search.results_[column] = np.asarray(arrays[f"results/{column}"], np.float64)
         search.n_features_in_ = int(meta["n_features_in"])
         search._restore_feature_names(meta["feature_names"])
+        search._restore_missing(arrays, search.n_features_in_)
         search.space_ = FeatureSpace.from_state(meta["space"], group(arrays, "space/"))
         if len(search.space_.coords) != n:
             raise ValueError("the relevance space holds another number of objects")

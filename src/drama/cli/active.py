@@ -44,14 +44,16 @@ ANSWERS = {"i": "interesting", "b": "boring", "s": "skip", "u": "undo", "q": "qu
 def _load(path: Path, id_column: str | None,
           hdu: int | str | None = None) -> tuple[Any, list[str] | None, str]:
     """Objects, ids and their kind ("table", "curve" or "image") from a data file."""
-    from drama.datasets import load, load_table
+    from drama.cli.commands import read_input
+    from drama.datasets import load
     from drama.datasets.readers import format_suffix
 
     if not path.exists():
         raise ValueError(f"Data file {str(path)!r} does not exist; check the path.")
-    if format_suffix(path) in INPUT_SUFFIXES:
-        features, ids, _ = load_table(path, id_column=id_column, hdu=hdu)
-        return features, None if ids is None else [str(i) for i in ids], "table"
+    if format_suffix(path) in INPUT_SUFFIXES:  # the roles as `drama score` decides them
+        catalogue, _ = read_input(path, id_column, None, hdu=hdu)
+        ids = catalogue.ids
+        return catalogue.features, None if ids is None else [str(i) for i in ids], "table"
     for option, value in (("--id-column", id_column), ("--hdu", hdu)):
         if value is not None:
             raise ValueError(f"{option} applies to tables only, not to {path.name}.")

@@ -53,12 +53,16 @@ from drama.cli.lightcurves import (
     read_light_curves,
     warn_if_long_format,
 )
+from drama.datasets.columns import match_model_features
 from drama.exceptions import DeviceError, UserError
+from drama.missing import check_missing, missing_per_row
 
 if TYPE_CHECKING:  # pragma: no cover - for type hints only
     import pandas as pd
 
     from drama import Drama, DramaSearch
+    from drama.datasets.columns import ColumnRoles
+    from drama.datasets.readers import Catalogue
 
 __all__ = ["app", "main"]
 
@@ -141,48 +145,104 @@ def _check_input(path: Path, id_column: str | None, label_column: str | None,
     return columns
 
 
-def _read_input(
+# Columns that `drama score` writes; an input column of the same name is renamed.
+OUTPUT_COLUMNS = ("score", "label", "rank", "n_imputed")
+
+
+def _patterns(values: list[str] | None) -> list[str] | None:
+    """Names and patterns from repeated options, each of which may list several with commas."""
+    if not values:
+        return None
+    return [p.strip() for value in values for p in value.split(",") if p.strip()]
+
+
+def read_input(
     path: Path, id_column: str | None, label_column: str | None,
+    features: list[str] | None = None, exclude: list[str] | None = None,
     hdu: int | str | None = None,
-) -> tuple[pd.DataFrame, np.ndarray | None, np.ndarray | None, str | None]:
-    """Features, ids, labels and the id column's name, in the file's row order.
+) -> tuple[Catalogue, str]:
+    """The input split by column roles (printed on stderr), and the id column's name
+    ("row": row numbers). The features are indexed by the object ids, so that a refusal
+    of missing values names the object."""
+    from drama.datasets import load_catalogue
 
-    Without ``--id-column`` the loader still takes a column called ``id`` (any case) as
-    the ids and one called ``y``, ``label`` or ``is_anomaly`` as the true labels; the
-    user is told, because those columns are then left out of the features.
-    """
-    from drama.datasets import load_table
-
-    columns = _check_input(path, id_column, label_column, hdu)
+    _check_input(path, id_column, label_column, hdu)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        features, ids, y = load_table(path, id_column=id_column, label_column=label_column,
-                                      hdu=hdu)
+        catalogue = load_catalogue(path, id_column, label_column, hdu=hdu,
+                                   features=_patterns(features), exclude=_patterns(exclude))
     for warning in caught:  # one readable line each, not Python's file:line form
         err_console().print(f"[yellow]Warning:[/yellow] {escape(str(warning.message))}")
-    if len(features) == 0:
-        raise UserError(f"{path.name} has no rows; there is nothing to score.")
-    used = set(map(str, features.columns))
-    unused = [c for c in columns if c not in used]
-    id_name = id_column
-    if ids is not None and id_name is None:
-        id_name = next((c for c in unused if c.lower() == "id"), "id")
-        err_console().print(f"Using column {escape(repr(id_name))} as the object ids.")
-    if y is not None and label_column is None:
-        found = [c for c in unused if c != id_name]
-        if found:
-            err_console().print(
-                f"Using column {escape(repr(found[0]))} as the true labels "
-                "(left out of the features)."
-            )
-    if id_name in ("score", "label", "rank"):
+    roles = catalogue.roles
+    err = err_console()
+    err.print(f"Column roles in {escape(path.name)}:")
+    for line in roles.lines():
+        err.print(escape(line), highlight=False)
+    if roles.text:
+        err.print(f"Text column(s) {escape(', '.join(roles.text))} are carried through, not "
+                  "used as features.")
+    id_name = roles.id or "row"
+    if id_name in OUTPUT_COLUMNS:
         raise UserError(
             f"The id column is called {id_name!r}, which clashes with an output column; "
             "rename it in the input file."
         )
-    ids_arr = None if ids is None else np.asarray(ids)
-    y_arr = None if y is None else np.asarray(y)
-    return features, ids_arr, y_arr, id_name
+    if catalogue.ids is not None:
+        catalogue.features.index = _id_index(catalogue.ids)
+    return catalogue, id_name
+
+
+def _read_objects(
+    path: Path, id_column: str | None, label_column: str | None,
+    features: list[str] | None, exclude: list[str] | None, hdu: int | str | None,
+    curves: Any,
+) -> tuple[Any, np.ndarray | None, np.ndarray | None, str, pd.DataFrame, ColumnRoles | None]:
+    """What `drama score` and `fit` score: features (a table, or light-curve grids), ids,
+    labels, the id column's name, the carried-through columns and the column roles (None
+    for light curves, which are one row per object, not per input row)."""
+    import pandas as pd
+
+    if curves is not None:
+        if features or exclude:
+            raise UserError("--features and --exclude choose catalogue columns; with "
+                            "--light-curves the features are computed from the curves.")
+        X, ids, y, id_name = read_light_curves(path, label_column, curves)
+        return X, ids, y, id_name, pd.DataFrame(index=range(len(X))), None
+    catalogue, id_name = read_input(path, id_column, label_column, features, exclude, hdu)
+    warn_if_long_format(_table_columns(path, hdu), catalogue.ids, id_name)
+    return (catalogue.features, catalogue.ids, catalogue.y, id_name, catalogue.carried,
+            catalogue.roles)
+
+
+def _id_index(ids: np.ndarray) -> Any:
+    """The object ids as a pandas index (kept exact: object dtype for text and big ids)."""
+    import pandas as pd
+
+    return pd.Index(ids, dtype=object if ids.dtype.kind in "OU" else None)
+
+
+def _output_frame(id_name: str, ids: np.ndarray, scores: np.ndarray, flags: np.ndarray,
+                  n_imputed: np.ndarray | None, carried: pd.DataFrame) -> pd.DataFrame:
+    """id, score, label, rank (empty for an object left unscored), n_imputed with
+    --missing impute, then the carried-through columns as read."""
+    import pandas as pd
+
+    scored = ~np.isnan(scores)
+    ranks = np.zeros(len(scores), dtype=np.int64)
+    ranks[scored] = _ranks(scores[scored])
+    columns: dict[str, Any] = {
+        id_name: ids, "score": scores,
+        "label": pd.array(np.where(scored, flags, 0), dtype="Int64"),
+        "rank": pd.array(ranks, dtype="Int64"),
+    }
+    columns["label"][~scored] = pd.NA
+    columns["rank"][~scored] = pd.NA
+    if n_imputed is not None:
+        columns["n_imputed"] = n_imputed
+    for name in carried.columns:
+        taken = name in columns
+        columns[f"input_{name}" if taken else name] = carried[name].to_numpy()
+    return pd.DataFrame(columns)
 
 
 def _ranks(scores: np.ndarray) -> np.ndarray:
@@ -278,7 +338,32 @@ HduOpt = Annotated[
 ]
 IdOpt = Annotated[
     str | None,
-    typer.Option("--id-column", help="Column that identifies objects; copied to the output."),
+    typer.Option("--id-column", help="Column that identifies objects; copied to the output. "
+                 "Default: the first column named id, objid, object_id, source_id, *_id, "
+                 "name or designation (any case) that holds text or integers.",
+                 show_default=False),
+]
+FeaturesOpt = Annotated[
+    list[str] | None,
+    typer.Option("--features", help="Feature columns: names or shell patterns such as "
+                 "'mag_*' (repeat the option or separate with commas). Default: every "
+                 "numeric column except the id, the label, other id-like columns and sky "
+                 "and bookkeeping columns (ra, dec, ra_*, dec_*, glon, glat, l, b, mjd, "
+                 "epoch). Columns that are not features are carried through to the output.",
+                 show_default=False),
+]
+ExcludeOpt = Annotated[
+    list[str] | None,
+    typer.Option("--exclude", help="Columns to leave out of the features: names or shell "
+                 "patterns (repeat the option or separate with commas); they are carried "
+                 "through to the output.", show_default=False),
+]
+MissingOpt = Annotated[
+    str,
+    typer.Option("--missing", help="What to do with NaN, empty and infinite feature values: "
+                 "error (stop, naming the column, the object and the number of rows), impute "
+                 "(fill with the training medians; the output gets an n_imputed column) or "
+                 "drop (leave those objects out: empty score in the output)."),
 ]
 LabelOpt = Annotated[
     str | None,
@@ -400,6 +485,9 @@ def score(
     contamination: ContamOpt = None,
     seed: SeedOpt = None,
     labels: LabelsOpt = None,
+    features: FeaturesOpt = None,
+    exclude: ExcludeOpt = None,
+    missing: MissingOpt = "error",
     model: Annotated[
         Path | None,
         typer.Option(
@@ -417,10 +505,13 @@ def score(
     representation: RepresentationOpt = None,
     min_points: MinPointsOpt = None,
 ) -> None:
-    """Score every row of INPUT and write id, score, label (0/1) and rank, in the input order.
+    """Score every row of INPUT and write id, score, label (0/1) and rank, in the input order,
+    then the columns carried through (sky positions, text, ...).
 
-    Without options DRAMA searches its configurations label-free and averages those that
-    agree; --reducer, --metric, --levels and --space narrow the search."""
+    Each column's role (id, features, carried through, label) is printed before anything
+    is fitted. Without options DRAMA searches its configurations label-free and averages
+    those that agree; --reducer, --metric, --levels and --space narrow the search. With
+    --model, the features are matched to the model's by name, in any order."""
     with user_errors():
         given = {"reducer": reducer, "metric": metric, "levels": levels, "space": space,
                  "latent_dim": latent_dim, "scaling": scaling,
@@ -437,15 +528,11 @@ def score(
         check_table_output(output, input, force=force)
         check_replaceable(sidecar_path(output), "--output's record", "run record",
                           is_run_record, force)
-        hdu_choice = parse_hdu(hdu)
-        curves = curve_options(light_curves, time, mag, err, band, representation,
-                               min_points, id_column)
-        if curves is None:
-            features, ids, y, id_name = _read_input(input, id_column, label_column,
-                                                    hdu_choice)
-            warn_if_long_format(_table_columns(input, hdu_choice), ids, id_name)
-        else:
-            features, ids, y, id_name = read_light_curves(input, label_column, curves)
+        check_missing(missing)
+        X, ids, y, id_name, carried, roles = _read_objects(
+            input, id_column, label_column, features, exclude, parse_hdu(hdu),
+            curve_options(light_curves, time, mag, err, band, representation, min_points,
+                          id_column))
         if model is not None:
             det = _load_model(model, device)
             if det.threshold_ is None:
@@ -453,45 +540,62 @@ def score(
                     f"{model.name} was saved without a contamination, so it has no threshold "
                     "for the 0/1 labels; refit it with `drama fit --contamination 0.05`."
                 )
+            fitted = getattr(det, "feature_names_in_", None)
+            if fitted is not None and roles is not None:
+                X = match_model_features(X, roles, fitted, input.name)
+            det.set_params(missing=missing)
             with err_console().status("Scoring with the saved model ..."):
-                scores = np.asarray(det.decision_function(features), dtype=np.float64)
+                scores = np.asarray(det.decision_function(X), dtype=np.float64)
             flags = (scores > float(det.threshold_)).astype(np.int64)
         else:
-            known = None if labels is None else read_labels(labels, ids, id_name,
-                                                             len(features))
-            det = _fit_from_options(features, known, given, device)
-            scores = np.asarray(det.decision_scores_, dtype=np.float64)
-            flags = np.asarray(det.labels_, dtype=np.int64)
-
-        import pandas as pd
+            known = None if labels is None else read_labels(labels, ids, id_name, len(X))
+            det = _fit_from_options(X, known, {**given, "missing": missing}, device)
+            scores = np.full(len(X), np.nan)
+            scores[det.kept_rows_] = det.decision_scores_
+            flags = np.zeros(len(X), dtype=np.int64)
+            flags[det.kept_rows_] = np.asarray(det.labels_, dtype=np.int64)
 
         if ids is None:
-            id_name, ids = "row", np.arange(len(scores))
-        elif id_name is None:
-            raise RuntimeError("the input's ids came without the name of their column")
-        frame = pd.DataFrame(
-            {id_name: ids, "score": scores, "label": flags, "rank": _ranks(scores)}
-        )
-        write_table(frame, output)
+            ids = np.arange(len(scores))
+        n_imputed = missing_per_row(np.asarray(X)) if missing == "impute" else None
+        write_table(_output_frame(id_name, ids, scores, flags, n_imputed, carried),
+                    output)
+        scored = ~np.isnan(scores)
+        n_flagged = int(flags[scored].sum())
         about = describe(det)
         write_sidecar(output, about, det, input=str(input),
                       model=None if model is None else str(model),
                       labels=None if labels is None else str(labels),
-                      n_objects=len(scores), n_flagged=int(flags.sum()))
+                      n_objects=len(scores), n_flagged=n_flagged,
+                      n_dropped=int((~scored).sum()))
 
         out = out_console()
         print_selection(about, out)
-        _print_top(ids, scores, out, y=y, id_name=id_name)
+        _print_top(ids[scored], scores[scored], out, y=None if y is None else y[scored],
+                   id_name=id_name)
         out.print(
-            f"Scored {len(scores)} objects; {int(flags.sum())} flagged as anomalies. "
-            f"Wrote [bold]{escape(str(output))}[/bold] (and its record "
+            f"Scored {int(scored.sum())} objects; {n_flagged} flagged as anomalies."
+            + _missing_note(missing, scored, n_imputed)
+            + f" Wrote [bold]{escape(str(output))}[/bold] (and its record "
             f"{escape(sidecar_path(output).name)})."
         )
         if y is not None:
             try:
-                _print_metrics(y, scores, out)
+                _print_metrics(y[scored], scores[scored], out)
             except (ValueError, TypeError) as exc:  # scores are written; don't fail for this
                 err_console().print(f"[yellow]Warning:[/yellow] no evaluation: {escape(str(exc))}")
+
+
+def _missing_note(missing: str, scored: np.ndarray, n_imputed: np.ndarray | None) -> str:
+    """What --missing did, for the summary line (nothing when nothing was missing)."""
+    dropped = int((~scored).sum())
+    if dropped:
+        return (f" {dropped} object(s) with missing values were left out (--missing drop): "
+                "their score is empty.")
+    if n_imputed is not None and n_imputed.any():
+        return (f" {int(n_imputed.sum())} missing value(s) in {int((n_imputed > 0).sum())} "
+                "object(s) were filled with the training medians (column n_imputed).")
+    return ""
 
 
 def _fit_from_options(features: Any, known: np.ndarray | None, given: dict[str, Any],
@@ -502,7 +606,8 @@ def _fit_from_options(features: Any, known: np.ndarray | None, given: dict[str, 
     tree_options = {k: given[k] for k in ("latent_dim", "scaling") if given[k] is not None}
     det = build_detector(given["reducer"], given["metric"], given["levels"], tree_options,
                          {"contamination": given["contamination"],
-                          "random_state": given["seed"]}, device, given["space"])
+                          "random_state": given["seed"], "missing": given["missing"]},
+                         device, given["space"])
     if known is not None and isinstance(det, Drama):
         raise UserError("--labels chooses among configurations, and one --reducer, --metric "
                         "and --levels name a single one; repeat one of them or leave it out.")
@@ -528,6 +633,9 @@ def fit(
     contamination: ContamOpt = None,
     seed: SeedOpt = None,
     labels: LabelsOpt = None,
+    features: FeaturesOpt = None,
+    exclude: ExcludeOpt = None,
+    missing: MissingOpt = "error",
     device: DeviceOpt = None,
     force: ForceOpt = False,
     light_curves: LightCurvesOpt = False,
@@ -541,28 +649,25 @@ def fit(
     """Fit DRAMA on INPUT and save the model, to apply later with `drama score --model`.
 
     Without options it is the label-free search over DRAMA's configurations; --reducer,
-    --metric, --levels and --space narrow it, --labels makes it choose with known objects."""
+    --metric, --levels and --space narrow it, --labels makes it choose with known objects.
+    The model keeps the feature names and their training medians (for --missing impute)."""
     from drama.persistence import detector_format
 
     with user_errors():
         check_target(model, input, "--model", ".npz")
         check_replaceable(model, "--model", "model",
                           lambda path: detector_format(path) is not None, force)
-        hdu_choice = parse_hdu(hdu)
-        curves = curve_options(light_curves, time, mag, err, band, representation,
-                               min_points, id_column)
-        if curves is None:
-            features, ids, y, id_name = _read_input(input, id_column, label_column,
-                                                    hdu_choice)
-            warn_if_long_format(_table_columns(input, hdu_choice), ids, id_name)
-        else:
-            features, ids, y, id_name = read_light_curves(input, label_column, curves)
-        known = None if labels is None else read_labels(labels, ids, id_name, len(features))
+        check_missing(missing)
+        X, ids, y, id_name, _, _ = _read_objects(
+            input, id_column, label_column, features, exclude, parse_hdu(hdu),
+            curve_options(light_curves, time, mag, err, band, representation, min_points,
+                          id_column))
+        known = None if labels is None else read_labels(labels, ids, id_name, len(X))
         det = _fit_from_options(
-            features, known,
+            X, known,
             {"reducer": reducer, "metric": metric, "levels": levels, "space": space,
-             "latent_dim": latent_dim,
-             "scaling": scaling, "contamination": contamination, "seed": seed}, device)
+             "latent_dim": latent_dim, "scaling": scaling, "contamination": contamination,
+             "seed": seed, "missing": missing}, device)
         det.save(model)  # through a temporary file: never half a model
         out = out_console()
         print_selection(describe(det), out)
@@ -570,14 +675,17 @@ def fit(
         threshold = det.threshold_
         if threshold is None:
             raise RuntimeError("the command line fitted a detector without a contamination")
+        kept = det.kept_rows_
+        left_out = f" ({int((~kept).sum())} with missing values left out)" if not kept.all() \
+            else ""
         out.print(
-            f"Fitted on {len(features)} objects x {features.shape[1]} features; "
+            f"Fitted on {int(kept.sum())} objects{left_out} x {X.shape[1]} features; "
             f"threshold {threshold:.4g} flags {n_flagged}. "
             f"Saved [bold]{escape(str(model))}[/bold]."
         )
         if y is not None:
             try:
-                _print_metrics(y, np.asarray(det.decision_scores_, dtype=np.float64), out)
+                _print_metrics(y[kept], np.asarray(det.decision_scores_, dtype=np.float64), out)
             except (ValueError, TypeError) as exc:
                 err_console().print(f"[yellow]Warning:[/yellow] no evaluation: {escape(str(exc))}")
 

@@ -136,12 +136,12 @@ def check_replaceable(path: Path, option: str, kind: str, is_kind: Callable[[Pat
 
 def _is_scores_table(path: Path) -> bool:
     """Whether ``path`` holds a scores table as `drama score` writes it (id, score,
-    label, rank)."""
+    label, rank, then any carried-through columns)."""
     try:
         columns = table_columns(path)
     except Exception:  # noqa: BLE001 - anything unreadable is not our table
         return False
-    return columns[1:] == ["score", "label", "rank"]
+    return columns[1:4] == ["score", "label", "rank"]
 
 
 def write_table(frame: pd.DataFrame, path: Path) -> None:

@@ -13,7 +13,7 @@
 from .builtin_tasks import BUILTINS, load_breast_cancer_task, load_digits_task
 from .download import CATALOGUE, RemoteFile, download
 from .folders import cache_dir, data_dirs, odds_dir
-from .loading import DatasetInfo, available, find, load, load_table
+from .loading import DatasetInfo, available, find, load, load_catalogue, load_table
 from .synthetic import make_local_anomaly, make_new_class_anomaly, make_signals
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "find",
     "load",
     "load_breast_cancer_task",
+    "load_catalogue",
     "load_digits_task",
     "load_table",
     "make_local_anomaly",

@@ -8,8 +8,8 @@ name is looked up among the built-in tasks and then as a file in the data folder
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,14 +22,16 @@ from .folders import DATA_ENV, SUFFIXES, data_dirs, data_subfolder
 from .readers import (
     ARRAY_FORMATS,
     FORMATS,
+    Catalogue,
     file_format,
     format_suffix,
     read_array_file,
     read_table_file,
+    split_catalogue,
     split_table,
 )
 
-__all__ = ["DatasetInfo", "available", "find", "load", "load_table"]
+__all__ = ["DatasetInfo", "available", "find", "load", "load_catalogue", "load_table"]
 
 PathArg = str | os.PathLike[str]
 DataDirArg = PathArg | Iterable[PathArg] | None
@@ -213,7 +215,9 @@ def load(
         Folder(s) searched before ``$DRAMA_DATA`` and the user cache.
     label_column
         For tables: the 0/1 label column. By default a column named ``y``, ``label`` or
-        ``is_anomaly`` is used if present; a column named ``id`` is dropped.
+        ``is_anomaly`` is used if present. The features are chosen by column roles
+        (:mod:`drama.datasets.columns`): ids, sky and bookkeeping columns and text are not
+        features.
     hdu
         For FITS and VOTable files, the table to read (index or name); for HDF5 the
         table's path inside the file. By default the first table.
@@ -233,7 +237,7 @@ def load(
     ValueError
         An unknown name, an unreadable or corrupt file, labels that are not 0/1.
     TypeError
-        A table with non-numeric feature columns.
+        A FITS column that holds an array per row.
     """
     target = _resolve(name_or_path, data_dir)
     for option, value in (("label_column", label_column), ("hdu", hdu)):
@@ -252,14 +256,47 @@ def load(
 
 
 def _table_features(
-    path: Path, id_column: str | None, label_column: str | None, hdu: HduArg
+    path: Path, id_column: str | None, label_column: str | None, hdu: HduArg,
+    features: Sequence[str] | None = None, exclude: Sequence[str] | None = None,
 ) -> tuple[pd.DataFrame, tuple[int, ...] | None, np.ndarray | None, np.ndarray | None]:
     """Features, the element shape of a vector column (None without one), ids and labels."""
     source = os.fspath(path)
     frame = read_table_file(path, id_column, hdu)
-    features, ids, y = split_table(frame, source, id_column, label_column)
-    features, shape = vector_features(frame, features, source)
-    return features, shape, ids, y
+    table, ids, y = split_table(frame, source, id_column, label_column, features, exclude)
+    table, shape = vector_features(frame, table, source)
+    return table, shape, ids, y
+
+
+def load_catalogue(
+    path: PathArg,
+    id_column: str | None = None,
+    label_column: str | None = None,
+    *,
+    features: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
+    hdu: HduArg = None,
+) -> Catalogue:
+    """Read a table and split it by column roles: features, ids, labels, the
+    carried-through columns and the roles themselves (to print them). With a vector
+    column, its elements are the features and the other feature columns are carried.
+
+    The arguments are those of :func:`load_table`; ``path`` must be a table file.
+    """
+    target = Path(path)
+    source = os.fspath(target)
+    frame = read_table_file(target, id_column, hdu)
+    catalogue = split_catalogue(frame, source, id_column, label_column, features, exclude)
+    table, shape = vector_features(frame, catalogue.features, source)
+    if shape is None:
+        return catalogue
+    if len(shape) > 1:
+        raise ValueError(f"{target}: each row holds an array of shape {shape}; only one value "
+                         "or one vector per row fits in a table.")
+    left = [c for c in catalogue.features.columns if c not in set(table.columns)]
+    roles = replace(catalogue.roles, features=tuple(table.columns),
+                    carried=catalogue.roles.carried + tuple(left))
+    return Catalogue(table, catalogue.ids, catalogue.y,
+                     pd.concat([catalogue.carried, frame[left]], axis=1), roles)
 
 
 def load_table(
@@ -267,20 +304,33 @@ def load_table(
     id_column: str | None = None,
     label_column: str | None = None,
     *,
+    features: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
     data_dir: DataDirArg = None,
     hdu: HduArg = None,
 ) -> tuple[pd.DataFrame, np.ndarray | None, np.ndarray | None]:
     """Load a data set keeping feature names and row ids, for reports that name objects.
+
+    Each column's role (id, feature, carried through, label) is decided by
+    :mod:`drama.datasets.columns`, as on the command line. Missing values stay NaN: the
+    detectors' ``missing`` parameter says what to do with them.
 
     Parameters
     ----------
     path
         As for :func:`load` (a path or a data set name).
     id_column
-        Column holding row ids; by default a column named ``id`` (any case) if present.
-        Only tables have id columns.
+        Column holding row ids; by default the first column named like an identifier
+        (``id``, ``objid``, ``source_id``, ``*_id``, ``name``, ... any case) that holds
+        text or integers. Only tables have id columns.
     label_column
         Column holding 0/1 labels; by default ``y``, ``label`` or ``is_anomaly``.
+    features
+        Column names or shell patterns (``"mag_*"``) of the features; by default every
+        numeric column that is not an id, a label, or a sky or bookkeeping column
+        (``ra``, ``dec``, ``mjd``, ...).
+    exclude
+        Column names or shell patterns to leave out of the features.
     data_dir
         Folder(s) searched first when ``path`` is a name.
     hdu
@@ -291,25 +341,29 @@ def load_table(
     features : DataFrame of float64
         One column per feature (``x0, x1, ...`` for array files; ``flux[0], flux[1],
         ...`` for a table whose one vector column ``flux`` holds the objects, in which
-        case the other columns give only the ids and labels).
+        case the other columns give only the ids and labels); NaN where missing.
     ids : ndarray or None
     y : ndarray of int64 (1 = anomaly) or None
 
     Raises
     ------
     ValueError
-        ``id_column`` or ``label_column`` is not a column (the message lists them), or
-        any error of :func:`load`.
+        ``id_column`` or ``label_column`` is not a column (the message lists them), a
+        name or pattern matches no column, or any error of :func:`load`.
     """
     target = _resolve(path, data_dir)
     if isinstance(target, Path) and file_format(target) not in ARRAY_FORMATS:
-        features, shape, ids, y = _table_features(target, id_column, label_column, hdu)
+        features, shape, ids, y = _table_features(target, id_column, label_column, hdu,
+                                                  features, exclude)
         if shape is not None and len(shape) > 1:
             raise ValueError(
                 f"{target}: each row holds an array of shape {shape}; only one value or one "
                 "vector per row fits in a table. Use load() for images."
             )
         return features, ids, y
+    if features is not None or exclude is not None:
+        raise ValueError(f"features= and exclude= choose table columns; {target} is not a "
+                         "table (its features are the array's columns).")
     for option, value in (("id_column", id_column), ("hdu", hdu)):
         if value is not None:
             raise ValueError(

@@ -15,17 +15,20 @@ import gzip
 import os
 import re
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from .columns import LABEL_COLUMNS, ColumnRoles, assign_roles, id_like
 from .sparse_check import check_sparse
 
 __all__ = [
     "ARRAY_FORMATS",
     "FORMATS",
+    "Catalogue",
     "LABEL_COLUMNS",
     "TABLE_FORMATS",
     "as_features",
@@ -34,6 +37,7 @@ __all__ = [
     "format_suffix",
     "read_array_file",
     "read_table_file",
+    "split_catalogue",
     "split_table",
     "table_columns",
 ]
@@ -67,10 +71,6 @@ TABLE_FORMATS = frozenset({"csv", "parquet", "fits", "votable", "ecsv", "hdf5"})
 FORMAT_LABELS = {"csv": "CSV", "parquet": "Parquet", "fits": "FITS", "votable": "VOTable",
                  "ecsv": "ECSV", "hdf5": "HDF5"}
 
-#: Column names taken as the 0/1 anomaly label when no label column is named.
-LABEL_COLUMNS: tuple[str, ...] = ("y", "label", "is_anomaly")
-
-_ID_COLUMN = "id"
 _STORED_INDEX = "drama_stored_index"  # DataFrame.attrs key: the Parquet index's column
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
@@ -386,7 +386,8 @@ def read_table_file(path: Path, id_column: str | None = None,
     """Read a CSV, Parquet, FITS, VOTable, ECSV or HDF5 table into a DataFrame with string
     column names.
 
-    The id column (``id_column``, else one called ``id``) of a CSV is read as text, and
+    The id column (``id_column``, else those named like ids, see
+    :mod:`drama.datasets.columns`) of a CSV is read as text, and
     integer Parquet columns as nullable integers: read as floats, 19-digit ids with one
     empty cell would round to the same few values. The row index that ``df.to_csv()``
     writes (an unnamed first column counting the rows) is dropped with a warning, since
@@ -496,10 +497,10 @@ def csv_header(path: str | os.PathLike) -> list[str]:
 
 def _read_csv(path: Path, id_column: str | None) -> pd.DataFrame:
     header = csv_header(path)
-    ids = id_column if id_column in header else _find_column(header, (_ID_COLUMN,))
-    frame = pd.read_csv(path, dtype=None if ids is None else {ids: str})
+    ids = [id_column] if id_column in header else id_like(header)
+    frame = pd.read_csv(path, dtype=dict.fromkeys(ids, str) or None)
     first = frame.columns[0] if len(frame.columns) > 1 else None
-    if first == _PANDAS_INDEX and first != ids and _counts_rows(frame[first]):
+    if first == _PANDAS_INDEX and first not in ids and _counts_rows(frame[first]):
         warnings.warn(
             f"{os.fspath(path)}: the first column has no name and counts the rows (0, 1, 2, "
             "...): it is the row index that pandas writes with df.to_csv(), so it is left out "
@@ -560,97 +561,54 @@ def _id_values(column: pd.Series) -> np.ndarray:
     return np.array(text, dtype=object)
 
 
+class Catalogue(NamedTuple):
+    """A table split by column roles (see :mod:`drama.datasets.columns`)."""
+
+    features: pd.DataFrame  # float64, NaN where a value is missing
+    ids: np.ndarray | None
+    y: np.ndarray | None
+    carried: pd.DataFrame  # the carried-through columns, as read
+    roles: ColumnRoles
+
+
+def split_catalogue(
+    frame: pd.DataFrame,
+    source: str,
+    id_column: str | None = None,
+    label_column: str | None = None,
+    features: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
+) -> Catalogue:
+    """Split a table into numeric features, row ids, 0/1 labels and the carried columns,
+    by :func:`drama.datasets.columns.assign_roles` (which raises for bad names)."""
+    if frame.shape[0] == 0:  # before the roles: empty columns read as text
+        raise ValueError(f"{source}: the table has no rows.")
+    roles = assign_roles(frame, source, id_column, label_column, features, exclude,
+                         frame.attrs.get(_STORED_INDEX))
+    values = frame[list(roles.features)].to_numpy(dtype=np.float64, na_value=np.nan)
+    table = pd.DataFrame(values, columns=list(roles.features), index=frame.index)
+    ids = None if roles.id is None else _id_values(frame[roles.id])
+    y = None
+    if roles.label is not None:
+        y = as_labels(frame[roles.label].to_numpy(), len(frame), f"{source} [{roles.label}]")
+    return Catalogue(table, ids, y, frame[list(roles.carried)], roles)
+
+
 def split_table(
     frame: pd.DataFrame,
     source: str,
     id_column: str | None = None,
     label_column: str | None = None,
+    features: Sequence[str] | None = None,
+    exclude: Sequence[str] | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray | None, np.ndarray | None]:
-    """Split a table into numeric features, row ids and 0/1 labels.
-
-    The id column is ``id_column`` if given, else a column named ``id`` (any case);
-    the label column is ``label_column`` if given, else one of ``LABEL_COLUMNS``.
-
-    Raises
-    ------
-    ValueError
-        If a named column is missing (the message lists the available ones).
-    TypeError
-        If a feature column is not numeric (the message names them).
-    """
-    columns = list(frame.columns)
-    if id_column is not None and id_column not in columns:
-        raise ValueError(
-            f"{source}: there is no id column {id_column!r}; available columns: {columns}."
+    """Split a table into numeric features, row ids and 0/1 labels (see
+    :func:`split_catalogue`); text columns left out of the features are named in a
+    warning, since nothing else would say so."""
+    catalogue = split_catalogue(frame, source, id_column, label_column, features, exclude)
+    if catalogue.roles.text:
+        warnings.warn(
+            f"{source}: column(s) {list(catalogue.roles.text)} hold text, so they are not "
+            "features (name the id column with id_column=...).", UserWarning, stacklevel=3,
         )
-    if label_column is not None and label_column not in columns:
-        raise ValueError(
-            f"{source}: there is no label column {label_column!r}; available columns: {columns}."
-        )
-    if id_column is None:
-        id_column = frame.attrs.get(_STORED_INDEX) or _find_column(columns, (_ID_COLUMN,))
-    if label_column is None:
-        # Only a column that really holds 0/1 labels is taken for them by its name: a feature
-        # called "y" (a coordinate, say) stays a feature, and a 0/1 "label" beside it is
-        # still found (kept as a feature, the labels would leak into the scores).
-        candidates, named = [c for c in columns if c != id_column], []
-        while (guess := _find_column(candidates, LABEL_COLUMNS)) is not None:
-            named.append(guess)
-            candidates.remove(guess)
-        for name in named:
-            zero_one = set(pd.unique(frame[name].dropna())) <= {0, 1}
-            if zero_one and label_column is None:
-                missing = int(frame[name].isna().sum())
-                if missing:  # labels with gaps cannot score; as a feature NaN cannot either
-                    raise ValueError(
-                        f"{source}: column {name!r} is taken for the 0/1 labels by its name, "
-                        f"but {missing} of them are missing. Fill them with 0 (normal) or 1 "
-                        "(anomaly), or rename the column if it is not the labels."
-                    )
-                label_column = name
-                continue
-            why = (f"column {label_column!r} is taken for the labels" if zero_one else
-                   "it does not hold only 0 and 1")
-            warnings.warn(
-                f"{source}: column {name!r} is named like labels but {why}, so it is used as "
-                "a feature. Name the label column to choose, or rename it.",
-                UserWarning, stacklevel=3,
-            )
-    if id_column is not None and id_column == label_column:
-        raise ValueError(f"{source}: {id_column!r} cannot be both the id and the label column.")
-
-    dropped = [c for c in (id_column, label_column) if c is not None]
-    features = frame.drop(columns=dropped)
-    if features.shape[0] == 0:  # before the type check: empty columns read as text
-        raise ValueError(f"{source}: the table has no rows.")
-    non_numeric = [  # dtypes by position: features[c] per column is slow on wide tables
-        c for c, dtype in zip(features.columns, features.dtypes, strict=True)
-        if not pd.api.types.is_numeric_dtype(dtype)
-    ]
-    if non_numeric:
-        raise TypeError(
-            f"{source}: column(s) {non_numeric} are not numeric. DRAMA needs numbers: drop or "
-            "encode them, or name the id column (--id-column on the command line, "
-            "load_table(path, id_column=...) in Python; a column called 'id' is used as row "
-            "ids automatically)."
-        )
-    if features.shape[1] == 0:
-        raise ValueError(f"{source}: the table has no feature columns besides {dropped}.")
-    values = features.to_numpy(dtype=np.float64, na_value=np.nan)
-    features = pd.DataFrame(values, columns=features.columns, index=frame.index)
-    ids = None if id_column is None else _id_values(frame[id_column])
-    y = None
-    if label_column is not None:
-        y = as_labels(frame[label_column].to_numpy(), len(frame), f"{source} [{label_column}]")
-    return features, ids, y
-
-
-def _find_column(columns: list[str], wanted: tuple[str, ...]) -> str | None:
-    for name in wanted:
-        if name in columns:
-            return name
-    lowered = {c.lower(): c for c in reversed(columns)}
-    for name in wanted:
-        if name.lower() in lowered:
-            return lowered[name.lower()]
-    return None
+    return catalogue.features, catalogue.ids, catalogue.y
