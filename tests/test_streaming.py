@@ -112,3 +112,43 @@ def test_batch_rows_follow_the_budget_not_the_data():
     assert batch_rows(2**30, 20) == 2**30 // (64 * 20)
     assert batch_rows(10, 1000) == 1  # never less than one row
     assert batch_rows(2**20, 100) * 100 * 64 <= 2**20
+
+
+def test_cli_memory_streams_a_catalogue_with_a_saved_model(tmp_path):
+    from typer.testing import CliRunner
+
+    from drama import load_detector
+    from drama.cli import app
+
+    rng = np.random.default_rng(3)
+    catalogue = pd.DataFrame(rng.normal(size=(600, 4)), columns=FEATURES)
+    catalogue.insert(0, "objid", [f"J{i:05d}" for i in range(600)])
+    catalogue["ra"] = rng.uniform(0, 360, 600)
+    catalogue["kind"] = "galaxy"
+    train, big = tmp_path / "train.csv", tmp_path / "big.parquet"
+    catalogue.iloc[::3].to_csv(train, index=False)
+    catalogue[["kind", "z", "objid", "ra", "g", "r", "i"]].to_parquet(big)  # another order
+    model = tmp_path / "m.npz"
+    runner = CliRunner()
+    fitted = runner.invoke(app, ["fit", str(train), "--model", str(model), "--reducer", "none",
+                                 "--metric", "l2", "--levels", "2"])
+    assert fitted.exit_code == 0, fitted.output
+    out = tmp_path / "scores.parquet"
+    result = runner.invoke(app, ["score", str(big), "--model", str(model), "-o", str(out),
+                                 "--memory", "8KB"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "Scored 600 objects in batches within 8KB" in text and "no rank" in text
+    assert "carried through: ra; kind (text)" in text
+    got = pd.read_parquet(out)
+    assert list(got.columns) == ["objid", "score", "label", "kind", "ra"]  # as in the input
+    det = load_detector(model)
+    np.testing.assert_array_equal(got["score"], det.decision_function(catalogue[FEATURES]))
+    assert got["objid"].tolist() == catalogue["objid"].tolist()
+    refused = runner.invoke(app, ["score", str(big), "-o", str(tmp_path / "o.csv"),
+                                  "--memory", "1GB"])
+    assert refused.exit_code == 2 and "--memory scores with a saved model" in " ".join(
+        refused.output.split())
+    bad = runner.invoke(app, ["score", str(big), "--model", str(model), "-o",
+                              str(tmp_path / "o.csv"), "--memory", "lots"])
+    assert bad.exit_code == 2 and "positive size" in bad.output

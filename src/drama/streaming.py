@@ -12,7 +12,7 @@ leaves half a file. Parquet (by row groups) and CSV (by chunks of lines) are str
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ import pandas as pd
 
 from drama._io import atomic_path
 
-__all__ = ["STREAM_FORMATS", "batch_rows", "parse_memory", "score_table"]
+__all__ = ["STREAM_FORMATS", "batch_rows", "first_rows", "parse_memory", "score_table"]
 
 #: Suffixes :func:`score_table` reads and writes.
 STREAM_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
@@ -67,10 +67,25 @@ def _format(path: Path, role: str) -> str:
     return fmt
 
 
+def first_rows(path: str | os.PathLike[str], n: int = 1000) -> pd.DataFrame:
+    """The first ``n`` rows of a Parquet or CSV table (every column), to decide the
+    columns' roles before streaming the rest."""
+    path = Path(path)
+    if _format(path, "input") == "parquet":
+        import pyarrow.parquet as pq
+
+        with pq.ParquetFile(path, pre_buffer=False) as handle:
+            batch = next(handle.iter_batches(batch_size=n), None)
+            return (batch.to_pandas() if batch is not None
+                    else handle.schema_arrow.empty_table().to_pandas())
+    return pd.read_csv(path, nrows=n)
+
+
 def _batches(path: Path, rows: int, columns: list[str],
-             id_column: str | None) -> Iterator[pd.DataFrame]:
+             text: list[str]) -> Iterator[pd.DataFrame]:
     """The table's ``columns`` in batches of at most ``rows`` rows, in file order (a CSV's
-    ids as text, so 19-digit ids keep every digit)."""
+    ``text`` columns as text: 19-digit ids keep every digit, and a column read one chunk
+    at a time cannot change type between chunks)."""
     if _format(path, "input") == "parquet":
         import pyarrow.parquet as pq
 
@@ -87,8 +102,8 @@ def _batches(path: Path, rows: int, columns: list[str],
     missing = [c for c in columns if c not in header]
     if missing:
         raise ValueError(f"{path.name} has no column(s) {missing}; it has {list(header[:20])}.")
-    dtypes = None if id_column is None else {id_column: str}
-    yield from pd.read_csv(path, usecols=columns, chunksize=rows, dtype=dtypes)
+    yield from pd.read_csv(path, usecols=columns, chunksize=rows,
+                           dtype={c: str for c in text} or None, keep_default_na=True)
 
 
 class _Writer:
@@ -125,11 +140,13 @@ def score_table(
     *,
     memory: int | str = "1GB",
     id_column: str | None = None,
+    carry: Sequence[str] = (),
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Score every row of ``source`` with a fitted ``detector`` and write ``id_column`` (if
-    given), ``score`` and, when the detector has a threshold, ``label`` (1 = above it) to
-    ``output``, in input order; returns the number of rows.
+    given), ``score``, when the detector has a threshold ``label`` (1 = above it; empty
+    where the detector left the score undefined, as ``missing="drop"`` does) and the
+    ``carry`` columns as read, to ``output``, in input order; returns the number of rows.
 
     The features are the detector's training columns (``feature_names_in_``), found by
     name whatever their order in ``source``; a detector fitted on an array cannot name
@@ -142,19 +159,25 @@ def score_table(
         raise ValueError("Streaming matches columns by name, and this model was fitted on an "
                          "array without column names; fit it on a table (DataFrame).")
     features = [str(c) for c in names]
-    if id_column is not None and id_column in features:
-        raise ValueError(f"--id-column {id_column!r} is one of the model's features.")
+    passed = ([id_column] if id_column is not None else []) + list(carry)
+    clash = [c for c in passed if c in features]
+    if clash:
+        raise ValueError(f"Column(s) {clash} are the model's features; they cannot be the id "
+                         "or carried through as well.")
+    clash = [c for c in passed if c in ("score", "label")]
+    if clash:
+        raise ValueError(f"Column(s) {clash} would clash with the output's own; rename them.")
     out_format = _format(output, "output")
     if source.resolve() == output.resolve():
         raise ValueError("The output would replace the input; choose another name.")
     rows = batch_rows(parse_memory(memory), len(features))
-    columns = features + ([id_column] if id_column is not None else [])
+    columns = features + [c for c in dict.fromkeys(passed) if c not in features]
     threshold = getattr(detector, "threshold_", None)
     done = 0
     with atomic_path(output, output.suffix) as tmp:
         writer = _Writer(tmp, out_format)
         try:
-            for batch in _batches(source, rows, columns, id_column):
+            for batch in _batches(source, rows, columns, passed):
                 if batch.empty:
                     continue
                 scores = np.asarray(detector.decision_function(batch[features]),
@@ -163,7 +186,12 @@ def score_table(
                 if id_column is not None:
                     frame.insert(0, id_column, batch[id_column].to_numpy())
                 if threshold is not None:
-                    frame["label"] = (scores > float(threshold)).astype(np.int64)
+                    label = pd.array((scores > float(threshold)).astype(np.int64),
+                                     dtype="Int64")
+                    label[np.isnan(scores)] = pd.NA
+                    frame["label"] = label
+                for column in dict.fromkeys(carry):
+                    frame[column] = batch[column].to_numpy()
                 writer.write(frame)
                 done += len(frame)
                 if progress is not None:

@@ -497,6 +497,16 @@ def score(
     ] = None,
     device: DeviceOpt = None,
     force: ForceOpt = False,
+    memory: Annotated[
+        str | None,
+        typer.Option(
+            "--memory",
+            help="With --model: score a Parquet or CSV table larger than memory in batches "
+            "that stay within this size (e.g. 2GB), writing as it goes; the output (.parquet "
+            "or .csv) then has no rank column.",
+            show_default=False,
+        ),
+    ] = None,
     light_curves: LightCurvesOpt = False,
     time: TimeOpt = None,
     mag: MagOpt = None,
@@ -533,20 +543,19 @@ def score(
             input, id_column, label_column, features, exclude, parse_hdu(hdu),
             curve_options(light_curves, time, mag, err, band, representation, min_points,
                           id_column))
+        if memory is not None:
+            _stream(input, output, model, device, memory, missing, hdu, labels, light_curves,
+                    id_column, label_column, features, exclude)
+            return
         if model is not None:
-            det = _load_model(model, device)
-            if det.threshold_ is None:
-                raise UserError(
-                    f"{model.name} was saved without a contamination, so it has no threshold "
-                    "for the 0/1 labels; refit it with `drama fit --contamination 0.05`."
-                )
+            det, threshold = _scoring_model(model, device)
             fitted = getattr(det, "feature_names_in_", None)
             if fitted is not None and roles is not None:
                 X = match_model_features(X, roles, fitted, input.name)
             det.set_params(missing=missing)
             with err_console().status("Scoring with the saved model ..."):
                 scores = np.asarray(det.decision_function(X), dtype=np.float64)
-            flags = (scores > float(det.threshold_)).astype(np.int64)
+            flags = (scores > threshold).astype(np.int64)
         else:
             known = None if labels is None else read_labels(labels, ids, id_name, len(X))
             det = _fit_from_options(X, known, {**given, "missing": missing}, device)
@@ -584,6 +593,38 @@ def score(
                 _print_metrics(y[scored], scores[scored], out)
             except (ValueError, TypeError) as exc:  # scores are written; don't fail for this
                 err_console().print(f"[yellow]Warning:[/yellow] no evaluation: {escape(str(exc))}")
+
+
+def _scoring_model(model: Path, device: str | None) -> tuple[Drama | DramaSearch, float]:
+    """A saved model that can label objects, and its threshold."""
+    det = _load_model(model, device)
+    if det.threshold_ is None:
+        raise UserError(
+            f"{model.name} was saved without a contamination, so it has no threshold "
+            "for the 0/1 labels; refit it with `drama fit --contamination 0.05`."
+        )
+    return det, float(det.threshold_)
+
+
+def _stream(input: Path, output: Path, model: Path | None, device: str | None, memory: str,
+            missing: str, hdu: str | None, labels: Path | None, light_curves: bool,
+            id_column: str | None, label_column: str | None, features: list[str] | None,
+            exclude: list[str] | None) -> None:
+    """`drama score --memory`: a saved model over a table in batches (drama.cli.stream)."""
+    from drama.cli.stream import stream_scores
+
+    if model is None:
+        raise UserError("--memory scores with a saved model: fit one with `drama fit` (on a "
+                        "sample of the table if it is large), then add --model.")
+    if light_curves or labels is not None or hdu is not None:
+        raise UserError("--memory streams a Parquet or CSV table with a saved model; leave "
+                        "out --light-curves, --labels and --hdu.")
+    det, _ = _scoring_model(model, device)
+    det.set_params(missing=missing)
+    n, streamed = stream_scores(det, input, output, memory, id_column, label_column,
+                                _patterns(features), _patterns(exclude))
+    write_sidecar(output, describe(det), det, input=str(input), model=str(model),
+                  labels=None, n_objects=n, **streamed)
 
 
 def _missing_note(missing: str, scored: np.ndarray, n_imputed: np.ndarray | None) -> str:
