@@ -1,0 +1,286 @@
+// The workbench page. Every name that comes from the data (file names, ids, class tags,
+// feature names) is put on the page as text (textContent), never parsed as HTML; plots
+// carry only fixed labels.
+"use strict";
+
+const state = { run: null, items: [], selected: null, busy: false };
+const $ = (id) => document.getElementById(id);
+
+function setStatus(text, isError) {
+  $("status").textContent = text;
+  $("status").className = isError ? "error" : "";
+}
+
+async function api(method, path, body) {
+  const options = { method, headers: {} };
+  if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, options);
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const detail = typeof data.detail === "string" ? data.detail : response.statusText;
+    throw new Error(detail);
+  }
+  return data;
+}
+
+function query(params) {
+  return Object.entries(params)
+    .map(([k, v]) => encodeURIComponent(k) + "=" + encodeURIComponent(v)).join("&");
+}
+
+function cell(row, text) {
+  const td = document.createElement("td");
+  td.textContent = text === null || text === undefined ? "" : String(text);
+  row.appendChild(td);
+}
+
+function fmt(x) { return x === null || x === undefined ? "–" : Number(x).toFixed(3); }
+
+async function loadFiles() {
+  const data = await api("GET", "/api/files");
+  const select = $("file");
+  select.replaceChildren();
+  for (const f of data.files) {
+    const option = document.createElement("option");
+    option.value = f.path;
+    option.textContent = f.path + (f.has_labels ? " (labelled)" : "");
+    select.appendChild(option);
+  }
+}
+
+function setExports() {
+  for (const what of ["labels", "scores"]) {
+    for (const format of ["csv", "parquet"]) {
+      $(`export-${what}-${format}`).href =
+        "/api/export?" + query({ run: state.run, what, format });
+    }
+  }
+}
+
+async function openRun(path) {
+  state.busy = true;
+  setStatus("Opening " + path + " (DRAMA is fitting; this can take a while)…");
+  try {
+    const run = await api("POST", "/api/runs", { path });
+    state.run = run.run;
+    $("run-name").textContent = run.run;
+    $("file").value = run.run;
+    $("objects").textContent = run.objects;
+    $("labelled").textContent = run.labelled;
+    const url = new URL(window.location);
+    url.searchParams.set("run", run.run);
+    window.history.replaceState(null, "", url);
+    setExports();
+    setStatus(run.adoption || "Run open: " + run.objects + " objects, " + run.labelled +
+              " labelled.");
+    await loadList(null);
+  } finally {
+    state.busy = false;
+  }
+}
+
+function firstUnlabelled() {
+  const open = state.items.find((it) => !it.label && !it.skipped);
+  return open ? open.id : (state.items.length ? state.items[0].id : null);
+}
+
+async function loadList(selectId) {
+  const data = await api("GET", "/api/candidates?" + query({
+    run: state.run, sort: $("sort").value, unlabelled_first: $("unlabelled-first").checked,
+    q: $("search").value, limit: 50,
+  }));
+  state.items = data.items;
+  $("labelled").textContent = data.labelled;
+  $("list-total").textContent = data.total + " of " + data.objects + " objects shown by this filter";
+  const body = $("candidates").tBodies[0];
+  body.replaceChildren();
+  for (const it of data.items) {
+    const row = document.createElement("tr");
+    row.dataset.id = it.id;
+    if (it.label) row.classList.add(it.label);
+    cell(row, it.rank);
+    cell(row, it.id);
+    cell(row, fmt(it.score));
+    cell(row, it.label || (it.skipped ? "skipped" : ""));
+    cell(row, it.cls);
+    cell(row, it.rating);
+    row.addEventListener("click", () => select(it.id));
+    body.appendChild(row);
+  }
+  const wanted = selectId && state.items.some((it) => it.id === selectId) ? selectId
+    : firstUnlabelled();
+  if (wanted !== null) await select(wanted);
+}
+
+function fact(list, name, value) {
+  const dt = document.createElement("dt");
+  dt.textContent = name;
+  const dd = document.createElement("dd");
+  dd.textContent = value === null || value === undefined ? "–" : String(value);
+  list.append(dt, dd);
+}
+
+function plot(detail) {
+  const target = $("plot");
+  if (!window.Plotly) { target.textContent = "plotly is not available"; return; }
+  const layout = { margin: { t: 30, r: 10, b: 40, l: 50 }, height: 340, showlegend: true };
+  let traces = [];
+  if (detail.curve) {
+    traces = detail.curve.flatMap((ch) => [
+      { y: ch.median, mode: "lines", name: "median object, channel " + ch.channel,
+        line: { color: "#999" } },
+      { y: ch.object, mode: "lines+markers", name: "object, channel " + ch.channel,
+        marker: { size: 3 } },
+    ]);
+    layout.xaxis = { title: { text: "channel index" } };
+  } else if (detail.image) {
+    traces = [
+      { z: detail.image.object, type: "heatmap", colorscale: "Greys", xaxis: "x", yaxis: "y",
+        showscale: false, name: "object" },
+      { z: detail.image.median, type: "heatmap", colorscale: "Greys", xaxis: "x2",
+        yaxis: "y2", showscale: false, name: "median object" },
+    ];
+    layout.grid = { rows: 1, columns: 2, pattern: "independent" };
+    layout.annotations = [
+      { text: "object", showarrow: false, xref: "x domain", yref: "y domain", x: 0.5, y: 1.08 },
+      { text: "median object", showarrow: false, xref: "x2 domain", yref: "y2 domain",
+        x: 0.5, y: 1.08 },
+    ];
+    layout.yaxis = { autorange: "reversed", scaleanchor: "x" };
+    layout.yaxis2 = { autorange: "reversed", scaleanchor: "x2" };
+  }
+  window.Plotly.react(target, traces, layout, { displaylogo: false, responsive: true });
+}
+
+async function select(id) {
+  state.selected = id;
+  for (const row of $("candidates").tBodies[0].rows) {
+    row.classList.toggle("selected", row.dataset.id === id);
+  }
+  const detail = await api("GET", "/api/object?" + query({ run: state.run, id }));
+  if (state.selected !== id) return;
+  $("object-id").textContent = detail.id;
+  const facts = $("object-facts");
+  facts.replaceChildren();
+  fact(facts, "rank", detail.rank);
+  fact(facts, "score", fmt(detail.score));
+  fact(facts, "anomaly percentile", fmt(detail.anomaly));
+  fact(facts, "P(interesting)", fmt(detail.p_interesting));
+  fact(facts, "proposed class", detail.predicted_class === null ? null :
+    detail.predicted_class + " (" + fmt(detail.class_confidence) + ")");
+  fact(facts, "label", detail.label || (detail.skipped ? "skipped" : "none"));
+  fact(facts, "class tag", detail.cls);
+  fact(facts, "rating", detail.rating);
+  const table = $("deviations");
+  table.hidden = !detail.deviations;
+  table.tBodies[0].replaceChildren();
+  if (detail.deviations) {
+    for (const d of detail.deviations) {
+      const row = document.createElement("tr");
+      cell(row, d.feature);
+      cell(row, fmt(d.value));
+      cell(row, fmt(d.median));
+      cell(row, d.robust_z === null ? "–" : d.robust_z.toFixed(1));
+      table.tBodies[0].appendChild(row);
+    }
+    $("plot").replaceChildren();
+  } else {
+    plot(detail);
+  }
+}
+
+async function act(work) {
+  if (state.busy || !state.run) return;
+  state.busy = true;
+  document.body.dataset.busy = "1";
+  try {
+    await work();
+  } catch (error) {
+    setStatus(error.message, true);
+  } finally {
+    state.busy = false;
+    delete document.body.dataset.busy;
+  }
+}
+
+function answer(body) {
+  return act(async () => {
+    if (state.selected === null) return;
+    const cls = $("cls").value.trim();
+    const sent = { run: state.run, id: state.selected, ...body };
+    if (cls && body.answer !== "skip") sent.cls = cls;
+    const saved = await api("POST", "/api/label", sent);
+    $("cls").value = "";
+    setStatus("Saved: " + saved.id + " → " + saved.answer +
+              (saved.rating !== undefined && saved.rating !== null ? " (rating " + saved.rating + ")" : "") +
+              (saved.refitted ? "; re-ranked" : ""));
+    await loadList(null);
+  });
+}
+
+function undo() {
+  return act(async () => {
+    const result = await api("POST", "/api/undo", { run: state.run });
+    if (!result.undone) { setStatus("There is no label to undo."); return; }
+    setStatus("Undid the label of " + result.undone.id + " (" + result.undone.label + ").");
+    await loadList(result.undone.id);
+  });
+}
+
+function refit() {
+  return act(async () => {
+    await api("POST", "/api/refit", { run: state.run });
+    setStatus("Re-ranked with all labels.");
+    await loadList(state.selected);
+  });
+}
+
+function move(step) {
+  const i = state.items.findIndex((it) => it.id === state.selected);
+  const next = state.items[Math.min(Math.max(i + step, 0), state.items.length - 1)];
+  if (next) act(() => select(next.id));
+}
+
+document.addEventListener("keydown", (event) => {
+  const tag = event.target.tagName;
+  if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA") return;
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  const keys = { i: "interesting", b: "boring", s: "skip" };
+  if (keys[event.key]) answer({ answer: keys[event.key] });
+  else if (/^[0-5]$/.test(event.key)) answer({ rating: Number(event.key) });
+  else if (event.key === "u") undo();
+  else if (event.key === "r") refit();
+  else if (event.key === "j" || event.key === "ArrowDown") move(1);
+  else if (event.key === "k" || event.key === "ArrowUp") move(-1);
+  else return;
+  event.preventDefault();
+});
+
+window.addEventListener("DOMContentLoaded", async () => {
+  for (const button of document.querySelectorAll("[data-answer]")) {
+    button.addEventListener("click", () => answer({ answer: button.dataset.answer }));
+  }
+  for (const button of document.querySelectorAll("[data-rating]")) {
+    button.addEventListener("click", () => answer({ rating: Number(button.dataset.rating) }));
+  }
+  $("undo").addEventListener("click", undo);
+  $("refit").addEventListener("click", refit);
+  $("open").addEventListener("click", () => openRun($("file").value).catch(
+    (error) => setStatus(error.message, true)));
+  for (const id of ["sort", "unlabelled-first"]) {
+    $(id).addEventListener("change", () => act(() => loadList(state.selected)));
+  }
+  $("search").addEventListener("input", () => act(() => loadList(state.selected)));
+  try {
+    await loadFiles();
+    const run = new URL(window.location).searchParams.get("run");
+    if (run) await openRun(run);
+    else setStatus("Choose a data file and open it.");
+  } catch (error) {
+    setStatus(error.message, true);
+  }
+  document.body.dataset.ready = "1";
+});
