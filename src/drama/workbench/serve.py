@@ -12,8 +12,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from drama.cli.common import user_errors
-
 __all__ = ["register", "serve"]
 
 _EXTRA = "pip install 'drama-anomaly[workbench]'"
@@ -41,6 +39,8 @@ def serve(
         min=1, help="Re-rank after every N answers (and on demand).")] = 1,
 ) -> None:
     """Start the DRAMA workbench: rank, inspect and label in the browser."""
+    from drama.cli.common import user_errors  # here: drama.cli imports this module
+
     console = Console(soft_wrap=True)
     err = Console(stderr=True, soft_wrap=True)
     with user_errors():
