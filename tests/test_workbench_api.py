@@ -382,3 +382,33 @@ def test_serve_warns_when_bound_beyond_this_machine(workspace):
         proc.terminate()
         _, err = proc.communicate(timeout=30)
     assert "Warning: bound to 0.0.0.0" in err
+
+
+def test_a_run_stopped_mid_way_ranks_as_an_uninterrupted_one(tmp_path):
+    answers = [("obj2", "interesting"), ("obj7", "boring"), ("obj3", "interesting"),
+               ("obj11", "boring"), ("obj4", "interesting"), ("obj20", "boring")]
+    whole, parts = make_workspace(tmp_path / "whole"), make_workspace(tmp_path / "parts")
+    with TestClient(create_app(whole), base_url=LOCAL) as client:
+        opened(client)
+        for oid, answer in answers:
+            label(client, oid, answer=answer)
+        expected = page(client, limit=60, unlabelled_first=False)["items"]
+    for half in (answers[:3], answers[3:]):  # stopped after three answers, then resumed
+        with TestClient(create_app(parts), base_url=LOCAL) as client:
+            opened(client)
+            for oid, answer in half:
+                label(client, oid, answer=answer)
+            resumed = page(client, limit=60, unlabelled_first=False)["items"]
+    assert [(r["id"], r["score"]) for r in resumed] == [(r["id"], r["score"]) for r in expected]
+
+
+def test_a_store_held_elsewhere_is_refused_with_its_holder(client, workspace):
+    from drama.cli.active import _load
+
+    X, ids, _ = _load(workspace / "table.csv", None)
+    (workspace / ".drama").mkdir()
+    with ActiveSession(X, ids=ids, store=workspace / ".drama" / "table.csv.drama.db"):
+        response = client.post("/api/runs", json={"path": "table.csv"})
+    assert response.status_code == 400
+    assert f"in use by process {os.getpid()}" in response.json()["detail"]
+    assert opened(client)["run"] == "table.csv"  # free again: it opens
