@@ -67,7 +67,8 @@ def test_lists_every_table_format_and_nothing_else(client, workspace, tmp_path):
     (workspace / ".drama").mkdir()
     (workspace / ".drama" / "hidden.csv").write_text("id,a\n1,2\n")
     files = client.get("/api/files").json()["files"]
-    assert [f["path"] for f in files] == ["curves.npy", "table.csv", "table.parquet"]
+    assert [f["path"] for f in files] == ["curves.npy", "images.npy", "table.csv",
+                                          "table.parquet"]
     assert {f["format"] for f in files} == {"npy", "csv", "parquet"}
 
 
@@ -79,7 +80,7 @@ def test_a_run_is_a_session_whose_store_is_in_the_workspace(client, workspace):
     assert opened(client, "curves.npy")["kind"] == "curve"
     listed = client.get("/api/files").json()
     assert listed["open"] == ["curves.npy", "table.csv"]
-    assert [f["has_labels"] for f in listed["files"]] == [True, True, False]
+    assert [f["has_labels"] for f in listed["files"]] == [True, False, True, False]
 
 
 def test_a_run_must_be_opened_first(client):
@@ -187,6 +188,15 @@ def test_detail_of_a_curve_gives_the_object_and_the_median(client):
     (channel,) = detail["curve"]
     assert len(channel["object"]) == len(channel["median"]) == 60
     assert channel["object"] != channel["median"]
+
+
+def test_detail_of_an_image_gives_the_object_and_the_median(client):
+    assert opened(client, "images.npy")["kind"] == "image"
+    detail = client.get("/api/object", params={"run": "images.npy", "id": "0"}).json()
+    image, median = detail["image"]["object"], detail["image"]["median"]
+    assert len(image) == len(median) == 10 and len(image[0]) == 10
+    assert max(range(10), key=lambda c: image[4][c]) >= 6  # the source is off centre
+    assert max(range(10), key=lambda c: median[4][c]) in (4, 5)
 
 
 # ---------------------------------------------------------------------- labels
@@ -412,3 +422,17 @@ def test_a_store_held_elsewhere_is_refused_with_its_holder(client, workspace):
     assert response.status_code == 400
     assert f"in use by process {os.getpid()}" in response.json()["detail"]
     assert opened(client)["run"] == "table.csv"  # free again: it opens
+
+
+def test_results_give_the_discovery_curve_histogram_and_choice(client):
+    opened(client)
+    for oid, answer in [("obj2", "interesting"), ("obj7", "boring"), ("obj3", "interesting"),
+                        ("obj2", "boring")]:  # a relabel is not a new find
+        label(client, oid, answer=answer)
+    results = client.get("/api/results", params={"run": "table.csv"}).json()
+    assert results["discovery"] == [1, 1, 2]
+    assert sum(results["histogram"]["counts"]) == 60
+    assert len(results["histogram"]["edges"]) == len(results["histogram"]["counts"]) + 1
+    assert results["selection"] and results["configurations"]
+    weights = [c["weight"] for c in results["configurations"]]
+    assert weights == sorted(weights, reverse=True) and all(w > 0 for w in weights)

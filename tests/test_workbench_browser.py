@@ -72,7 +72,7 @@ def test_label_undo_refit_reload_and_export_in_a_real_browser(browser, tmp_path)
 
     try:
         browser.get(address)
-        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#file option")) == 3)
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#file option")) == 4)
         title = browser.title
         shot("data")
         Select(browser.find_element(By.ID, "file")).select_by_value("table.csv")
@@ -124,9 +124,27 @@ def test_label_undo_refit_reload_and_export_in_a_real_browser(browser, tmp_path)
             (labelled[0], "interesting", ""), (labelled[1], "boring", ""),
             (labelled[2], "interesting", "4"), (labelled[3], "boring", "1")]
 
+        browser.find_element(By.ID, "results-toggle").click()
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#discovery-plot .main-svg")
+                   and d.find_elements(By.CSS_SELECTOR, "#histogram-plot .main-svg")
+                   and settled(d))
+        assert browser.find_elements(By.CSS_SELECTOR, "#configurations tbody tr")
+        browser.execute_script("document.getElementById('results-pane').scrollIntoView()")
+        shot("results")
+        browser.find_element(By.ID, "results-toggle").click()
+
+        Select(browser.find_element(By.ID, "file")).select_by_value("images.npy")
+        browser.find_element(By.ID, "open").click()
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#plot .main-svg") and settled(d)
+                   and text("run-name") == "images.npy")
+        Select(browser.find_element(By.ID, "stretch")).select_by_value("asinh")
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#plot .heatmaplayer .hm")) == 2
+        shot("image")
+
         Select(browser.find_element(By.ID, "file")).select_by_value("curves.npy")
         browser.find_element(By.ID, "open").click()
-        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#plot .main-svg") and settled(d))
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#plot .scatterlayer .trace")
+                   and settled(d) and text("run-name") == "curves.npy")
         assert len(browser.find_elements(By.CSS_SELECTOR, "#plot .scatterlayer .trace")) == 2
         shot("curve")
     finally:

@@ -17,7 +17,7 @@ HOSTILE_ID = '<img src=x onerror="document.title=1">'
 
 def make_workspace(folder: Path, n: int = 60) -> Path:
     """A table of n objects (5 shifted far out, one with a hostile id, a column name with
-    markup), a curve file and a Parquet copy of the table."""
+    markup), a Parquet copy of it, a file of curves and one of 10 x 10 images."""
     rng = np.random.default_rng(0)
     X = rng.normal(size=(n, 3))
     X[:5] += 7.0
@@ -29,6 +29,11 @@ def make_workspace(folder: Path, n: int = 60) -> Path:
     frame.to_csv(folder / "table.csv", index=False)
     frame.to_parquet(folder / "table.parquet", index=False)
     np.save(folder / "curves.npy", rng.normal(size=(30, 60)))
+    yy, xx = np.mgrid[:10, :10]
+    blob = np.exp(-((yy - 4.5) ** 2 + (xx - 4.5) ** 2) / 4.0)
+    images = blob * rng.uniform(50, 100, size=(24, 1, 1)) + rng.normal(size=(24, 10, 10))
+    images[0] = np.roll(images[0], 3, axis=1)  # one off-centre source
+    np.save(folder / "images.npy", images)
     (folder / "notes.txt").write_text("not data")
     return folder
 

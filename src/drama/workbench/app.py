@@ -145,6 +145,10 @@ def create_app(workspace: str | Path, *, host: str = "127.0.0.1",
     def detail(run: str, id: str) -> dict[str, Any]:  # noqa: A002 - the object's id
         return answer_errors(lambda: run_of(run).detail(id))
 
+    @app.get("/api/results")
+    def results(run: str) -> dict[str, Any]:
+        return answer_errors(lambda: run_of(run).results())
+
     @app.post("/api/label")
     def label(run: str = Body(...), id: str = Body(...),  # noqa: A002
               answer: str | None = Body(None), cls: str | None = Body(None),

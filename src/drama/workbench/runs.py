@@ -81,6 +81,9 @@ class Run:
         return self._call(lambda: views.detail(self.session, self.annotations, self.index, oid,
                                                self.kind, self.median))
 
+    def results(self) -> dict[str, Any]:
+        return self._call(lambda: views.results(self.session))
+
     def export(self, what: str, fmt: str) -> bytes:
         return self._call(lambda: views.export_table(self.session, self.annotations, what, fmt))
 

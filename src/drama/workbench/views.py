@@ -19,9 +19,10 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .annotations import Annotations
 
-__all__ = ["SORTS", "candidates", "detail", "export_table"]
+__all__ = ["SORTS", "candidates", "detail", "export_table", "results"]
 
 SORTS = ("score", "next", "random")
+HISTOGRAM_BINS = 40
 UNLABELLED, SKIPPED, LABELLED = 0, 1, 2
 _TOP_DEVIATIONS = 8
 
@@ -134,6 +135,22 @@ def detail(session: ActiveSession, annotations: Annotations, index: dict[str, in
     else:
         out["image"] = {"object": _image(session.X[i]), "median": _image(median)}
     return out
+
+
+def results(session: ActiveSession) -> dict[str, Any]:
+    """What the session has found and what its ranking rests on: the discovery curve (finds
+    after k labels), a histogram of DRAMA's scores (binned here, so the page gets 40 numbers
+    whatever the number of objects) and the configurations chosen, with why."""
+    scores = np.asarray(session.search_.decision_scores_, dtype=np.float64)
+    counts, edges = np.histogram(scores[np.isfinite(scores)], bins=HISTOGRAM_BINS)
+    weights = session.search_.weights_
+    return {
+        "discovery": session.discovery_curve().tolist(),
+        "histogram": {"counts": counts.tolist(), "edges": edges.tolist()},
+        "selection": str(session.selection_),
+        "configurations": [{"configuration": str(c), "weight": _number(w)}
+                           for c, w in weights.sort_values(ascending=False).items()],
+    }
 
 
 def _labels_frame(session: ActiveSession, annotations: Annotations) -> pd.DataFrame:

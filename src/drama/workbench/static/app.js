@@ -113,6 +113,7 @@ async function loadList(selectId) {
   const wanted = selectId && state.items.some((it) => it.id === selectId) ? selectId
     : firstUnlabelled();
   if (wanted !== null) await select(wanted);
+  await loadResults();
 }
 
 function fact(list, name, value) {
@@ -121,6 +122,23 @@ function fact(list, name, value) {
   const dd = document.createElement("dd");
   dd.textContent = value === null || value === undefined ? "–" : String(value);
   list.append(dt, dd);
+}
+
+// Image display: values between the percentile limits mapped to 0-1, then stretched.
+const STRETCHES = {
+  linear: (t) => t,
+  log: (t) => Math.log10(1 + 1000 * t) / 3.000434,  // log10(1001)
+  asinh: (t) => Math.asinh(10 * t) / Math.asinh(10),
+};
+const clip = (t) => (Number.isFinite(t) ? Math.min(1, Math.max(0, t)) : 0);
+
+function limits(image, percent) {
+  const values = image.flat().filter(Number.isFinite).sort((a, b) => a - b);
+  if (!values.length) return [0, 1];
+  const at = (p) => values[Math.min(values.length - 1, Math.max(0,
+    Math.round((p / 100) * (values.length - 1))))];
+  const lo = at(100 - percent), hi = at(percent);
+  return hi > lo ? [lo, hi] : [lo, lo + 1];
 }
 
 function plot(detail) {
@@ -137,11 +155,14 @@ function plot(detail) {
     ]);
     layout.xaxis = { title: { text: "channel index" } };
   } else if (detail.image) {
+    const [lo, hi] = limits(detail.image.object, Number($("limits").value));
+    const stretch = STRETCHES[$("stretch").value];
+    const show = (image) => image.map((row) => row.map((v) => stretch(clip((v - lo) / (hi - lo)))));
     traces = [
-      { z: detail.image.object, type: "heatmap", colorscale: "Greys", xaxis: "x", yaxis: "y",
-        showscale: false, name: "object" },
-      { z: detail.image.median, type: "heatmap", colorscale: "Greys", xaxis: "x2",
-        yaxis: "y2", showscale: false, name: "median object" },
+      { z: show(detail.image.object), type: "heatmap", colorscale: "Greys",
+        zmin: 0, zmax: 1, xaxis: "x", yaxis: "y", showscale: false, name: "object" },
+      { z: show(detail.image.median), type: "heatmap", colorscale: "Greys",
+        zmin: 0, zmax: 1, xaxis: "x2", yaxis: "y2", showscale: false, name: "median object" },
     ];
     layout.grid = { rows: 1, columns: 2, pattern: "independent" };
     layout.annotations = [
@@ -174,6 +195,8 @@ async function select(id) {
   fact(facts, "label", detail.label || (detail.skipped ? "skipped" : "none"));
   fact(facts, "class tag", detail.cls);
   fact(facts, "rating", detail.rating);
+  state.detail = detail;
+  $("stretch-controls").hidden = !detail.image;
   const table = $("deviations");
   table.hidden = !detail.deviations;
   table.tBodies[0].replaceChildren();
@@ -238,6 +261,40 @@ function refit() {
   });
 }
 
+function toggleResults() {
+  $("results-pane").hidden = !$("results-pane").hidden;
+  return loadResults();
+}
+
+async function loadResults() {
+  if ($("results-pane").hidden || !state.run) return;
+  const data = await api("GET", "/api/results?" + query({ run: state.run }));
+  $("selection").textContent = data.selection;
+  const body = $("configurations").tBodies[0];
+  body.replaceChildren();
+  for (const c of data.configurations) {
+    const row = document.createElement("tr");
+    cell(row, c.configuration);
+    cell(row, fmt(c.weight));
+    body.appendChild(row);
+  }
+  if (!window.Plotly) return;
+  const steps = data.discovery.map((_, k) => k + 1);
+  window.Plotly.react($("discovery-plot"), [{ x: [0, ...steps], y: [0, ...data.discovery],
+    mode: "lines", line: { shape: "hv" }, name: "interesting found" }], {
+    height: 300, margin: { t: 30, r: 10, b: 40, l: 50 },
+    title: { text: "discovery curve" },
+    xaxis: { title: { text: "labels given" } }, yaxis: { title: { text: "interesting found" } },
+  }, { displaylogo: false, responsive: true });
+  const edges = data.histogram.edges;
+  window.Plotly.react($("histogram-plot"), [{ type: "bar",
+    x: data.histogram.counts.map((_, i) => (edges[i] + edges[i + 1]) / 2),
+    y: data.histogram.counts, width: edges[1] - edges[0], name: "objects" }], {
+    height: 300, margin: { t: 30, r: 10, b: 40, l: 50 }, title: { text: "DRAMA scores" },
+    xaxis: { title: { text: "score" } }, yaxis: { title: { text: "objects" } },
+  }, { displaylogo: false, responsive: true });
+}
+
 function move(step) {
   const i = state.items.findIndex((it) => it.id === state.selected);
   const next = state.items[Math.min(Math.max(i + step, 0), state.items.length - 1)];
@@ -268,6 +325,10 @@ window.addEventListener("DOMContentLoaded", async () => {
   }
   $("undo").addEventListener("click", undo);
   $("refit").addEventListener("click", refit);
+  $("results-toggle").addEventListener("click", () => act(toggleResults));
+  for (const id of ["stretch", "limits"]) {
+    $(id).addEventListener("change", () => { if (state.detail) plot(state.detail); });
+  }
   $("open").addEventListener("click", () => openRun($("file").value).catch(
     (error) => setStatus(error.message, true)));
   for (const id of ["sort", "unlabelled-first"]) {
