@@ -436,3 +436,34 @@ def test_results_give_the_discovery_curve_histogram_and_choice(client):
     assert results["selection"] and results["configurations"]
     weights = [c["weight"] for c in results["configurations"]]
     assert weights == sorted(weights, reverse=True) and all(w > 0 for w in weights)
+
+
+def test_the_map_sends_points_or_cells(client):
+    opened(client)
+    label(client, "obj2", answer="interesting")
+    points = client.get("/api/map", params={"run": "table.csv"}).json()
+    assert points["mode"] == "points" and len(points["x"]) == len(points["ids"]) == 60
+    at = points["ids"].index("obj2")
+    assert points["label"][at] == "interesting" and points["label"].count("") == 59
+    far = max(range(5, 60), key=lambda i: abs(points["x"][i]))  # shifted objects lie apart
+    assert min(abs(points["x"][i]) for i in (0, 2, 3, 4)) > abs(points["x"][far]) / 2
+    cells = client.get("/api/map", params={"run": "table.csv", "max_points": 10,
+                                           "bins": 4}).json()
+    assert cells["mode"] == "cells" and len(cells["count"]) == 4
+    assert sum(map(sum, cells["count"])) == 60
+    scores = {r["id"]: r["score"] for r in page(client, limit=60)["items"]}
+    for row_count, row_best in zip(cells["count"], cells["best_id"], strict=True):
+        for count, best in zip(row_count, row_best, strict=True):
+            assert (count == 0) == (best is None)
+    best_ids = {b for row in cells["best_id"] for b in row if b is not None}
+    assert max(scores, key=scores.get) in best_ids  # the top object is some cell's best
+
+
+def test_serve_refuses_a_workspace_that_is_not_a_folder(tmp_path):
+    from typer.testing import CliRunner
+
+    from drama.cli import app as drama_app
+
+    result = CliRunner().invoke(drama_app, ["serve", str(tmp_path / "missing"), "--port", "0"])
+    assert result.exit_code == 2
+    assert "is not a folder" in result.output

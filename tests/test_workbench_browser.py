@@ -1,7 +1,8 @@
 """End to end: ``drama serve`` in a subprocess, driven in Debian's headless Chromium by
 Selenium with the system chromedriver (never a downloaded one). Label five candidates with
-the keyboard, undo one, re-rank, reload the page and find the labels, export them, and
-look at a curve. With DRAMA_SCREENSHOTS=1 it saves the pages to docs/figures/workbench-*.png.
+the keyboard, undo one, re-rank, reload the page and find the labels, export them, open
+an object from the map, look at the results, an image and a curve. With
+DRAMA_SCREENSHOTS=1 it saves the pages to docs/figures/workbench-*.png.
 
 Where the browser is missing the test skips, except under CI (the CI variable set), where
 that is a failure: ``.ci/run`` installs chromium and chromium-driver.
@@ -123,6 +124,19 @@ def test_label_undo_refit_reload_and_export_in_a_real_browser(browser, tmp_path)
         assert [(r["id"], r["answer"], r["rating"]) for r in rows] == [
             (labelled[0], "interesting", ""), (labelled[1], "boring", ""),
             (labelled[2], "interesting", "4"), (labelled[3], "boring", "1")]
+
+        browser.find_element(By.ID, "map-toggle").click()  # open an object from the map
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#map-plot .point")) == 40
+                   and settled(d))
+        point = browser.find_elements(By.CSS_SELECTOR, "#map-plot .point")[7]
+        ActionChains(browser).move_to_element(point).perform()
+        wait.until(lambda d: text("map-hover") != "")
+        hovered = text("map-hover")
+        ActionChains(browser).click().perform()
+        wait.until(lambda d: text("object-id") == hovered and settled(d))
+        browser.execute_script("document.getElementById('map-pane').scrollIntoView()")
+        shot("map")
+        browser.find_element(By.ID, "map-toggle").click()
 
         browser.find_element(By.ID, "results-toggle").click()
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#discovery-plot .main-svg")

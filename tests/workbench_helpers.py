@@ -42,7 +42,8 @@ def start_server(workspace: Path, *extra: str) -> tuple[subprocess.Popen[str], s
     """``drama serve WORKSPACE --port 0`` in a subprocess; returns it and its address."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "COLUMNS": "200"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "drama.cli.commands", "serve", str(workspace), "--port", "0",
+        [sys.executable, "-c", "from drama.cli import app; app()", "serve",
+         str(workspace), "--port", "0",
          *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     assert proc.stdout is not None
     line = proc.stdout.readline()

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from drama.exceptions import StoreError
 
+from .map import BINS, MAX_POINTS
 from .runs import RunRegistry
 from .workspace import Workspace, WorkspaceError
 
@@ -148,6 +149,11 @@ def create_app(workspace: str | Path, *, host: str = "127.0.0.1",
     @app.get("/api/results")
     def results(run: str) -> dict[str, Any]:
         return answer_errors(lambda: run_of(run).results())
+
+    @app.get("/api/map")
+    def map_of(run: str, max_points: int = Query(MAX_POINTS, ge=1, le=200_000),
+               bins: int = Query(BINS, ge=2, le=500)) -> dict[str, Any]:
+        return answer_errors(lambda: run_of(run).map(max_points=max_points, bins=bins))
 
     @app.post("/api/label")
     def label(run: str = Body(...), id: str = Body(...),  # noqa: A002

@@ -23,6 +23,7 @@ from drama.active.store import describe_adoption
 
 from . import views
 from .annotations import Annotations, label_for_rating
+from .map import map_coordinates, map_view
 from .workspace import Workspace
 
 __all__ = ["ANSWERS", "Run", "RunRegistry"]
@@ -39,6 +40,7 @@ class Run:
         self.store_path = workspace.store_path(data)
         self.refit_every = refit_every
         self._since_refit = 0
+        self._map_xy: np.ndarray | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drama-run")
         try:
             self._call(self._open, data, workspace)
@@ -83,6 +85,14 @@ class Run:
 
     def results(self) -> dict[str, Any]:
         return self._call(lambda: views.results(self.session))
+
+    def map(self, **options: Any) -> dict[str, Any]:
+        def _map() -> dict[str, Any]:
+            if self._map_xy is None:
+                self._map_xy = map_coordinates(self.session)
+            labelled = {oid: v[0] for oid, v in self.session.store.current().items()}
+            return map_view(self.session, self._map_xy, labelled, **options)
+        return self._call(_map)
 
     def export(self, what: str, fmt: str) -> bytes:
         return self._call(lambda: views.export_table(self.session, self.annotations, what, fmt))

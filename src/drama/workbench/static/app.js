@@ -114,6 +114,7 @@ async function loadList(selectId) {
     : firstUnlabelled();
   if (wanted !== null) await select(wanted);
   await loadResults();
+  await loadMap();
 }
 
 function fact(list, name, value) {
@@ -295,6 +296,49 @@ async function loadResults() {
   }, { displaylogo: false, responsive: true });
 }
 
+const LABEL_COLOURS = { interesting: "#0a7a2f", boring: "#999999", "": "#1f77b4" };
+
+function toggleMap() {
+  $("map-pane").hidden = !$("map-pane").hidden;
+  return loadMap();
+}
+
+async function loadMap() {
+  if ($("map-pane").hidden || !state.run || !window.Plotly) return;
+  const data = await api("GET", "/api/map?" + query({ run: state.run }));
+  const byLabel = $("map-colour").value === "label";
+  const layout = { height: 480, margin: { t: 10, r: 10, b: 40, l: 50 }, hovermode: "closest",
+    xaxis: { title: { text: "main axis 1" } }, yaxis: { title: { text: "main axis 2" } } };
+  let traces;
+  if (data.mode === "points") {
+    const marker = byLabel
+      ? { color: data.label.map((l) => LABEL_COLOURS[l] || LABEL_COLOURS[""]), size: 6 }
+      : { color: data.score, colorscale: "Viridis", showscale: true, size: 6,
+          colorbar: { title: { text: "score" } } };
+    traces = [{ type: "scatter", mode: "markers", x: data.x, y: data.y, customdata: data.ids,
+                marker, hoverinfo: "none" }];
+  } else {
+    traces = [{ type: "heatmap", x: data.x, y: data.y, customdata: data.best_id,
+                z: byLabel ? data.count : data.mean_score, colorscale: "Viridis",
+                colorbar: { title: { text: byLabel ? "objects" : "mean score" } },
+                hoverinfo: "none" }];
+  }
+  const target = $("map-plot");
+  await window.Plotly.react(target, traces, layout, { displaylogo: false, responsive: true });
+  if (!target.dataset.clickable) {
+    target.dataset.clickable = "1";
+    // ids are data: shown with textContent, not in plotly's hover labels (which read markup)
+    target.on("plotly_hover", (event) => {
+      const id = event.points.length ? event.points[0].customdata : null;
+      $("map-hover").textContent = id === null || id === undefined ? "" : String(id);
+    });
+    target.on("plotly_click", (event) => {
+      const id = event.points.length ? event.points[0].customdata : null;
+      if (id !== null && id !== undefined) act(() => select(String(id)));
+    });
+  }
+}
+
 function move(step) {
   const i = state.items.findIndex((it) => it.id === state.selected);
   const next = state.items[Math.min(Math.max(i + step, 0), state.items.length - 1)];
@@ -326,6 +370,8 @@ window.addEventListener("DOMContentLoaded", async () => {
   $("undo").addEventListener("click", undo);
   $("refit").addEventListener("click", refit);
   $("results-toggle").addEventListener("click", () => act(toggleResults));
+  $("map-toggle").addEventListener("click", () => act(toggleMap));
+  $("map-colour").addEventListener("change", () => act(loadMap));
   for (const id of ["stretch", "limits"]) {
     $(id).addEventListener("change", () => { if (state.detail) plot(state.detail); });
   }
