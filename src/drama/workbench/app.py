@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from drama.exceptions import StoreError
 
 from .map import BINS, MAX_POINTS
-from .runs import RunRegistry
+from .runs import RunOptions, RunRegistry
 from .workspace import Workspace, WorkspaceError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -127,8 +127,14 @@ def create_app(workspace: str | Path, *, host: str = "127.0.0.1",
                 "open": registry.names()}
 
     @app.post("/api/runs")
-    def open_run(path: str = Body(..., embed=True)) -> dict[str, Any]:
-        return answer_errors(lambda: registry.open(path).summary())
+    def open_run(path: str = Body(...),
+                 options: Any = Body(None)) -> dict[str, Any]:  # noqa: B008 - RunOptions checks
+        return answer_errors(lambda: registry.open(
+            path, None if options is None else RunOptions.from_request(options)).summary())
+
+    @app.post("/api/close")
+    def close_run(run: str = Body(..., embed=True)) -> dict[str, Any]:
+        return answer_errors(lambda: {"closed": registry.close_run(run)})
 
     @app.get("/api/run")
     def run_summary(run: str) -> dict[str, Any]:

@@ -10,10 +10,12 @@ number of tabs are served one after another, each seeing the labels of those bef
 
 from __future__ import annotations
 
+import logging
 import threading
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,17 +28,49 @@ from .annotations import Annotations, label_for_rating
 from .map import map_coordinates, map_view
 from .workspace import Workspace
 
-__all__ = ["ANSWERS", "Run", "RunRegistry"]
+__all__ = ["ANSWERS", "Run", "RunOptions", "RunRegistry"]
 
 ANSWERS = ("interesting", "boring", "skip")
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """The session options a run may set, as ``drama active`` names them (``--reducer``,
+    ``--levels``, ``--seed``); the defaults are the terminal's, the label-free search."""
+
+    reducers: tuple[str, ...] = ("none", "pca")
+    levels: int = 3
+    seed: int = 0
+
+    @classmethod
+    def from_request(cls, given: Any) -> RunOptions:
+        """Options from a request body; unknown keys and bad values are refused by name."""
+        if not isinstance(given, dict):
+            raise ValueError(f"options must be an object (reducers, levels, seed); got {given!r}.")
+        unknown = sorted(set(given) - {"reducers", "levels", "seed"})
+        if unknown:
+            raise ValueError(f"Unknown run option(s) {', '.join(map(repr, unknown))}; "
+                             "give reducers, levels or seed.")
+        reducers = given.get("reducers", cls.reducers)
+        if (isinstance(reducers, str) or not isinstance(reducers, list | tuple) or not reducers
+                or not all(isinstance(r, str) and r.strip() for r in reducers)):
+            raise ValueError(f"reducers must be a non-empty list of names; got {reducers!r}.")
+        levels, seed = given.get("levels", cls.levels), given.get("seed", cls.seed)
+        for name, value, low in (("levels", levels, 1), ("seed", seed, 0)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"{name} must be a whole number of at least {low}; "
+                                 f"got {value!r}.")
+        return cls(tuple(r.strip() for r in reducers), levels, seed)
+
+
 class Run:
     """An open session on one data file; every method runs on the run's worker thread."""
 
-    def __init__(self, workspace: Workspace, data: Path, refit_every: int) -> None:
+    def __init__(self, workspace: Workspace, data: Path, refit_every: int,
+                 options: RunOptions) -> None:
         self.name = workspace.relative(data)
+        self.options = options
         self.store_path = workspace.store_path(data)
         self.refit_every = refit_every
         self._since_refit = 0
@@ -59,7 +93,10 @@ class Run:
         self.store_path.parent.mkdir(exist_ok=True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # the adoption is reported instead
-            self.session = ActiveSession(X, ids=ids, store=self.store_path)
+            self.session = ActiveSession(
+                X, ids=ids, store=self.store_path, reducers=self.options.reducers,
+                levels=tuple(range(1, self.options.levels + 1)),
+                random_state=self.options.seed)
         self.adoption = (None if self.session.adoption is None
                          else describe_adoption(self.session.adoption))
         self.annotations = Annotations(self.store_path.with_suffix(".workbench.db"))
@@ -72,6 +109,7 @@ class Run:
             "run": self.name, "kind": self.kind, "objects": len(self.session.ids),
             "labelled": len(self.session.store.current()), "refit_every": self.refit_every,
             "store": self.store_path.name, "adoption": self.adoption,
+            "options": asdict(self.options),
             "selection": str(self.session.selection_),
         })
 
@@ -100,7 +138,9 @@ class Run:
     # ------------------------------------------------------------------ writing
     def answer(self, oid: str, answer: str | None, cls: str | None,
                rating: int | None) -> dict[str, Any]:
-        """Record one answer (committed before this returns); refit every N answers."""
+        """Record one answer (committed before this returns); every N answers a refit is
+        queued on the run's thread (``"refit": true``), so the answer is confirmed at once
+        and the next request is served after the refit."""
         return self._call(self._answer, oid, answer, cls, rating)
 
     def _answer(self, oid: str, answer: str | None, cls: str | None,
@@ -121,22 +161,22 @@ class Run:
             if cls is not None:
                 raise ValueError("A skip carries no class tag.")
             self.annotations.skip(oid)
-            return {"id": oid, "answer": "skip", "refitted": False, **self._counts()}
+            return {"id": oid, "answer": "skip", "refit": False, **self._counts()}
         self.session.label(oid, answer, cls=cls)
         if rating is not None:
             self.annotations.rate(self.session.store.current()[oid][2], oid, rating)
         self.annotations.unskip(oid)
         return {"id": oid, "answer": answer, "cls": cls, "rating": rating,
-                "refitted": self._count_towards_refit(), **self._counts()}
+                "refit": self._count_towards_refit(), **self._counts()}
 
     def undo(self) -> dict[str, Any]:
         """Take back the most recent label (skips are not labels)."""
         def _undo() -> dict[str, Any]:
             undone = self.session.undo()
-            refitted = undone is not None and self._count_towards_refit()
+            refit = undone is not None and self._count_towards_refit()
             return {"undone": None if undone is None else
                     {"id": undone[0], "label": undone[1], "cls": undone[2]},
-                    "refitted": refitted, **self._counts()}
+                    "refit": refit, **self._counts()}
         return self._call(_undo)
 
     def refit(self) -> dict[str, Any]:
@@ -147,12 +187,19 @@ class Run:
         return self._call(_refit)
 
     def _count_towards_refit(self) -> bool:
+        """On the run's thread: count an answer; at the N-th, queue a refit behind it."""
         self._since_refit += 1
         if self._since_refit < self.refit_every:
             return False
-        self.session.refit()
         self._since_refit = 0
+        self._worker.submit(self._queued_refit)
         return True
+
+    def _queued_refit(self) -> None:
+        try:
+            self.session.refit()
+        except Exception:  # no request waits on it: say so where the server logs
+            logging.getLogger(__name__).exception("Refit of the run on %r failed", self.name)
 
     def _counts(self) -> dict[str, int]:
         return {"labelled": len(self.session.store.current())}
@@ -179,14 +226,31 @@ class RunRegistry:
         self._runs: dict[str, Run] = {}
         self._lock = threading.Lock()
 
-    def open(self, relative: str) -> Run:
-        """The run on the workspace file ``relative``, opened (and fitted) on first use."""
+    def open(self, relative: str, options: RunOptions | None = None) -> Run:
+        """The run on the workspace file ``relative``, opened (and fitted) on first use with
+        ``options`` (default: the label-free defaults); an open run is returned as it is,
+        and asking for other options than it has is refused (close it first)."""
         data = self.workspace.resolve(relative)
         name = self.workspace.relative(data)
         with self._lock:  # two tabs opening one run at once must not make two sessions
-            if name not in self._runs:
-                self._runs[name] = Run(self.workspace, data, self.refit_every)
-            return self._runs[name]
+            run = self._runs.get(name)
+            if run is None:
+                run = self._runs[name] = Run(self.workspace, data, self.refit_every,
+                                             options or RunOptions())
+            elif options is not None and options != run.options:
+                raise ValueError(f"The run on {name!r} is open with {asdict(run.options)}; "
+                                 "close it first to reopen it with other options.")
+            return run
+
+    def close_run(self, relative: str) -> bool:
+        """Close one run and release its store (for ``drama active``, or other options);
+        False when it was not open."""
+        name = self.workspace.relative(self.workspace.resolve(relative))
+        with self._lock:
+            run = self._runs.pop(name, None)
+        if run is not None:
+            run.close()
+        return run is not None
 
     def get(self, relative: str) -> Run:
         """An open run, or a LookupError naming what to do."""

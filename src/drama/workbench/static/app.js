@@ -60,11 +60,23 @@ function setExports() {
   }
 }
 
-async function openRun(path) {
+function formOptions() {
+  return {
+    reducers: $("opt-reducers").value.split(",").map((r) => r.trim()).filter((r) => r),
+    levels: Number($("opt-levels").value),
+    seed: Number($("opt-seed").value),
+  };
+}
+
+async function openRun(path, options) {
   state.busy = true;
   setStatus("Opening " + path + " (DRAMA is fitting; this can take a while)…");
   try {
-    const run = await api("POST", "/api/runs", { path });
+    const body = options ? { path, options } : { path };
+    const run = await api("POST", "/api/runs", body);
+    $("opt-reducers").value = run.options.reducers.join(", ");
+    $("opt-levels").value = run.options.levels;
+    $("opt-seed").value = run.options.seed;
     state.run = run.run;
     $("run-name").textContent = run.run;
     $("file").value = run.run;
@@ -240,7 +252,7 @@ function answer(body) {
     $("cls").value = "";
     setStatus("Saved: " + saved.id + " → " + saved.answer +
               (saved.rating !== undefined && saved.rating !== null ? " (rating " + saved.rating + ")" : "") +
-              (saved.refitted ? "; re-ranked" : ""));
+              (saved.refit ? "; re-ranking" : ""));
     await loadList(null);
   });
 }
@@ -375,8 +387,17 @@ window.addEventListener("DOMContentLoaded", async () => {
   for (const id of ["stretch", "limits"]) {
     $(id).addEventListener("change", () => { if (state.detail) plot(state.detail); });
   }
-  $("open").addEventListener("click", () => openRun($("file").value).catch(
+  $("open").addEventListener("click", () => openRun($("file").value, formOptions()).catch(
     (error) => setStatus(error.message, true)));
+  $("close-run").addEventListener("click", () => act(async () => {
+    await api("POST", "/api/close", { run: state.run });
+    setStatus("Closed " + state.run + ": its store is free (drama active can open it).");
+    state.run = null;
+    state.selected = null;
+    $("candidates").tBodies[0].replaceChildren();
+    $("run-name").textContent = "";
+    await loadFiles();
+  }));
   for (const id of ["sort", "unlabelled-first"]) {
     $(id).addEventListener("change", () => act(() => loadList(state.selected)));
   }
