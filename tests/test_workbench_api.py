@@ -13,6 +13,7 @@ import threading
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -498,3 +499,18 @@ def test_run_options_are_the_terminals_and_a_run_can_be_closed(client, workspace
                 {"seed": True}, {"colour": 1}, ["none"]]:
         response = client.post("/api/runs", json={"path": "table.csv", "options": bad})
         assert response.status_code == 400, bad
+
+
+def test_sky_coordinates_come_with_a_table_that_has_them(client, workspace):
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"id": [f"s{i}" for i in range(30)], "RA": rng.uniform(0, 360, 30),
+                          "Dec": rng.uniform(-90, 90, 30), "flux": rng.normal(size=30)})
+    frame.loc[3, "Dec"] = 95.0  # out of range: no position claimed
+    frame.to_csv(workspace / "sky.csv", index=False)
+    opened(client, "sky.csv")
+    sky = client.get("/api/object", params={"run": "sky.csv", "id": "s0"}).json()["sky"]
+    assert sky == {"ra": pytest.approx(frame.RA[0]), "dec": pytest.approx(frame.Dec[0])}
+    assert client.get("/api/object", params={"run": "sky.csv", "id": "s3"}).json()["sky"] is None
+    opened(client)
+    assert client.get("/api/object", params={"run": "table.csv", "id": "obj0"}).json()[
+        "sky"] is None

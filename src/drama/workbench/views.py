@@ -25,6 +25,9 @@ SORTS = ("score", "next", "random")
 HISTOGRAM_BINS = 40
 UNLABELLED, SKIPPED, LABELLED = 0, 1, 2
 _TOP_DEVIATIONS = 8
+# Column names (any case) that hold sky coordinates in degrees.
+_RA_NAMES = ("ra", "raj2000", "ra_deg", "ra_j2000")
+_DEC_NAMES = ("dec", "decj2000", "dej2000", "dec_deg", "dec_j2000")
 
 
 def _number(value: Any) -> float | None:
@@ -109,6 +112,21 @@ def _image(values: np.ndarray) -> list[list[float]]:
     return (values.mean(axis=-1) if values.ndim == 3 else values).tolist()
 
 
+def _sky(session: ActiveSession, i: int) -> dict[str, float] | None:
+    """The object's position when the table has RA and Dec columns (degrees) in range:
+    the page builds archive links from it; the server fetches nothing."""
+    names = [n.casefold() for n in session.feature_names or []]
+    ra = next((names.index(n) for n in _RA_NAMES if n in names), None)
+    dec = next((names.index(n) for n in _DEC_NAMES if n in names), None)
+    if ra is None or dec is None:
+        return None
+    row = session.X[i].reshape(-1)
+    ra_deg, dec_deg = float(row[ra]), float(row[dec])
+    if not (0.0 <= ra_deg <= 360.0 and -90.0 <= dec_deg <= 90.0):
+        return None
+    return {"ra": ra_deg, "dec": dec_deg}
+
+
 def detail(session: ActiveSession, annotations: Annotations, index: dict[str, int],
            oid: str, kind: str, median: np.ndarray) -> dict[str, Any]:
     """Everything the object pane shows about one object."""
@@ -130,6 +148,7 @@ def detail(session: ActiveSession, annotations: Annotations, index: dict[str, in
         out["deviations"] = [
             {"feature": str(r.feature), "value": _number(r.value), "median": _number(r.median),
              "robust_z": _number(r.robust_z)} for r in dev.itertuples(index=False)]
+        out["sky"] = _sky(session, i)
     elif kind == "curve":
         out["curve"] = _curve(session.X[i], median)
     else:

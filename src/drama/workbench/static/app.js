@@ -154,6 +154,34 @@ function limits(image, percent) {
   return hi > lo ? [lo, hi] : [lo, lo + 1];
 }
 
+// Public viewers of a sky position, opened by the user's browser (the server fetches
+// nothing); only the two numbers go into the addresses.
+const SKY_VIEWERS = [
+  ["Aladin Lite", (ra, dec) => "https://aladin.cds.unistra.fr/AladinLite/?" +
+    query({ target: ra + " " + dec, fov: "0.05" })],
+  ["SIMBAD", (ra, dec) => "https://simbad.cds.unistra.fr/simbad/sim-coo?" +
+    query({ Coord: ra + " " + dec, Radius: "10", "Radius.unit": "arcsec" })],
+  ["Legacy Surveys", (ra, dec) => "https://www.legacysurvey.org/viewer?" +
+    query({ ra, dec, zoom: "14" })],
+];
+
+function skyLinks(sky) {
+  const box = $("sky-links");
+  box.hidden = !sky;
+  for (const old of box.querySelectorAll("a")) old.remove();
+  if (!sky) return;
+  const ra = Number(sky.ra).toFixed(6), dec = Number(sky.dec).toFixed(6);
+  $("sky-position").textContent = "RA " + ra + "°, Dec " + dec + "°";
+  for (const [name, url] of SKY_VIEWERS) {
+    const link = document.createElement("a");
+    link.textContent = name;
+    link.href = url(ra, dec);
+    link.target = "_blank";
+    link.rel = "noopener noreferrer";
+    box.append(" ", link);
+  }
+}
+
 function plot(detail) {
   const target = $("plot");
   if (!window.Plotly) { target.textContent = "plotly is not available"; return; }
@@ -209,6 +237,7 @@ async function select(id) {
   fact(facts, "class tag", detail.cls);
   fact(facts, "rating", detail.rating);
   state.detail = detail;
+  skyLinks(detail.sky);
   $("stretch-controls").hidden = !detail.image;
   const table = $("deviations");
   table.hidden = !detail.deviations;
