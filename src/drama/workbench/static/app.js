@@ -70,10 +70,15 @@ function formOptions() {
 
 async function openRun(path, options) {
   state.busy = true;
-  setStatus("Opening " + path + " (DRAMA is fitting; this can take a while)…");
+  const started = Date.now();
+  const waiting = () => setStatus("Opening " + path + ": DRAMA is fitting, " +
+    Math.round((Date.now() - started) / 1000) + " s so far…");
+  waiting();
+  const timer = window.setInterval(waiting, 1000);
   try {
     const body = options ? { path, options } : { path };
-    const run = await api("POST", "/api/runs", body);
+    const run = await api("POST", "/api/runs", body)
+      .finally(() => window.clearInterval(timer));
     $("opt-reducers").value = run.options.reducers.join(", ");
     $("opt-levels").value = run.options.levels;
     $("opt-seed").value = run.options.seed;
