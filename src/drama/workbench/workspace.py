@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from drama.datasets.readers import FORMATS
+from drama.datasets.readers import FORMATS, file_format
 
 __all__ = ["STATE_FOLDER", "Workspace", "WorkspaceError"]
 
@@ -22,6 +22,15 @@ STATE_FOLDER = ".drama"
 
 class WorkspaceError(ValueError):
     """A path from a request that is not a readable data file inside the workspace."""
+
+
+def _data_format(path: Path) -> str | None:
+    """The format DRAMA reads ``path`` as (compound suffixes such as ``.csv.gz`` included,
+    where the reader knows them), or None."""
+    try:
+        return file_format(path)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -60,7 +69,7 @@ class Workspace:
             raise WorkspaceError(f"{relative!r} leads out of the workspace (a link?).")
         if not target.is_file():
             raise WorkspaceError(f"There is no file {relative!r} in the workspace.")
-        if target.suffix.lower() not in FORMATS:
+        if _data_format(target) is None:
             raise WorkspaceError(f"{relative!r} is not a data file DRAMA reads "
                                  f"({', '.join(sorted(FORMATS))}).")
         return target
@@ -82,12 +91,13 @@ class Workspace:
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             for name in files:
                 path = Path(folder) / name
-                if name.startswith(".") or path.suffix.lower() not in FORMATS:
+                fmt = _data_format(path)
+                if name.startswith(".") or fmt is None:
                     continue
                 target = path.resolve()
                 if not target.is_relative_to(self.root) or not target.is_file():
                     continue
                 rel = path.relative_to(self.root).as_posix()
-                found.append(DataFile(rel, target.stat().st_size, FORMATS[path.suffix.lower()],
+                found.append(DataFile(rel, target.stat().st_size, fmt,
                                       self.store_path(path).exists()))
         return sorted(found, key=lambda f: f.path)
