@@ -96,15 +96,15 @@ def test_curves_are_plotted_to_files(app, tmp_path):
 
 
 def test_multichannel_curves_are_plotted_as_curves_not_images(app, tmp_path):
-    from drama.cli.active import _load
+    from drama.cli.active import load_objects
 
     rng = np.random.default_rng(3)
     curves = np.sin(np.linspace(0, 6, 60))[None, :, None] + 0.05 * rng.normal(size=(80, 60, 2))
     data = tmp_path / "mag_err.npy"
     np.save(data, curves)
-    assert _load(data, None)[2] == "curve"  # (n, T, C), as load_crts gives and cae1d takes
+    assert load_objects(data, None)[2] == "curve"  # (n, T, C), as load_crts gives and cae1d takes
     np.save(tmp_path / "grey.npy", rng.random((20, 8, 8)))
-    assert _load(tmp_path / "grey.npy", None)[2] == "image"
+    assert load_objects(tmp_path / "grey.npy", None)[2] == "image"
     plots = tmp_path / "plots"
     result = CliRunner().invoke(
         app, ["active", str(data), "--store", str(tmp_path / "c.db"), "--plot-dir", str(plots),

@@ -41,7 +41,7 @@ __all__ = ["active", "register"]
 ANSWERS = {"i": "interesting", "b": "boring", "s": "skip", "u": "undo", "q": "quit"}
 
 
-def _load(path: Path, id_column: str | None,
+def load_objects(path: Path, id_column: str | None,
           hdu: int | str | None = None) -> tuple[Any, list[str] | None, str]:
     """Objects, ids and their kind ("table", "curve" or "image") from a data file."""
     from drama.cli.commands import read_input
@@ -228,7 +228,7 @@ def active(
             option = "--plot-dir" if plot_dir is not None else "the plot folder next to the store"
             raise ValueError(f"{option} {str(plots)!r} is a file, not a folder; pass "
                              "--plot-dir with a folder name.")
-        X, ids, kind = _load(data, id_column, parse_hdu(hdu))
+        X, ids, kind = load_objects(data, id_column, parse_hdu(hdu))
         reducers = tuple(reducer or ("none", "pca"))
         neural = bool(set(reducers) & NEURAL_NAMES)
         # a neural reducer draws its own training bar; two live displays cannot share a

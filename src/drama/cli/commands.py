@@ -783,9 +783,11 @@ def demo(
 def _register_workflows() -> None:
     """The workflow commands live in their own modules; they add themselves to ``app``."""
     from drama.cli import active, benchmark
+    from drama.workbench import serve
 
     active.register(app)
     benchmark.register(app)
+    serve.register(app)
 
 
 _register_workflows()

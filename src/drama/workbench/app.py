@@ -1,0 +1,187 @@
+"""The workbench's web application: the JSON API and the page, on one workspace.
+
+FastAPI is imported when the app is made, so that ``drama`` imports without the
+``[workbench]`` extra. Besides confining file access to the workspace (:mod:`.workspace`),
+the app answers only requests addressed to the host it serves (a web page elsewhere cannot
+reach it through a rebound DNS name), takes a body only as JSON from the same origin (a
+page elsewhere cannot post a form to it), and tells the browser to run only its own
+scripts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from drama.exceptions import StoreError
+
+from .map import BINS, MAX_POINTS
+from .runs import RunOptions, RunRegistry
+from .workspace import Workspace, WorkspaceError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from fastapi import FastAPI, Request, Response
+
+__all__ = ["LOCAL_HOSTS", "create_app"]
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+_PAGE_FILES = {"app.js": "text/javascript", "style.css": "text/css"}
+_SECURITY_HEADERS = {
+    # plotly sets inline styles on the elements it draws; scripts only from this server
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; "
+                               "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+                               "connect-src 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _plotly_js() -> bytes | None:
+    """plotly.js as the plotly Python package ships it, or None without that package."""
+    try:
+        return (resources.files("plotly") / "package_data" / "plotly.min.js").read_bytes()
+    except (ModuleNotFoundError, FileNotFoundError):
+        return None
+
+
+def create_app(workspace: str | Path, *, host: str = "127.0.0.1",
+               refit_every: int = 1) -> FastAPI:
+    """The app serving ``workspace``; ``host`` is where it is bound (its name is accepted in
+    the Host header besides the loopback names; on 0.0.0.0 or :: any name is)."""
+    from fastapi import Body, FastAPI, HTTPException, Query
+    from fastapi.responses import JSONResponse, Response
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+    registry = RunRegistry(Workspace(workspace), refit_every=refit_every)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        registry.close()  # release the stores' locks; every label is already committed
+
+    app = FastAPI(title="DRAMA workbench", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    app.state.registry = registry
+    wildcard = host in ("0.0.0.0", "::")
+    app.add_middleware(TrustedHostMiddleware,
+                       allowed_hosts=["*"] if wildcard else [*LOCAL_HOSTS, host])
+
+    @app.middleware("http")
+    async def guard(request: Request,
+                    call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        if request.method not in ("GET", "HEAD"):
+            kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if kind != "application/json":
+                return JSONResponse({"detail": "Send the body as application/json."}, 415)
+            origin = request.headers.get("origin")
+            if origin is not None and origin.split("://", 1)[-1] != request.headers.get("host"):
+                return JSONResponse({"detail": "Requests from another origin are refused."},
+                                    403)
+        response = await call_next(request)
+        response.headers.update(_SECURITY_HEADERS)
+        return response
+
+    def run_of(name: str) -> Any:
+        try:
+            return registry.get(name)
+        except LookupError as exc:
+            raise HTTPException(409, str(exc)) from None
+
+    def answer_errors(call: Callable[[], Any]) -> Any:
+        """Bad input becomes one message: 400, or 404 for an unknown object id."""
+        try:
+            return call()
+        except KeyError as exc:
+            raise HTTPException(404, str(exc.args[0])) from None
+        except (WorkspaceError, StoreError, ValueError) as exc:
+            raise HTTPException(400, str(exc)) from None
+
+    # ------------------------------------------------------------------ the page
+    page = resources.files("drama.workbench") / "static"
+
+    @app.get("/")
+    def index() -> Response:
+        return Response((page / "index.html").read_bytes(), media_type="text/html")
+
+    @app.get("/static/{name}")
+    def static(name: str) -> Response:
+        if name == "plotly.min.js":
+            body = _plotly_js()
+            if body is None:
+                raise HTTPException(404, "plotly is not installed: pip install "
+                                         "'drama-anomaly[workbench]'")
+            return Response(body, media_type="text/javascript",
+                            headers={"Cache-Control": "max-age=86400"})
+        if name not in _PAGE_FILES:
+            raise HTTPException(404, "No such file.")
+        return Response((page / name).read_bytes(), media_type=_PAGE_FILES[name])
+
+    # ------------------------------------------------------------------ the API
+    @app.get("/api/files")
+    def files() -> dict[str, Any]:
+        return {"files": [asdict(f) for f in registry.workspace.data_files()],
+                "open": registry.names()}
+
+    @app.post("/api/runs")
+    def open_run(path: str = Body(...),
+                 options: Any = Body(None)) -> dict[str, Any]:  # noqa: B008 - RunOptions checks
+        return answer_errors(lambda: registry.open(
+            path, None if options is None else RunOptions.from_request(options)).summary())
+
+    @app.post("/api/close")
+    def close_run(run: str = Body(..., embed=True)) -> dict[str, Any]:
+        return answer_errors(lambda: {"closed": registry.close_run(run)})
+
+    @app.get("/api/run")
+    def run_summary(run: str) -> dict[str, Any]:
+        return answer_errors(lambda: run_of(run).summary())
+
+    @app.get("/api/candidates")
+    def candidates(run: str, sort: str = "score", unlabelled_first: bool = True,
+                   q: str = "", limit: int = Query(50, ge=1, le=1000),
+                   offset: int = Query(0, ge=0), seed: int = 0) -> dict[str, Any]:
+        return answer_errors(lambda: run_of(run).candidates(
+            sort=sort, unlabelled_first=unlabelled_first, query=q, limit=limit,
+            offset=offset, seed=seed))
+
+    @app.get("/api/object")
+    def detail(run: str, id: str) -> dict[str, Any]:  # noqa: A002 - the object's id
+        return answer_errors(lambda: run_of(run).detail(id))
+
+    @app.get("/api/results")
+    def results(run: str) -> dict[str, Any]:
+        return answer_errors(lambda: run_of(run).results())
+
+    @app.get("/api/map")
+    def map_of(run: str, max_points: int = Query(MAX_POINTS, ge=1, le=200_000),
+               bins: int = Query(BINS, ge=2, le=500)) -> dict[str, Any]:
+        return answer_errors(lambda: run_of(run).map(max_points=max_points, bins=bins))
+
+    @app.post("/api/label")
+    def label(run: str = Body(...), id: str = Body(...),  # noqa: A002
+              answer: str | None = Body(None), cls: str | None = Body(None),
+              rating: int | None = Body(None)) -> dict[str, Any]:
+        return answer_errors(lambda: run_of(run).answer(id, answer, cls, rating))
+
+    @app.post("/api/undo")
+    def undo(run: str = Body(..., embed=True)) -> dict[str, Any]:
+        return answer_errors(lambda: run_of(run).undo())
+
+    @app.post("/api/refit")
+    def refit(run: str = Body(..., embed=True)) -> dict[str, Any]:
+        return answer_errors(lambda: run_of(run).refit())
+
+    @app.get("/api/export")
+    def export(run: str, what: str = "labels", format: str = "csv") -> Response:  # noqa: A002
+        body = answer_errors(lambda: run_of(run).export(what, format))
+        stem = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_"
+                       for c in Path(run).name)
+        media = "text/csv" if format == "csv" else "application/vnd.apache.parquet"
+        return Response(body, media_type=media, headers={
+            "Content-Disposition": f'attachment; filename="{stem}-{what}.{format}"'})
+
+    return app
