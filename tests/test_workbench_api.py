@@ -289,7 +289,7 @@ def test_the_terminal_and_the_browser_share_labels(client, workspace):
     opened(client)
     label(client, "obj2", answer="interesting", cls="merger")
     client.app.state.registry.close()  # as when the server stops
-    X, ids, _ = load_objects(workspace / "table.csv", None)
+    X, ids, _, _ = load_objects(workspace / "table.csv", None)
     with ActiveSession(X, ids=ids, store=workspace / ".drama" / "table.csv.drama.db") as s:
         assert s.labels()[["id", "label", "cls"]].values.tolist() == [
             ["obj2", "interesting", "merger"]]
@@ -422,7 +422,7 @@ def test_a_run_stopped_mid_way_ranks_as_an_uninterrupted_one(tmp_path):
 def test_a_store_held_elsewhere_is_refused_with_its_holder(client, workspace):
     from drama.cli.active import load_objects
 
-    X, ids, _ = load_objects(workspace / "table.csv", None)
+    X, ids, _, _ = load_objects(workspace / "table.csv", None)
     (workspace / ".drama").mkdir()
     with ActiveSession(X, ids=ids, store=workspace / ".drama" / "table.csv.drama.db"):
         response = client.post("/api/runs", json={"path": "table.csv"})
@@ -489,7 +489,7 @@ def test_run_options_are_the_terminals_and_a_run_can_be_closed(client, workspace
     assert client.post("/api/close", json={"run": "table.csv"}).json() == {"closed": True}
     assert client.post("/api/close", json={"run": "table.csv"}).json() == {"closed": False}
     # the store is free: the terminal's session with the same options takes it
-    X, ids, _ = load_objects(workspace / "table.csv", None)
+    X, ids, _, _ = load_objects(workspace / "table.csv", None)
     with ActiveSession(X, ids=ids, store=workspace / ".drama" / "table.csv.drama.db",
                        reducers=("none",), levels=(1, 2), random_state=1) as s:
         assert s.labels()["id"].tolist() == ["obj2"]

@@ -41,9 +41,10 @@ __all__ = ["active", "register"]
 ANSWERS = {"i": "interesting", "b": "boring", "s": "skip", "u": "undo", "q": "quit"}
 
 
-def load_objects(path: Path, id_column: str | None,
-          hdu: int | str | None = None) -> tuple[Any, list[str] | None, str]:
-    """Objects, ids and their kind ("table", "curve" or "image") from a data file."""
+def load_objects(path: Path, id_column: str | None, hdu: int | str | None = None
+                 ) -> tuple[Any, list[str] | None, str, Any]:
+    """Objects, ids, their kind ("table", "curve" or "image") and, for a table, the columns
+    carried through (sky positions, names; a DataFrame, else None) from a data file."""
     from drama.cli.commands import read_input
     from drama.datasets import load
     from drama.datasets.readers import format_suffix
@@ -53,16 +54,17 @@ def load_objects(path: Path, id_column: str | None,
     if format_suffix(path) in INPUT_SUFFIXES:  # the roles as `drama score` decides them
         catalogue, _ = read_input(path, id_column, None, hdu=hdu)
         ids = catalogue.ids
-        return catalogue.features, None if ids is None else [str(i) for i in ids], "table"
+        return (catalogue.features, None if ids is None else [str(i) for i in ids], "table",
+                catalogue.carried)
     for option, value in (("--id-column", id_column), ("--hdu", hdu)):
         if value is not None:
             raise ValueError(f"{option} applies to tables only, not to {path.name}.")
     X, _ = load(path)
     if X.ndim == 3 and X.shape[2] <= 4 < X.shape[1]:
-        return X, None, "curve"  # (n, T, C): a few channels of long sequences, as cae1d takes
+        return X, None, "curve", None  # (n, T, C): a few channels of long sequences (cae1d)
     if X.ndim >= 3:
-        return X, None, "image"
-    return X, None, "curve" if X.shape[1] > 50 else "table"
+        return X, None, "image", None
+    return X, None, "curve" if X.shape[1] > 50 else "table", None
 
 
 def _interesting(labels: Any) -> int:
@@ -228,7 +230,7 @@ def active(
             option = "--plot-dir" if plot_dir is not None else "the plot folder next to the store"
             raise ValueError(f"{option} {str(plots)!r} is a file, not a folder; pass "
                              "--plot-dir with a folder name.")
-        X, ids, kind = load_objects(data, id_column, parse_hdu(hdu))
+        X, ids, kind, _ = load_objects(data, id_column, parse_hdu(hdu))
         reducers = tuple(reducer or ("none", "pca"))
         neural = bool(set(reducers) & NEURAL_NAMES)
         # a neural reducer draws its own training bar; two live displays cannot share a

@@ -89,7 +89,7 @@ class Run:
         from drama.active import ActiveSession
         from drama.cli.active import load_objects  # the terminal's reading, so the stores agree
 
-        X, ids, self.kind = load_objects(data, None)
+        X, ids, self.kind, self.carried = load_objects(data, None)
         self.store_path.parent.mkdir(exist_ok=True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # the adoption is reported instead
@@ -119,7 +119,7 @@ class Run:
 
     def detail(self, oid: str) -> dict[str, Any]:
         return self._call(lambda: views.detail(self.session, self.annotations, self.index, oid,
-                                               self.kind, self.median))
+                                               self.kind, self.median, self.carried))
 
     def results(self) -> dict[str, Any]:
         return self._call(lambda: views.results(self.session))

@@ -112,23 +112,33 @@ def _image(values: np.ndarray) -> list[list[float]]:
     return (values.mean(axis=-1) if values.ndim == 3 else values).tolist()
 
 
-def _sky(session: ActiveSession, i: int) -> dict[str, float] | None:
-    """The object's position when the table has RA and Dec columns (degrees) in range:
-    the page builds archive links from it; the server fetches nothing."""
-    names = [n.casefold() for n in session.feature_names or []]
-    ra = next((names.index(n) for n in _RA_NAMES if n in names), None)
-    dec = next((names.index(n) for n in _DEC_NAMES if n in names), None)
-    if ra is None or dec is None:
-        return None
-    row = session.X[i].reshape(-1)
-    ra_deg, dec_deg = float(row[ra]), float(row[dec])
+def _sky(session: ActiveSession, i: int, carried: pd.DataFrame | None
+         ) -> dict[str, float] | None:
+    """The object's position when the table has RA and Dec columns (degrees) in range,
+    carried through (as the column roles make them) or, if named as features, among the
+    features: the page builds archive links from it; the server fetches nothing."""
+    columns = {} if carried is None else {str(c).casefold(): c for c in carried.columns}
+    ra_name = next((columns[n] for n in _RA_NAMES if n in columns), None)
+    dec_name = next((columns[n] for n in _DEC_NAMES if n in columns), None)
+    if carried is not None and ra_name is not None and dec_name is not None:
+        values = pd.to_numeric(carried[[ra_name, dec_name]].iloc[i], errors="coerce")
+        ra_deg, dec_deg = float(values.iloc[0]), float(values.iloc[1])
+    else:
+        names = [n.casefold() for n in session.feature_names or []]
+        ra = next((names.index(n) for n in _RA_NAMES if n in names), None)
+        dec = next((names.index(n) for n in _DEC_NAMES if n in names), None)
+        if ra is None or dec is None:
+            return None
+        row = session.X[i].reshape(-1)
+        ra_deg, dec_deg = float(row[ra]), float(row[dec])
     if not (0.0 <= ra_deg <= 360.0 and -90.0 <= dec_deg <= 90.0):
         return None
     return {"ra": ra_deg, "dec": dec_deg}
 
 
 def detail(session: ActiveSession, annotations: Annotations, index: dict[str, int],
-           oid: str, kind: str, median: np.ndarray) -> dict[str, Any]:
+           oid: str, kind: str, median: np.ndarray,
+           carried: pd.DataFrame | None = None) -> dict[str, Any]:
     """Everything the object pane shows about one object."""
     if oid not in index:
         raise KeyError(f"There is no object with id {oid!r} in this run.")
@@ -148,7 +158,7 @@ def detail(session: ActiveSession, annotations: Annotations, index: dict[str, in
         out["deviations"] = [
             {"feature": str(r.feature), "value": _number(r.value), "median": _number(r.median),
              "robust_z": _number(r.robust_z)} for r in dev.itertuples(index=False)]
-        out["sky"] = _sky(session, i)
+        out["sky"] = _sky(session, i, carried)
     elif kind == "curve":
         out["curve"] = _curve(session.X[i], median)
     else:
