@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from drama import load_detector
 from drama.cli import app
 
 runner = CliRunner()
@@ -127,11 +128,16 @@ def test_a_saved_model_imputes_with_its_training_medians(tmp_path):
     assert imputed["n_imputed"].tolist()[3:5] == [1, 2]
     result = _invoke("score", new_path, "-o", tmp_path / "c.csv", "--model", model)
     assert result.exit_code == 2 and "row 'SDSS0003'" in _flat(result)  # error by default
-    plain = tmp_path / "plain.npz"  # fitted with the default: no medians kept
+    plain = tmp_path / "plain.npz"  # fitted with the default: the medians are kept too
     assert _invoke("fit", filled_path, "--model", plain, *ONE).exit_code == 0
     result = _invoke("score", new_path, "-o", tmp_path / "d.csv", "--model", plain,
                      "--missing", "impute")
-    assert result.exit_code == 2 and "fitted with missing='error'" in _flat(result)
+    assert result.exit_code == 0, result.output
+    det = load_detector(plain)  # its medians are those of its own training file
+    np.testing.assert_array_equal(det.fill_values_, filled[["u", "g", "r"]].median())
+    by_its_medians = new[["u", "g", "r"]].fillna(dict(zip("ugr", det.fill_values_, strict=True)))
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "d.csv")["score"],
+                               det.decision_function(by_its_medians), rtol=1e-12)
 
 
 def test_bad_missing_value_is_a_user_error(gappy, tmp_path):

@@ -87,10 +87,12 @@ def test_missing_may_change_after_fit_and_is_checked():
     det = Drama(missing="drop", **ONE).fit(_table())
     det.set_params(missing="impute")
     assert np.isfinite(det.decision_function(_with_gaps(_table()))).all()
-    plain = Drama(**ONE).fit(_table())  # "error" keeps no medians: it cannot impute later
-    assert not hasattr(plain, "fill_values_")
+    plain = Drama(**ONE).fit(_table())  # fitted with "error", it can still impute later
+    np.testing.assert_array_equal(plain.fill_values_, _table().median().to_numpy())
     plain.set_params(missing="impute")
-    with pytest.raises(ValueError, match="fitted with missing='error'"):
+    assert np.isfinite(plain.decision_function(_with_gaps(_table()))).all()
+    del plain.fill_values_  # as a model saved by an older DRAMA
+    with pytest.raises(ValueError, match="saved by an older DRAMA"):
         plain.decision_function(_with_gaps(_table()))
     with pytest.raises(ValueError, match="missing"):
         Drama(missing="mean", **ONE).fit(_table())
@@ -135,5 +137,14 @@ def test_a_model_file_without_medians_still_loads_and_says_why_it_cannot_impute(
     loaded = load_detector(old)
     assert np.isfinite(loaded.decision_function(_table())).all()
     loaded.set_params(missing="impute")
-    with pytest.raises(ValueError, match="or saved by an older DRAMA"):
+    with pytest.raises(ValueError, match="saved by an older DRAMA"):
         loaded.decision_function(_with_gaps(_table()))
+
+
+def test_medians_of_many_objects_come_from_evenly_spaced_rows(monkeypatch):
+    import drama.missing as missing
+
+    monkeypatch.setattr(missing, "MEDIAN_ROWS", 5)
+    arr = np.arange(30.0).reshape(10, 3) ** 2  # rows 0, 2, 4, 6, 9 are kept
+    kept = arr[[0, 2, 4, 6, 9]]
+    np.testing.assert_array_equal(missing.training_medians(arr), np.median(kept, axis=0))

@@ -143,8 +143,8 @@ class AnomalyDetector(BaseEstimator):
         try:
             check_missing(self.missing)
             arr = check_array(X, allow_missing=True)
-            # medians cost a sort of every column: kept only when gaps are to be handled
-            medians = None if self.missing == "error" else training_medians(arr)
+            # kept whatever ``missing`` is now: a model may be asked to impute later
+            medians = training_medians(arr)
             X, kept = apply_missing(X, arr, self.missing, medians, at_fit=True)
             if kept is not None and y is not None and len(y) == len(kept):
                 y = np.asarray(y)[kept]

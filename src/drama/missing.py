@@ -6,10 +6,9 @@ neither stop a run without saying where nor be guessed silently. The detectors'
 
 - ``"error"`` (default): refuse, naming the column, the first row and how many rows;
 - ``"impute"``: fill each gap with that feature's training median (saved with the model,
-  so new objects are filled the same way). The medians are computed when a detector is
-  fitted with ``"impute"`` or ``"drop"`` (they cost a sort of every column, too much to
-  pay on every fit of a large image set), so a model fitted with ``"error"`` cannot be
-  switched to ``"impute"`` later;
+  so new objects are filled the same way, whatever ``missing`` it was fitted with). Above
+  :data:`MEDIAN_ROWS` training objects the medians come from that many evenly spaced rows:
+  a sort of every column of a large image set would cost more than the fit;
 - ``"drop"``: leave those rows out: they are not fitted on, and score NaN ("no score").
 
 Infinities count as missing: no distance can be measured to them.
@@ -23,11 +22,15 @@ import numpy as np
 
 from drama._validation import feature_names, first_missing
 
-__all__ = ["MISSING_MODES", "apply_missing", "check_missing", "missing_per_row",
+__all__ = ["MEDIAN_ROWS", "MISSING_MODES", "apply_missing", "check_missing", "missing_per_row",
            "training_medians"]
 
 #: The values of ``missing`` (``--missing`` on the command line).
 MISSING_MODES: tuple[str, ...] = ("error", "impute", "drop")
+#: Training medians are exact up to this many objects, and estimated from this many evenly
+#: spaced ones above it (the median of 10,000 draws is within about 1 % of the spread of
+#: the true one).
+MEDIAN_ROWS = 10_000
 
 # How many columns the refusal lists by name.
 _SHOWN_COLUMNS = 5
@@ -47,8 +50,11 @@ def missing_per_row(arr: np.ndarray) -> np.ndarray:
 
 
 def training_medians(arr: np.ndarray) -> np.ndarray:
-    """Each feature's median over its finite values (NaN where it has none)."""
+    """Each feature's median over its finite values (NaN where it has none), from at most
+    :data:`MEDIAN_ROWS` evenly spaced objects."""
     flat = arr.reshape(len(arr), -1)
+    if len(flat) > MEDIAN_ROWS:
+        flat = flat[np.linspace(0, len(flat) - 1, MEDIAN_ROWS).astype(np.intp)]
     bad = ~np.isfinite(flat)
     if not bad.any():
         return np.median(flat, axis=0)
@@ -105,9 +111,8 @@ def apply_missing(X: Any, arr: np.ndarray, mode: str, medians: np.ndarray | None
         raise _refusal(X, arr, bad)
     if mode == "impute":
         if medians is None:
-            raise ValueError("This model kept no training medians (it was fitted with "
-                             "missing='error', or saved by an older DRAMA), so it cannot "
-                             "impute; refit it with missing='impute', or use missing='drop'.")
+            raise ValueError("This model kept no training medians (it was saved by an older "
+                             "DRAMA), so it cannot impute; refit it, or use missing='drop'.")
         empty = [j for j in np.flatnonzero(bad.any(axis=0)) if not np.isfinite(medians[j])]
         if empty:
             names = _column_names(X, flat.shape[1])
