@@ -35,6 +35,10 @@ MODULES: dict[str, list[str]] = {
     "src/drama/active/learned_prior.py": ["tests/test_active_learned_prior.py"],
     "src/drama/seeding.py": ["tests/test_seeding.py"],
     "src/drama/whole_set.py": ["tests/test_whole_set.py"],
+    "src/drama/tree.py": [
+        "tests/test_tree_unit.py", "tests/test_engine_tree.py", "tests/test_boundaries.py",
+        "tests/test_residual_space.py", "tests/test_engine_persistence.py",
+    ],
 }
 
 # Plain pytest in each mutant: no xdist workers, no doctest collection of the mutated sources.
