@@ -536,3 +536,26 @@ def test_a_reducer_that_overflows_is_refused_without_a_warning(state):
         warnings.simplefilter("error")
         with pytest.raises(ValueError, match=r"^reducer 2 does not map the tree's objects"):
             _load(state, edit)
+
+
+class _Overflowing(_Scripted):
+    """Reconstructs values above 1000 as inf, as a reducer whose arithmetic overflows."""
+
+    def decode(self, Z):
+        Z = np.asarray(Z, dtype=np.float64)
+        return np.where(np.abs(Z) > 1e3, np.inf, Z)
+
+
+def test_a_non_finite_reconstruction_names_the_leaf_s_reducer_node():
+    tree = SplitTree(_Overflowing(), TreeConfig(n_levels=2, min_node_size=4, random_state=0))
+    X = _four_blobs()
+    tree.fit(X)
+    assert np.isfinite(tree.level_scores(X, ["l2"], [2], "residual")[(2, "l2")]).all()
+    far = np.vstack([X, [[2e3, 0.0, 0.0]]])
+    with pytest.raises(ValueError) as caught:
+        tree.level_scores(far, ["l2"], [2], "residual")
+    # the far object's leaf lies in the latent space of a depth-1 node's own reducer, which
+    # is named by the first node in that space: a depth-2 leaf, not the root
+    assert caught.match(r"^The reducer of node '[01][01]' reconstructed non-finite values: the "
+                        r"\(scaled\) data are too large for it\. Use scaling='minmax' or "
+                        r"rescale the data\.$")
