@@ -155,6 +155,22 @@ def test_the_last_node_may_be_a_child_and_the_last_level_may_name_it(state):
     assert tree.nodes_[2].children == [5, 6] and 6 in tree.levels_[2]
 
 
+def test_a_saved_tree_with_one_object_leaves_loads():
+    """Size 1 is the smallest valid node: a lone object far from the rest is its own leaf."""
+    X = np.vstack([np.random.default_rng(0).normal(0.0, 0.1, (9, 2)), [[50.0, 50.0]]])
+    tree = SplitTree("pca", TreeConfig(n_levels=1, min_node_size=2, random_state=0)).fit(X)
+    assert sorted(n.size for n in tree.nodes_) == [1, 9, 10]
+    loaded = SplitTree.from_state("pca", *tree.to_state())
+    assert [n.size for n in loaded.nodes_] == [n.size for n in tree.nodes_]
+
+
+def test_a_latent_mean_that_is_not_a_vector_is_refused(state):
+    edit = _set_array("node0/latent_mean", lambda v: np.asarray(v[0]))
+    with pytest.raises(ValueError) as caught:
+        _load(state, edit)
+    assert str(caught.value) == "node 0 ('')'s latent_mean is not of shape (-1,)"
+
+
 def test_a_tree_without_covariances_needs_no_whitening(state):
     def drop_whitening(meta, arrays):
         meta["tree"]["keep_covariance"] = False
