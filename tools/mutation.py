@@ -51,6 +51,7 @@ MODULES: dict[str, list[str]] = {
     "src/drama/estimator.py": [
         "tests/test_model_checks_unit.py", "tests/test_engine_persistence.py",
     ],
+    "src/drama/search.py": ["tests/test_search_selection_unit.py", "tests/test_boundaries.py"],
 }
 
 # modules scored only in part: module -> the mutants that run (mutmut's names, * a wildcard)
@@ -59,6 +60,11 @@ PARTS: dict[str, list[str]] = {
     "src/drama/estimator.py": [
         f"drama.estimator.x*Drama*{method}__mutmut_*"
         for method in ("from_state", "_check_state", "element_budget")
+    ],
+    # the selection's rules (the fitting, scoring and saving of the search are not scored yet)
+    "src/drama/search.py": [
+        f"drama.search.x_{function}__mutmut_*"
+        for function in ("label_auc", "auc_standard_error", "consensus_weights", "stable_pool")
     ],
 }
 
