@@ -128,3 +128,48 @@ def test_the_element_budget_of_a_model_comes_from_its_root_and_object_shape(fitt
     assert Drama.element_budget(meta) == element_budget(60, 4) == 4 * 4156 * 68 + 16
     meta = {**meta, "sample_shape": [2, 3, 2]}
     assert Drama.element_budget(meta) == 4 * 4156 * 76 + 144
+
+
+def test_an_object_shape_whose_size_overflows_int64_is_refused(fitted):
+    """2^32 x 2^32 features: 2^64, which wraps to 0 in 64-bit integers."""
+    meta, _ = fitted.to_state()
+    with pytest.raises(ValueError) as caught:
+        Drama.element_budget({**meta, "sample_shape": [2**32, 2**32]})
+    assert str(caught.value) == f"the description gives {2**64} features"
+
+
+class _PlacedPCA:
+    """The PCA loader behind a loader that takes a device (as the neural reducers'), which
+    records the device it was given."""
+
+    seen: list = []
+
+    @classmethod
+    def from_state(cls, config, arrays, device="unset"):
+        from drama.reducers import get_reducer_spec
+
+        cls.seen.append(device)
+        return get_reducer_spec("pca").cls.from_state(config, arrays)
+
+
+@pytest.mark.parametrize("options, device, expected", [
+    (None, "cuda:1", {"device": "cuda:1"}),
+    ({"progress": True}, "cuda:1", {"progress": True, "device": "cuda:1"}),
+    ({"progress": True}, None, {"progress": True}),
+    (None, None, None),
+])
+def test_a_device_given_at_load_is_where_the_model_runs_now(fitted, monkeypatch, options,
+                                                            device, expected):
+    """For a reducer whose loader takes a device, the device given to load reaches every
+    reducer's loader and becomes a reducer option (a refit runs there too)."""
+    from types import SimpleNamespace
+
+    import drama.tree as tree_module
+
+    monkeypatch.setattr(tree_module, "get_reducer_spec",
+                        lambda name: SimpleNamespace(cls=_PlacedPCA))
+    monkeypatch.setattr(_PlacedPCA, "seen", [])
+    loaded = _load(fitted, _params(reducer_options=options), device=device)
+    assert loaded.reducer_options == expected
+    assert loaded.tree_.reducer_options == (expected or {})
+    assert _PlacedPCA.seen == [device or "unset"] * len(loaded.tree_.reducers_)
