@@ -115,6 +115,8 @@ EDITS = [
      "node 4 ('01') has a spread that is not positive"),
     ("negative latent spread", _set_array("node1/lat_sigma", lambda v: -v),
      "node 1 ('0') has a spread that is not positive"),
+    ("zero latent spread", _set_array("node2/lat_sigma", lambda v: np.r_[v[:1], 0.0]),
+     "node 2 ('1') has a spread that is not positive"),
     ("every node one level deeper", lambda m, a: [n.update(depth=n["depth"] + 1)
                                                   for n in m["nodes"]],
      "the nodes do not form one tree from the root"),
@@ -542,6 +544,21 @@ def test_a_reducer_with_more_codes_than_the_saved_width_is_refused(state):
         _load(state, edit)
 
 
+def test_each_reducer_is_probed_with_a_node_of_its_own_space(state):
+    """Node 3 is the first node in reducer 1's space: a NaN prototype there is caught by
+    reducer 1's probe (and by no other node's)."""
+    edit = _set_array("node3/prototype", lambda v: np.full_like(v, np.nan))
+    with pytest.raises(ValueError, match=r"^reducer 1 does not map the tree's objects"):
+        _load(state, edit)
+
+
+def test_node_distances_are_in_input_space_by_default(state):
+    tree, X = _load(state), _four_blobs()
+    prototypes = np.stack([n.prototype for n in tree.nodes_])
+    brute = np.sqrt(((X[:, None, :] - prototypes[None, :, :]) ** 2).sum(axis=2))
+    np.testing.assert_allclose(tree.node_distances(X, "l2"), brute, rtol=1e-10)
+
+
 def test_a_reducer_that_overflows_is_refused_without_a_warning(state):
     import warnings
 
@@ -575,3 +592,6 @@ def test_a_non_finite_reconstruction_names_the_leaf_s_reducer_node():
     assert caught.match(r"^The reducer of node '[01][01]' reconstructed non-finite values: the "
                         r"\(scaled\) data are too large for it\. Use scaling='minmax' or "
                         r"rescale the data\.$")
+    with pytest.raises(ValueError) as caught:  # at level 1, the root's own reducer
+        tree.level_scores(far, ["l2"], [1], "residual")
+    assert caught.match(r"^The reducer of node 'root' reconstructed non-finite values")
