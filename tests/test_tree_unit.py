@@ -6,6 +6,7 @@ per mutant of src/drama/tree.py."""
 from __future__ import annotations
 
 import copy
+import warnings
 
 import numpy as np
 import pytest
@@ -560,8 +561,6 @@ def test_node_distances_are_in_input_space_by_default(state):
 
 
 def test_a_reducer_that_overflows_is_refused_without_a_warning(state):
-    import warnings
-
     def edit(meta, arrays):  # a code is (x - 1e308) @ 1e308: -inf
         arrays["reducer2/unmixing"] = np.full_like(arrays["reducer2/unmixing"], 1e308)
         arrays["reducer2/mean"] = np.full_like(arrays["reducer2/mean"], 1e308)
@@ -572,11 +571,11 @@ def test_a_reducer_that_overflows_is_refused_without_a_warning(state):
 
 
 class _Overflowing(_Scripted):
-    """Reconstructs values above 1000 as inf, as a reducer whose arithmetic overflows."""
+    """Reconstructs values above 1000 times 1e306: they overflow to inf."""
 
     def decode(self, Z):
         Z = np.asarray(Z, dtype=np.float64)
-        return np.where(np.abs(Z) > 1e3, np.inf, Z)
+        return Z * np.where(np.abs(Z) > 1e3, 1e306, 1.0)
 
 
 def test_a_non_finite_reconstruction_names_the_leaf_s_reducer_node():
@@ -585,7 +584,8 @@ def test_a_non_finite_reconstruction_names_the_leaf_s_reducer_node():
     tree.fit(X)
     assert np.isfinite(tree.level_scores(X, ["l2"], [2], "residual")[(2, "l2")]).all()
     far = np.vstack([X, [[2e3, 0.0, 0.0]]])
-    with pytest.raises(ValueError) as caught:
+    with warnings.catch_warnings(), pytest.raises(ValueError) as caught:
+        warnings.simplefilter("error")  # the overflow is reported once, as this error
         tree.level_scores(far, ["l2"], [2], "residual")
     # the far object's leaf lies in the latent space of a depth-1 node's own reducer, which
     # is named by the first node in that space: a depth-2 leaf, not the root
