@@ -397,7 +397,7 @@ def test_the_tree_defaults_are_drama_s_documented_defaults():
 def test_an_unknown_clustering_is_refused_by_name():
     with pytest.raises(ValueError) as caught:
         SplitTree("pca", TreeConfig(clustering="dbscan"))
-    assert str(caught.value) == "Unknown clustering 'dbscan'; choose one of ward, kmeans."
+    assert str(caught.value) == "Unknown clustering 'dbscan'; choose one of ward, kmeans, deep."
 
 
 def test_reducer_options_a_reducer_does_not_take_are_refused_with_advice():

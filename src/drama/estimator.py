@@ -371,8 +371,8 @@ class Drama(AnomalyDetector):
         model.n_features_in_ = meta["n_features_in"]
         model._restore_feature_names(meta["feature_names"])
         model.decision_scores_ = arrays["decision_scores"]
+        model._check_state()  # the shapes first: the medians are checked against them
         model._restore_missing(arrays, model.n_features_in_)
-        model._check_state()
         model._remember_params()
         return model
 
