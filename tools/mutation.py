@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -95,10 +96,18 @@ def _copy_repository(destination: Path, module: str, tests: list[str]) -> None:
     )
 
 
+# mutmut forks a worker per mutant from a process that has imported numpy: a BLAS or OpenMP
+# thread pool started before the fork can leave the child waiting on a lock forever, which
+# mutmut then counts as a timeout. One thread per library keeps the forks safe.
+SINGLE_THREADED = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                          "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")}
+
+
 def _mutmut(workdir: Path, *args: str, capture: bool = False) -> str:
     """Run one mutmut command in `workdir`; a failing command stops the script."""
     command = [sys.executable, "-m", "mutmut", *args]
-    done = subprocess.run(command, cwd=workdir, capture_output=capture, text=True, check=False)
+    done = subprocess.run(command, cwd=workdir, capture_output=capture, text=True, check=False,
+                          env={**os.environ, **SINGLE_THREADED})
     if done.returncode != 0:
         detail = (done.stdout or "") + (done.stderr or "") if capture else ""
         raise SystemExit(f"mutmut {' '.join(args)} failed in {workdir}: {detail[-2000:]}")
