@@ -193,3 +193,52 @@ def test_the_relevance_model_lives_in_the_whitened_space_of_the_members(tmp_path
     assert no_mahalanobis.space_.coords.shape == (len(X), 20)  # falls back to robust
     with pytest.raises(ValueError, match="relevance_space"):
         DramaSearch(relevance_space="cosine").check_grid(3)
+
+
+def test_an_unknown_member_is_refused_with_examples_of_good_ones():
+    from drama.whole_set import WHOLE_SET_METRICS, check_members
+
+    cfg = parse_config("pca|l2|1|neighbours")
+    with pytest.raises(ValueError) as caught:
+        check_members([cfg])
+    assert str(caught.value) == (
+        f"Unknown whole-set member {cfg}: use reducer 'none', a metric of "
+        f"{WHOLE_SET_METRICS} and level 0 in space 'input' or level k >= 1 in space "
+        "'neighbours', e.g. 'none|mahalanobis|0|input' or 'none|l2|1|neighbours'.")
+
+
+def test_mahalanobis_members_are_scored_up_to_exactly_the_width_limit():
+    from drama.whole_set import MAHALANOBIS_MAX_FEATURES, _scored_at_width
+
+    configs = [parse_config("none|l2|1|neighbours"), parse_config("none|mahalanobis|5|neighbours")]
+    assert _scored_at_width(configs, MAHALANOBIS_MAX_FEATURES) == configs
+    assert _scored_at_width(configs, MAHALANOBIS_MAX_FEATURES + 1) == configs[:1]
+
+
+def test_the_largest_k_of_a_metric_sets_its_neighbour_search_whatever_the_order():
+    members = WholeSetMembers([parse_config("none|l2|5|neighbours"),
+                               parse_config("none|l2|1|neighbours"),
+                               parse_config("none|mahalanobis|2|neighbours")], 100)
+    assert members._spaces() == {"l2": 5, "mahalanobis": 2}
+
+
+@pytest.mark.parametrize("edit", ["narrow prototypes", "flat prototypes", "no whitening",
+                                  "short whitening"])
+def test_saved_members_whose_arrays_do_not_fit_are_refused(edit):
+    configs = [parse_config("none|mahalanobis|1|neighbours")]
+    members = WholeSetMembers(configs, 50)
+    members.fit(np.random.default_rng(0).normal(size=(40, 4)))
+    meta, arrays = members.to_state()
+    arrays = dict(arrays)
+    if edit == "narrow prototypes":
+        arrays["prototypes"] = arrays["prototypes"][:, :3]
+    elif edit == "flat prototypes":
+        arrays["prototypes"] = arrays["prototypes"][:, 0]
+    elif edit == "no whitening":
+        del arrays["whiten"]
+    else:
+        arrays["whiten"] = arrays["whiten"][:3]
+    with pytest.raises(ValueError) as caught:
+        WholeSetMembers.from_state(configs, meta, arrays)
+    assert str(caught.value) == "the whole-set members' arrays do not fit together"
+    WholeSetMembers.from_state(configs, *members.to_state())  # the unedited state loads
