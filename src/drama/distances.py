@@ -89,6 +89,14 @@ def _pair_differences(
         yield r, c, diff
 
 
+def _scaled_fourth_norms(diff: np.ndarray) -> np.ndarray:
+    """(sum d^4)^(1/4) of each row of ``diff``, the row divided by its largest |d| first so
+    that no fourth power overflows (a row of zeros stays 0). Scales ``diff`` in place."""
+    scale = np.abs(diff).max(axis=1)
+    diff /= np.where(scale > 0, scale, 1.0)[:, None]
+    return scale * np.sqrt(np.sqrt(_row_squares(np.square(diff))))
+
+
 def _exact_squares(
     D2: np.ndarray, scale: np.ndarray, U: np.ndarray, P: np.ndarray, sigma: np.ndarray | None
 ) -> np.ndarray:
@@ -149,9 +157,7 @@ def _fourth_power(U: np.ndarray, P: np.ndarray, sigma: np.ndarray | None) -> np.
         out[:, j] = _row_squares(diff)
     np.sqrt(np.sqrt(out, out=out), out=out)
     for r, c, big in _pair_differences(U, P, sigma, *np.nonzero(~np.isfinite(out))):
-        scale = np.abs(big).max(axis=1)
-        big /= scale[:, None]
-        out[r, c] = scale * np.sqrt(np.sqrt(_row_squares(np.square(big))))
+        out[r, c] = _scaled_fourth_norms(big)
     return out
 
 
@@ -241,17 +247,22 @@ def _pairwise(U: np.ndarray, P: np.ndarray, metric: str, stats: LeafStats | None
         raise AssertionError(metric)  # prototype_distances validated the name
 
 
-def prototype_distances(
-    U: np.ndarray, P: np.ndarray, metric: str, stats: LeafStats | None = None
-) -> np.ndarray:
-    """Distances (n, k) from every object in ``U`` to every prototype in ``P``, in chunks."""
+def _check_metric(metric: str, whiten: np.ndarray | None) -> None:
+    """Refuse an unknown metric, and Mahalanobis without the leaves' whitening."""
     if metric not in METRICS:
         raise ValueError(f"Unknown metric {metric!r}; choose one of {', '.join(METRICS)}.")
-    if metric == "mahalanobis" and (stats is None or stats.whiten is None):
+    if metric == "mahalanobis" and whiten is None:
         raise ValueError(
             "The Mahalanobis metric needs leaf covariances, which this model did not keep. "
             "Refit with metric='mahalanobis' or keep_covariance=True."
         )
+
+
+def prototype_distances(
+    U: np.ndarray, P: np.ndarray, metric: str, stats: LeafStats | None = None
+) -> np.ndarray:
+    """Distances (n, k) from every object in ``U`` to every prototype in ``P``, in chunks."""
+    _check_metric(metric, None if stats is None else stats.whiten)
     n, d = U.shape
     k = len(P)
     rows = max(1, _CHUNK_ELEMENTS // max(k, d, 1))
@@ -273,10 +284,8 @@ def _paired_block(U: np.ndarray, R: np.ndarray, metric: str, sigma: np.ndarray |
         diff = diff @ whiten
     if metric in ("l2", "wl2", "mahalanobis"):
         return np.sqrt(_row_squares(diff))
-    if metric in ("l4", "wl4"):  # scaled by the largest term, so no fourth power overflows
-        scale = np.abs(diff).max(axis=1)
-        diff /= np.where(scale > 0, scale, 1.0)[:, None]
-        return scale * np.sqrt(np.sqrt(_row_squares(np.square(diff))))
+    if metric in ("l4", "wl4"):
+        return _scaled_fourth_norms(diff)
     if metric == "l1":
         return np.abs(diff).sum(axis=1)
     if metric == "chebyshev":
@@ -305,17 +314,11 @@ def paired_distances(U: np.ndarray, R: np.ndarray, metric: str, sigma: np.ndarra
     reconstruction, in the residual space), in row chunks. ``sigma`` (d,) weighs wl2 / wl4
     and ``whiten`` (d, d) is the Mahalanobis whitening, both of the leaf that reconstructed
     the objects."""
-    if metric not in METRICS:
-        raise ValueError(f"Unknown metric {metric!r}; choose one of {', '.join(METRICS)}.")
+    _check_metric(metric, whiten)
     if U.shape != R.shape:
         raise ValueError(f"objects {U.shape} and reconstructions {R.shape} differ in shape")
     if metric in ("wl2", "wl4") and sigma is None:
         raise ValueError(f"The {metric!r} metric needs the leaf's spread (sigma).")
-    if metric == "mahalanobis" and whiten is None:
-        raise ValueError(
-            "The Mahalanobis metric needs leaf covariances, which this model did not keep. "
-            "Refit with metric='mahalanobis' or keep_covariance=True."
-        )
     n, d = U.shape
     rows = max(1, _CHUNK_ELEMENTS // max(d, 1))
     out = np.empty(n)
