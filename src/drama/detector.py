@@ -149,9 +149,7 @@ class AnomalyDetector(BaseEstimator):
             if kept is not None and y is not None and len(y) == len(kept):
                 y = np.asarray(y)[kept]
             self._fit(X, y)
-            self.__dict__.pop("fill_values_", None)
-            if medians is not None:
-                self.fill_values_ = medians
+            self.fill_values_ = medians
             self.kept_rows_ = np.ones(len(arr), dtype=bool) if kept is None else kept
             self._remember_params()
         except BaseException:
@@ -188,14 +186,13 @@ class AnomalyDetector(BaseEstimator):
         return scores
 
     def _missing_state(self) -> dict[str, np.ndarray]:
-        """The training medians (when kept), saved so that a loaded model imputes as the
-        fitted one."""
+        """The training medians (absent only in a model loaded from an older file), saved so
+        that a loaded model imputes as the fitted one."""
         medians = self.__dict__.get("fill_values_")
         return {} if medians is None else {"missing/medians": np.asarray(medians, np.float64)}
 
     def _restore_missing(self, arrays: Mapping[str, np.ndarray], n_features: int) -> None:
-        """Read back :meth:`_missing_state` (absent when fitted with ``missing="error"``
-        and from files of older releases)."""
+        """Read back :meth:`_missing_state` (absent from files of older releases)."""
         medians = arrays.get("missing/medians")
         if medians is None:
             return

@@ -86,9 +86,8 @@ class Drama(AnomalyDetector):
         What to do with NaN and infinite values (see :mod:`drama.missing`): refuse them
         (naming the column, the first row and the number of rows), fill them with each
         feature's training median (``fill_values_``, saved with the model), or leave those
-        rows out (not fitted on; scored NaN, predicted -1). May change after fit, to
-        ``"impute"`` only if fitted with ``"impute"`` or ``"drop"`` (which keep the
-        medians).
+        rows out (not fitted on; scored NaN, predicted -1). May change after fit: every
+        fit keeps the medians.
 
     Attributes
     ----------
@@ -98,8 +97,9 @@ class Drama(AnomalyDetector):
     scaler_ : Scaler
     n_features_in_ : int
     fill_values_ : ndarray (n_features,)
-        Each feature's median over its finite training values; ``missing="impute"`` fills
-        with them. Only when fitted with ``missing="impute"`` or ``"drop"``.
+        Each feature's median over its finite training values (from at most
+        ``drama.missing.MEDIAN_ROWS`` evenly spaced objects); ``missing="impute"`` fills
+        with them.
     kept_rows_ : ndarray of bool (n,)
         The training rows fitted on (all but those ``missing="drop"`` left out); not saved.
 

@@ -351,8 +351,9 @@ class DramaSearch(AnomalyDetector):
         The training DataFrame's columns (only when fitted on one); new DataFrames must
         have the same columns in the same order.
     fill_values_ : ndarray (n_features,)
-        Each feature's median over its finite training values (``missing="impute"``); only
-        when fitted with ``missing="impute"`` or ``"drop"``.
+        Each feature's median over its finite training values (from at most
+        ``drama.missing.MEDIAN_ROWS`` evenly spaced objects); ``missing="impute"`` fills
+        with them.
     kept_rows_ : ndarray of bool (n,)
         The training rows fitted on (all but those ``missing="drop"`` left out); not saved.
 
