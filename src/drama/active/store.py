@@ -23,7 +23,7 @@ import sqlite3
 import time
 import uuid
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -305,8 +305,7 @@ class ActiveStore:
     def _shares_ids(self, conn: sqlite3.Connection, meta: dict[str, str]) -> bool:
         """Whether the given ids overlap the store's (its recorded ids, or, in a store that
         did not record them, its labelled ids): a new version of the same catalogue."""
-        before = (set(json.loads(meta["ids"])) if "ids" in meta else
-                  {r[0] for r in conn.execute("SELECT DISTINCT object_id FROM labels")})
+        before = set(json.loads(meta["ids"])) if "ids" in meta else _labelled_ids(conn)
         return not before.isdisjoint(self._ids)
 
     def _adopt(self, conn: sqlite3.Connection, fingerprint: str) -> None:
@@ -315,7 +314,7 @@ class ActiveStore:
         conn.execute("BEGIN IMMEDIATE")
         try:
             meta = self._meta(conn)
-            labelled = {r[0] for r in conn.execute("SELECT DISTINCT object_id FROM labels")}
+            labelled = _labelled_ids(conn)
             vanished = sorted(labelled - self._ids)
             self.adoption = {
                 "matched": len(labelled & self._ids),
@@ -462,11 +461,8 @@ class ActiveStore:
 
     def current(self) -> dict[str, tuple[str, str | None, int]]:
         """The latest label of each object: id -> (label, cls, seq); relabelling overrides."""
-        latest: dict[str, tuple[str, str | None, int]] = {}
-        for seq, oid, label, cls, _ in self.history():
-            latest.pop(oid, None)  # re-insert so that dict order follows the latest label
-            latest[oid] = (label, cls, seq)
-        return latest
+        return _latest_by_id((oid, label, cls, seq)
+                             for seq, oid, label, cls, _ in self.history())
 
     def meta(self) -> dict[str, str]:
         with self._sqlite_errors("read the store's description"):
@@ -492,6 +488,21 @@ def _ranking_version(config_json: str | None) -> Any:
         return json.loads(config_json or "").get("ranking_version")
     except (ValueError, AttributeError):
         return None
+
+
+def _labelled_ids(conn: sqlite3.Connection) -> set[str]:
+    """Every object id the store holds a label for."""
+    return {r[0] for r in conn.execute("SELECT DISTINCT object_id FROM labels")}
+
+
+def _latest_by_id(rows: Iterable[Sequence[Any]]) -> dict[str, Any]:
+    """``(id, *rest)`` rows, oldest first, as id -> the rest of its latest row: relabelling
+    overrides, and the order is that of each object's latest label."""
+    latest: dict[str, Any] = {}
+    for oid, *rest in rows:
+        latest.pop(oid, None)  # re-insert so that dict order follows the latest label
+        latest[oid] = tuple(rest)
+    return latest
 
 
 def describe_adoption(adoption: dict[str, int | None]) -> str:
@@ -529,14 +540,10 @@ def export_labels(path: str | os.PathLike[str]) -> list[tuple[str, str, str | No
     except sqlite3.Error as exc:
         raise StoreError(f"Cannot open the label store {path!r}: {exc}.") from None
     try:
-        meta = dict(conn.execute("SELECT key, value FROM drama_meta").fetchall())
-        if meta.get("format") != FORMAT:
+        if ActiveStore._meta(conn).get("format") != FORMAT:
             raise StoreError(f"{path!r} is not a DRAMA label store.")
-        rows = conn.execute("SELECT object_id, label, cls, created FROM labels ORDER BY seq")
-        latest: dict[str, tuple[str, str | None, float]] = {}
-        for oid, label, cls, created in rows:
-            latest.pop(oid, None)
-            latest[oid] = (label, cls, created)
+        latest = _latest_by_id(conn.execute(
+            "SELECT object_id, label, cls, created FROM labels ORDER BY seq"))
     except sqlite3.Error as exc:
         raise StoreError(f"{path!r} is not a readable DRAMA label store ({exc}).") from None
     finally:
