@@ -156,6 +156,17 @@ def _patterns(values: list[str] | None) -> list[str] | None:
     return [p.strip() for value in values for p in value.split(",") if p.strip()]
 
 
+def print_roles(roles: ColumnRoles, source: str) -> None:
+    """Each column's role, on stderr, before anything is fitted."""
+    err = err_console()
+    err.print(f"Column roles in {escape(source)}:")
+    for line in roles.lines():
+        err.print(escape(line), highlight=False)
+    if roles.text:
+        err.print(f"Text column(s) {escape(', '.join(roles.text))} are carried through, not "
+                  "used as features.")
+
+
 def read_input(
     path: Path, id_column: str | None, label_column: str | None,
     features: list[str] | None = None, exclude: list[str] | None = None,
@@ -174,13 +185,7 @@ def read_input(
     for warning in caught:  # one readable line each, not Python's file:line form
         err_console().print(f"[yellow]Warning:[/yellow] {escape(str(warning.message))}")
     roles = catalogue.roles
-    err = err_console()
-    err.print(f"Column roles in {escape(path.name)}:")
-    for line in roles.lines():
-        err.print(escape(line), highlight=False)
-    if roles.text:
-        err.print(f"Text column(s) {escape(', '.join(roles.text))} are carried through, not "
-                  "used as features.")
+    print_roles(roles, path.name)
     id_name = roles.id or "row"
     if id_name in OUTPUT_COLUMNS:
         raise UserError(

@@ -25,6 +25,7 @@ def stream_scores(det: Any, source: Path, output: Path, memory: str, id_column: 
                   exclude: list[str] | None) -> tuple[int, dict[str, Any]]:
     """Score ``source`` into ``output`` in batches within ``memory``; returns the number of
     objects and what the run record keeps about the roles."""
+    from drama.cli.commands import print_roles
     from drama.datasets.columns import assign_roles, match_model_features
     from drama.streaming import first_rows, parse_memory, score_table
 
@@ -36,10 +37,8 @@ def stream_scores(det: Any, source: Path, output: Path, memory: str, id_column: 
     sample = first_rows(source)
     roles = assign_roles(sample, source.name, id_column, label_column, features, exclude)
     match_model_features(sample, roles, fitted, source.name)  # names what is missing
+    print_roles(roles, source.name)
     err = err_console()
-    err.print(f"Column roles in {escape(source.name)}:")
-    for line in roles.lines():
-        err.print(escape(line), highlight=False)
     carry = [c for c in (*roles.carried, roles.label) if c is not None]
     start = time.perf_counter()
     with Progress(*Progress.get_default_columns(),
