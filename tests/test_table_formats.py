@@ -37,6 +37,11 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
     name = path.name
     if name.endswith((".csv", ".csv.gz")):
         frame.to_csv(path, index=False)  # pandas compresses .gz by the name
+    elif name.endswith((".vot.gz", ".ecsv.gz")):  # as gzip would compress the plain file
+        plain = path.with_name(path.name[:-3])
+        _write(frame, plain)
+        path.write_bytes(gzip.compress(plain.read_bytes()))
+        plain.unlink()
     elif name.endswith(".parquet"):
         frame.to_parquet(path, index=False)
     elif name.endswith((".vot", ".votable", ".xml")):
@@ -50,7 +55,7 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
 
 
 TABLE_NAMES = ["t.csv.gz", "t.parquet", "t.fits", "t.fits.gz", "t.fit", "t.fts.gz", "t.vot",
-               "t.votable", "t.xml", "t.ecsv", "t.h5", "t.hdf5"]
+               "t.votable", "t.xml", "t.ecsv", "t.h5", "t.hdf5", "t.vot.gz", "t.ecsv.gz"]
 
 
 @pytest.mark.parametrize("name", TABLE_NAMES)

@@ -334,7 +334,8 @@ def _print_top(
 InputArg = Annotated[
     Path,
     typer.Argument(help="Table to read: .csv (.csv.gz), .parquet/.pq, FITS (.fits, .fits.gz), "
-                   "VOTable (.vot, .xml), .ecsv or HDF5 (.h5).", show_default=False),
+                   "VOTable (.vot, .xml, also .gz), .ecsv (.ecsv.gz) or HDF5 (.h5).",
+                   show_default=False),
 ]
 HduOpt = Annotated[
     str | None,

@@ -19,6 +19,7 @@ unless ``hdu`` names another (an index or a name). HDF5 tables are read with h5p
 
 from __future__ import annotations
 
+import gzip
 import os
 import warnings
 from pathlib import Path
@@ -152,7 +153,8 @@ def _read_votable(path: Path, hdu: int | str | None) -> Any:
     """The chosen ``TABLE`` of a VOTable: by index, or by its ``ID`` or ``name``."""
     from astropy.io.votable import parse
 
-    with open(path, "rb") as handle:  # an .xml file that is not a VOTable: say so at once
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as handle:  # an .xml file that is not a VOTable: say so at once
         head = handle.read(_VOTABLE_SNIFF)
     if b"<votable" not in head.lower():
         raise ValueError("it is not a VOTable (no <VOTABLE> element near its start)")

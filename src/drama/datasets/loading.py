@@ -210,7 +210,8 @@ def load(
         ``.mat`` (MATLAB v5 or v7.3), ``.npz`` (arrays ``X``, ``y``), ``.npy`` (X only)
         file, or a table: ``.csv`` / ``.csv.gz``, ``.parquet`` / ``.pq``, FITS
         (``.fits``, ``.fit``, ``.fts``, each also ``.gz``), VOTable (``.vot``,
-        ``.votable``, ``.xml``), ``.ecsv``, HDF5 (``.h5``, ``.hdf5``).
+        ``.votable``, ``.xml``, each also ``.gz``), ``.ecsv`` / ``.ecsv.gz``, HDF5
+        (``.h5``, ``.hdf5``).
     data_dir
         Folder(s) searched before ``$DRAMA_DATA`` and the user cache.
     label_column

@@ -61,7 +61,11 @@ FORMATS: dict[str, str] = {
     ".vot": "votable",
     ".votable": "votable",
     ".xml": "votable",
+    ".vot.gz": "votable",
+    ".votable.gz": "votable",
+    ".xml.gz": "votable",
     ".ecsv": "ecsv",
+    ".ecsv.gz": "ecsv",
     ".h5": "hdf5",
     ".hdf5": "hdf5",
 }
