@@ -244,17 +244,21 @@ def test_features_check_their_input_like_the_grid() -> None:
 
 
 def test_load_by_name_resolves_the_crts_folder(tmp_path, monkeypatch) -> None:
-    from drama.datasets import load
+    from drama.datasets import available, load
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("DRAMA_DATA", raising=False)
     with pytest.raises(FileNotFoundError, match="lightcurves/crts"):
         load("crts-grid", data_dir=tmp_path)
+    assert "crts" not in {i.name for i in available(data_dir=tmp_path)}
     folder = tmp_path / "lightcurves" / "crts"
     folder.mkdir(parents=True)
     _write_crts(folder, {"TranID1": 8, "TranID2": 9, "TranID3": 7, "TranID4": 6},
                 labels={"TranID1": "SN", "TranID2": "Mira", "TranID3": "SN/CV",
                         "TranID4": "AGN?"})
+    listed = {i.name: (i.path, i.format, i.source) for i in available(data_dir=tmp_path)}
+    assert listed["crts"] == (folder, "light-curve features", "collection")
+    assert listed["crts-grid"] == (folder, "light-curve grid", "collection")
     X, y = load("crts-grid", data_dir=tmp_path)  # TranID3's class is ambiguous: left out
     assert X.shape == (3, 64, 2) and list(y) == [0, 1, 0]
     monkeypatch.setenv("DRAMA_DATA", str(tmp_path))

@@ -47,12 +47,14 @@ class DatasetInfo:
     name
         What to pass to ``load``.
     path
-        The file, or None for a built-in task.
+        The file, the folder of a collection, or None for a built-in task.
     format
         ``"builtin"``, ``"mat"``, ``"npz"``, ``"npy"``, ``"csv"``, ``"parquet"``,
-        ``"fits"``, ``"votable"``, ``"ecsv"`` or ``"hdf5"``.
+        ``"fits"``, ``"votable"``, ``"ecsv"``, ``"hdf5"``, or for a collection its
+        representation (``"light-curve features"``, ``"light-curve grid"``).
     source
-        ``"builtin"`` or ``"file"``.
+        ``"builtin"``, ``"file"`` or ``"collection"`` (a task made from a folder of files,
+        such as ``"crts"``).
     """
 
     name: str
@@ -382,13 +384,20 @@ def load_table(
 
 
 def available(data_dir: DataDirArg = None) -> list[DatasetInfo]:
-    """List the built-in tasks and every loadable file in the data folders.
+    """List the built-in tasks, the collections found (the CRTS light curves as ``"crts"``
+    and ``"crts-grid"``) and every loadable file in the data folders.
 
     Files are not opened (that could take long); a listed file may still turn out to
     be corrupt. When a name occurs in several folders, the first one listed is the one
     :func:`load` uses.
     """
+    from .lightcurves import CRTS_CURVES
+
     found = [DatasetInfo(name, None, "builtin", "builtin") for name in sorted(BUILTINS)]
+    crts = data_subfolder("lightcurves", "crts", data_dir=data_dir)
+    if crts is not None and _is_file(crts / CRTS_CURVES):
+        found.extend(DatasetInfo(name, crts, f"light-curve {representation}", "collection")
+                     for name, representation in COLLECTIONS.items())
     for folder in data_dirs(data_dir):
         files = [
             entry
