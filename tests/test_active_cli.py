@@ -205,3 +205,84 @@ def test_space_reaches_the_session_and_its_store(app, table, tmp_path):
                                        "residual"], input="q\n")
     assert refused.exit_code == 2
     assert "residual space needs a reducer other than 'none'" in " ".join(refused.output.split())
+
+
+def _first_candidate_features(output: str) -> set[str]:
+    """The feature names in the first 'most deviating features' table of the output."""
+    block = output.split("most deviating features", 1)[1].split("[i]nteresting", 1)[0]
+    return {cell.strip() for line in block.splitlines() if line.count("│") >= 2
+            for cell in [line.split("│")[1]] if cell.strip()} - {"feature"}
+
+
+def test_features_and_exclude_choose_the_columns_the_session_learns_from(app, table, tmp_path):
+    only = CliRunner().invoke(app, ["active", str(table), "--store", str(tmp_path / "a.db"),
+                                    *FAST, "--features", "flux,size"], input="q\n")
+    assert only.exit_code == 0, only.output
+    assert _first_candidate_features(only.output) == {"flux", "size"}
+    left = CliRunner().invoke(app, ["active", str(table), "--store", str(tmp_path / "b.db"),
+                                    *FAST, "--exclude", "col*"], input="q\n")
+    assert left.exit_code == 0, left.output
+    assert _first_candidate_features(left.output) == {"flux", "size", "ellipticity"}
+    npy = tmp_path / "x.npy"
+    np.save(npy, np.ones((5, 3)))
+    refused = CliRunner().invoke(app, ["active", str(npy), "--store", str(tmp_path / "c.db"),
+                                       "--exclude", "a"])
+    assert refused.exit_code == 2 and "--exclude applies to tables only" in refused.output
+
+
+def test_missing_values_are_refused_filled_or_left_out_as_asked(app, table, tmp_path):
+    frame = pd.read_csv(table)
+    frame.loc[5, "colour"] = np.nan
+    frame.loc[150, "flux"] = np.inf  # the first shifted object: it would top the ranking
+    gappy = tmp_path / "gappy.csv"
+    frame.to_csv(gappy, index=False)
+    base = ["active", str(gappy), *FAST]
+    refused = CliRunner().invoke(app, [*base, "--store", str(tmp_path / "e.db")])
+    flat = " ".join(refused.output.split())
+    assert refused.exit_code == 2, refused.output
+    assert "2 of 156 rows" in flat and "gal5" in flat and "'colour' 1" in flat
+    filled = CliRunner().invoke(app, [*base, "--store", str(tmp_path / "i.db"), "--missing",
+                                      "impute", "-o", str(tmp_path / "i.csv")], input="q\n")
+    assert filled.exit_code == 0, filled.output
+    assert "2 missing value(s) in 2 object(s) were filled" in " ".join(filled.output.split())
+    assert len(pd.read_csv(tmp_path / "i.csv")) == 156
+    dropped = CliRunner().invoke(app, [*base, "--store", str(tmp_path / "d.db"), "--missing",
+                                       "drop", "-o", str(tmp_path / "d.csv")], input="q\n")
+    assert dropped.exit_code == 0, dropped.output
+    flat = " ".join(dropped.output.split())
+    assert "2 object(s) with missing values were left out (--missing drop), e.g. id gal5" in flat
+    ranked = pd.read_csv(tmp_path / "d.csv")
+    assert len(ranked) == 154 and not {"gal5", "gal150"} & set(ranked["id"])
+
+
+def test_light_curves_are_labelled_one_object_at_a_time(app, tmp_path):
+    rng = np.random.default_rng(4)
+    rows = []
+    for k in range(40):
+        t = np.sort(rng.uniform(0, 300, 20))
+        m = 18 + rng.normal(0, 0.05, 20)
+        if k == 7:
+            m[(t > 100) & (t < 160)] -= 2.0  # an outburst
+        rows += [{"oid": f"lc{k}", "MJD": a, "Mag": b, "Magerr": 0.05}
+                 for a, b in zip(t, m, strict=True)]
+    data = tmp_path / "lc.csv"
+    pd.DataFrame(rows).sample(frac=1.0, random_state=0).to_csv(data, index=False)
+    curves = ["--light-curves", "--id-column", "oid", "--time", "MJD", "--mag", "Mag",
+              "--err", "Magerr"]
+    plots = tmp_path / "plots"
+    grid = CliRunner().invoke(app, ["active", str(data), "--store", str(tmp_path / "g.db"),
+                                    *FAST, *curves, "--representation", "grid", "--plot-dir",
+                                    str(plots), "-o", str(tmp_path / "g.csv")], input="i\nq\n")
+    assert grid.exit_code == 0, grid.output
+    assert "id lc7" in grid.output.split("candidate 1:", 1)[1].split("\n", 1)[0]
+    assert len(list(plots.glob("candidate_*.png"))) == 2
+    assert sorted(pd.read_csv(tmp_path / "g.csv")["id"]) == sorted(f"lc{k}" for k in range(40))
+    pytest.importorskip("light_curve", reason="the features representation needs the "
+                        "light-curve package: pip install 'drama-anomaly[lightcurves]'")
+    features = CliRunner().invoke(app, ["active", str(data), "--store", str(tmp_path / "f.db"),
+                                        *FAST, *curves], input="q\n")
+    assert features.exit_code == 0, features.output
+    assert "amplitude" in " ".join(features.output.split("most deviating features")[1].split())
+    stray = CliRunner().invoke(app, ["active", str(data), "--store", str(tmp_path / "s.db"),
+                                     "--time", "MJD"])
+    assert stray.exit_code == 2 and "add --light-curves" in stray.output

@@ -25,6 +25,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from drama.active.store import describe_adoption
+from drama.cli.commands import ExcludeOpt, FeaturesOpt, MissingOpt, read_input
 from drama.cli.common import (
     INPUT_SUFFIXES,
     check_table_output,
@@ -32,6 +33,19 @@ from drama.cli.common import (
     user_errors,
     write_table,
 )
+from drama.cli.lightcurves import (
+    BandOpt,
+    CurveOptions,
+    ErrOpt,
+    LightCurvesOpt,
+    MagOpt,
+    MinPointsOpt,
+    RepresentationOpt,
+    TimeOpt,
+    curve_options,
+    read_light_curves,
+)
+from drama.missing import apply_missing, check_missing, training_medians
 
 if TYPE_CHECKING:  # pragma: no cover
     from drama.active import ActiveSession, Candidate
@@ -41,22 +55,33 @@ __all__ = ["active", "register"]
 ANSWERS = {"i": "interesting", "b": "boring", "s": "skip", "u": "undo", "q": "quit"}
 
 
-def load_objects(path: Path, id_column: str | None, hdu: int | str | None = None
+def load_objects(path: Path, id_column: str | None, hdu: int | str | None = None, *,
+                 features: list[str] | None = None, exclude: list[str] | None = None,
+                 curves: CurveOptions | None = None,
                  ) -> tuple[Any, list[str] | None, str, Any]:
     """Objects, ids, their kind ("table", "curve" or "image") and, for a table, the columns
-    carried through (sky positions, names; a DataFrame, else None) from a data file."""
-    from drama.cli.commands import read_input
+    carried through (sky positions, names; a DataFrame, else None) from a data file:
+    a table split by column roles as `drama score` splits it (``features``, ``exclude``),
+    or a long-format light-curve table made into one row (``curves.representation``
+    "features") or one grid ("grid") per object."""
     from drama.datasets import load
     from drama.datasets.readers import format_suffix
 
     if not path.exists():
         raise ValueError(f"Data file {str(path)!r} does not exist; check the path.")
+    if curves is not None:
+        if features or exclude:
+            raise ValueError("--features and --exclude choose catalogue columns; with "
+                             "--light-curves the features are computed from the curves.")
+        X, ids, _, _ = read_light_curves(path, None, curves)
+        return X, [str(i) for i in ids], "table" if X.ndim == 2 else "curve", None
     if format_suffix(path) in INPUT_SUFFIXES:  # the roles as `drama score` decides them
-        catalogue, _ = read_input(path, id_column, None, hdu=hdu)
+        catalogue, _ = read_input(path, id_column, None, features, exclude, hdu)
         ids = catalogue.ids
         return (catalogue.features, None if ids is None else [str(i) for i in ids], "table",
                 catalogue.carried)
-    for option, value in (("--id-column", id_column), ("--hdu", hdu)):
+    for option, value in (("--id-column", id_column), ("--hdu", hdu), ("--features", features),
+                          ("--exclude", exclude)):
         if value is not None:
             raise ValueError(f"{option} applies to tables only, not to {path.name}.")
     X, _ = load(path)
@@ -65,6 +90,28 @@ def load_objects(path: Path, id_column: str | None, hdu: int | str | None = None
     if X.ndim >= 3:
         return X, None, "image", None
     return X, None, "curve" if X.shape[1] > 50 else "table", None
+
+
+def handle_missing(X: Any, ids: list[str] | None, missing: str
+                   ) -> tuple[Any, list[str] | None, str]:
+    """The objects and ids with their NaN and infinite values handled as ``--missing``
+    says (as `drama score` does: refuse naming the column and object, fill with the
+    medians, or leave the objects out), and a sentence on what was done ("" if nothing)."""
+    arr = np.asarray(X, dtype=np.float64)
+    medians = training_medians(arr) if missing == "impute" else None
+    handled, kept = apply_missing(X, arr, missing, medians, at_fit=True)
+    if handled is X:
+        return X, ids, ""
+    if kept is None:
+        bad = ~np.isfinite(arr.reshape(len(arr), -1))
+        return handled, ids, (f"{int(bad.sum())} missing value(s) in "
+                              f"{int(bad.any(axis=1).sum())} object(s) were filled with the "
+                              "medians (--missing impute).")
+    names = [str(i) for i in range(len(arr))] if ids is None else ids
+    dropped = [names[i] for i in np.flatnonzero(~kept)]
+    return handled, [names[i] for i in np.flatnonzero(kept)], (
+        f"{len(dropped)} object(s) with missing values were left out (--missing drop), "
+        f"e.g. id {dropped[0]}.")
 
 
 def _interesting(labels: Any) -> int:
@@ -200,6 +247,16 @@ def active(
         "--seed", "--random-state", min=0, help="Seed; keep it to resume a store.")] = 0,
     steal_lock: Annotated[bool, typer.Option(
         help="Open the store even if another live process holds it.")] = False,
+    features: FeaturesOpt = None,
+    exclude: ExcludeOpt = None,
+    missing: MissingOpt = "error",
+    light_curves: LightCurvesOpt = False,
+    time: TimeOpt = None,
+    mag: MagOpt = None,
+    err: ErrOpt = None,
+    band: BandOpt = None,
+    representation: RepresentationOpt = None,
+    min_points: MinPointsOpt = None,
 ) -> None:
     """Label candidates interactively; the ranking learns what you find interesting.
 
@@ -210,7 +267,7 @@ def active(
     from drama.reducers.neural import NEURAL_NAMES
 
     console = Console(soft_wrap=True)
-    err = Console(stderr=True, soft_wrap=True)
+    stderr = Console(stderr=True, soft_wrap=True)
     with user_errors():
         if export is not None:
             check_table_output(export, data, "--export")
@@ -230,14 +287,21 @@ def active(
             option = "--plot-dir" if plot_dir is not None else "the plot folder next to the store"
             raise ValueError(f"{option} {str(plots)!r} is a file, not a folder; pass "
                              "--plot-dir with a folder name.")
-        X, ids, kind, _ = load_objects(data, id_column, parse_hdu(hdu))
+        check_missing(missing)
+        curves = curve_options(light_curves, time, mag, err, band, representation,
+                               min_points, id_column)
+        X, ids, kind, _ = load_objects(data, id_column, parse_hdu(hdu), features=features,
+                                       exclude=exclude, curves=curves)
+        X, ids, done_missing = handle_missing(X, ids, missing)
+        if done_missing:
+            stderr.print(escape(done_missing))
         reducers = tuple(reducer or ("none", "pca"))
         neural = bool(set(reducers) & NEURAL_NAMES)
         # a neural reducer draws its own training bar; two live displays cannot share a
         # terminal, so the spinner is only for the others
         if neural:
-            err.print("Fitting DRAMA configurations...")
-        with nullcontext() if neural else err.status("Fitting DRAMA configurations..."), \
+            stderr.print("Fitting DRAMA configurations...")
+        with nullcontext() if neural else stderr.status("Fitting DRAMA configurations..."), \
                 warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # the adoption is printed below
             session = ActiveSession(
@@ -247,7 +311,7 @@ def active(
                 random_state=seed, steal_lock=steal_lock, progress=neural,
             )
         if session.adoption is not None:
-            err.print(f"[yellow]{escape(describe_adoption(session.adoption))}[/yellow]")
+            stderr.print(f"[yellow]{escape(describe_adoption(session.adoption))}[/yellow]")
     # Every store fault (read-only, damaged, taken over, full disk) is one red line.
     with user_errors(), session:
         known = session.labels()
