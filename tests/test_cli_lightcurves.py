@@ -3,6 +3,8 @@ warning for a long-format table given without it."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -57,6 +59,10 @@ def test_grid_scores_one_row_per_object_in_first_appearance_order(tmp_path) -> N
     expected = [o for o in dict.fromkeys(frame.oid) if o != "few"]
     assert list(scores.oid) == expected
     assert scores.set_index("oid")["rank"]["burst"] == 1  # the outburst stands out
+    record = json.loads((tmp_path / "scores.csv.json").read_text())
+    assert record["light_curves"] == {"id": "oid", "time": "MJD", "mag": "Mag", "err": "Magerr",
+                                      "band": "FILTER", "representation": "grid",
+                                      "min_points": 5}
 
 
 def test_features_through_score_and_a_saved_model(tmp_path) -> None:

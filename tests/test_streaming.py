@@ -114,7 +114,7 @@ def test_batch_rows_follow_the_budget_not_the_data():
     assert batch_rows(2**20, 100) * 100 * 64 <= 2**20
 
 
-def test_cli_memory_streams_a_catalogue_with_a_saved_model(tmp_path):
+def test_cli_memory_streams_a_catalogue_with_a_saved_model(tmp_path, monkeypatch):
     from typer.testing import CliRunner
 
     from drama import load_detector
@@ -134,6 +134,11 @@ def test_cli_memory_streams_a_catalogue_with_a_saved_model(tmp_path):
                                  "--metric", "l2", "--levels", "2"])
     assert fitted.exit_code == 0, fitted.output
     out = tmp_path / "scores.parquet"
+
+    def whole_table(*args: object) -> None:
+        raise AssertionError("--memory read the whole table")
+
+    monkeypatch.setattr("drama.cli.commands._read_objects", whole_table)
     result = runner.invoke(app, ["score", str(big), "--model", str(model), "-o", str(out),
                                  "--memory", "8KB"])
     assert result.exit_code == 0, result.output

@@ -10,6 +10,7 @@ nothing the user can cause ends in a traceback.
 from __future__ import annotations
 
 import warnings
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -545,14 +546,14 @@ def score(
         check_replaceable(sidecar_path(output), "--output's record", "run record",
                           is_run_record, force)
         check_missing(missing)
-        X, ids, y, id_name, carried, roles = _read_objects(
-            input, id_column, label_column, features, exclude, parse_hdu(hdu),
-            curve_options(light_curves, time, mag, err, band, representation, min_points,
-                          id_column))
-        if memory is not None:
+        curves = curve_options(light_curves, time, mag, err, band, representation, min_points,
+                               id_column)
+        if memory is not None:  # before anything reads the whole table
             _stream(input, output, model, device, memory, missing, hdu, labels, light_curves,
                     id_column, label_column, features, exclude)
             return
+        X, ids, y, id_name, carried, roles = _read_objects(
+            input, id_column, label_column, features, exclude, parse_hdu(hdu), curves)
         if model is not None:
             det, threshold = _scoring_model(model, device)
             fitted = getattr(det, "feature_names_in_", None)
@@ -581,6 +582,7 @@ def score(
         write_sidecar(output, about, det, input=str(input),
                       model=None if model is None else str(model),
                       labels=None if labels is None else str(labels),
+                      light_curves=None if curves is None else asdict(curves),
                       n_objects=len(scores), n_flagged=n_flagged,
                       n_dropped=int((~scored).sum()))
 
