@@ -17,7 +17,8 @@ and unlabelled curves are left out: 433 curves).
 Representations: ``features`` (``load_crts(representation="features")``: the light-curve
 package's 17 features; also without the four that say how a source was observed --
 brightness, noise, time span, number of points -- which can carry a selection effect:
-``variability``) and ``grid`` (64 bins of each curve's own time span, channels
+``variability``; and with the five Bazin-fit columns: ``features+bazin``, on the curves
+with at least 6 points) and ``grid`` (64 bins of each curve's own time span, channels
 brightening and error). Methods: DRAMA's label-free search (``DramaSearch``, its
 consensus), DRAMA with the convolutional reducer (``cae1d``, ``n_levels=2``, ``l2``; grid
 only, it needs a sequence) and IsolationForest (on the grid flattened). Scores are AUC, MCC
@@ -69,6 +70,7 @@ def iforest(X: np.ndarray, seed: int) -> np.ndarray:
 METHODS: dict[str, dict[str, Method]] = {
     "features": {"DRAMA search": search, "IsolationForest": iforest},
     "variability": {"DRAMA search": search, "IsolationForest": iforest},
+    "features+bazin": {"DRAMA search": search, "IsolationForest": iforest},
     "grid": {"DRAMA search": search, "DRAMA cae1d": cae1d, "IsolationForest": iforest},
 }
 
@@ -99,18 +101,25 @@ def main() -> None:
                         "lightcurves/crts in the data folders, else shared/data)")
     args = parser.parse_args()
     folder = args.data_dir or shared_folder("lightcurves", "crts")
-    data = {}
-    for representation in ("features", "grid"):
+    data, truth, curves = {}, {}, {}
+    for representation in ("features", "grid", "features+bazin"):
         with warnings.catch_warnings():  # the count of too-short curves, printed below
             warnings.simplefilter("ignore")
             X, labels, _ = load_crts(folder, representation=representation)
         keep, classes, y = crts_rare_classes(labels)
-        data[representation] = X[keep]
+        data[representation], truth[representation] = X[keep], (classes, y)
+        curves[representation] = len(labels)
     variability = [i for i, f in enumerate(FEATURES) if f not in OBSERVATION_FEATURES]
-    data["variability"] = data["features"][:, variability]
-    print(f"CRTS: {len(labels)} curves with >= 5 points at distinct times, {int(keep.sum())} "
+    data["variability"], truth["variability"] = (data["features"][:, variability],
+                                                 truth["features"])
+    classes, y = truth["features"]
+    print(f"CRTS: {curves['features']} curves with >= 5 points at distinct times, {len(y)} "
           f"with a usable class: " + ", ".join(f"{c} {k}" for c, k in
                                                  Counter(classes).most_common()))
+    bazin_y = truth["features+bazin"][1]
+    print(f"features+bazin: {curves['features+bazin']} curves with >= 6 points at distinct "
+          f"times (the Bazin fit has five parameters), {len(bazin_y)} with a usable class, "
+          f"{int(bazin_y.sum())} rare-class anomalies")
     rows0, _ = transient_draw(classes, 0)
     print(f"rare task: {len(y)} objects, {int(y.sum())} anomalies; transient task: "
           f"{len(rows0)} objects, {int(round(TRANSIENT_SHARE * len(rows0)))} anomalies per "
@@ -120,19 +129,20 @@ def main() -> None:
     tops: list[str] = []
     for task in ("rare", "transient"):
         for representation, methods in METHODS.items():
+            classes, y = truth[representation]
             for name, run in methods.items():
                 measured = []
                 for seed in args.seeds:
-                    rows, truth = ((np.arange(len(y)), y) if task == "rare"
-                                   else transient_draw(classes, seed))
+                    rows, answer = ((np.arange(len(y)), y) if task == "rare"
+                                    else transient_draw(classes, seed))
                     start = time.perf_counter()
                     scores = run(data[representation][rows], seed)
                     seconds = time.perf_counter() - start
-                    measured.append((auc_score(truth, scores), mcc_score(truth, scores),
-                                     rws_score(truth, scores), seconds))
+                    measured.append((auc_score(answer, scores), mcc_score(answer, scores),
+                                     rws_score(answer, scores), seconds))
                     if seed == args.seeds[0]:
                         tops.append(f"| {task} | {representation} | {name} | "
-                                    f"{int(truth[ranking(scores)[:20]].sum())} | "
+                                    f"{int(answer[ranking(scores)[:20]].sum())} | "
                                     f"{top_classes(classes[rows], scores)} |")
                 mean, std = np.mean(measured, axis=0), np.std(measured, axis=0)
                 cells = " | ".join(f"{m:.3f} ± {s:.3f}" for m, s in zip(mean[:3], std[:3],

@@ -88,7 +88,9 @@ def test_option_mistakes_are_one_line_errors(tmp_path) -> None:
     cases = [
         (("--time", "MJD"), "add --light-curves"),
         (("--light-curves", "--time", "MJD"), "needs --id-column, --mag"),
-        ((*CURVES, "--representation", "pixels"), "choose features or grid"),
+        ((*CURVES, "--representation", "pixels"), "choose features, features+bazin, grid"),
+        ((*CURVES, "--representation", "features+bazin", "--min-points", "5"),
+         "needs at least 6 points at distinct times"),
         (("--light-curves", "--id-column", "oid", "--time", "MJD", "--mag", "Mag"),
          "needs --err"),
         ((*CURVES[:-1], "mag_err"), "no column(s) ['mag_err']"),

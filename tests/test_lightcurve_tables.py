@@ -110,3 +110,45 @@ def test_a_flat_curve_is_left_out_not_given_nan() -> None:
     with pytest.warns(UserWarning, match="skipped 1 of 2.*undefined.*flat: .*skew"):
         curves = curves_from_table(frame, id="oid", time="mjd", mag="mag", err="magerr")
     assert list(curves.ids) == ["a"] and np.isfinite(curves.X).all()
+
+
+def _bazin_magnitudes(t: np.ndarray, peak: float, rise: float, fall: float) -> np.ndarray:
+    """Magnitudes of a baseline source (flux 1) with a supernova-like flare of peak flux ~4
+    on top: the Bazin function, written out here."""
+    flux = 1.0 + 5.0 * np.exp(-(t - peak) / fall) / (1.0 + np.exp(-(t - peak) / rise))
+    return 18.0 - 2.5 * np.log10(flux)
+
+
+def test_the_bazin_fit_recovers_a_supernova_like_flare() -> None:
+    pytest.importorskip("light_curve", reason=NEEDS_LIGHT_CURVE)
+    from drama.datasets.lightcurve_features import BAZIN_FEATURES, extract
+
+    rng = np.random.default_rng(0)
+    t = np.sort(rng.uniform(0.0, 200.0, 80))
+    m = _bazin_magnitudes(t, peak=60.0, rise=4.0, fall=25.0) + rng.normal(0, 0.01, 80)
+    row = extract(t, m, np.full(80, 0.01), bazin=True)
+    assert len(row) == len(FEATURES) + len(BAZIN_FEATURES)
+    fitted = dict(zip(BAZIN_FEATURES, row[len(FEATURES):], strict=True))
+    # the phase is that of the fit's reference time (the maximum itself comes later, at
+    # peak + rise * log(fall / rise - 1), about 67)
+    assert fitted["bazin_peak_phase"] == pytest.approx((60.0 - t[0]) / (t[-1] - t[0]), abs=0.03)
+    assert 10 ** fitted["bazin_rise_time"] - 1 == pytest.approx(4.0, rel=0.15)
+    assert 10 ** fitted["bazin_fall_time"] - 1 == pytest.approx(25.0, rel=0.15)
+    assert 10 ** fitted["bazin_reduced_chi2"] - 1 < 3.0  # one explosion explains the curve
+    without = extract(t, m, np.full(80, 0.01))
+    np.testing.assert_array_equal(without, row[:len(FEATURES)])
+
+
+def test_features_with_bazin_need_six_points_and_name_their_columns() -> None:
+    pytest.importorskip("light_curve", reason=NEEDS_LIGHT_CURVE)
+    from drama.datasets.lightcurve_features import BAZIN_FEATURES
+
+    frame = long_table({"a": 20, "b": 20, "five": 5})
+    with pytest.warns(UserWarning, match="skipped 1 of 3 light curves with fewer than 6"):
+        curves = curves_from_table(frame, id="oid", time="mjd", mag="mag", err="magerr",
+                                   representation="features+bazin")
+    assert list(curves.ids) == ["a", "b"] or list(curves.ids) == ["b", "a"]
+    assert curves.columns == FEATURES + BAZIN_FEATURES and np.isfinite(curves.X).all()
+    with pytest.raises(ValueError, match="min_points must be an integer >= 6"):
+        curves_from_table(frame, id="oid", time="mjd", mag="mag", err="magerr",
+                          representation="features+bazin", min_points=5)

@@ -46,13 +46,15 @@ BandOpt = Annotated[
                              show_default=False)]
 RepresentationOpt = Annotated[
     str | None, typer.Option("--representation", help="With --light-curves: features (the "
-                             "light-curve package's per-curve features) or grid (64 bins of "
-                             "magnitude and error, for --reducer cae1d).",
+                             "light-curve package's per-curve features), features+bazin "
+                             "(those and a Bazin fit, for supernova-like transients) or grid "
+                             "(64 bins of magnitude and error, for --reducer cae1d).",
                              show_default="features")]
 MinPointsOpt = Annotated[
     int | None, typer.Option("--min-points", min=2, help="With --light-curves: objects with "
                              "fewer observations at distinct times (in any band) are left "
-                             "out, with a warning that names them.", show_default="5")]
+                             "out, with a warning that names them.",
+                             show_default="5; 6 with features+bazin")]
 
 # Column names that hold the time of an observation, compared in lower case.
 TIME_NAMES = ("mjd", "jd", "hjd", "bjd", "time", "t", "date", "epoch", "timestamp",
@@ -76,8 +78,7 @@ def curve_options(light_curves: bool, time: str | None, mag: str | None, err: st
                   band: str | None, representation: str | None, min_points: int | None,
                   id_column: str | None) -> CurveOptions | None:
     """The checked options, or None without ``--light-curves`` (then none may be given)."""
-    from drama.datasets.lightcurve_features import MIN_POINTS
-    from drama.datasets.lightcurves import REPRESENTATIONS
+    from drama.datasets.lightcurves import FEATURE_SETS, REPRESENTATIONS, least_points
 
     given = {"--time": time, "--mag": mag, "--err": err, "--band": band,
              "--representation": representation, "--min-points": min_points}
@@ -94,12 +95,15 @@ def curve_options(light_curves: bool, time: str | None, mag: str | None, err: st
                         "each object, the time and the magnitude of each observation.")
     chosen = representation or "features"
     if chosen not in REPRESENTATIONS:
-        raise UserError(f"--representation {chosen!r}: choose {' or '.join(REPRESENTATIONS)}.")
-    if chosen == "features" and err is None:
-        raise UserError("--representation features needs --err (the magnitude errors); "
+        raise UserError(f"--representation {chosen!r}: choose {', '.join(REPRESENTATIONS)}.")
+    if chosen in FEATURE_SETS and err is None:
+        raise UserError(f"--representation {chosen} needs --err (the magnitude errors); "
                         "without errors use --representation grid.")
+    if min_points is not None and chosen in FEATURE_SETS and min_points < least_points(chosen):
+        raise UserError(f"--min-points {min_points}: --representation {chosen} needs at least "
+                        f"{least_points(chosen)} points at distinct times.")
     return CurveOptions(id_column, time, mag, err, band, chosen,
-                        MIN_POINTS if min_points is None else min_points)
+                        least_points(chosen) if min_points is None else min_points)
 
 
 def _object_labels(frame: pd.DataFrame, id_column: str, label_column: str,

@@ -37,7 +37,14 @@ import numpy as np
 
 from drama._validation import check_integer, check_option
 from drama.datasets.folders import DATA_ENV, data_dirs, data_subfolder
-from drama.datasets.lightcurve_features import ERR_FLOOR, FEATURES, MIN_POINTS, extract
+from drama.datasets.lightcurve_features import (
+    BAZIN_FEATURES,
+    BAZIN_MIN_POINTS,
+    ERR_FLOOR,
+    FEATURES,
+    MIN_POINTS,
+    extract,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - for type hints only
     import pandas as pd
@@ -169,7 +176,15 @@ def crts_folder(folder: str | os.PathLike[str] | None = None) -> Path | None:
     return data_subfolder("lightcurves", "crts")
 
 
-REPRESENTATIONS = ("features", "grid")
+REPRESENTATIONS = ("features", "features+bazin", "grid")
+#: The representations made of per-curve features (they need the magnitude errors).
+FEATURE_SETS = ("features", "features+bazin")
+
+
+def least_points(representation: str) -> int:
+    """The default (and least) ``min_points`` of a features representation: what its
+    features are defined on; the grid takes the features' default."""
+    return BAZIN_MIN_POINTS if representation == "features+bazin" else MIN_POINTS
 
 
 @dataclass(frozen=True)
@@ -244,7 +259,7 @@ def curves_from_table(
     err: str | None = None,
     band: str | None = None,
     representation: str = "features",
-    min_points: int = MIN_POINTS,
+    min_points: int | None = None,
     on_short: str = "skip",
     n_bins: int = 64,
     channels: Sequence[str] = ("mag", "err"),
@@ -263,12 +278,14 @@ def curves_from_table(
         splits each object into one curve per band (features and grid channels per band).
     representation
         ``"features"`` (the ``light-curve`` package's features, see
-        ``drama.datasets.lightcurve_features``) or ``"grid"`` (:func:`curve_to_grid`).
+        ``drama.datasets.lightcurve_features``), ``"features+bazin"`` (those and the five
+        Bazin-fit columns, for supernova-like transients) or ``"grid"``
+        (:func:`curve_to_grid`).
     min_points
         The too-few-points rule: an object needs at least this many observations at
         distinct times in every band, else it is left out (``on_short="skip"``: with a
         warning naming how many and one of them; ``"raise"``: a ValueError). The features
-        need at least ``MIN_POINTS``.
+        need at least ``MIN_POINTS`` (the default), the Bazin fit ``BAZIN_MIN_POINTS``.
     n_bins, channels, time_grid
         The grid's length, channels per band and time axis (see :func:`curve_to_grid`):
         ``"curve"`` spans each object's own first to last observation (all bands on one
@@ -286,12 +303,15 @@ def curves_from_table(
     check_option(representation, REPRESENTATIONS, "representation")
     check_option(on_short, ("skip", "raise"), "on_short")
     check_option(time_grid, ("curve", "survey"), "time_grid")
+    featured = representation in FEATURE_SETS
+    if min_points is None:
+        min_points = least_points(representation)
     check_integer(min_points, "min_points",
-                  minimum=MIN_POINTS if representation == "features" else 2)
+                  minimum=least_points(representation) if featured else 2)
     chosen = _check_channels(channels)
-    if representation == "features" and err is None:
-        raise ValueError("representation='features' needs the magnitude errors (err=...): "
-                         "the chi-square and Stetson K are measured against them.")
+    if featured and err is None:
+        raise ValueError(f"representation={representation!r} needs the magnitude errors "
+                         "(err=...): the chi-square and Stetson K are measured against them.")
     roles = {"time": time, "mag": mag} | ({} if err is None else {"err": err})
     wanted = [id, *roles.values(), *([] if band is None else [band])]
     missing = [c for c in wanted if c not in frame.columns]
@@ -312,7 +332,8 @@ def curves_from_table(
     starts = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
     window = (float(t.min()), float(t.max())) if time_grid == "survey" else None
     prefix = [f"{b}_" if band is not None else "" for b in band_names]
-    names = (FEATURES if representation == "features" else chosen)
+    bazin = representation == "features+bazin"
+    names = (FEATURES + (BAZIN_FEATURES if bazin else ())) if featured else chosen
     columns = tuple(p + name for p in prefix for name in names)
     rows, kept, left_out = [], [], {}
     short, undefined = [], []
@@ -325,8 +346,9 @@ def curves_from_table(
             left_out[uniques[code]] = f"{min(counts)} distinct time(s){where}"
             short.append(code)
             continue
-        if representation == "features":
-            row = np.concatenate([extract(t[p], m[p], errors[p]) for p in per_band])
+        if featured:
+            row = np.concatenate([extract(t[p], m[p], errors[p], bazin=bazin)
+                                  for p in per_band])
             if not np.isfinite(row).all():
                 bad = [columns[i] for i in np.flatnonzero(~np.isfinite(row))]
                 left_out[uniques[code]] = f"undefined features: {', '.join(bad)}"
@@ -369,7 +391,7 @@ def load_crts(
     folder: str | os.PathLike[str] | None = None,
     n_bins: int = 64,
     *,
-    min_points: int = MIN_POINTS,
+    min_points: int | None = None,
     on_short: str = "skip",
     time_grid: str = "curve",
     channels: Sequence[str] = ("mag", "err"),
@@ -402,7 +424,8 @@ def load_crts(
     unlabelled
         Class name given to curves missing from the label file (or when it is absent).
     representation
-        ``"grid"`` (default, for ``cae1d``) or ``"features"`` (``n_bins``, ``time_grid``,
+        ``"grid"`` (default, for ``cae1d``), ``"features"`` or ``"features+bazin"``
+        (see :func:`curves_from_table`; ``n_bins``, ``time_grid``,
         ``channels`` unused; needs the light-curve package).
 
     Returns
@@ -413,7 +436,7 @@ def load_crts(
     """
     import pandas as pd
 
-    check_option(representation, ("grid", "features"), "representation")
+    check_option(representation, REPRESENTATIONS, "representation")
     root = crts_folder(folder)
     if root is None:
         raise FileNotFoundError(
