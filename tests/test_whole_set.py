@@ -65,6 +65,18 @@ def test_new_objects_meet_every_training_object_and_copies_get_the_training_scor
         np.testing.assert_allclose(values, train[name][[4, 17, 30]], rtol=1e-12)
 
 
+def test_a_training_object_after_a_new_one_in_a_batch_is_still_left_out_of_its_neighbours():
+    # "the object itself" is found per row: a batch whose first row equals no prototype
+    # must not shift where the later rows find themselves
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(40, 3))
+    m = members()
+    train = m.fit(X)
+    batch = m.score(np.vstack([X[:1] + 10.0, X[[7, 0]]]))
+    for name, values in batch.items():
+        np.testing.assert_allclose(values[1:], train[name][[7, 0]], rtol=1e-12)
+
+
 def test_duplicates_are_neighbours_at_distance_zero():
     rng = np.random.default_rng(2)
     X = np.vstack([np.repeat(rng.normal(size=(1, 3)), 4, axis=0), rng.normal(size=(30, 3))])
