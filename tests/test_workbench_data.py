@@ -305,3 +305,14 @@ def test_labels_and_scores_export_as_fits(client):
         "run": "table.csv", "what": "scores", "format": "fits"}).content), format="fits")
     assert len(scores) == 60 and list(scores["rank"]) == list(range(1, 61))
     assert str(scores["id"][0]) == "obj2"
+
+
+def test_serve_takes_an_upload_limit():
+    from typer.testing import CliRunner
+
+    from drama.cli import app as drama_app
+
+    result = CliRunner().invoke(drama_app, ["serve", "--help"])
+    assert "--max-upload" in result.output
+    refused = CliRunner().invoke(drama_app, ["serve", ".", "--max-upload", "0"])
+    assert refused.exit_code == 2
