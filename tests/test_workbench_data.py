@@ -262,7 +262,11 @@ def test_a_folder_of_images_is_a_run_with_its_file_names_as_ids(client, workspac
     assert refused.status_code == 400 and "leads out" in refused.json()["detail"]
 
 
-def test_a_long_format_light_curve_table_is_one_object_per_curve(client, workspace):
+@pytest.mark.parametrize("representation", ["grid", "features"])
+def test_a_long_format_light_curve_table_is_one_object_per_curve(client, workspace,
+                                                                 representation):
+    if representation == "features":
+        pytest.importorskip("light_curve", reason="the features need the [lightcurves] extra")
     rng = np.random.default_rng(4)
     rows = []
     for k in range(16):
@@ -274,10 +278,12 @@ def test_a_long_format_light_curve_table_is_one_object_per_curve(client, workspa
     pd.DataFrame(rows).to_csv(workspace / "curves.csv", index=False)
     columns = client.get("/api/columns", params={"path": "curves.csv"}).json()
     assert [c["name"] for c in columns["columns"]] == ["star", "mjd", "mag", "magerr"]
-    curves = {"id": "star", "time": "mjd", "mag": "mag", "err": "magerr"}
+    curves = {"id": "star", "time": "mjd", "mag": "mag", "err": "magerr",
+              "representation": representation}
     run = open_run(client, "curves.csv", options={**FAST, "curves": curves})
-    assert run["kind"] == "table" and run["objects"] == 16
-    assert run["options"]["curves"]["representation"] == "features"
+    assert run["objects"] == 16
+    assert run["kind"] == ("table" if representation == "features" else "curve")
+    assert run["options"]["curves"]["representation"] == representation
     top = client.get("/api/candidates", params={"run": "curves.csv", "limit": 1}).json()
     assert top["items"][0]["id"] == "s3"
     wrong = client.post("/api/runs", json={"path": "table.parquet", "options": {
