@@ -215,8 +215,11 @@ class Run:
                 random_state=self.options.seed, fitted_search=saved)
         if saved is None:
             self.progress.enter("saving")
-            save_fit(self.store_path, key, self.session.search_, path=self.name,
-                     objects=len(self.session.ids), kind=self.kind)
+            try:
+                save_fit(self.store_path, key, self.session.search_, path=self.name,
+                         objects=len(self.session.ids), kind=self.kind)
+            except (OSError, ValueError, TypeError):  # the run is open: it fits next time
+                logging.getLogger(__name__).exception("Saving the fit of %r failed", self.name)
         self.adoption = (None if self.session.adoption is None
                          else describe_adoption(self.session.adoption))
         self.annotations = Annotations(self.store_path.with_suffix(".workbench.db"))
