@@ -393,3 +393,24 @@ def test_progress_asks_only_the_neural_reducers_for_their_training_bars() -> Non
     quiet = ActiveSession(X, reducers=("pca", "ae"), levels=(1,))
     with quiet:
         assert quiet.search_.estimators_["ae"].reducer_options is None
+
+
+def test_a_saved_search_reopens_the_session_without_fitting(data, tmp_path, monkeypatch):
+    from drama import load_detector
+    from drama.persistence import write_detector
+
+    X, _, ids = data
+    with ActiveSession(X, ids=ids, store=tmp_path / "a.db", **FAST) as first:
+        first.label("obj300", "interesting")
+        first.refit()
+        write_detector(first.search_, tmp_path / "search.npz")
+        expected = first.ranking()
+    saved = load_detector(tmp_path / "search.npz")
+    monkeypatch.setattr(DramaSearch, "fit", lambda *a, **k: pytest.fail("fitted again"))
+    with ActiveSession(X, ids=ids, store=tmp_path / "a.db", fitted_search=saved,
+                       **FAST) as again:
+        assert again.ranking().equals(expected)
+    with pytest.raises(ValueError, match=r"other options \(levels\)"):
+        ActiveSession(X, ids=ids, fitted_search=saved, reducers=("none",), levels=(1,))
+    with pytest.raises(ValueError, match="fitted on 324 objects"):
+        ActiveSession(X[:100], fitted_search=saved, **FAST)

@@ -481,7 +481,8 @@ def test_run_options_are_the_terminals_and_a_run_can_be_closed(client, workspace
 
     fast = {"reducers": ["none"], "levels": 2, "seed": 1}
     run = client.post("/api/runs", json={"path": "table.csv", "options": fast}).json()
-    assert run["options"] == fast
+    assert run["options"] == {**fast, "metrics": "all", "spaces": ["input"], "curves": None}
+    fast = run["options"]
     label(client, "obj2", answer="interesting")
     other = client.post("/api/runs", json={"path": "table.csv", "options": {"levels": 3}})
     assert other.status_code == 400 and "close it first" in other.json()["detail"]

@@ -1,7 +1,8 @@
 """End to end: ``drama serve`` in a subprocess, driven in Debian's headless Chromium by
 Selenium with the system chromedriver (never a downloaded one). Label five candidates with
 the keyboard, undo one, re-rank, reload the page and find the labels, export them, open
-an object from the map, look at the results, an image and a curve. With
+an object from the map, look at the results, an image and a curve; on the data page, the
+column roles, the progress bar, the earlier runs and an upload. With
 DRAMA_SCREENSHOTS=1 it saves the pages to docs/figures/workbench-*.png.
 
 Where the browser is missing the test skips, except under CI (the CI variable set), where
@@ -75,11 +76,17 @@ def test_label_undo_refit_reload_and_export_in_a_real_browser(browser, tmp_path)
         browser.get(address)
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#file option")) == 4)
         title = browser.title
-        shot("data")
         Select(browser.find_element(By.ID, "file")).select_by_value("table.csv")
-        browser.find_element(By.ID, "open").click()
+        roles = "#columns tbody tr td:nth-child(2)"  # the data page: each column's role
+        wait.until(lambda d: [c.text for c in d.find_elements(By.CSS_SELECTOR, roles)] == [
+            "id", "feature", "feature", "feature"])
+        assert "<b>colour</b>" in text("columns")  # a column name shown as text
+        shot("data")
+        browser.find_element(By.ID, "start-run").click()
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#candidates tbody tr")) == 40)
         wait.until(lambda d: text("object-id") != "" and settled(d))
+        assert browser.find_element(By.ID, "open-progress").get_attribute("value") == "1"
+        assert not browser.find_element(By.ID, "data-pane").is_displayed()
 
         keys = ["i", "b", "4", "1", "i"]
         labelled: list[str] = []
@@ -161,6 +168,16 @@ def test_label_undo_refit_reload_and_export_in_a_real_browser(browser, tmp_path)
                    and settled(d) and text("run-name") == "curves.npy")
         assert len(browser.find_elements(By.CSS_SELECTOR, "#plot .scatterlayer .trace")) == 2
         shot("curve")
+
+        browser.find_element(By.ID, "data-toggle").click()  # earlier runs, an upload
+        earlier = "#earlier-runs tbody tr td:first-child"
+        wait.until(lambda d: sorted(c.text for c in d.find_elements(By.CSS_SELECTOR, earlier))
+                   == ["curves.npy", "images.npy", "table.csv"])
+        browser.find_element(By.ID, "upload-file").send_keys(str(workspace / "table.csv"))
+        browser.find_element(By.ID, "upload").click()
+        wait.until(lambda d: "Uploaded as uploads/table.csv" in text("status"))
+        assert Select(browser.find_element(By.ID, "file")).first_selected_option.get_attribute(
+            "value") == "uploads/table.csv"
     finally:
         proc.terminate()
         proc.wait()

@@ -8,6 +8,7 @@ reopened from the same store ranks exactly as the one that stopped.
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from collections.abc import Iterable, Sequence
@@ -59,6 +60,26 @@ def _session_search(reducers: Sequence[str], levels: Sequence[int],
                        spaces=list(spaces), relevance_alpha=None, relevance_space="robust", **start,
                        drama_params={"reducer_options": bars} if bars else None,
                        random_state=random_state)
+
+
+def _checked_search(fitted: DramaSearch, wanted: DramaSearch, arr: np.ndarray) -> DramaSearch:
+    """``fitted`` when it is a fitted search with ``wanted``'s options on objects shaped as
+    ``arr``'s, else a ValueError that says what differs."""
+    def plain(params: dict[str, Any]) -> Any:  # tuples and lists alike, as saved in JSON
+        return json.loads(json.dumps(params, default=list, sort_keys=True))
+
+    if not isinstance(fitted, DramaSearch) or not hasattr(fitted, "decision_scores_"):
+        raise ValueError(f"fitted_search must be a fitted DramaSearch; got {type(fitted)!r}.")
+    mine, theirs = plain(wanted.get_params()), plain(fitted.get_params())
+    differ = sorted(k for k in mine.keys() | theirs.keys() if mine.get(k) != theirs.get(k))
+    if differ:
+        raise ValueError(f"fitted_search was fitted with other options ({', '.join(differ)}) "
+                         "than this session's.")
+    n_values = int(np.prod(arr.shape[1:]))
+    if len(fitted.decision_scores_) != len(arr) or fitted.n_features_in_ != n_values:
+        raise ValueError(f"fitted_search was fitted on {len(fitted.decision_scores_)} objects "
+                         f"of {fitted.n_features_in_} values, not {len(arr)} of {n_values}.")
+    return fitted
 
 
 @dataclass(frozen=True)
@@ -122,6 +143,14 @@ class ActiveSession:
     progress : bool
         Show each neural reducer's training bar on the terminal (the command line's
         ``drama active`` does); it changes no result.
+    fitted_search : DramaSearch, optional
+        The search of an earlier session on these same objects with these same options,
+        saved as data (:func:`drama.persistence.write_detector`, read back with
+        :func:`drama.load_detector`): used instead of fitting again, so a session reopens
+        in the time of a refit, with the same ranking. Refused when its options or its
+        number of objects or values differ; that it saw these very objects is the
+        caller's to ensure (the workbench keys the saved search by
+        :func:`drama.active.store.data_fingerprint`).
 
     Examples
     --------
@@ -154,6 +183,7 @@ class ActiveSession:
         random_state: int | None = 0,
         steal_lock: bool = False,
         progress: bool = False,
+        fitted_search: DramaSearch | None = None,
     ) -> None:
         if strategy not in STRATEGIES:
             raise ValueError(
@@ -221,7 +251,8 @@ class ActiveSession:
         if self.adoption is not None:
             warnings.warn(describe_adoption(self.adoption), UserWarning, stacklevel=2)
         try:
-            self.search_ = search.fit(arr)
+            self.search_ = (search.fit(arr) if fitted_search is None
+                            else _checked_search(fitted_search, search, arr))
             self.space = self.search_.space_  # the same data and seed: no second build
             self._learn_features = np.hstack([self.space.coords, self.search_.train_ranks_])
             self.refit()

@@ -19,16 +19,25 @@ from typing import TYPE_CHECKING, Any
 
 from drama.exceptions import StoreError
 
+from .inputs import column_roles
 from .map import BINS, MAX_POINTS
 from .runs import RunOptions, RunRegistry
+from .saved_runs import earlier_runs
+from .uploads import DEFAULT_MAX_UPLOAD_MB, UploadTooLarge, save_upload
 from .workspace import Workspace, WorkspaceError
 
 if TYPE_CHECKING:  # pragma: no cover
     from fastapi import FastAPI, Request, Response
 
-__all__ = ["LOCAL_HOSTS", "create_app"]
+__all__ = ["LOCAL_HOSTS", "UPLOAD_PATH", "create_app"]
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
+#: The one endpoint that takes a multipart/form-data body (a file); every other takes JSON.
+UPLOAD_PATH = "/api/upload"
+# What a multipart body may add to the file it carries (boundaries and part headers).
+_MULTIPART_SLACK = 64 << 10
+_MEDIA_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet",
+                "fits": "application/fits"}
 _PAGE_FILES = {"app.js": "text/javascript", "style.css": "text/css"}
 _SECURITY_HEADERS = {
     # plotly sets inline styles on the elements it draws; scripts only from this server
@@ -48,15 +57,36 @@ def _plotly_js() -> bytes | None:
         return None
 
 
+def _body_refusal(request: Request, max_upload: int) -> tuple[str, int] | None:
+    """Why a request's body is refused (message, status), or None: JSON everywhere but on
+    the upload endpoint, which takes one multipart form no longer than the upload limit
+    allows (when the length is declared; the copy counts the bytes in any case)."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if request.url.path != UPLOAD_PATH:
+        return None if kind == "application/json" else ("Send the body as application/json.",
+                                                         415)
+    if kind != "multipart/form-data":
+        return "Send the upload as multipart/form-data.", 415
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > max_upload + _MULTIPART_SLACK:
+        return (f"The upload is larger than the server's limit of {max_upload / 2**20:.3g} MiB "
+                "(drama serve --max-upload).", 413)
+    return None
+
+
 def create_app(workspace: str | Path, *, host: str = "127.0.0.1",
-               refit_every: int = 1) -> FastAPI:
+               refit_every: int = 1, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB) -> FastAPI:
     """The app serving ``workspace``; ``host`` is where it is bound (its name is accepted in
-    the Host header besides the loopback names; on 0.0.0.0 or :: any name is)."""
-    from fastapi import Body, FastAPI, HTTPException, Query
+    the Host header besides the loopback names; on 0.0.0.0 or :: any name is); an upload
+    may be at most ``max_upload_mb`` MiB."""
+    from fastapi import Body, FastAPI, File, HTTPException, Query, UploadFile
     from fastapi.responses import JSONResponse, Response
     from starlette.middleware.trustedhost import TrustedHostMiddleware
 
     registry = RunRegistry(Workspace(workspace), refit_every=refit_every)
+    if not max_upload_mb > 0:
+        raise ValueError(f"max_upload_mb must be positive; got {max_upload_mb!r}.")
+    max_upload = int(max_upload_mb * 2**20)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -74,9 +104,9 @@ def create_app(workspace: str | Path, *, host: str = "127.0.0.1",
     async def guard(request: Request,
                     call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         if request.method not in ("GET", "HEAD"):
-            kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-            if kind != "application/json":
-                return JSONResponse({"detail": "Send the body as application/json."}, 415)
+            refusal = _body_refusal(request, max_upload)
+            if refusal is not None:
+                return JSONResponse({"detail": refusal[0]}, refusal[1])
             origin = request.headers.get("origin")
             if origin is not None and origin.split("://", 1)[-1] != request.headers.get("host"):
                 return JSONResponse({"detail": "Requests from another origin are refused."},
@@ -97,6 +127,8 @@ def create_app(workspace: str | Path, *, host: str = "127.0.0.1",
             return call()
         except KeyError as exc:
             raise HTTPException(404, str(exc.args[0])) from None
+        except UploadTooLarge as exc:
+            raise HTTPException(413, str(exc)) from None
         except (WorkspaceError, StoreError, ValueError) as exc:
             raise HTTPException(400, str(exc)) from None
 
@@ -127,10 +159,41 @@ def create_app(workspace: str | Path, *, host: str = "127.0.0.1",
                 "open": registry.names()}
 
     @app.post("/api/runs")
-    def open_run(path: str = Body(...),
-                 options: Any = Body(None)) -> dict[str, Any]:  # noqa: B008 - RunOptions checks
-        return answer_errors(lambda: registry.open(
-            path, None if options is None else RunOptions.from_request(options)).summary())
+    def open_run(path: str = Body(...), options: Any = Body(None),  # noqa: B008 - checked
+                 wait: bool = Body(True)) -> dict[str, Any]:
+        def _open() -> dict[str, Any]:
+            chosen = None if options is None else RunOptions.from_request(options)
+            run = registry.open(path, chosen, wait=wait)
+            return run.summary() if wait else registry.status(run.name)
+        return answer_errors(_open)
+
+    @app.get("/api/runs")
+    def saved_runs() -> dict[str, Any]:
+        open_now = set(registry.names())
+        return {"runs": [{**r, "open": r["path"] in open_now}
+                         for r in earlier_runs(registry.workspace)]}
+
+    @app.get("/api/runs/status")
+    def run_status(run: str) -> dict[str, Any]:
+        try:
+            return answer_errors(lambda: registry.status(run))
+        except LookupError as exc:
+            raise HTTPException(409, str(exc)) from None
+
+    @app.get("/api/columns")
+    def columns(path: str) -> dict[str, Any]:
+        return answer_errors(lambda: {"path": path, **column_roles(
+            registry.workspace.resolve(path))})
+
+    def upload(file: UploadFile = File(...)) -> dict[str, Any]:  # noqa: B008 - FastAPI's way
+        saved = answer_errors(lambda: save_upload(registry.workspace, file.filename,
+                                                  file.file, max_upload))
+        return {"path": saved, "size": (registry.workspace.root / saved).stat().st_size}
+
+    # FastAPI reads the parameter's type from its annotation, a string under this module's
+    # postponed annotations that names a class imported here, not at the module's top
+    upload.__annotations__["file"] = UploadFile
+    app.post(UPLOAD_PATH)(upload)
 
     @app.post("/api/close")
     def close_run(run: str = Body(..., embed=True)) -> dict[str, Any]:
@@ -180,8 +243,7 @@ def create_app(workspace: str | Path, *, host: str = "127.0.0.1",
         body = answer_errors(lambda: run_of(run).export(what, format))
         stem = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_"
                        for c in Path(run).name)
-        media = "text/csv" if format == "csv" else "application/vnd.apache.parquet"
-        return Response(body, media_type=media, headers={
+        return Response(body, media_type=_MEDIA_TYPES[format], headers={
             "Content-Disposition": f'attachment; filename="{stem}-{what}.{format}"'})
 
     return app

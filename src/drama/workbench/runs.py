@@ -12,60 +12,158 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from drama.active.store import describe_adoption
+from drama.active.store import data_fingerprint, describe_adoption
 
 from . import views
 from .annotations import Annotations, label_for_rating
+from .inputs import read_input
 from .map import map_coordinates, map_view
+from .saved_runs import fit_key, load_fit, save_fit
 from .workspace import Workspace
 
-__all__ = ["ANSWERS", "Run", "RunOptions", "RunRegistry"]
+if TYPE_CHECKING:  # pragma: no cover
+    from drama.cli.lightcurves import CurveOptions
+
+__all__ = ["ANSWERS", "OPEN_PHASES", "OpenProgress", "Run", "RunOptions", "RunRegistry"]
 
 ANSWERS = ("interesting", "boring", "skip")
 T = TypeVar("T")
 
 
+def _names(given: Any, what: str, known: tuple[str, ...] | None) -> tuple[str, ...]:
+    """A non-empty list of names from a request, each one of ``known`` (when given)."""
+    if (isinstance(given, str) or not isinstance(given, list | tuple) or not given
+            or not all(isinstance(r, str) and r.strip() for r in given)):
+        raise ValueError(f"{what} must be a non-empty list of names; got {given!r}.")
+    names = tuple(r.strip() for r in given)
+    unknown = [n for n in names if known is not None and n not in known]
+    if unknown:
+        raise ValueError(f"Unknown {what} {', '.join(map(repr, unknown))}; choose from "
+                         f"{', '.join(known or ())}.")
+    return names
+
+
+def _curve_options(given: Any) -> CurveOptions:
+    """The light-curve columns of a long-format table, checked as ``--light-curves`` is."""
+    from drama.cli.lightcurves import curve_options
+
+    fields = ("id", "time", "mag", "err", "band", "representation", "min_points")
+    if not isinstance(given, dict) or set(given) - set(fields):
+        raise ValueError(f"curves must be an object with {', '.join(fields)}; got {given!r}.")
+    if not all(v is None or isinstance(v, str) for k, v in given.items() if k != "min_points"):
+        raise ValueError(f"curves names columns as text; got {given!r}.")
+    points = given.get("min_points")
+    if points is not None and (isinstance(points, bool) or not isinstance(points, int)
+                               or points < 2):
+        raise ValueError(f"curves.min_points must be a whole number of at least 2; got "
+                         f"{points!r}.")
+    chosen = curve_options(True, given.get("time"), given.get("mag"), given.get("err"),
+                           given.get("band"), given.get("representation"), points,
+                           given.get("id"))
+    assert chosen is not None  # light_curves=True always gives options
+    return chosen
+
+
 @dataclass(frozen=True)
 class RunOptions:
-    """The session options a run may set, as ``drama active`` names them (``--reducer``,
-    ``--levels``, ``--seed``); the defaults are the terminal's, the label-free search."""
+    """The session options a run may set. The defaults are the terminal's, the label-free
+    search ("automatic"): reducers none and pca, levels 1-3, every metric, the input
+    space, seed 0. ``reducers``, ``levels``, ``spaces`` and ``seed`` are ``drama active``'s
+    ``--reducer``, ``--levels``, ``--space`` and ``--seed``; ``metrics`` (a list, or
+    "all") and ``curves`` (a long-format light-curve table's columns) only the
+    workbench's."""
 
     reducers: tuple[str, ...] = ("none", "pca")
     levels: int = 3
+    metrics: str | tuple[str, ...] = "all"
+    spaces: tuple[str, ...] = ("input",)
     seed: int = 0
+    curves: CurveOptions | None = None
 
     @classmethod
     def from_request(cls, given: Any) -> RunOptions:
         """Options from a request body; unknown keys and bad values are refused by name."""
+        from drama.distances import METRICS
+        from drama.reducers import reducer_names
+        from drama.tree import SPACES
+
         if not isinstance(given, dict):
-            raise ValueError(f"options must be an object (reducers, levels, seed); got {given!r}.")
-        unknown = sorted(set(given) - {"reducers", "levels", "seed"})
+            raise ValueError(f"options must be an object (reducers, levels, metrics, spaces, "
+                             f"seed, curves); got {given!r}.")
+        unknown = sorted(set(given) - {"reducers", "levels", "metrics", "spaces", "seed",
+                                       "curves"})
         if unknown:
             raise ValueError(f"Unknown run option(s) {', '.join(map(repr, unknown))}; "
-                             "give reducers, levels or seed.")
-        reducers = given.get("reducers", cls.reducers)
-        if (isinstance(reducers, str) or not isinstance(reducers, list | tuple) or not reducers
-                or not all(isinstance(r, str) and r.strip() for r in reducers)):
-            raise ValueError(f"reducers must be a non-empty list of names; got {reducers!r}.")
+                             "give reducers, levels, metrics, spaces, seed or curves.")
         levels, seed = given.get("levels", cls.levels), given.get("seed", cls.seed)
         for name, value, low in (("levels", levels, 1), ("seed", seed, 0)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"{name} must be a whole number of at least {low}; "
                                  f"got {value!r}.")
-        return cls(tuple(r.strip() for r in reducers), levels, seed)
+        metrics = given.get("metrics", cls.metrics)
+        curves = given.get("curves")
+        return cls(
+            reducers=_names(given.get("reducers", cls.reducers), "reducers",
+                            tuple(reducer_names())),
+            levels=levels,
+            metrics="all" if metrics == "all" else _names(metrics, "metrics", METRICS),
+            spaces=_names(given.get("spaces", cls.spaces), "spaces", SPACES),
+            seed=seed, curves=None if curves is None else _curve_options(curves))
+
+
+#: The steps of opening a run, in order: a fresh fit, or a reopening from the saved fit.
+OPEN_PHASES = {"fit": ("reading", "fitting", "saving"), "saved": ("reading", "loading")}
+
+
+class OpenProgress:
+    """How far the opening of a run has come, for the page's progress bar: the phase
+    (``reading`` the data, ``fitting`` DRAMA's configurations and ranking, ``saving`` the
+    fit; or ``loading`` the saved fit), the steps done out of the phases of that path,
+    and the seconds so far. The fit itself reports no finer progress."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._started = time.monotonic()
+        self._path, self._phase, self._state = "fit", "reading", "opening"
+        self._error: str | None = None
+        self._ended: float | None = None
+
+    def enter(self, phase: str, path: str | None = None) -> None:
+        with self._lock:
+            self._path = path or self._path
+            self._phase = phase
+
+    def end(self, error: BaseException | None = None) -> None:
+        with self._lock:
+            self._state = "open" if error is None else "failed"
+            self._error = None if error is None else str(error)
+            self._ended = time.monotonic()
+
+    def as_dict(self) -> dict[str, Any]:
+        with self._lock:
+            phases = OPEN_PHASES[self._path]
+            done = len(phases) if self._state == "open" else phases.index(self._phase)
+            until = self._ended if self._ended is not None else time.monotonic()
+            return {"state": self._state, "phase": self._phase, "phases": list(phases),
+                    "steps_done": done, "fraction": done / len(phases),
+                    "seconds": round(until - self._started, 3), "error": self._error,
+                    "fit": None if self._state != "open" else self._path}
 
 
 class Run:
-    """An open session on one data file; every method runs on the run's worker thread."""
+    """A session on one data file; every method runs on the run's worker thread. It is
+    opened there too, in the background: :meth:`wait_open` waits for it, ``progress``
+    says how far it has come, and a call made meanwhile waits behind the opening."""
 
     def __init__(self, workspace: Workspace, data: Path, refit_every: int,
                  options: RunOptions) -> None:
@@ -75,28 +173,53 @@ class Run:
         self.refit_every = refit_every
         self._since_refit = 0
         self._map_xy: np.ndarray | None = None
+        self.progress = OpenProgress()
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drama-run")
-        try:
-            self._call(self._open, data, workspace)
-        except BaseException:
-            self._worker.shutdown()
-            raise
+        self._opening = self._worker.submit(self._open, data)
+
+    def wait_open(self) -> None:
+        """Wait until the run is open; an opening that failed raises its error."""
+        self._opening.result()
 
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        self.wait_open()  # a failed opening answers with its error, not a missing session
         return self._worker.submit(fn, *args, **kwargs).result()
 
-    def _open(self, data: Path, workspace: Workspace) -> None:
-        from drama.active import ActiveSession
-        from drama.cli.active import load_objects  # the terminal's reading, so the stores agree
+    def _open(self, data: Path) -> None:
+        try:
+            self._read_and_fit(data)
+        except BaseException as exc:
+            self.progress.end(exc)
+            raise
+        self.progress.end()
 
-        X, ids, self.kind, self.carried = load_objects(data, None)
+    def _read_and_fit(self, data: Path) -> None:
+        """Read the data, then reopen the saved fit when it was made on these very
+        objects with these options, else fit (and save the fit for the next time)."""
+        from drama.active import ActiveSession
+
+        X, ids, self.kind, self.carried = read_input(data, self.options.curves)
         self.store_path.parent.mkdir(exist_ok=True)
+        key = fit_key(data_fingerprint(np.asarray(X, dtype=np.float64),
+                                       [str(i) for i in (ids or range(len(X)))]),
+                      self.options)
+        saved = load_fit(self.store_path, key)
+        self.progress.enter("fitting" if saved is None else "loading",
+                            "fit" if saved is None else "saved")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # the adoption is reported instead
             self.session = ActiveSession(
                 X, ids=ids, store=self.store_path, reducers=self.options.reducers,
                 levels=tuple(range(1, self.options.levels + 1)),
-                random_state=self.options.seed)
+                metrics=self.options.metrics, spaces=self.options.spaces,
+                random_state=self.options.seed, fitted_search=saved)
+        if saved is None:
+            self.progress.enter("saving")
+            try:
+                save_fit(self.store_path, key, self.session.search_, path=self.name,
+                         objects=len(self.session.ids), kind=self.kind)
+            except (OSError, ValueError, TypeError):  # the run is open: it fits next time
+                logging.getLogger(__name__).exception("Saving the fit of %r failed", self.name)
         self.adoption = (None if self.session.adoption is None
                          else describe_adoption(self.session.adoption))
         self.annotations = Annotations(self.store_path.with_suffix(".workbench.db"))
@@ -111,6 +234,7 @@ class Run:
             "store": self.store_path.name, "adoption": self.adoption,
             "options": asdict(self.options),
             "selection": str(self.session.selection_),
+            "fit": self.progress.as_dict()["fit"],
         })
 
     def candidates(self, **options: Any) -> dict[str, Any]:
@@ -210,7 +334,8 @@ class Run:
             self.annotations.close()
             self.session.close()
         try:
-            self._call(_close)
+            if self._opening.exception() is None:  # waits for an opening under way
+                self._worker.submit(_close).result()
         finally:
             self._worker.shutdown()
 
@@ -226,21 +351,47 @@ class RunRegistry:
         self._runs: dict[str, Run] = {}
         self._lock = threading.Lock()
 
-    def open(self, relative: str, options: RunOptions | None = None) -> Run:
-        """The run on the workspace file ``relative``, opened (and fitted) on first use with
-        ``options`` (default: the label-free defaults); an open run is returned as it is,
-        and asking for other options than it has is refused (close it first)."""
+    def open(self, relative: str, options: RunOptions | None = None, *,
+             wait: bool = True) -> Run:
+        """The run on the workspace file ``relative``, opened on first use with ``options``
+        (default: the label-free defaults) from its saved fit or by fitting; an open run is
+        returned as it is, and asking for other options than it has is refused (close it
+        first). ``wait=False`` returns at once while the run opens in the background (see
+        :meth:`status`); with ``wait`` a run that fails to open is forgotten and its error
+        raised."""
         data = self.workspace.resolve(relative)
         name = self.workspace.relative(data)
         with self._lock:  # two tabs opening one run at once must not make two sessions
             run = self._runs.get(name)
-            if run is None:
+            failed = run is not None and run.progress.as_dict()["state"] == "failed"
+            if run is None or failed:
+                if failed:
+                    run.close()
                 run = self._runs[name] = Run(self.workspace, data, self.refit_every,
                                              options or RunOptions())
             elif options is not None and options != run.options:
                 raise ValueError(f"The run on {name!r} is open with {asdict(run.options)}; "
                                  "close it first to reopen it with other options.")
-            return run
+        if wait:
+            try:
+                run.wait_open()
+            except BaseException:
+                with self._lock:
+                    if self._runs.get(name) is run:
+                        del self._runs[name]
+                run.close()
+                raise
+        return run
+
+    def status(self, relative: str) -> dict[str, Any]:
+        """How far the opening of a run has come (:class:`OpenProgress`), or a LookupError
+        when it is neither open nor opening."""
+        name = self.workspace.relative(self.workspace.resolve(relative))
+        with self._lock:
+            run = self._runs.get(name)
+        if run is None:
+            raise LookupError(f"The run on {name!r} is not open; open it first.")
+        return {"run": name, **run.progress.as_dict()}
 
     def close_run(self, relative: str) -> bool:
         """Close one run and release its store (for ``drama active``, or other options);
@@ -259,11 +410,16 @@ class RunRegistry:
             run = self._runs.get(name)
         if run is None:
             raise LookupError(f"The run on {name!r} is not open; open it first.")
+        error = run.progress.as_dict()["error"]
+        if error is not None:
+            raise LookupError(f"The run on {name!r} could not be opened: {error}")
         return run
 
     def names(self) -> list[str]:
+        """The runs open or opening (not those that failed to open)."""
         with self._lock:
-            return sorted(self._runs)
+            runs = dict(self._runs)
+        return sorted(n for n, r in runs.items() if r.progress.as_dict()["state"] != "failed")
 
     def close(self) -> None:
         with self._lock:

@@ -12,6 +12,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from drama.workbench.uploads import DEFAULT_MAX_UPLOAD_MB
+
 __all__ = ["register", "serve"]
 
 _EXTRA = "pip install 'drama-anomaly[workbench]'"
@@ -37,6 +39,9 @@ def serve(
         = "127.0.0.1",
     refit_every: Annotated[int, typer.Option(
         min=1, help="Re-rank after every N answers (and on demand).")] = 1,
+    max_upload: Annotated[float, typer.Option(
+        min=0.001, help="Largest file the page may upload into the workspace, in MiB.")]
+        = DEFAULT_MAX_UPLOAD_MB,
 ) -> None:
     """Start the DRAMA workbench: rank, inspect and label in the browser."""
     from drama.cli.common import user_errors  # here: drama.cli imports this module
@@ -50,7 +55,8 @@ def serve(
             raise ImportError(f"drama serve needs the workbench extra: {_EXTRA}") from None
         from drama.workbench.app import create_app
 
-        app = create_app(workspace, host=host, refit_every=refit_every)
+        app = create_app(workspace, host=host, refit_every=refit_every,
+                         max_upload_mb=max_upload)
     if not _is_loopback(host):
         err.print(f"[yellow]Warning: bound to {escape(host)}, not 127.0.0.1: anyone who can "
                   "reach this machine can read the workspace's data and change its labels."

@@ -204,7 +204,7 @@ def _labels_frame(session: ActiveSession, annotations: Annotations) -> pd.DataFr
 def export_table(session: ActiveSession, annotations: Annotations, what: str,
                  fmt: str) -> bytes:
     """``labels`` (id, label 1/0, answer, class, rating, time) or ``scores`` (the
-    ranking with a rank column) as CSV or Parquet bytes."""
+    ranking with a rank column) as CSV, Parquet or FITS bytes."""
     if what == "labels":
         frame = _labels_frame(session, annotations)
     elif what == "scores":
@@ -217,6 +217,26 @@ def export_table(session: ActiveSession, annotations: Annotations, what: str,
         buffer.write(frame.to_csv(index=False).encode("utf-8"))
     elif fmt == "parquet":
         frame.to_parquet(buffer, index=False)
+    elif fmt == "fits":
+        return _fits_bytes(frame)
     else:
-        raise ValueError(f"Unknown format {fmt!r}; choose csv or parquet.")
+        raise ValueError(f"Unknown format {fmt!r}; choose csv, parquet or fits.")
     return buffer.getvalue()
+
+
+def _fits_bytes(frame: pd.DataFrame) -> bytes:
+    """``frame`` as a FITS table, written by DRAMA's own table writer (ids kept exactly,
+    missing cells masked); a time column goes as ISO text, which FITS tables can hold."""
+    import tempfile
+    from pathlib import Path
+
+    from drama.datasets.writers import write_table_file
+
+    frame = frame.copy()
+    for column in frame.columns:
+        if pd.api.types.is_datetime64_any_dtype(frame[column]):
+            frame[column] = frame[column].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    with tempfile.TemporaryDirectory(prefix="drama-export-") as folder:
+        path = Path(folder) / "export.fits"
+        write_table_file(frame, path, "fits")
+        return path.read_bytes()

@@ -14,10 +14,14 @@ from pathlib import Path, PurePosixPath
 
 from drama.datasets.readers import FORMATS, file_format
 
+from .inputs import PICTURE_SUFFIXES, is_image_folder
+
 __all__ = ["STATE_FOLDER", "Workspace", "WorkspaceError"]
 
 #: Hidden folder of the workspace that holds the label stores; never listed as data.
 STATE_FOLDER = ".drama"
+#: The format the file list gives a folder of images.
+IMAGE_FOLDER = "image folder"
 
 
 class WorkspaceError(ValueError):
@@ -54,7 +58,8 @@ class Workspace:
         self.state = self.root / STATE_FOLDER
 
     def resolve(self, relative: str) -> Path:
-        """The existing file ``relative`` names inside the workspace, or a WorkspaceError."""
+        """The existing data file (or folder of images) ``relative`` names inside the
+        workspace, or a WorkspaceError."""
         if not isinstance(relative, str) or not relative.strip():
             raise WorkspaceError("No file named; give a path relative to the workspace.")
         if "\x00" in relative or "\\" in relative:
@@ -67,8 +72,11 @@ class Workspace:
         target = (self.root / pure).resolve()
         if not target.is_relative_to(self.root):
             raise WorkspaceError(f"{relative!r} leads out of the workspace (a link?).")
+        if is_image_folder(target) and target != self.root:
+            return target
         if not target.is_file():
-            raise WorkspaceError(f"There is no file {relative!r} in the workspace.")
+            raise WorkspaceError(f"There is no file {relative!r} in the workspace (nor a "
+                                 f"folder of {', '.join(PICTURE_SUFFIXES)} images).")
         if _data_format(target) is None:
             raise WorkspaceError(f"{relative!r} is not a data file DRAMA reads "
                                  f"({', '.join(sorted(FORMATS))}).")
@@ -84,11 +92,16 @@ class Workspace:
         return self.state / (self.relative(data).replace("/", "__") + ".drama.db")
 
     def data_files(self) -> list[DataFile]:
-        """Every file DRAMA reads, below the workspace, hidden folders and links that leave
-        the workspace left out; sorted by path."""
+        """Every file DRAMA reads and every folder of images below the workspace, hidden
+        folders and links that leave the workspace left out; sorted by path."""
         found = []
         for folder, dirs, files in os.walk(self.root):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            here = Path(folder)
+            if here != self.root and is_image_folder(here):
+                size = sum(p.stat().st_size for p in here.iterdir() if p.is_file())
+                found.append(DataFile(self.relative(here), size, IMAGE_FOLDER,
+                                      self.store_path(here).exists()))
             for name in files:
                 path = Path(folder) / name
                 fmt = _data_format(path)

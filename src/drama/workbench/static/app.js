@@ -53,35 +53,84 @@ async function loadFiles() {
 
 function setExports() {
   for (const what of ["labels", "scores"]) {
-    for (const format of ["csv", "parquet"]) {
+    for (const format of ["csv", "parquet", "fits"]) {
       $(`export-${what}-${format}`).href =
         "/api/export?" + query({ run: state.run, what, format });
     }
   }
 }
 
+// ---------------------------------------------------------------- the data and run page
+const AUTOMATIC = { reducers: ["none", "pca"], levels: 3, metrics: "all", spaces: ["input"], seed: 0 };
+const CURVE_ROLES = ["id", "time", "mag", "err", "band"];
+const names = (text) => text.split(",").map((r) => r.trim()).filter((r) => r);
+
 function formOptions() {
-  return {
-    reducers: $("opt-reducers").value.split(",").map((r) => r.trim()).filter((r) => r),
-    levels: Number($("opt-levels").value),
-    seed: Number($("opt-seed").value),
-  };
+  const options = {};
+  if ($("choice-chosen").checked) {
+    const metrics = $("opt-metrics").value.trim();
+    Object.assign(options, {
+      reducers: names($("opt-reducers").value),
+      levels: Number($("opt-levels").value),
+      metrics: metrics === "all" ? "all" : names(metrics),
+      spaces: names($("opt-spaces").value),
+      seed: Number($("opt-seed").value),
+    });
+  }
+  if ($("as-curves").checked) {
+    const curves = { representation: $("curve-representation").value };
+    for (const role of CURVE_ROLES) {
+      const column = $("curve-" + role).value;
+      if (column) curves[role] = column;
+    }
+    options.curves = curves;
+  }
+  return options;
+}
+
+function showOptions(options) {
+  const automatic = ["reducers", "levels", "metrics", "spaces", "seed"].every(
+    (k) => JSON.stringify(options[k]) === JSON.stringify(AUTOMATIC[k]));
+  $("choice-auto").checked = automatic;
+  $("choice-chosen").checked = !automatic;
+  $("chosen-options").disabled = automatic;
+  $("opt-reducers").value = options.reducers.join(", ");
+  $("opt-levels").value = options.levels;
+  $("opt-metrics").value = options.metrics === "all" ? "all" : options.metrics.join(", ");
+  $("opt-spaces").value = options.spaces.join(", ");
+  $("opt-seed").value = options.seed;
+  $("as-curves").checked = Boolean(options.curves);
+}
+
+function showProgress(status) {
+  $("open-progress").value = status.fraction;
+  $("open-phase").textContent = status.state === "opening"
+    ? status.phase + " (step " + (status.steps_done + 1) + " of " + status.phases.length +
+      "), " + Math.round(status.seconds) + " s"
+    : status.state + (status.fit === "saved" ? ": reopened from the saved fit" :
+      status.fit === "fit" ? ": fitted" : "");
+}
+
+// Open a run in the background and poll its progress until it is open (or failed).
+async function openInBackground(path, options) {
+  const body = options ? { path, options, wait: false } : { path, wait: false };
+  let status = await api("POST", "/api/runs", body);
+  while (status.state === "opening") {
+    showProgress(status);
+    setStatus("Opening " + path + ": " + status.phase + "…");
+    await new Promise((resolve) => window.setTimeout(resolve, 300));
+    status = await api("GET", "/api/runs/status?" + query({ run: status.run }));
+  }
+  showProgress(status);
+  if (status.state === "failed") throw new Error(status.error);
+  return api("GET", "/api/run?" + query({ run: status.run }));
 }
 
 async function openRun(path, options) {
   state.busy = true;
-  const started = Date.now();
-  const waiting = () => setStatus("Opening " + path + ": DRAMA is fitting, " +
-    Math.round((Date.now() - started) / 1000) + " s so far…");
-  waiting();
-  const timer = window.setInterval(waiting, 1000);
   try {
-    const body = options ? { path, options } : { path };
-    const run = await api("POST", "/api/runs", body)
-      .finally(() => window.clearInterval(timer));
-    $("opt-reducers").value = run.options.reducers.join(", ");
-    $("opt-levels").value = run.options.levels;
-    $("opt-seed").value = run.options.seed;
+    const run = await openInBackground(path, options);
+    showOptions(run.options);
     state.run = run.run;
     $("run-name").textContent = run.run;
     $("file").value = run.run;
@@ -92,11 +141,94 @@ async function openRun(path, options) {
     window.history.replaceState(null, "", url);
     setExports();
     setStatus(run.adoption || "Run open: " + run.objects + " objects, " + run.labelled +
-              " labelled.");
+              " labelled" + (run.fit === "saved" ? " (reopened without fitting)." : "."));
+    $("data-pane").hidden = true;
     await loadList(null);
   } finally {
     state.busy = false;
   }
+}
+
+function option(select, value, text) {
+  const element = document.createElement("option");
+  element.value = value;
+  element.textContent = text;
+  select.appendChild(element);
+}
+
+async function loadColumns() {
+  const path = $("file").value;
+  if ($("data-pane").hidden || !path) return;
+  $("columns-of").textContent = path;
+  const body = $("columns").tBodies[0];
+  body.replaceChildren();
+  $("columns-note").textContent = "reading…";
+  const data = await api("GET", "/api/columns?" + query({ path }));
+  if ($("file").value !== path) return;
+  for (const c of data.columns) {
+    const row = document.createElement("tr");
+    cell(row, c.name);
+    cell(row, c.role || "–");
+    body.appendChild(row);
+  }
+  $("columns-note").textContent = data.table
+    ? [data.error, ...data.notes].filter((t) => t).join(" ")
+    : data.kind + " data, shape " + data.shape.join(" × ") + " (no columns)";
+  $("curve-options").disabled = !data.table;
+  for (const role of CURVE_ROLES) {
+    const select = $("curve-" + role);
+    select.replaceChildren();
+    if (role === "err" || role === "band") option(select, "", "(none)");
+    for (const c of data.columns) option(select, c.name, c.name);
+  }
+}
+
+async function loadEarlierRuns() {
+  const data = await api("GET", "/api/runs");
+  const body = $("earlier-runs").tBodies[0];
+  body.replaceChildren();
+  for (const r of data.runs) {
+    const row = document.createElement("tr");
+    cell(row, r.path);
+    cell(row, r.objects);
+    cell(row, r.labelled);
+    const o = r.options;
+    cell(row, o.reducers.join("+") + ", levels 1–" + o.levels + ", metrics " +
+      (o.metrics === "all" ? "all" : o.metrics.join("+")) + ", " + o.spaces.join("+") +
+      ", seed " + o.seed + (o.curves ? ", light curves" : ""));
+    cell(row, new Date(r.saved_at * 1000).toLocaleString());
+    const td = document.createElement("td");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = r.open ? "Show" : "Reopen";
+    button.addEventListener("click", () => openRun(r.path, r.open ? undefined : r.options)
+      .catch((error) => setStatus(error.message, true)));
+    td.appendChild(button);
+    row.appendChild(td);
+    body.appendChild(row);
+  }
+}
+
+async function uploadFile() {
+  const file = $("upload-file").files[0];
+  if (!file) { setStatus("Choose a file to upload first.", true); return; }
+  const form = new FormData();
+  form.append("file", file);
+  setStatus("Uploading " + file.name + "…");
+  const response = await fetch("/api/upload", { method: "POST", body: form });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    throw new Error(typeof data.detail === "string" ? data.detail : response.statusText);
+  }
+  await loadFiles();
+  $("file").value = data.path;
+  setStatus("Uploaded as " + data.path + " (" + data.size + " bytes).");
+  await loadColumns();
+}
+
+function toggleData() {
+  $("data-pane").hidden = !$("data-pane").hidden;
+  return Promise.all([loadColumns(), loadEarlierRuns()]);
 }
 
 function firstUnlabelled() {
@@ -421,8 +553,21 @@ window.addEventListener("DOMContentLoaded", async () => {
   for (const id of ["stretch", "limits"]) {
     $(id).addEventListener("change", () => { if (state.detail) plot(state.detail); });
   }
-  $("open").addEventListener("click", () => openRun($("file").value, formOptions()).catch(
+  const startRun = () => openRun($("file").value, formOptions()).catch(
+    (error) => setStatus(error.message, true));
+  $("open").addEventListener("click", startRun);
+  $("start-run").addEventListener("click", startRun);
+  $("data-toggle").addEventListener("click", () => toggleData().catch(
     (error) => setStatus(error.message, true)));
+  $("file").addEventListener("change", () => loadColumns().catch(
+    (error) => setStatus(error.message, true)));
+  $("upload").addEventListener("click", () => uploadFile().catch(
+    (error) => setStatus(error.message, true)));
+  for (const id of ["choice-auto", "choice-chosen"]) {
+    $(id).addEventListener("change", () => {
+      $("chosen-options").disabled = $("choice-auto").checked;
+    });
+  }
   $("close-run").addEventListener("click", () => act(async () => {
     await api("POST", "/api/close", { run: state.run });
     setStatus("Closed " + state.run + ": its store is free (drama active can open it).");
@@ -431,6 +576,8 @@ window.addEventListener("DOMContentLoaded", async () => {
     $("candidates").tBodies[0].replaceChildren();
     $("run-name").textContent = "";
     await loadFiles();
+    $("data-pane").hidden = false;
+    await Promise.all([loadColumns(), loadEarlierRuns()]);
   }));
   for (const id of ["sort", "unlabelled-first"]) {
     $(id).addEventListener("change", () => act(() => loadList(state.selected)));
@@ -440,7 +587,10 @@ window.addEventListener("DOMContentLoaded", async () => {
     await loadFiles();
     const run = new URL(window.location).searchParams.get("run");
     if (run) await openRun(run);
-    else setStatus("Choose a data file and open it.");
+    else {
+      setStatus("Choose a data file and open it.");
+      await Promise.all([loadColumns(), loadEarlierRuns()]);
+    }
   } catch (error) {
     setStatus(error.message, true);
   }

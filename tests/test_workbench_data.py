@@ -1,0 +1,324 @@
+"""The workbench's data and run page through FastAPI's TestClient: uploads (size, type and
+name checks), column roles, the run's options, the opening in the background with its
+progress, saved fits that reopen a run without fitting, image folders and long-format
+light-curve tables as inputs, and the FITS export."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("fastapi", reason="the workbench needs the [workbench] extra (fastapi)")
+pytest.importorskip("httpx", reason="FastAPI's TestClient needs httpx (the [dev] extra)")
+pytest.importorskip("multipart", reason="uploads need python-multipart (the [workbench] extra)")
+
+from fastapi.testclient import TestClient  # noqa: E402
+from workbench_helpers import HOSTILE_ID, make_workspace  # noqa: E402
+
+from drama.search import DramaSearch  # noqa: E402
+from drama.workbench.app import create_app  # noqa: E402
+
+LOCAL = "http://127.0.0.1"
+FAST = {"reducers": ["none"], "levels": 2}
+
+
+@pytest.fixture()
+def workspace(tmp_path: Path) -> Path:
+    return make_workspace(tmp_path / "ws")
+
+
+@pytest.fixture()
+def client(workspace: Path):
+    with TestClient(create_app(workspace), base_url=LOCAL) as c:
+        yield c
+
+
+def upload(client: TestClient, name: str, body: bytes, **headers: str):
+    return client.post("/api/upload", files={"file": (name, body, "application/octet-stream")},
+                       headers=headers)
+
+
+def open_run(client: TestClient, path: str, **body) -> dict:
+    response = client.post("/api/runs", json={"path": path, **body})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def ranked(client: TestClient, run: str) -> list[tuple[str, float]]:
+    items = client.get("/api/candidates", params={"run": run, "limit": 1000,
+                                                  "unlabelled_first": False}).json()["items"]
+    return [(r["id"], r["score"]) for r in items]
+
+
+# ---------------------------------------------------------------------- uploads
+def test_an_upload_lands_in_the_workspace_and_opens_as_a_run(client, workspace):
+    body = (workspace / "table.csv").read_bytes()
+    first = upload(client, "survey.csv", body)
+    assert first.status_code == 200, first.text
+    assert first.json() == {"path": "uploads/survey.csv", "size": len(body)}
+    again = upload(client, "survey.csv", b"id,a\n1,2\n")  # never over the first
+    assert again.json()["path"] == "uploads/survey-2.csv"
+    assert (workspace / "uploads" / "survey.csv").read_bytes() == body
+    listed = [f["path"] for f in client.get("/api/files").json()["files"]]
+    assert {"uploads/survey.csv", "uploads/survey-2.csv"} <= set(listed)
+    run = open_run(client, "uploads/survey.csv", options=FAST)
+    assert run["objects"] == 60 and run["kind"] == "table"
+    assert sorted(p.name for p in (workspace / "uploads").iterdir()) == [
+        "survey-2.csv", "survey.csv"]  # no part-file left behind
+
+
+@pytest.mark.parametrize("name", ["../evil.csv", "a/b.csv", "..\\evil.csv", ".hidden.csv",
+                                  "notes.txt", "script.py", "", ".."])
+def test_uploads_with_bad_names_or_types_are_refused(client, workspace, tmp_path, name):
+    response = upload(client, name, b"id,a\n1,2\n")
+    assert response.status_code in (400, 422), (name, response.text)
+    assert not (tmp_path / "evil.csv").exists()
+    uploads = workspace / "uploads"
+    assert not uploads.exists() or list(uploads.iterdir()) == []
+
+
+def test_names_with_control_characters_are_refused(workspace):
+    from drama.workbench.uploads import save_upload
+    from drama.workbench.workspace import Workspace, WorkspaceError
+
+    with pytest.raises(WorkspaceError, match="control characters"):
+        save_upload(Workspace(workspace), "bad\x01name.csv", io.BytesIO(b"id,a\n1,2\n"), 100)
+    assert not (workspace / "uploads").exists()
+
+
+def test_uploads_beyond_the_limit_are_refused(workspace):
+    with TestClient(create_app(workspace, max_upload_mb=0.01), base_url=LOCAL) as client:
+        declared = upload(client, "big.csv", b"x" * 200_000)  # refused by its length
+        counted = upload(client, "big.csv", b"x" * 20_000)  # within the slack: by the copy
+        fits = upload(client, "small.csv", b"id,a\n1,2\n3,4\n")
+    assert declared.status_code == counted.status_code == 413
+    assert "--max-upload" in declared.json()["detail"] and "0.01 MiB" in counted.json()["detail"]
+    assert fits.status_code == 200
+    assert [p.name for p in (workspace / "uploads").iterdir()] == ["small.csv"]
+
+
+def test_multipart_only_on_the_upload_endpoint_and_from_this_origin(client, workspace):
+    form = client.post("/api/runs", files={"file": ("x.csv", b"id,a\n1,2\n")})
+    assert form.status_code == 415
+    as_json = client.post("/api/upload", json={"file": "x.csv"})
+    assert as_json.status_code == 415
+    foreign = upload(client, "x.csv", b"id,a\n1,2\n", Origin="http://attacker.example")
+    assert foreign.status_code == 403
+    assert not (workspace / "uploads").exists()
+
+
+# ---------------------------------------------------------------------- column roles
+def test_column_roles_are_those_drama_score_prints(client, workspace):
+    rng = np.random.default_rng(2)
+    pd.DataFrame({"source_id": np.arange(40), "ra": rng.uniform(0, 360, 40),
+                  "dec": rng.uniform(-90, 90, 40), "<i>name</i>": [f"n{i}" for i in range(40)],
+                  "flux": rng.normal(size=40), "size": rng.normal(size=40),
+                  "label": [0] * 38 + [1, 1]}).to_csv(workspace / "cat.csv", index=False)
+    roles = client.get("/api/columns", params={"path": "cat.csv"}).json()
+    assert [(c["name"], c["role"]) for c in roles["columns"]] == [
+        ("source_id", "id"), ("ra", "carried"), ("dec", "carried"), ("<i>name</i>", "text"),
+        ("flux", "feature"), ("size", "feature"), ("label", "label")]
+    assert roles["table"] and roles["error"] is None
+    assert any(line.startswith("features (2)") for line in roles["lines"])
+    table = client.get("/api/columns", params={"path": "table.csv"}).json()
+    assert [c["role"] for c in table["columns"]] == ["id", "feature", "feature", "feature"]
+    assert table["columns"][2]["name"] == "<b>colour</b>"  # as named, never altered
+    curves = client.get("/api/columns", params={"path": "curves.npy"}).json()
+    assert curves == {**curves, "table": False, "kind": "curve", "shape": [30, 60]}
+    for bad in ["../secret.csv", "notes.txt"]:
+        assert client.get("/api/columns", params={"path": bad}).status_code == 400
+
+
+# ---------------------------------------------------------------------- options
+def test_chosen_metrics_and_spaces_shape_the_run_and_bad_ones_are_refused(client):
+    chosen = {"reducers": ["none", "pca"], "levels": 2, "metrics": ["l2", "l1"],
+              "spaces": ["input", "residual"]}
+    run = open_run(client, "table.csv", options=chosen)
+    assert run["options"]["metrics"] == ["l2", "l1"]
+    assert run["options"]["spaces"] == ["input", "residual"]
+    configurations = client.get("/api/results", params={"run": "table.csv"}).json()[
+        "configurations"]
+    trees = [c["configuration"].split("|") for c in configurations]
+    trees = [t for t in trees if t[3] != "neighbours"]  # whole-set members have their own
+    assert trees and all(t[1] in ("l1", "l2") for t in trees)
+    for bad, words in [({"metrics": ["bogus"]}, "Unknown metrics 'bogus'"),
+                       ({"spaces": ["outer"]}, "Unknown spaces 'outer'"),
+                       ({"reducers": ["tsne"]}, "Unknown reducers 'tsne'"),
+                       ({"metrics": "l2"}, "metrics must be a non-empty list"),
+                       ({"reducers": ["none"], "spaces": ["residual"]}, "residual space"),
+                       ({"curves": {"id": "id"}}, "needs --time, --mag")]:
+        response = client.post("/api/runs", json={"path": "curves.npy", "options": bad})
+        assert response.status_code == 400, bad
+        assert words in response.json()["detail"], (bad, response.json())
+    assert client.get("/api/files").json()["open"] == ["table.csv"]
+
+
+# ---------------------------------------------------------------------- progress
+def test_a_run_opens_in_the_background_with_its_progress(client, monkeypatch):
+    release, fitting = threading.Event(), threading.Event()
+    real_fit = DramaSearch.fit
+
+    def held_fit(self, *args, **kwargs):
+        fitting.set()
+        assert release.wait(60)
+        return real_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(DramaSearch, "fit", held_fit)
+    started = open_run(client, "table.csv", options=FAST, wait=False)
+    assert started["run"] == "table.csv" and started["state"] == "opening"
+    assert fitting.wait(60)
+    status = client.get("/api/runs/status", params={"run": "table.csv"}).json()
+    assert status == {**status, "state": "opening", "phase": "fitting",
+                      "phases": ["reading", "fitting", "saving"], "steps_done": 1,
+                      "error": None, "fit": None}
+    assert status["fraction"] == pytest.approx(1 / 3)
+    assert client.get("/api/files").json()["open"] == ["table.csv"]  # listed while opening
+    release.set()
+    deadline = time.monotonic() + 60
+    while status["state"] == "opening" and time.monotonic() < deadline:
+        time.sleep(0.05)
+        status = client.get("/api/runs/status", params={"run": "table.csv"}).json()
+    assert status == {**status, "state": "open", "fraction": 1.0, "fit": "fit"}
+    assert client.get("/api/candidates", params={"run": "table.csv"}).json()["total"] == 60
+    missing = client.get("/api/runs/status", params={"run": "table.parquet"})
+    assert missing.status_code == 409 and "open it first" in missing.json()["detail"]
+
+
+def test_a_background_opening_that_fails_says_why(client):
+    bad = {"reducers": ["none"], "spaces": ["residual"]}
+    assert open_run(client, "table.csv", options=bad, wait=False)["run"] == "table.csv"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = client.get("/api/runs/status", params={"run": "table.csv"}).json()
+        if status["state"] != "opening":
+            break
+        time.sleep(0.05)
+    assert status["state"] == "failed" and "residual space" in status["error"]
+    refused = client.get("/api/candidates", params={"run": "table.csv"})
+    assert refused.status_code == 409 and "could not be opened" in refused.json()["detail"]
+    assert client.get("/api/files").json()["open"] == []
+    assert open_run(client, "table.csv", options=FAST)["objects"] == 60  # a new try opens
+
+
+# ---------------------------------------------------------------------- saved fits
+def test_an_earlier_run_reopens_without_fitting_until_its_data_changes(client, workspace,
+                                                                       monkeypatch):
+    first = open_run(client, "table.csv", options=FAST)
+    assert first["fit"] == "fit"
+    client.post("/api/label", json={"run": "table.csv", "id": "obj7", "answer": "interesting"})
+    before = ranked(client, "table.csv")
+    assert client.post("/api/close", json={"run": "table.csv"}).json()["closed"]
+    saved = client.get("/api/runs").json()["runs"]
+    assert [(r["path"], r["labelled"], r["objects"], r["open"]) for r in saved] == [
+        ("table.csv", 1, 60, False)]
+    assert saved[0]["options"]["reducers"] == ["none"]
+
+    real_fit = DramaSearch.fit
+    monkeypatch.setattr(DramaSearch, "fit", lambda *a, **k: pytest.fail("fitted again"))
+    again = open_run(client, "table.csv", options=FAST)
+    assert again["fit"] == "saved" and again["labelled"] == 1
+    assert ranked(client, "table.csv") == before
+    assert client.get("/api/runs").json()["runs"][0]["open"] is True
+    client.post("/api/close", json={"run": "table.csv"})
+
+    monkeypatch.setattr(DramaSearch, "fit", real_fit)
+    frame = pd.read_csv(workspace / "table.csv")
+    frame.loc[10, "flux"] += 1.0  # the data changed: fitted again
+    frame.to_csv(workspace / "table.csv", index=False)
+    assert open_run(client, "table.csv", options=FAST)["fit"] == "fit"
+
+
+# ---------------------------------------------------------------------- other inputs
+def test_a_folder_of_images_is_a_run_with_its_file_names_as_ids(client, workspace, tmp_path):
+    import matplotlib.image as mpimg
+
+    folder = workspace / "cutouts"
+    folder.mkdir()
+    rng = np.random.default_rng(3)
+    for i in range(14):
+        image = rng.uniform(0.0, 0.2, size=(8, 8))
+        image[3:5, 3:5] = 0.9 if i != 5 else 0.1
+        mpimg.imsave(folder / f"cut{i:02d}.png", image, cmap="gray", vmin=0, vmax=1)
+    files = {f["path"]: f for f in client.get("/api/files").json()["files"]}
+    assert files["cutouts"]["format"] == "image folder"
+    assert client.get("/api/columns", params={"path": "cutouts"}).json()["shape"] == [
+        14, 8, 8, 3]
+    run = open_run(client, "cutouts", options=FAST)
+    assert run["kind"] == "image" and run["objects"] == 14
+    detail = client.get("/api/object", params={"run": "cutouts", "id": "cut05.png"}).json()
+    assert len(detail["image"]["object"]) == 8
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    mpimg.imsave(outside / "secret.png", rng.uniform(size=(8, 8)))
+    (workspace / "linked").mkdir()
+    (workspace / "linked" / "a.png").symlink_to(outside / "secret.png")
+    refused = client.post("/api/runs", json={"path": "linked", "options": FAST})
+    assert refused.status_code == 400 and "leads out" in refused.json()["detail"]
+
+
+@pytest.mark.parametrize("representation", ["grid", "features"])
+def test_a_long_format_light_curve_table_is_one_object_per_curve(client, workspace,
+                                                                 representation):
+    if representation == "features":
+        pytest.importorskip("light_curve", reason="the features need the [lightcurves] extra")
+    rng = np.random.default_rng(4)
+    rows = []
+    for k in range(16):
+        t = np.sort(rng.uniform(0, 100, 25))
+        amplitude = 2.0 if k == 3 else 0.1
+        mag = 15 + amplitude * np.sin(t / 5) + rng.normal(0, 0.02, 25)
+        rows += [{"star": f"s{k}", "mjd": a, "mag": b, "magerr": 0.02}
+                 for a, b in zip(t, mag, strict=True)]
+    pd.DataFrame(rows).to_csv(workspace / "curves.csv", index=False)
+    columns = client.get("/api/columns", params={"path": "curves.csv"}).json()
+    assert [c["name"] for c in columns["columns"]] == ["star", "mjd", "mag", "magerr"]
+    curves = {"id": "star", "time": "mjd", "mag": "mag", "err": "magerr",
+              "representation": representation}
+    run = open_run(client, "curves.csv", options={**FAST, "curves": curves})
+    assert run["objects"] == 16
+    assert run["kind"] == ("table" if representation == "features" else "curve")
+    assert run["options"]["curves"]["representation"] == representation
+    top = client.get("/api/candidates", params={"run": "curves.csv", "limit": 1}).json()
+    assert top["items"][0]["id"] == "s3"
+    wrong = client.post("/api/runs", json={"path": "table.parquet", "options": {
+        "curves": {**curves, "id": "nope"}}})
+    assert wrong.status_code == 400
+
+
+# ---------------------------------------------------------------------- FITS export
+def test_labels_and_scores_export_as_fits(client):
+    from astropy.table import Table
+
+    open_run(client, "table.csv", options=FAST)
+    client.post("/api/label", json={"run": "table.csv", "id": HOSTILE_ID, "answer": "boring",
+                                    "cls": "odd"})
+    client.post("/api/label", json={"run": "table.csv", "id": "obj2", "rating": 5})
+    response = client.get("/api/export", params={"run": "table.csv", "what": "labels",
+                                                 "format": "fits"})
+    assert response.headers["content-type"] == "application/fits"
+    assert 'filename="table.csv-labels.fits"' in response.headers["content-disposition"]
+    labels = Table.read(io.BytesIO(response.content), format="fits")
+    assert [str(i) for i in labels["id"]] == [HOSTILE_ID, "obj2"]
+    assert list(labels["label"]) == [0, 1] and int(labels["rating"][1]) == 5
+    assert str(labels["labelled_at"][0]).endswith("Z")
+    scores = Table.read(io.BytesIO(client.get("/api/export", params={
+        "run": "table.csv", "what": "scores", "format": "fits"}).content), format="fits")
+    assert len(scores) == 60 and list(scores["rank"]) == list(range(1, 61))
+    assert str(scores["id"][0]) == "obj2"
+
+
+def test_serve_takes_an_upload_limit():
+    from typer.testing import CliRunner
+
+    from drama.cli import app as drama_app
+
+    result = CliRunner().invoke(drama_app, ["serve", "--help"])
+    assert "--max-upload" in result.output
+    refused = CliRunner().invoke(drama_app, ["serve", ".", "--max-upload", "0"])
+    assert refused.exit_code == 2
