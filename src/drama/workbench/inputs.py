@@ -4,8 +4,8 @@ A run's input is a data file, read as ``drama active`` reads it
 (:func:`drama.cli.active.load_objects`); a folder of PNG / JPEG images
 (:func:`drama.datasets.images.load_image_folder`, each file one object named by its file
 name); or a long-format light-curve table, one row per observation, made into one row per
-object as ``drama score --light-curves`` makes it (:func:`drama.cli.lightcurves.read_light_curves`)
-when the run's options name its id, time and magnitude columns. The column roles of a
+object as ``drama active --light-curves`` makes it when the run's options name its id,
+time and magnitude columns. The column roles of a
 table are those ``drama score`` prints (:mod:`drama.datasets.columns`).
 """
 
@@ -64,14 +64,9 @@ def read_input(path: Path, curves: CurveOptions | None = None
             raise ValueError("Light-curve columns apply to a table, not to a folder of images.")
         X, names = _image_folder(path)
         return X, names, "image", None
-    if curves is None:
-        return load_objects(path, None)
-    if not _is_table(path):
+    if curves is not None and not _is_table(path):
         raise ValueError(f"Light-curve columns apply to a table; {path.name} is not one.")
-    from drama.cli.lightcurves import read_light_curves
-
-    X, ids, _, _ = read_light_curves(path, None, curves)
-    return X, [str(i) for i in ids], "table" if X.ndim == 2 else "curve", None
+    return load_objects(path, None, curves=curves)
 
 
 def column_roles(path: Path) -> dict[str, Any]:
