@@ -116,8 +116,14 @@ def _batches(path: Path, rows: int, columns: list[str],
     if _format(path, "input") == "parquet":
         with _parquet(path) as handle:
             check_columns(path, handle.schema_arrow.names, columns)
+            start = 0
             for batch in handle.iter_batches(batch_size=rows, columns=columns):
-                yield batch.to_pandas()
+                frame = batch.to_pandas()
+                # row labels are the file's row numbers (a CSV's chunks have them already),
+                # so a refused missing value is named where it is in the file
+                frame.index = pd.RangeIndex(start, start + len(frame))
+                start += len(frame)
+                yield frame
         return
     check_columns(path, pd.read_csv(path, nrows=0).columns, columns)
     yield from pd.read_csv(path, usecols=columns, chunksize=rows,
@@ -163,6 +169,17 @@ class Plan:
     output_format: str
 
 
+def _check_folder(output: Path) -> None:
+    """The output's folder exists and takes new files: refused before any row is read."""
+    folder = output.parent
+    if not folder.is_dir():
+        raise NotADirectoryError(f"The output's folder {folder} does not exist (or is not a "
+                                 "folder); create it first.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(f"The output's folder {folder} does not take new files "
+                              "(no write permission); choose another output.")
+
+
 def plan(detector: Any, source: Path, output: Path, id_column: str | None,
          carry: Sequence[str]) -> Plan:
     """Check a request to score ``source`` into ``output`` and say what to read."""
@@ -181,6 +198,7 @@ def plan(detector: Any, source: Path, output: Path, id_column: str | None,
         raise ValueError(f"Column(s) {clash} would clash with the output's own; rename them.")
     out_format = _format(output, "output")
     _format(source, "input")
+    _check_folder(output)
     if source.resolve() == output.resolve():
         raise ValueError("The output would replace the input; choose another name.")
     threshold = getattr(detector, "threshold_", None)
