@@ -7,7 +7,9 @@ as ``sample_draw_`` and saved with the model, and :func:`sample_positions` gives
 rows it drew. ``decision_function`` returns a lazy Dask array: a map over the partitions,
 with the fitted model as one task of the graph, so that each worker receives it once
 however many partitions it scores. Each partition is scored by the model's own in-memory
-``decision_function``, so the scores equal those of the same rows scored in one process.
+``decision_function``, so the scores are those of the same rows scored in one process
+(bitwise for the same batches; within 1e-12 relative otherwise, as BLAS may sum a product
+in another order for another batch shape: docs/scale.md).
 
 Dask is imported only when a Dask collection is met; DRAMA works without it.
 See docs/scale.md.

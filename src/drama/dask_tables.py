@@ -4,7 +4,8 @@ The workers read the table's partitions (Parquet row groups, CSV byte ranges) fr
 they all see, score them with the fitted model (sent to every worker once, with
 ``Client.scatter``) and hand back only the output rows; this process writes them in
 partition order as they arrive, through the same checks and atomic writer as
-:func:`drama.streaming.score_table`, so the output is the one a single process writes.
+:func:`drama.streaming.score_table`, so the output is the one a single process writes
+(scores bitwise equal for the same batches, within 1e-12 relative otherwise).
 At most a few partitions per worker are in flight, so memory here and on the cluster stays
 bounded whatever the number of rows. A worker that dies has its tasks rerun elsewhere by
 Dask; a cluster that goes away is a :class:`ClusterLost` error and no output is left.
