@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# PyTorch first, pinned: an unpinned torch would pull a multi-GB CUDA build.
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e ".[deep,manifold,images,lightcurves,peers,workbench,dev]"
+	$(BIN)/python -m pip install -q -e ".[deep,manifold,images,lightcurves,peers,workbench,dask,dev]"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -157,3 +159,97 @@ def test_cli_memory_streams_a_catalogue_with_a_saved_model(tmp_path, monkeypatch
     bad = runner.invoke(app, ["score", str(big), "--model", str(model), "-o",
                               str(tmp_path / "o.csv"), "--memory", "lots"])
     assert bad.exit_code == 2 and "positive size" in bad.output
+
+
+# ---------------------------------------------------------------------- bad input and faults
+
+
+def _parquet_source(table, tmp_path):
+    source = tmp_path / "c.parquet"
+    table.to_parquet(source, row_group_size=100)
+    return source
+
+
+def test_a_truncated_parquet_file_is_refused_by_name_and_leaves_no_output(model_and_table,
+                                                                          tmp_path):
+    det, _, table = model_and_table
+    source = _parquet_source(table, tmp_path)
+    data = source.read_bytes()
+    source.write_bytes(data[: len(data) // 2])  # cut short, as by a failed copy
+    with pytest.raises(ValueError, match=r"c.parquet is not a readable Parquet file \(truncated"):
+        score_table(det, source, tmp_path / "o.parquet")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.parquet"]
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_a_nan_in_a_batch_follows_the_missing_value_policy(model_and_table, tmp_path, suffix):
+    det, frame, table = model_and_table
+    table = table.copy()
+    table.loc[613, "i"] = np.nan  # in the 77th batch of 8 rows
+    source = tmp_path / f"c{suffix}"
+    table.to_parquet(source) if suffix == ".parquet" else table.to_csv(source, index=False)
+    out = tmp_path / f"o{suffix}"
+    refused = det.set_params(missing="error")
+    with pytest.raises(ValueError, match=r"NaN .* in 1 of 8 rows \(first at column 'i', row "
+                                         r"613"):  # the file's row, not the batch's
+        score_table(refused, source, out, memory=2048)
+    assert not out.exists()
+    read = pd.read_parquet if suffix == ".parquet" else pd.read_csv
+    for missing in ("drop", "impute"):
+        score_table(det.set_params(missing=missing), source, out, memory=2048)
+        got = read(out)
+        expected = det.decision_function(table[FEATURES])
+        np.testing.assert_array_equal(got["score"], expected)
+        assert np.isnan(got["score"][613]) == (missing == "drop")
+        assert got["label"].isna().sum() == (missing == "drop")
+    det.set_params(missing="error")
+
+
+def test_an_unwritable_output_folder_is_refused_before_any_work(model_and_table, tmp_path):
+    det, _, table = model_and_table
+    source = _parquet_source(table, tmp_path)
+    calls = []
+
+    class Counting:
+        feature_names_in_ = det.feature_names_in_
+        threshold_ = None
+
+        def decision_function(self, X):
+            calls.append(len(X))
+            return det.decision_function(X)
+
+    (tmp_path / "a_file").write_text("not a folder")
+    for output in (tmp_path / "absent" / "o.parquet", tmp_path / "a_file" / "o.parquet"):
+        with pytest.raises(OSError, match="output's folder .* does not exist"):
+            score_table(Counting(), source, output)
+    assert calls == []
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_a_file_that_changes_while_it_is_read_is_an_error_with_no_output(model_and_table,
+                                                                        tmp_path, suffix):
+    det, _, table = model_and_table
+    source = tmp_path / f"c{suffix}"
+    table.to_parquet(source, row_group_size=100) if suffix == ".parquet" else \
+        table.to_csv(source, index=False)
+
+    class Meddling:
+        feature_names_in_ = det.feature_names_in_
+        threshold_ = None
+        calls = 0
+
+        def decision_function(self, X):
+            Meddling.calls += 1
+            if Meddling.calls == 2:  # someone rewrites the file while it is being read
+                if suffix == ".csv":
+                    with open(source, "a") as handle:
+                        handle.write(table.iloc[:1].to_csv(index=False, header=False))
+                else:
+                    stat = source.stat()
+                    os.utime(source, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+            return det.decision_function(X)
+
+    out = tmp_path / f"o{suffix}"
+    with pytest.raises(ValueError, match=f"c{suffix} changed while it was being read"):
+        score_table(Meddling(), source, out, memory=2048)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"c{suffix}"]

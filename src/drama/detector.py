@@ -23,6 +23,7 @@ from sklearn.exceptions import NotFittedError
 
 from drama._numeric import TINY
 from drama._validation import check_array, check_feature_names, feature_names
+from drama.dask_support import fit_sample, is_dask, score_map
 from drama.missing import apply_missing, check_missing, training_medians
 
 __all__ = ["AnomalyDetector"]
@@ -138,7 +139,10 @@ class AnomalyDetector(BaseEstimator):
         """Fit on ``X``, its missing values handled as ``missing`` says (with ``"drop"``,
         ``decision_scores_`` and ``labels_`` cover the rows kept: ``kept_rows_``). All or
         nothing: a fit that fails leaves the detector as it was (fitted or not), never
-        half-updated."""
+        half-updated. A Dask array or DataFrame is fitted on a sample of its rows
+        (:mod:`drama.dask_support`), the draw kept in ``sample_draw_``."""
+        if is_dask(X):
+            return fit_sample(self, X, y)
         before = dict(self.__dict__)
         try:
             check_missing(self.missing)
@@ -151,6 +155,7 @@ class AnomalyDetector(BaseEstimator):
             self._fit(X, y)
             self.fill_values_ = medians
             self.kept_rows_ = np.ones(len(arr), dtype=bool) if kept is None else kept
+            self.__dict__.pop("sample_draw_", None)  # fitted on all of X
             self._remember_params()
         except BaseException:
             self.__dict__.clear()
@@ -172,7 +177,10 @@ class AnomalyDetector(BaseEstimator):
     def decision_function(self, X: Any) -> np.ndarray:
         """Anomaly scores of new objects (higher = more anomalous); never refits. Missing
         values are handled as ``missing`` says: refused, filled with the training medians,
-        or (``"drop"``) left unscored, as NaN."""
+        or (``"drop"``) left unscored, as NaN. A Dask array or DataFrame gets a lazy Dask
+        array of scores, computed partition by partition (:func:`drama.dask_support.score_map`)."""
+        if is_dask(X):
+            return score_map(self, X)
         self._check_fitted()
         check_missing(self.missing)
         arr = check_array(X, allow_missing=True)

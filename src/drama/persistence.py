@@ -54,6 +54,9 @@ def _drama_version() -> str:
 def write_detector(detector: Any, path: str | os.PathLike) -> None:
     """Write a fitted detector (its ``to_state()``, under its class's format) to ``path``."""
     meta, arrays = detector.to_state()
+    draw = getattr(detector, "sample_draw_", None)
+    if draw is not None:  # fitted on a sample of a Dask collection (drama.dask_support)
+        meta = {**meta, "sample_draw": draw}
     header = {"format": detector.FORMAT, "format_version": detector.FORMAT_VERSION,
               "drama_version": _drama_version()}
     arrays = dict(arrays)
@@ -228,7 +231,12 @@ def read_detector(path: str | os.PathLike, classes: Sequence[type[AnomalyDetecto
     path = Path(path)
     meta, arrays, cls = _read(path, classes)
     try:
-        return cls.from_state(meta, arrays, device=device)
+        detector = cls.from_state(meta, arrays, device=device)
+        if meta.get("sample_draw") is not None:
+            from drama.dask_support import check_sample_draw
+
+            detector.sample_draw_ = check_sample_draw(meta["sample_draw"])
+        return detector
     except DeviceError as exc:
         raise DeviceError(f"{path} holds a model for a device that is not here: {exc} To run "
                           "it on this machine, load it with device='cpu'.") from None

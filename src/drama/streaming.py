@@ -7,12 +7,16 @@ input in batches whose size follows a memory budget (independent of the number o
 scores each batch and appends it to the output, in input order. The output is written to
 a temporary file beside the target and renamed onto it at the end, so a crash never
 leaves half a file. Parquet (by row groups) and CSV (by chunks of lines) are streamed.
+The checks, the output rows of a batch and the writing are public pieces that
+:mod:`drama.dask_tables` reuses to score the batches on a Dask cluster.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +25,8 @@ import pandas as pd
 
 from drama._io import atomic_path
 
-__all__ = ["STREAM_FORMATS", "batch_rows", "first_rows", "parse_memory", "score_table"]
+__all__ = ["STREAM_FORMATS", "Plan", "batch_rows", "check_columns", "first_rows",
+           "parse_memory", "plan", "score_table", "scored_frame", "write_frames"]
 
 #: Suffixes :func:`score_table` reads and writes.
 STREAM_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
@@ -67,18 +72,40 @@ def _format(path: Path, role: str) -> str:
     return fmt
 
 
+@contextmanager
+def _parquet(path: Path) -> Iterator[Any]:
+    """An open Parquet file; a truncated or damaged one is a ValueError that names it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        # pre_buffer would read ahead whole row groups (390 MiB for a 2M x 20 table)
+        with pq.ParquetFile(path, pre_buffer=False) as handle:
+            yield handle
+    except (pa.ArrowException, OSError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise ValueError(f"{path.name} is not a readable Parquet file (truncated or damaged?): "
+                         f"{exc}") from None
+
+
 def first_rows(path: str | os.PathLike[str], n: int = 1000) -> pd.DataFrame:
     """The first ``n`` rows of a Parquet or CSV table (every column), to decide the
     columns' roles before streaming the rest."""
     path = Path(path)
     if _format(path, "input") == "parquet":
-        import pyarrow.parquet as pq
-
-        with pq.ParquetFile(path, pre_buffer=False) as handle:
+        with _parquet(path) as handle:
             batch = next(handle.iter_batches(batch_size=n), None)
             return (batch.to_pandas() if batch is not None
                     else handle.schema_arrow.empty_table().to_pandas())
     return pd.read_csv(path, nrows=n)
+
+
+def check_columns(path: Path, present: Sequence[str], columns: Sequence[str]) -> None:
+    """Every one of ``columns`` is among the table's ``present`` ones."""
+    missing = [c for c in columns if c not in present]
+    if missing:
+        raise ValueError(f"{path.name} has no column(s) {missing}; it has {list(present)[:20]}.")
 
 
 def _batches(path: Path, rows: int, columns: list[str],
@@ -87,21 +114,18 @@ def _batches(path: Path, rows: int, columns: list[str],
     ``text`` columns as text: 19-digit ids keep every digit, and a column read one chunk
     at a time cannot change type between chunks)."""
     if _format(path, "input") == "parquet":
-        import pyarrow.parquet as pq
-
-        # pre_buffer would read ahead whole row groups (390 MiB for a 2M x 20 table)
-        with pq.ParquetFile(path, pre_buffer=False) as handle:
-            missing = [c for c in columns if c not in handle.schema_arrow.names]
-            if missing:
-                raise ValueError(f"{path.name} has no column(s) {missing}; it has "
-                                 f"{handle.schema_arrow.names[:20]}.")
+        with _parquet(path) as handle:
+            check_columns(path, handle.schema_arrow.names, columns)
+            start = 0
             for batch in handle.iter_batches(batch_size=rows, columns=columns):
-                yield batch.to_pandas()
+                frame = batch.to_pandas()
+                # row labels are the file's row numbers (a CSV's chunks have them already),
+                # so a refused missing value is named where it is in the file
+                frame.index = pd.RangeIndex(start, start + len(frame))
+                start += len(frame)
+                yield frame
         return
-    header = pd.read_csv(path, nrows=0).columns
-    missing = [c for c in columns if c not in header]
-    if missing:
-        raise ValueError(f"{path.name} has no column(s) {missing}; it has {list(header[:20])}.")
+    check_columns(path, pd.read_csv(path, nrows=0).columns, columns)
     yield from pd.read_csv(path, usecols=columns, chunksize=rows,
                            dtype={c: str for c in text} or None, keep_default_na=True)
 
@@ -133,6 +157,106 @@ class _Writer:
             self._parquet.close()
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What a streamed scoring reads and writes, checked before any row is read."""
+
+    features: list[str]  # the model's columns, by name
+    columns: list[str]  # every column read: the features, the id, the carried ones
+    id_column: str | None
+    carry: list[str]
+    threshold: float | None
+    output_format: str
+
+
+def _check_folder(output: Path) -> None:
+    """The output's folder exists and takes new files: refused before any row is read."""
+    folder = output.parent
+    if not folder.is_dir():
+        raise NotADirectoryError(f"The output's folder {folder} does not exist (or is not a "
+                                 "folder); create it first.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise PermissionError(f"The output's folder {folder} does not take new files "
+                              "(no write permission); choose another output.")
+
+
+def plan(detector: Any, source: Path, output: Path, id_column: str | None,
+         carry: Sequence[str]) -> Plan:
+    """Check a request to score ``source`` into ``output`` and say what to read."""
+    names = getattr(detector, "feature_names_in_", None)
+    if names is None:
+        raise ValueError("Streaming matches columns by name, and this model was fitted on an "
+                         "array without column names; fit it on a table (DataFrame).")
+    features = [str(c) for c in names]
+    passed = ([id_column] if id_column is not None else []) + list(carry)
+    clash = [c for c in passed if c in features]
+    if clash:
+        raise ValueError(f"Column(s) {clash} are the model's features; they cannot be the id "
+                         "or carried through as well.")
+    clash = [c for c in passed if c in ("score", "label")]
+    if clash:
+        raise ValueError(f"Column(s) {clash} would clash with the output's own; rename them.")
+    out_format = _format(output, "output")
+    _format(source, "input")
+    _check_folder(output)
+    if source.resolve() == output.resolve():
+        raise ValueError("The output would replace the input; choose another name.")
+    threshold = getattr(detector, "threshold_", None)
+    return Plan(features, features + [c for c in dict.fromkeys(passed) if c not in features],
+                id_column, list(dict.fromkeys(carry)),
+                None if threshold is None else float(threshold), out_format)
+
+
+def scored_frame(detector: Any, batch: pd.DataFrame, how: Plan) -> pd.DataFrame:
+    """The output rows of one batch: id, score, label (empty where the score is NaN) and
+    the carried columns as read."""
+    scores = np.asarray(detector.decision_function(batch[how.features]), dtype=np.float64)
+    frame = pd.DataFrame({"score": scores})
+    if how.id_column is not None:
+        frame.insert(0, how.id_column, batch[how.id_column].to_numpy())
+    if how.threshold is not None:
+        label = pd.array((scores > how.threshold).astype(np.int64), dtype="Int64")
+        label[np.isnan(scores)] = pd.NA
+        frame["label"] = label
+    for column in how.carry:
+        frame[column] = batch[column].to_numpy()
+    return frame
+
+
+def _fingerprint(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+def write_frames(frames: Iterable[pd.DataFrame], source: Path, output: Path, how: Plan,
+                 progress: Callable[[int], None] | None = None) -> int:
+    """Append ``frames`` (the scored batches of ``source``, in order) to ``output``
+    atomically; returns the number of rows. The output's folder must take a new file
+    before the first batch is read; a source whose size or modification time changed
+    while it was read is an error, and nothing is written."""
+    before = _fingerprint(source)
+    done = 0
+    with atomic_path(output, output.suffix) as tmp:  # an unwritable folder fails here
+        writer = _Writer(tmp, how.output_format)
+        try:
+            for frame in frames:
+                if frame.empty:
+                    continue
+                writer.write(frame)
+                done += len(frame)
+                if progress is not None:
+                    progress(done)
+        finally:
+            writer.close()
+        if done == 0:
+            raise ValueError(f"{source.name} has no rows; there is nothing to score.")
+        if _fingerprint(source) != before:
+            raise ValueError(f"{source.name} changed while it was being read (its size or "
+                             "modification time); nothing was written. Score a copy that "
+                             "nothing writes to.")
+    return done
+
+
 def score_table(
     detector: Any,
     source: str | os.PathLike[str],
@@ -151,53 +275,13 @@ def score_table(
     The features are the detector's training columns (``feature_names_in_``), found by
     name whatever their order in ``source``; a detector fitted on an array cannot name
     them and is refused. Memory stays within about ``memory`` bytes whatever the number of
-    rows; ``progress`` is called with the number of rows done after each batch.
+    rows; ``progress`` is called with the number of rows done after each batch. A source
+    that changes while it is read is an error (nothing is written).
     """
     source, output = Path(source), Path(output)
-    names = getattr(detector, "feature_names_in_", None)
-    if names is None:
-        raise ValueError("Streaming matches columns by name, and this model was fitted on an "
-                         "array without column names; fit it on a table (DataFrame).")
-    features = [str(c) for c in names]
-    passed = ([id_column] if id_column is not None else []) + list(carry)
-    clash = [c for c in passed if c in features]
-    if clash:
-        raise ValueError(f"Column(s) {clash} are the model's features; they cannot be the id "
-                         "or carried through as well.")
-    clash = [c for c in passed if c in ("score", "label")]
-    if clash:
-        raise ValueError(f"Column(s) {clash} would clash with the output's own; rename them.")
-    out_format = _format(output, "output")
-    if source.resolve() == output.resolve():
-        raise ValueError("The output would replace the input; choose another name.")
-    rows = batch_rows(parse_memory(memory), len(features))
-    columns = features + [c for c in dict.fromkeys(passed) if c not in features]
-    threshold = getattr(detector, "threshold_", None)
-    done = 0
-    with atomic_path(output, output.suffix) as tmp:
-        writer = _Writer(tmp, out_format)
-        try:
-            for batch in _batches(source, rows, columns, passed):
-                if batch.empty:
-                    continue
-                scores = np.asarray(detector.decision_function(batch[features]),
-                                    dtype=np.float64)
-                frame = pd.DataFrame({"score": scores})
-                if id_column is not None:
-                    frame.insert(0, id_column, batch[id_column].to_numpy())
-                if threshold is not None:
-                    label = pd.array((scores > float(threshold)).astype(np.int64),
-                                     dtype="Int64")
-                    label[np.isnan(scores)] = pd.NA
-                    frame["label"] = label
-                for column in dict.fromkeys(carry):
-                    frame[column] = batch[column].to_numpy()
-                writer.write(frame)
-                done += len(frame)
-                if progress is not None:
-                    progress(done)
-        finally:
-            writer.close()
-        if done == 0:
-            raise ValueError(f"{source.name} has no rows; there is nothing to score.")
-    return done
+    how = plan(detector, source, output, id_column, carry)
+    rows = batch_rows(parse_memory(memory), len(how.features))
+    text = [c for c in how.columns if c not in how.features]
+    frames = (scored_frame(detector, batch, how)
+              for batch in _batches(source, rows, how.columns, text) if not batch.empty)
+    return write_frames(frames, source, output, how, progress)

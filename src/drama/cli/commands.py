@@ -514,6 +514,24 @@ def score(
             show_default=False,
         ),
     ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Score (and, without --model, fit on a sample) on the Dask cluster whose "
+            "scheduler is at this address (tcp://HOST:PORT); its workers must see INPUT "
+            "at the same path. Writes like --memory (docs/scale.md).",
+            show_default=False,
+        ),
+    ] = None,
+    local_cluster: Annotated[
+        int | None,
+        typer.Option(
+            "--local-cluster", min=1,
+            help="Start a Dask LocalCluster of N worker processes on 127.0.0.1 for this run, "
+            "as --scheduler would use a cluster.", show_default=False,
+        ),
+    ] = None,
     light_curves: LightCurvesOpt = False,
     time: TimeOpt = None,
     mag: MagOpt = None,
@@ -548,9 +566,11 @@ def score(
         check_missing(missing)
         curves = curve_options(light_curves, time, mag, err, band, representation, min_points,
                                id_column)
-        if memory is not None:  # before anything reads the whole table
+        if memory is not None or scheduler is not None or local_cluster is not None:
+            # before anything is read: the table may not fit in memory
             _stream(input, output, model, device, memory, missing, hdu, labels, light_curves,
-                    id_column, label_column, features, exclude)
+                    id_column, label_column, features, exclude, given, scheduler,
+                    local_cluster)
             return
         X, ids, y, id_name, carried, roles = _read_objects(
             input, id_column, label_column, features, exclude, parse_hdu(hdu), curves)
@@ -614,24 +634,34 @@ def _scoring_model(model: Path, device: str | None) -> tuple[Drama | DramaSearch
     return det, float(det.threshold_)
 
 
-def _stream(input: Path, output: Path, model: Path | None, device: str | None, memory: str,
-            missing: str, hdu: str | None, labels: Path | None, light_curves: bool,
-            id_column: str | None, label_column: str | None, features: list[str] | None,
-            exclude: list[str] | None) -> None:
-    """`drama score --memory`: a saved model over a table in batches (drama.cli.stream)."""
-    from drama.cli.stream import stream_scores
+def _stream(input: Path, output: Path, model: Path | None, device: str | None,
+            memory: str | None, missing: str, hdu: str | None, labels: Path | None,
+            light_curves: bool, id_column: str | None, label_column: str | None,
+            features: list[str] | None, exclude: list[str] | None, given: dict[str, Any],
+            scheduler: str | None, local_cluster: int | None) -> None:
+    """`drama score --memory / --scheduler / --local-cluster`: a table in batches, in this
+    process or on a Dask cluster (drama.cli.stream)."""
+    from drama.cli.stream import Cluster, stream_scores
 
-    if model is None:
+    cluster = Cluster(scheduler, local_cluster)
+    if scheduler is not None and local_cluster is not None:
+        raise UserError("Give --scheduler (an existing cluster) or --local-cluster, not both.")
+    if model is None and not cluster.used:
         raise UserError("--memory scores with a saved model: fit one with `drama fit` (on a "
                         "sample of the table if it is large), then add --model.")
     if light_curves or labels is not None or hdu is not None:
-        raise UserError("--memory streams a Parquet or CSV table with a saved model; leave "
-                        "out --light-curves, --labels and --hdu.")
-    det, _ = _scoring_model(model, device)
-    det.set_params(missing=missing)
+        raise UserError("--memory, --scheduler and --local-cluster stream a Parquet or CSV "
+                        "table; leave out --light-curves, --labels and --hdu.")
+    if model is not None:
+        det, _ = _scoring_model(model, device)
+        det.set_params(missing=missing)
+    else:  # fitted on a sample the cluster draws
+        det = _build_from_options({**given, "missing": missing}, device)
     n, streamed = stream_scores(det, input, output, memory, id_column, label_column,
-                                _patterns(features), _patterns(exclude))
-    write_sidecar(output, describe(det), det, input=str(input), model=str(model),
+                                _patterns(features), _patterns(exclude), cluster,
+                                fit=model is None)
+    write_sidecar(output, describe(det), det, input=str(input),
+                  model=None if model is None else str(model),
                   labels=None, n_objects=n, **streamed)
 
 
@@ -647,16 +677,21 @@ def _missing_note(missing: str, scored: np.ndarray, n_imputed: np.ndarray | None
     return ""
 
 
+def _build_from_options(given: dict[str, Any], device: str | None) -> Drama | DramaSearch:
+    """The detector the options ask for, not yet fitted."""
+    tree_options = {k: given[k] for k in ("latent_dim", "scaling") if given[k] is not None}
+    return build_detector(given["reducer"], given["metric"], given["levels"], tree_options,
+                          {"contamination": given["contamination"],
+                           "random_state": given["seed"], "missing": given["missing"]},
+                          device, given["space"])
+
+
 def _fit_from_options(features: Any, known: np.ndarray | None, given: dict[str, Any],
                       device: str | None) -> Drama | DramaSearch:
     """Build the detector the options ask for and fit it (with labels for a search)."""
     from drama import Drama
 
-    tree_options = {k: given[k] for k in ("latent_dim", "scaling") if given[k] is not None}
-    det = build_detector(given["reducer"], given["metric"], given["levels"], tree_options,
-                         {"contamination": given["contamination"],
-                          "random_state": given["seed"], "missing": given["missing"]},
-                         device, given["space"])
+    det = _build_from_options(given, device)
     if known is not None and isinstance(det, Drama):
         raise UserError("--labels chooses among configurations, and one --reducer, --metric "
                         "and --levels name a single one; repeat one of them or leave it out.")
