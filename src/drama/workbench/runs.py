@@ -25,7 +25,9 @@ from drama.active.store import describe_adoption
 
 from . import views
 from .annotations import Annotations, label_for_rating
-from .map import map_coordinates, map_view
+from .context import load_context
+from .lightcurves import Observations
+from .map import inside, map_coordinates, map_view, selection
 from .workspace import Workspace
 
 __all__ = ["ANSWERS", "Run", "RunOptions", "RunRegistry"]
@@ -81,6 +83,16 @@ class Run:
         except BaseException:
             self._worker.shutdown()
             raise
+        # What the object pane shows besides the features: the images' context (a
+        # STEM.context.npy beside the data, see .context; one that does not fit is named in
+        # each detail instead), and a light-curve run's observations (set by its loader).
+        self.context, self.context_problem = None, None
+        if self.kind == "image":
+            try:
+                self.context = load_context(data, self.session.X.shape)
+            except ValueError as exc:
+                self.context_problem = str(exc)
+        self.observations: Observations | None = None
 
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return self._worker.submit(fn, *args, **kwargs).result()
@@ -113,24 +125,36 @@ class Run:
             "selection": str(self.session.selection_),
         })
 
-    def candidates(self, **options: Any) -> dict[str, Any]:
-        return self._call(lambda: views.candidates(self.session, self.annotations, self.index,
-                                                   **options))
+    def candidates(self, lasso: np.ndarray | None = None, **options: Any) -> dict[str, Any]:
+        """A page of the list; ``lasso`` (a polygon on the map) keeps the objects inside."""
+        return self._call(lambda: views.candidates(
+            self.session, self.annotations, self.index,
+            keep=None if lasso is None else inside(self._coordinates(), lasso), **options))
 
     def detail(self, oid: str) -> dict[str, Any]:
-        return self._call(lambda: views.detail(self.session, self.annotations, self.index, oid,
-                                               self.kind, self.median, self.carried))
+        return self._call(lambda: views.detail(
+            self.session, self.annotations, self.index, oid, self.kind, self.median,
+            self.carried, context=self.context, context_problem=self.context_problem,
+            observations=self.observations))
 
     def results(self) -> dict[str, Any]:
         return self._call(lambda: views.results(self.session))
 
     def map(self, **options: Any) -> dict[str, Any]:
         def _map() -> dict[str, Any]:
-            if self._map_xy is None:
-                self._map_xy = map_coordinates(self.session)
             labelled = {oid: v[0] for oid, v in self.session.store.current().items()}
-            return map_view(self.session, self._map_xy, labelled, **options)
+            return map_view(self.session, self._coordinates(), labelled, **options)
         return self._call(_map)
+
+    def lasso(self, polygon: np.ndarray) -> dict[str, Any]:
+        """The objects inside a polygon drawn on the map: the count and the best of them."""
+        return self._call(lambda: selection(self.session, self._coordinates(), polygon))
+
+    def _coordinates(self) -> np.ndarray:
+        """On the run's thread: the map's coordinates, projected once."""
+        if self._map_xy is None:
+            self._map_xy = map_coordinates(self.session)
+        return self._map_xy
 
     def export(self, what: str, fmt: str) -> bytes:
         return self._call(lambda: views.export_table(self.session, self.annotations, what, fmt))
