@@ -1,7 +1,8 @@
 """End to end: ``drama serve`` in a subprocess, driven in Debian's headless Chromium by
 Selenium with the system chromedriver (never a downloaded one). Label five candidates with
 the keyboard, undo one, re-rank, reload the page and find the labels, export them, open
-an object from the map, look at the results, an image and a curve. With
+an object from the map, select objects with a lasso on it, look at the results, an image
+with its prototype and context, and a curve. With
 DRAMA_SCREENSHOTS=1 it saves the pages to docs/figures/workbench-*.png.
 
 Where the browser is missing the test skips, except under CI (the CI variable set), where
@@ -134,8 +135,26 @@ def test_label_undo_refit_reload_and_export_in_a_real_browser(browser, tmp_path)
         hovered = text("map-hover")
         ActionChains(browser).click().perform()
         wait.until(lambda d: text("object-id") == hovered and settled(d))
+        # a lasso round the right half of the map lists those objects and filters the list
+        expected = browser.execute_script("""
+            const t = document.getElementById('map-plot'), xs = t.data[0].x, ys = t.data[0].y;
+            const mid = [...xs].sort((a, b) => a - b)[20] - 1e-6;
+            const x1 = Math.max(...xs) + 1, y0 = Math.min(...ys) - 1, y1 = Math.max(...ys) + 1;
+            t.emit('plotly_selected', {points: [],
+              lassoPoints: {x: [mid, x1, x1, mid], y: [y0, y0, y1, y1]}});
+            return xs.filter((x) => x > mid).length;""")
+        wait.until(lambda d: text("lasso-count").startswith(f"{expected} objects") and settled(d))
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#lasso-list li")) == expected
+        browser.find_element(By.ID, "lasso-filter").click()
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#candidates tbody tr"))
+                   == expected and settled(d))
+        Select(browser.find_element(By.ID, "map-colour")).select_by_value("class")
+        wait.until(settled)
         browser.execute_script("document.getElementById('map-pane').scrollIntoView()")
         shot("map")
+        browser.find_element(By.ID, "lasso-clear").click()
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#candidates tbody tr"))
+                   == 40 and settled(d))
         browser.find_element(By.ID, "map-toggle").click()
 
         browser.find_element(By.ID, "results-toggle").click()
@@ -147,12 +166,23 @@ def test_label_undo_refit_reload_and_export_in_a_real_browser(browser, tmp_path)
         shot("results")
         browser.find_element(By.ID, "results-toggle").click()
 
+        assert "Compared with the prototype of " in text("prototype-note")
+        assert browser.find_elements(By.CSS_SELECTOR, "#prototype-deviations tbody tr")
+
+        import numpy as np  # the images' context: each cutout in the middle of a larger view
+
+        cutouts = np.load(workspace / "images.npy")
+        context = np.random.default_rng(0).normal(size=(len(cutouts), 30, 30))
+        context[:, 10:20, 10:20] = cutouts
+        np.save(workspace / "images.context.npy", context)
         Select(browser.find_element(By.ID, "file")).select_by_value("images.npy")
         browser.find_element(By.ID, "open").click()
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#plot .main-svg") and settled(d)
                    and text("run-name") == "images.npy")
         Select(browser.find_element(By.ID, "stretch")).select_by_value("asinh")
-        assert len(browser.find_elements(By.CSS_SELECTOR, "#plot .heatmaplayer .hm")) == 2
+        # the cutout, its prototype and its context, the cutout's box drawn in the context
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#plot .heatmaplayer .hm")) == 3
+        assert browser.find_elements(By.CSS_SELECTOR, "#plot .shapelayer path")
         shot("image")
 
         Select(browser.find_element(By.ID, "file")).select_by_value("curves.npy")
