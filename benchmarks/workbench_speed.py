@@ -96,6 +96,9 @@ def browser_map_draw(address: str, run: str, repeats: int) -> tuple[float, list[
                     raise TimeoutError("the page stayed busy for 10 minutes")
                 time.sleep(0.1)
 
+        webgl = driver.execute_script(
+            "return !!document.createElement('canvas').getContext('webgl')")
+        print(f"map draw: WebGL in the headless browser: {'yes' if webgl else 'no (SVG)'}")
         times = []
         for _ in range(repeats + 1):
             settle()

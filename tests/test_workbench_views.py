@@ -232,3 +232,21 @@ def test_inside_follows_a_concave_polygon():
     assert inside(xy, ell).tolist() == [True, True, False, False, False, True]
     with pytest.raises(ValueError, match="three points"):
         parse_polygon("0,0;1,x;2,2")
+
+
+def test_a_light_curve_without_errors_or_bands_is_one_series_without_error_bars():
+    from drama.datasets.lightcurves import curves_from_table
+    from drama.workbench.lightcurves import Observations, light_curve
+
+    table = _long_table()
+    table = table[table["filter"] == "g"].drop(columns=["magerr", "filter"])
+    roles = {"id": "oid", "time": "mjd", "mag": "mag"}
+    curves = curves_from_table(table, **roles, representation="grid", channels=("mag",))
+    observations = Observations.from_table(table, **roles, representation="grid",
+                                           channels=("mag",))
+    with ActiveSession(curves.X, ids=curves.ids) as session:
+        proto = nearest_prototype(session.search_, session.X[3])
+        out = light_curve(session, observations, 3, proto.values)
+    assert [(b["band"], b["err"]) for b in out["bands"]] == [("", None)]
+    assert len(out["bands"][0]["time"]) == (table["oid"] == session.ids[3]).sum()
+    assert len(out["prototype"]) == 1 and len(out["prototype"][0]["mag"]) == 64

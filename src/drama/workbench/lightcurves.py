@@ -127,7 +127,7 @@ def light_curve(session: ActiveSession, obs: Observations, i: int,
             out["bands"].append({"band": b, **_points(part)})
     if prototype is None:
         return out
-    if obs.representation == "grid":
+    if obs.representation == "grid" and "mag" in obs.channels:
         for k, b in enumerate(bands):
             part = rows[rows["band"] == b]
             if len(part):
@@ -135,6 +135,8 @@ def light_curve(session: ActiveSession, obs: Observations, i: int,
                                                                       k, part)})
         out["prototype_note"] = ("the prototype's grid on this object's time span, about "
                                  "its median magnitude; broken where it was not observed")
+        return out
+    if obs.representation == "grid":  # a grid without its magnitude channel: no curve
         return out
     other = session.ids[_representative(session, i, prototype)]
     theirs = obs.of(other)

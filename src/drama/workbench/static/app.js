@@ -424,8 +424,12 @@ const classColour = (classes) => {
   return classes.map((c) => (c ? CLASS_COLOURS[seen.indexOf(c) % CLASS_COLOURS.length]
     : "#cccccc"));
 };
-// Above this many points the map draws with WebGL (scattergl); below, as SVG.
+// Above this many points the map draws with WebGL (scattergl) where the browser has it;
+// below, or without WebGL, as SVG.
 const WEBGL_POINTS = 2000;
+const WEBGL = (() => {
+  try { return !!document.createElement("canvas").getContext("webgl"); } catch { return false; }
+})();
 
 function mapTraces(data, colour) {
   if (data.mode === "points") {
@@ -434,7 +438,8 @@ function mapTraces(data, colour) {
       : colour === "class" ? { color: classColour(data.class), size: 6 }
         : { color: data.score, colorscale: "Viridis", showscale: true, size: 6,
             colorbar: { title: { text: "score" } } };
-    return [{ type: data.ids.length > WEBGL_POINTS ? "scattergl" : "scatter", mode: "markers",
+    return [{ type: WEBGL && data.ids.length > WEBGL_POINTS ? "scattergl" : "scatter",
+              mode: "markers",
               x: data.x, y: data.y, customdata: data.ids, marker, hoverinfo: "none" }];
   }
   // cells: the heatmap, and under it a transparent point per non-empty cell, which the
@@ -453,7 +458,7 @@ function mapTraces(data, colour) {
     showscale: colour !== "class", opacity: colour === "class" ? 0.25 : 1,
     colorbar: { title: { text: colour === "score" ? "mean score" : "objects" } },
     hoverinfo: "none" }];
-  traces.push({ type: "scattergl", mode: "markers", x: centres.x, y: centres.y,
+  traces.push({ type: WEBGL ? "scattergl" : "scatter", mode: "markers", x: centres.x, y: centres.y,
     customdata: centres.id, hoverinfo: "none", showlegend: false,
     marker: classes ? { color: centres.colour, size: 4, symbol: "square" }
       : { color: "rgba(0,0,0,0)", size: 4 } });
