@@ -250,3 +250,20 @@ def test_a_light_curve_without_errors_or_bands_is_one_series_without_error_bars(
     assert [(b["band"], b["err"]) for b in out["bands"]] == [("", None)]
     assert len(out["bands"][0]["time"]) == (table["oid"] == session.ids[3]).sum()
     assert len(out["prototype"]) == 1 and len(out["prototype"][0]["mag"]) == 64
+
+
+def test_a_run_that_keeps_observations_sends_the_light_curve(client, workspace):
+    from drama.datasets.lightcurves import curves_from_table
+    from drama.workbench.lightcurves import Observations
+
+    table = _long_table()
+    table["oid"] = table["oid"].str.removeprefix("s")  # the ids a .npy run gives: 0..n-1
+    roles = {"id": "oid", "time": "mjd", "mag": "mag", "err": "magerr", "band": "filter"}
+    np.save(workspace / "lc.npy", curves_from_table(table, **roles, representation="grid").X)
+    assert client.post("/api/runs", json={"path": "lc.npy"}).json()["kind"] == "curve"
+    run = client.app.state.registry.get("lc.npy")
+    run.observations = Observations.from_table(table, **roles, representation="grid")
+    detail = client.get("/api/object", params={"run": "lc.npy", "id": "0"}).json()
+    assert [b["band"] for b in detail["light_curve"]["bands"]] == ["g", "r"]
+    assert detail["light_curve"]["bands"][0]["time"] == sorted(
+        table.loc[(table["oid"] == "0") & (table["filter"] == "g"), "mjd"])

@@ -77,22 +77,23 @@ class Run:
         self.refit_every = refit_every
         self._since_refit = 0
         self._map_xy: np.ndarray | None = None
+        # A light-curve run's observations, which the object pane draws; its loader (in
+        # _open) sets them.
+        self.observations: Observations | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drama-run")
         try:
             self._call(self._open, data, workspace)
         except BaseException:
             self._worker.shutdown()
             raise
-        # What the object pane shows besides the features: the images' context (a
-        # STEM.context.npy beside the data, see .context; one that does not fit is named in
-        # each detail instead), and a light-curve run's observations (set by its loader).
+        # The images' context (a STEM.context.npy beside the data, see .context); one that
+        # does not fit is named in each detail instead.
         self.context, self.context_problem = None, None
         if self.kind == "image":
             try:
                 self.context = load_context(data, self.session.X.shape)
             except ValueError as exc:
                 self.context_problem = str(exc)
-        self.observations: Observations | None = None
 
     def _call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         return self._worker.submit(fn, *args, **kwargs).result()
