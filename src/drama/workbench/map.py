@@ -100,16 +100,21 @@ def parse_polygon(text: str) -> np.ndarray:
 
 def inside(xy: np.ndarray, polygon: np.ndarray) -> np.ndarray:
     """Which points of ``xy`` lie inside ``polygon`` (even-odd rule: a ray to the right
-    crosses its edges an odd number of times), one edge at a time over all points."""
-    x, y = xy[:, 0], xy[:, 1]
-    within = np.zeros(len(xy), dtype=bool)
+    crosses its edges an odd number of times), one edge at a time over the points inside
+    the polygon's bounding box."""
+    low, high = polygon.min(axis=0), polygon.max(axis=0)
+    boxed = np.flatnonzero(((xy >= low) & (xy <= high)).all(axis=1))  # only these can be in
+    x, y = xy[boxed, 0], xy[boxed, 1]
+    hits = np.zeros(len(boxed), dtype=bool)
     for (x0, y0), (x1, y1) in zip(polygon, np.roll(polygon, -1, axis=0), strict=True):
         straddles = (y0 > y) != (y1 > y)
         if not straddles.any():
             continue
         with np.errstate(divide="ignore", invalid="ignore"):
             crossing = x0 + (y - y0) * (x1 - x0) / (y1 - y0)
-        within ^= straddles & (x < crossing)
+        hits ^= straddles & (x < crossing)
+    within = np.zeros(len(xy), dtype=bool)
+    within[boxed[hits]] = True
     return within
 
 
