@@ -2,7 +2,7 @@
 Selenium with the system chromedriver (never a downloaded one). Label five candidates with
 the keyboard, undo one, re-rank, reload the page and find the labels, export them, open
 an object from the map, select objects with a lasso on it, look at the results, an image
-with its prototype and context, and a curve. With
+with its prototype and context, and a curve; and a light curve as observed. With
 DRAMA_SCREENSHOTS=1 it saves the pages to docs/figures/workbench-*.png.
 
 Where the browser is missing the test skips, except under CI (the CI variable set), where
@@ -195,3 +195,62 @@ def test_label_undo_refit_reload_and_export_in_a_real_browser(browser, tmp_path)
         proc.terminate()
         proc.wait()
 
+
+
+def test_a_light_curve_is_drawn_as_observed(browser, tmp_path):
+    """A run that keeps its observations (set in-process: no loader of the workbench reads a
+    long-format table yet) draws points with error bars per band and the prototype."""
+    import json
+    import threading
+    import urllib.request
+
+    import numpy as np
+    import pandas as pd
+    import uvicorn
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from drama.datasets.lightcurves import curves_from_table
+    from drama.workbench.app import create_app
+    from drama.workbench.lightcurves import Observations
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for k in range(24):
+        for band in "gr":
+            t = np.sort(np.r_[rng.uniform(0, 50, 12), rng.uniform(150, 200, 12)])
+            mag = 18 + 0.3 * np.sin(t / 7) + rng.normal(0, 0.05, 24) + 0.5 * (band == "r")
+            rows += [(str(k), ti, mi, 0.05, band) for ti, mi in zip(t, mag, strict=True)]
+    table = pd.DataFrame(rows, columns=["oid", "mjd", "mag", "magerr", "filter"])
+    roles = {"id": "oid", "time": "mjd", "mag": "mag", "err": "magerr", "band": "filter"}
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    np.save(workspace / "lc.npy", curves_from_table(table, **roles, representation="grid").X)
+    app = create_app(workspace)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        WebDriverWait(browser, WAIT_S).until(lambda _: server.started)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        address = f"http://127.0.0.1:{port}/"
+        request = urllib.request.Request(address + "api/runs", method="POST",
+                                         data=json.dumps({"path": "lc.npy"}).encode(),
+                                         headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(request, timeout=WAIT_S).read()
+        app.state.registry.get("lc.npy").observations = Observations.from_table(
+            table, **roles, representation="grid")
+        browser.get(address + "?run=lc.npy")
+        WebDriverWait(browser, WAIT_S).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, "#plot .errorbar")
+            and d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1")
+        legend = {e.text for e in browser.find_elements(By.CSS_SELECTOR, "#plot .legendtext")}
+        assert legend == {"band g", "band r", "prototype, band g", "prototype, band r"}
+        assert "time" in browser.find_element(By.CSS_SELECTOR, "#plot .xtitle").text
+        assert "On the time axis: the prototype's grid" in browser.find_element(
+            By.ID, "prototype-note").text
+        if os.environ.get("DRAMA_SCREENSHOTS") == "1":
+            browser.save_screenshot(str(ROOT / "docs" / "figures" / "workbench-lightcurve.png"))
+    finally:
+        server.should_exit = True
+        thread.join(timeout=WAIT_S)
