@@ -1,8 +1,9 @@
 """End to end: ``drama serve`` in a subprocess, driven in Debian's headless Chromium by
 Selenium with the system chromedriver (never a downloaded one). Label five candidates with
 the keyboard, undo one, re-rank, reload the page and find the labels, export them, open
-an object from the map, look at the results, an image and a curve; on the data page, the
-column roles, the progress bar, the earlier runs and an upload. With
+an object from the map, select objects with a lasso on it, look at the results, an image
+with its prototype and context, and a curve; a light curve as observed; and on the data
+page, the column roles, the progress bar, the earlier runs and an upload. With
 DRAMA_SCREENSHOTS=1 it saves the pages to docs/figures/workbench-*.png.
 
 Where the browser is missing the test skips, except under CI (the CI variable set), where
@@ -141,8 +142,26 @@ def test_label_undo_refit_reload_and_export_in_a_real_browser(browser, tmp_path)
         hovered = text("map-hover")
         ActionChains(browser).click().perform()
         wait.until(lambda d: text("object-id") == hovered and settled(d))
+        # a lasso round the right half of the map lists those objects and filters the list
+        expected = browser.execute_script("""
+            const t = document.getElementById('map-plot'), xs = t.data[0].x, ys = t.data[0].y;
+            const mid = [...xs].sort((a, b) => a - b)[20] - 1e-6;
+            const x1 = Math.max(...xs) + 1, y0 = Math.min(...ys) - 1, y1 = Math.max(...ys) + 1;
+            t.emit('plotly_selected', {points: [],
+              lassoPoints: {x: [mid, x1, x1, mid], y: [y0, y0, y1, y1]}});
+            return xs.filter((x) => x > mid).length;""")
+        wait.until(lambda d: text("lasso-count").startswith(f"{expected} objects") and settled(d))
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#lasso-list li")) == expected
+        browser.find_element(By.ID, "lasso-filter").click()
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#candidates tbody tr"))
+                   == expected and settled(d))
         browser.execute_script("document.getElementById('map-pane').scrollIntoView()")
         shot("map")
+        Select(browser.find_element(By.ID, "map-colour")).select_by_value("class")
+        wait.until(settled)
+        browser.find_element(By.ID, "lasso-clear").click()
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#candidates tbody tr"))
+                   == 40 and settled(d))
         browser.find_element(By.ID, "map-toggle").click()
 
         browser.find_element(By.ID, "results-toggle").click()
@@ -154,12 +173,23 @@ def test_label_undo_refit_reload_and_export_in_a_real_browser(browser, tmp_path)
         shot("results")
         browser.find_element(By.ID, "results-toggle").click()
 
+        assert "Compared with the prototype of " in text("prototype-note")
+        assert browser.find_elements(By.CSS_SELECTOR, "#prototype-deviations tbody tr")
+
+        import numpy as np  # the images' context: each cutout in the middle of a larger view
+
+        cutouts = np.load(workspace / "images.npy")
+        context = np.random.default_rng(0).normal(size=(len(cutouts), 30, 30))
+        context[:, 10:20, 10:20] = cutouts
+        np.save(workspace / "images.context.npy", context)
         Select(browser.find_element(By.ID, "file")).select_by_value("images.npy")
         browser.find_element(By.ID, "open").click()
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#plot .main-svg") and settled(d)
                    and text("run-name") == "images.npy")
         Select(browser.find_element(By.ID, "stretch")).select_by_value("asinh")
-        assert len(browser.find_elements(By.CSS_SELECTOR, "#plot .heatmaplayer .hm")) == 2
+        # the cutout, its prototype and its context, the cutout's box drawn in the context
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#plot .heatmaplayer .hm")) == 3
+        assert browser.find_elements(By.CSS_SELECTOR, "#plot .shapelayer path")
         shot("image")
 
         Select(browser.find_element(By.ID, "file")).select_by_value("curves.npy")
@@ -182,3 +212,61 @@ def test_label_undo_refit_reload_and_export_in_a_real_browser(browser, tmp_path)
         proc.terminate()
         proc.wait()
 
+
+
+def test_a_light_curve_is_drawn_as_observed(browser, tmp_path):
+    """A long-format light-curve table opened as a run (its columns named in the options)
+    draws each object's points with error bars per band and the prototype."""
+    import json
+    import threading
+    import urllib.request
+
+    import numpy as np
+    import pandas as pd
+    import uvicorn
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from drama.workbench.app import create_app
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for k in range(24):
+        for band in "gr":
+            t = np.sort(np.r_[rng.uniform(0, 50, 12), rng.uniform(150, 200, 12)])
+            mag = 18 + 0.3 * np.sin(t / 7) + rng.normal(0, 0.05, 24) + 0.5 * (band == "r")
+            rows += [(str(k), ti, mi, 0.05, band) for ti, mi in zip(t, mag, strict=True)]
+    table = pd.DataFrame(rows, columns=["oid", "mjd", "mag", "magerr", "filter"])
+    roles = {"id": "oid", "time": "mjd", "mag": "mag", "err": "magerr", "band": "filter"}
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    table.to_csv(workspace / "lc.csv", index=False)
+    app = create_app(workspace)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        WebDriverWait(browser, WAIT_S).until(lambda _: server.started)
+        port = server.servers[0].sockets[0].getsockname()[1]
+        address = f"http://127.0.0.1:{port}/"
+        options = {"reducers": ["none", "pca"], "levels": 2,
+                   "curves": {**roles, "representation": "grid"}}
+        request = urllib.request.Request(
+            address + "api/runs", method="POST",
+            data=json.dumps({"path": "lc.csv", "options": options}).encode(),
+            headers={"Content-Type": "application/json"})
+        urllib.request.urlopen(request, timeout=WAIT_S).read()
+        browser.get(address + "?run=lc.csv")
+        WebDriverWait(browser, WAIT_S).until(
+            lambda d: d.find_elements(By.CSS_SELECTOR, "#plot .errorbar")
+            and d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1")
+        legend = {e.text for e in browser.find_elements(By.CSS_SELECTOR, "#plot .legendtext")}
+        assert legend == {"band g", "band r", "prototype, band g", "prototype, band r"}
+        assert "time" in browser.find_element(By.CSS_SELECTOR, "#plot .xtitle").text
+        assert "On the time axis: the prototype's grid" in browser.find_element(
+            By.ID, "prototype-note").text
+        if os.environ.get("DRAMA_SCREENSHOTS") == "1":
+            browser.save_screenshot(str(ROOT / "docs" / "figures" / "workbench-lightcurve.png"))
+    finally:
+        server.should_exit = True
+        thread.join(timeout=WAIT_S)

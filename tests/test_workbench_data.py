@@ -286,6 +286,10 @@ def test_a_long_format_light_curve_table_is_one_object_per_curve(client, workspa
     assert run["options"]["curves"]["representation"] == representation
     top = client.get("/api/candidates", params={"run": "curves.csv", "limit": 1}).json()
     assert top["items"][0]["id"] == "s3"
+    drawn = client.get("/api/object", params={"run": "curves.csv", "id": "s3"}).json()
+    observed = drawn["light_curve"]["bands"]  # the object as observed, on its time axis
+    assert len(observed) == 1 and len(observed[0]["time"]) == 25
+    assert observed[0]["time"] == sorted(observed[0]["time"])
     wrong = client.post("/api/runs", json={"path": "table.parquet", "options": {
         "curves": {**curves, "id": "nope"}}})
     assert wrong.status_code == 400

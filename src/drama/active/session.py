@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from drama._validation import check_array, check_positive, check_random_state
 from drama.active.learned_prior import class_votes, learned_prior, resolve_learned_options
@@ -303,7 +304,18 @@ class ActiveSession:
 
     # ------------------------------------------------------------------ ranking
     def refit(self) -> ActiveSession:
-        """Re-select configurations and re-rank with all labels so far."""
+        """Re-select configurations and re-rank with all labels so far.
+
+        Runs with one BLAS / OpenMP thread: its arithmetic is many small products (a
+        logistic regression on a few hundred rows, kernels against a few labels), where
+        threads gain nothing and, on a busy machine, wait on each other (100,000 objects
+        with 20 labels on a loaded 2-CPU machine: 0.58-0.90 s with two threads, 0.12-0.15 s
+        with one; docs/workbench.md). The ranking is the same either way (tested).
+        """
+        with threadpool_limits(limits=1):
+            return self._refit()
+
+    def _refit(self) -> ActiveSession:
         y, tagged = self._label_vector()
         # DramaSearch's own few-label choice (re-selected, never refitted); boring labels
         # alone leave it label-free, the session's relevance model uses them meanwhile.

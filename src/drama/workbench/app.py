@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from drama.exceptions import StoreError
 
 from .inputs import column_roles
-from .map import BINS, MAX_POINTS
+from .map import BINS, MAX_POINTS, parse_polygon
 from .runs import RunOptions, RunRegistry
 from .saved_runs import earlier_runs
 from .uploads import DEFAULT_MAX_UPLOAD_MB, UploadTooLarge, save_upload
@@ -206,10 +206,11 @@ def create_app(workspace: str | Path, *, host: str = "127.0.0.1",
     @app.get("/api/candidates")
     def candidates(run: str, sort: str = "score", unlabelled_first: bool = True,
                    q: str = "", limit: int = Query(50, ge=1, le=1000),
-                   offset: int = Query(0, ge=0), seed: int = 0) -> dict[str, Any]:
+                   offset: int = Query(0, ge=0), seed: int = 0,
+                   lasso: str = "") -> dict[str, Any]:
         return answer_errors(lambda: run_of(run).candidates(
             sort=sort, unlabelled_first=unlabelled_first, query=q, limit=limit,
-            offset=offset, seed=seed))
+            offset=offset, seed=seed, lasso=parse_polygon(lasso) if lasso else None))
 
     @app.get("/api/object")
     def detail(run: str, id: str) -> dict[str, Any]:  # noqa: A002 - the object's id
@@ -223,6 +224,10 @@ def create_app(workspace: str | Path, *, host: str = "127.0.0.1",
     def map_of(run: str, max_points: int = Query(MAX_POINTS, ge=1, le=200_000),
                bins: int = Query(BINS, ge=2, le=500)) -> dict[str, Any]:
         return answer_errors(lambda: run_of(run).map(max_points=max_points, bins=bins))
+
+    @app.get("/api/map/lasso")
+    def lasso(run: str, polygon: str) -> dict[str, Any]:
+        return answer_errors(lambda: run_of(run).lasso(parse_polygon(polygon)))
 
     @app.post("/api/label")
     def label(run: str = Body(...), id: str = Body(...),  # noqa: A002

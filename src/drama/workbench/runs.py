@@ -26,8 +26,10 @@ from drama.active.store import data_fingerprint, describe_adoption
 
 from . import views
 from .annotations import Annotations, label_for_rating
+from .context import load_context
 from .inputs import read_input
-from .map import map_coordinates, map_view
+from .lightcurves import Observations
+from .map import inside, map_coordinates, map_view, selection
 from .saved_runs import fit_key, load_fit, save_fit
 from .workspace import Workspace
 
@@ -174,6 +176,12 @@ class Run:
         self._since_refit = 0
         self._map_xy: np.ndarray | None = None
         self.progress = OpenProgress()
+        # A light-curve run's observations, which the object pane draws, and an image
+        # run's context (a STEM.context.npy beside the data, see .context; one that does
+        # not fit is named in each detail instead): both set when the run opens.
+        self.observations: Observations | None = None
+        self.context: np.ndarray | None = None
+        self.context_problem: str | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drama-run")
         self._opening = self._worker.submit(self._open, data)
 
@@ -225,6 +233,24 @@ class Run:
         self.annotations = Annotations(self.store_path.with_suffix(".workbench.db"))
         self.index = {oid: i for i, oid in enumerate(self.session.ids)}
         self.median = np.median(self.session.X, axis=0)  # what curves and images are shown by
+        self._views_data(data)
+
+    def _views_data(self, data: Path) -> None:
+        """What the object pane draws beside the scores: a light-curve run's observations
+        on their time axis, an image run's context images."""
+        curves = self.options.curves
+        if curves is not None:
+            from drama.datasets.readers import read_table_file
+
+            self.observations = Observations.from_table(
+                read_table_file(data, curves.id), id=curves.id, time=curves.time,
+                mag=curves.mag, err=curves.err, band=curves.band,
+                representation="grid" if curves.representation == "grid" else "features")
+        if self.kind == "image" and data.is_file():
+            try:
+                self.context = load_context(data, self.session.X.shape)
+            except ValueError as exc:
+                self.context_problem = str(exc)
 
     # ------------------------------------------------------------------ reading
     def summary(self) -> dict[str, Any]:
@@ -237,24 +263,36 @@ class Run:
             "fit": self.progress.as_dict()["fit"],
         })
 
-    def candidates(self, **options: Any) -> dict[str, Any]:
-        return self._call(lambda: views.candidates(self.session, self.annotations, self.index,
-                                                   **options))
+    def candidates(self, lasso: np.ndarray | None = None, **options: Any) -> dict[str, Any]:
+        """A page of the list; ``lasso`` (a polygon on the map) keeps the objects inside."""
+        return self._call(lambda: views.candidates(
+            self.session, self.annotations, self.index,
+            keep=None if lasso is None else inside(self._coordinates(), lasso), **options))
 
     def detail(self, oid: str) -> dict[str, Any]:
-        return self._call(lambda: views.detail(self.session, self.annotations, self.index, oid,
-                                               self.kind, self.median, self.carried))
+        return self._call(lambda: views.detail(
+            self.session, self.annotations, self.index, oid, self.kind, self.median,
+            self.carried, context=self.context, context_problem=self.context_problem,
+            observations=self.observations))
 
     def results(self) -> dict[str, Any]:
         return self._call(lambda: views.results(self.session))
 
     def map(self, **options: Any) -> dict[str, Any]:
         def _map() -> dict[str, Any]:
-            if self._map_xy is None:
-                self._map_xy = map_coordinates(self.session)
             labelled = {oid: v[0] for oid, v in self.session.store.current().items()}
-            return map_view(self.session, self._map_xy, labelled, **options)
+            return map_view(self.session, self._coordinates(), labelled, **options)
         return self._call(_map)
+
+    def lasso(self, polygon: np.ndarray) -> dict[str, Any]:
+        """The objects inside a polygon drawn on the map: the count and the best of them."""
+        return self._call(lambda: selection(self.session, self._coordinates(), polygon))
+
+    def _coordinates(self) -> np.ndarray:
+        """On the run's thread: the map's coordinates, projected once."""
+        if self._map_xy is None:
+            self._map_xy = map_coordinates(self.session)
+        return self._map_xy
 
     def export(self, what: str, fmt: str) -> bytes:
         return self._call(lambda: views.export_table(self.session, self.annotations, what, fmt))

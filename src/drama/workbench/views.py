@@ -14,6 +14,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .context import context_view
+from .lightcurves import Observations, light_curve
+from .prototypes import nearest_prototype
+
 if TYPE_CHECKING:  # pragma: no cover
     from drama.active import ActiveSession
 
@@ -76,12 +80,16 @@ def _order(session: ActiveSession, labels: _Labels, index: dict[str, int], sort:
 
 def candidates(session: ActiveSession, annotations: Annotations, index: dict[str, int], *,
                sort: str = "score", unlabelled_first: bool = True, query: str = "",
-               limit: int = 50, offset: int = 0, seed: int = 0) -> dict[str, Any]:
-    """One page of the ranked list: id, rank (1 = highest score), scores, label state."""
+               limit: int = 50, offset: int = 0, seed: int = 0,
+               keep: np.ndarray | None = None) -> dict[str, Any]:
+    """One page of the ranked list: id, rank (1 = highest score), scores, label state;
+    ``keep`` (a mask over the objects, e.g. a lasso on the map) leaves out the others."""
     if limit < 1 or offset < 0:
         raise ValueError("limit must be at least 1 and offset at least 0.")
     labels = _Labels(session, annotations, index)
     order = _order(session, labels, index, sort, offset + limit, seed)
+    if keep is not None:
+        order = order[keep[order]]
     if query:
         needle = query.casefold()
         order = order[[needle in session.ids[i].casefold() for i in order]]
@@ -100,10 +108,14 @@ def candidates(session: ActiveSession, annotations: Annotations, index: dict[str
             "labelled": len(labels.current), "offset": offset, "items": rows}
 
 
-def _curve(obj: np.ndarray, median: np.ndarray) -> list[dict[str, Any]]:
-    """One entry per channel: the object and the median object over the channel axis."""
+def _curve(obj: np.ndarray, median: np.ndarray,
+           prototype: np.ndarray | None = None) -> list[dict[str, Any]]:
+    """One entry per channel: the object, the median object and (when known) the object's
+    prototype over the channel axis."""
     obj, median = obj.reshape(len(obj), -1), median.reshape(len(median), -1)
-    return [{"channel": c, "object": obj[:, c].tolist(), "median": median[:, c].tolist()}
+    proto = None if prototype is None else prototype.reshape(len(obj), -1)
+    return [{"channel": c, "object": obj[:, c].tolist(), "median": median[:, c].tolist(),
+             **({} if proto is None else {"prototype": proto[:, c].tolist()})}
             for c in range(obj.shape[1])]
 
 
@@ -138,8 +150,13 @@ def _sky(session: ActiveSession, i: int, carried: pd.DataFrame | None
 
 def detail(session: ActiveSession, annotations: Annotations, index: dict[str, int],
            oid: str, kind: str, median: np.ndarray,
-           carried: pd.DataFrame | None = None) -> dict[str, Any]:
-    """Everything the object pane shows about one object."""
+           carried: pd.DataFrame | None = None, *, context: np.ndarray | None = None,
+           context_problem: str | None = None,
+           observations: Observations | None = None) -> dict[str, Any]:
+    """Everything the object pane shows about one object: its scores and label, the
+    prototype it was compared with (:mod:`.prototypes`) and, by kind, the features that
+    deviate most, its curve (or, from a light-curve table, its observations:
+    :mod:`.lightcurves`) or its image (with its context: :mod:`.context`)."""
     if oid not in index:
         raise KeyError(f"There is no object with id {oid!r} in this run.")
     i = index[oid]
@@ -153,17 +170,43 @@ def detail(session: ActiveSession, annotations: Annotations, index: dict[str, in
         "predicted_class": session.classes_[i],
         "class_confidence": _number(session.class_confidence_[i]), **labels.of(oid),
     }
+    proto = nearest_prototype(session.search_, session.X[i])
+    out["prototype"] = None if proto is None else {
+        "configuration": proto.configuration, "leaf": proto.leaf, "note": proto.note}
     if kind == "table":
         dev = session.deviations(oid, top=_TOP_DEVIATIONS)
         out["deviations"] = [
             {"feature": str(r.feature), "value": _number(r.value), "median": _number(r.median),
              "robust_z": _number(r.robust_z)} for r in dev.itertuples(index=False)]
+        if proto is not None:
+            out["prototype_deviations"] = _prototype_deviations(session, i, proto.values)
         out["sky"] = _sky(session, i, carried)
     elif kind == "curve":
-        out["curve"] = _curve(session.X[i], median)
+        out["curve"] = _curve(session.X[i], median,
+                              None if proto is None else proto.values)
     else:
         out["image"] = {"object": _image(session.X[i]), "median": _image(median)}
+        if proto is not None:
+            out["image"]["prototype"] = _image(proto.values)
+        if context is not None:
+            out["image"]["context"] = context_view(context, i, session.X.shape[1:3])
+        out["image"]["context_problem"] = context_problem
+    if observations is not None:
+        out["light_curve"] = light_curve(session, observations, i,
+                                         None if proto is None else proto.values)
     return out
+
+
+def _prototype_deviations(session: ActiveSession, i: int, prototype: np.ndarray
+                          ) -> list[dict[str, Any]]:
+    """The features that deviate most from the object's prototype, in the robust z units
+    of :meth:`ActiveSession.deviations` (the feature's IQR / 1.349)."""
+    value = session.X[i].reshape(-1)
+    z = (value - prototype.reshape(-1)) / (session.space.spread / 1.349)
+    names = session.feature_names or [f"x{j}" for j in range(len(z))]
+    return [{"feature": str(names[j]), "value": _number(value[j]),
+             "prototype": _number(prototype.reshape(-1)[j]), "robust_z": _number(z[j])}
+            for j in np.argsort(-np.abs(z), kind="stable")[:_TOP_DEVIATIONS]]
 
 
 def results(session: ActiveSession) -> dict[str, Any]:

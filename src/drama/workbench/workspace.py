@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 
 from drama.datasets.readers import FORMATS, file_format
 
+from .context import CONTEXT_SUFFIX
 from .inputs import PICTURE_SUFFIXES, is_image_folder
 
 __all__ = ["STATE_FOLDER", "Workspace", "WorkspaceError"]
@@ -105,8 +106,8 @@ class Workspace:
             for name in files:
                 path = Path(folder) / name
                 fmt = _data_format(path)
-                if name.startswith(".") or fmt is None:
-                    continue
+                if name.startswith(".") or fmt is None or name.endswith(CONTEXT_SUFFIX):
+                    continue  # a context file belongs to its images (.context)
                 target = path.resolve()
                 if not target.is_relative_to(self.root) or not target.is_file():
                     continue

@@ -3,7 +3,8 @@
 // carry only fixed labels.
 "use strict";
 
-const state = { run: null, items: [], selected: null, busy: false };
+const state = { run: null, items: [], selected: null, busy: false, lasso: null,
+  lassoDrawn: null };
 const $ = (id) => document.getElementById(id);
 
 function setStatus(text, isError) {
@@ -239,7 +240,7 @@ function firstUnlabelled() {
 async function loadList(selectId) {
   const data = await api("GET", "/api/candidates?" + query({
     run: state.run, sort: $("sort").value, unlabelled_first: $("unlabelled-first").checked,
-    q: $("search").value, limit: 50,
+    q: $("search").value, limit: 50, ...(state.lasso ? { lasso: state.lasso } : {}),
   }));
   state.items = data.items;
   $("labelled").textContent = data.labelled;
@@ -319,14 +320,68 @@ function skyLinks(sky) {
   }
 }
 
+// The image panels: the cutout, the prototype it was compared with (the median object
+// when there is none) and, when the data come with it, the cutout's context with the
+// cutout's box; one stretch, from the cutout's limits, for all.
+function imagePanels(image, show, traces, layout) {
+  const panels = [["object", image.object],
+    [image.prototype ? "prototype" : "median object", image.prototype || image.median]];
+  if (image.context) panels.push(["context", image.context.image]);
+  layout.grid = { rows: 1, columns: panels.length, pattern: "independent" };
+  layout.annotations = [];
+  layout.shapes = [];
+  panels.forEach(([title, values], k) => {
+    const axis = k ? String(k + 1) : "";
+    traces.push({ z: show(values), type: "heatmap", colorscale: "Greys", zmin: 0, zmax: 1,
+      xaxis: "x" + axis, yaxis: "y" + axis, showscale: false, name: title });
+    layout.annotations.push({ text: title, showarrow: false, xref: "x" + axis + " domain",
+      yref: "y" + axis + " domain", x: 0.5, y: 1.08 });
+    layout["yaxis" + axis] = { autorange: "reversed", scaleanchor: "x" + axis };
+  });
+  if (image.context) {
+    const [x0, y0, x1, y1] = image.context.box;
+    const axis = String(panels.length);
+    layout.shapes.push({ type: "rect", xref: "x" + axis, yref: "y" + axis, x0, y0, x1, y1,
+      line: { color: "#d62728", width: 1 } });
+  }
+}
+
+// A light curve as observed: points with error bars per band on the real time axis (no
+// line joins them, so none crosses a gap), the prototype (or the object standing for it)
+// on the same axis, broken where the server left it empty; magnitudes grow downwards.
+const BAND_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"];
+
+function lightCurvePlot(curve, traces, layout) {
+  const colour = (band) => BAND_COLOURS[curve.bands.findIndex((b) => b.band === band) %
+    BAND_COLOURS.length];
+  const named = (band) => (band ? "band " + band : "observed");
+  for (const b of curve.bands) {
+    traces.push({ x: b.time, y: b.mag, mode: "markers", type: "scatter", name: named(b.band),
+      marker: { size: 5, color: colour(b.band) },
+      error_y: b.err ? { type: "data", array: b.err, visible: true, thickness: 1 } : undefined });
+  }
+  const grid = !curve.representative;
+  for (const p of curve.prototype) {
+    traces.push({ x: p.time, y: p.mag, type: "scatter", connectgaps: false,
+      mode: grid ? "lines" : "markers", name: (grid ? "prototype, " : "representative, ") +
+        named(p.band), line: { color: colour(p.band), dash: "dot" },
+      marker: { size: 4, symbol: "circle-open", color: colour(p.band) } });
+  }
+  layout.xaxis = { title: { text: "time" } };
+  layout.yaxis = { title: { text: "magnitude" }, autorange: "reversed" };
+}
+
 function plot(detail) {
   const target = $("plot");
   if (!window.Plotly) { target.textContent = "plotly is not available"; return; }
   const layout = { margin: { t: 30, r: 10, b: 40, l: 50 }, height: 340, showlegend: true };
   let traces = [];
-  if (detail.curve) {
+  if (detail.light_curve) {
+    lightCurvePlot(detail.light_curve, traces, layout);
+  } else if (detail.curve) {
+    const reference = detail.prototype ? "prototype" : "median object";
     traces = detail.curve.flatMap((ch) => [
-      { y: ch.median, mode: "lines", name: "median object, channel " + ch.channel,
+      { y: ch.prototype || ch.median, mode: "lines", name: reference + ", channel " + ch.channel,
         line: { color: "#999" } },
       { y: ch.object, mode: "lines+markers", name: "object, channel " + ch.channel,
         marker: { size: 3 } },
@@ -336,20 +391,7 @@ function plot(detail) {
     const [lo, hi] = limits(detail.image.object, Number($("limits").value));
     const stretch = STRETCHES[$("stretch").value];
     const show = (image) => image.map((row) => row.map((v) => stretch(clip((v - lo) / (hi - lo)))));
-    traces = [
-      { z: show(detail.image.object), type: "heatmap", colorscale: "Greys",
-        zmin: 0, zmax: 1, xaxis: "x", yaxis: "y", showscale: false, name: "object" },
-      { z: show(detail.image.median), type: "heatmap", colorscale: "Greys",
-        zmin: 0, zmax: 1, xaxis: "x2", yaxis: "y2", showscale: false, name: "median object" },
-    ];
-    layout.grid = { rows: 1, columns: 2, pattern: "independent" };
-    layout.annotations = [
-      { text: "object", showarrow: false, xref: "x domain", yref: "y domain", x: 0.5, y: 1.08 },
-      { text: "median object", showarrow: false, xref: "x2 domain", yref: "y2 domain",
-        x: 0.5, y: 1.08 },
-    ];
-    layout.yaxis = { autorange: "reversed", scaleanchor: "x" };
-    layout.yaxis2 = { autorange: "reversed", scaleanchor: "x2" };
+    imagePanels(detail.image, show, traces, layout);
   }
   window.Plotly.react(target, traces, layout, { displaylogo: false, responsive: true });
 }
@@ -374,6 +416,7 @@ async function select(id) {
   fact(facts, "class tag", detail.cls);
   fact(facts, "rating", detail.rating);
   state.detail = detail;
+  showPrototype(detail);
   skyLinks(detail.sky);
   $("stretch-controls").hidden = !detail.image;
   const table = $("deviations");
@@ -388,9 +431,33 @@ async function select(id) {
       cell(row, d.robust_z === null ? "–" : d.robust_z.toFixed(1));
       table.tBodies[0].appendChild(row);
     }
-    $("plot").replaceChildren();
+    if (detail.light_curve) plot(detail);  // a light curve's features: its curve too
+    else $("plot").replaceChildren();
   } else {
     plot(detail);
+  }
+}
+
+// Which prototype the object is shown with, and (tables) how it deviates from it.
+function showPrototype(detail) {
+  const notes = [];
+  if (detail.prototype) notes.push("Compared with " + detail.prototype.note + ".");
+  else notes.push("No tree configuration weighs in this ranking: shown with the median object.");
+  if (detail.light_curve && detail.light_curve.prototype_note) {
+    notes.push("On the time axis: " + detail.light_curve.prototype_note + ".");
+  }
+  if (detail.image && detail.image.context_problem) notes.push(detail.image.context_problem);
+  $("prototype-note").textContent = notes.join(" ");
+  const table = $("prototype-deviations");
+  table.hidden = !detail.prototype_deviations;
+  table.tBodies[0].replaceChildren();
+  for (const d of detail.prototype_deviations || []) {
+    const row = document.createElement("tr");
+    cell(row, d.feature);
+    cell(row, fmt(d.value));
+    cell(row, fmt(d.prototype));
+    cell(row, d.robust_z === null ? "–" : d.robust_z.toFixed(1));
+    table.tBodies[0].appendChild(row);
   }
 }
 
@@ -481,29 +548,107 @@ function toggleMap() {
   return loadMap();
 }
 
+// Colours of the predicted classes, in the order the map meets them ("" : no class).
+const CLASS_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+  "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+const classColour = (classes) => {
+  const seen = [...new Set(classes.filter((c) => c))].sort();
+  return classes.map((c) => (c ? CLASS_COLOURS[seen.indexOf(c) % CLASS_COLOURS.length]
+    : "#cccccc"));
+};
+// Above this many points the map draws with WebGL (scattergl) where the browser has it;
+// below, or without WebGL, as SVG.
+const WEBGL_POINTS = 2000;
+const WEBGL = (() => {
+  try { return !!document.createElement("canvas").getContext("webgl"); } catch { return false; }
+})();
+
+function mapTraces(data, colour) {
+  if (data.mode === "points") {
+    const marker = colour === "label"
+      ? { color: data.label.map((l) => LABEL_COLOURS[l] || LABEL_COLOURS[""]), size: 6 }
+      : colour === "class" ? { color: classColour(data.class), size: 6 }
+        : { color: data.score, colorscale: "Viridis", showscale: true, size: 6,
+            colorbar: { title: { text: "score" } } };
+    return [{ type: WEBGL && data.ids.length > WEBGL_POINTS ? "scattergl" : "scatter",
+              mode: "markers",
+              x: data.x, y: data.y, customdata: data.ids, marker, hoverinfo: "none" }];
+  }
+  // cells: the heatmap, and under it a transparent point per non-empty cell, which the
+  // lasso and the box select pick (a heatmap cannot be selected)
+  const centres = { x: [], y: [], id: [], colour: [] };
+  const classes = colour === "class" ? classColour(data.class.flat()) : null;
+  data.count.forEach((row, j) => row.forEach((n, i) => {
+    if (!n) return;
+    centres.x.push(data.x[i]);
+    centres.y.push(data.y[j]);
+    centres.id.push(data.best_id[j][i]);
+    if (classes) centres.colour.push(classes[j * row.length + i]);
+  }));
+  const traces = [{ type: "heatmap", x: data.x, y: data.y, customdata: data.best_id,
+    z: colour === "score" ? data.mean_score : data.count, colorscale: "Viridis",
+    showscale: colour !== "class", opacity: colour === "class" ? 0.25 : 1,
+    colorbar: { title: { text: colour === "score" ? "mean score" : "objects" } },
+    hoverinfo: "none" }];
+  traces.push({ type: WEBGL ? "scattergl" : "scatter", mode: "markers", x: centres.x, y: centres.y,
+    customdata: centres.id, hoverinfo: "none", showlegend: false,
+    marker: classes ? { color: centres.colour, size: 4, symbol: "square" }
+      : { color: "rgba(0,0,0,0)", size: 4 } });
+  return traces;
+}
+
+// A lasso (or box) drawn on the map: the server lists the objects inside it; "filter
+// the list" keeps only them in the candidate list until cleared.
+function polygonOf(event) {
+  if (event.lassoPoints) {
+    const { x, y } = event.lassoPoints;
+    const every = Math.max(1, Math.ceil(x.length / 200));  // a short address
+    return x.filter((_, k) => k % every === 0).map((v, k) => v + "," + y[k * every]).join(";");
+  }
+  if (event.range) {
+    const [x0, x1] = event.range.x, [y0, y1] = event.range.y;
+    return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]].map((p) => p.join(",")).join(";");
+  }
+  return null;
+}
+
+async function showLasso(polygon) {
+  state.lassoDrawn = polygon;
+  const box = $("lasso");
+  box.hidden = !polygon;
+  const list = $("lasso-list");
+  list.replaceChildren();
+  if (!polygon) return;
+  const chosen = await api("GET", "/api/map/lasso?" + query({ run: state.run, polygon }));
+  $("lasso-count").textContent = chosen.count + " objects in the lasso" +
+    (chosen.count > chosen.ids.length ? ", the " + chosen.ids.length + " best listed" : "");
+  chosen.ids.forEach((id, k) => {
+    const item = document.createElement("li");
+    const link = document.createElement("a");
+    link.href = "#";
+    link.textContent = id;
+    link.addEventListener("click", (e) => { e.preventDefault(); act(() => select(id)); });
+    item.append(link, " " + fmt(chosen.score[k]));
+    list.appendChild(item);
+  });
+}
+
 async function loadMap() {
   if ($("map-pane").hidden || !state.run || !window.Plotly) return;
   const data = await api("GET", "/api/map?" + query({ run: state.run }));
-  const byLabel = $("map-colour").value === "label";
   const layout = { height: 480, margin: { t: 10, r: 10, b: 40, l: 50 }, hovermode: "closest",
+    showlegend: false,
     xaxis: { title: { text: "main axis 1" } }, yaxis: { title: { text: "main axis 2" } } };
-  let traces;
-  if (data.mode === "points") {
-    const marker = byLabel
-      ? { color: data.label.map((l) => LABEL_COLOURS[l] || LABEL_COLOURS[""]), size: 6 }
-      : { color: data.score, colorscale: "Viridis", showscale: true, size: 6,
-          colorbar: { title: { text: "score" } } };
-    traces = [{ type: "scatter", mode: "markers", x: data.x, y: data.y, customdata: data.ids,
-                marker, hoverinfo: "none" }];
-  } else {
-    traces = [{ type: "heatmap", x: data.x, y: data.y, customdata: data.best_id,
-                z: byLabel ? data.count : data.mean_score, colorscale: "Viridis",
-                colorbar: { title: { text: byLabel ? "objects" : "mean score" } },
-                hoverinfo: "none" }];
-  }
   const target = $("map-plot");
-  await window.Plotly.react(target, traces, layout, { displaylogo: false, responsive: true });
+  await window.Plotly.react(target, mapTraces(data, $("map-colour").value), layout,
+    { displaylogo: false, responsive: true });
+  target.dataset.objects = String(data.objects);
   if (!target.dataset.clickable) {
+    target.on("plotly_selected", (event) => {
+      const polygon = event ? polygonOf(event) : null;
+      act(() => showLasso(polygon));
+    });
+    target.on("plotly_deselect", () => act(() => showLasso(null)));
     target.dataset.clickable = "1";
     // ids are data: shown with textContent, not in plotly's hover labels (which read markup)
     target.on("plotly_hover", (event) => {
@@ -550,6 +695,16 @@ window.addEventListener("DOMContentLoaded", async () => {
   $("results-toggle").addEventListener("click", () => act(toggleResults));
   $("map-toggle").addEventListener("click", () => act(toggleMap));
   $("map-colour").addEventListener("change", () => act(loadMap));
+  $("lasso-filter").addEventListener("click", () => act(() => {
+    state.lasso = state.lassoDrawn;
+    $("lasso-filter-on").hidden = false;
+    return loadList(state.selected);
+  }));
+  $("lasso-clear").addEventListener("click", () => act(() => {
+    state.lasso = null;
+    $("lasso-filter-on").hidden = true;
+    return showLasso(null).then(() => loadList(state.selected));
+  }));
   for (const id of ["stretch", "limits"]) {
     $(id).addEventListener("change", () => { if (state.detail) plot(state.detail); });
   }
