@@ -73,8 +73,9 @@ def load_objects(path: Path, id_column: str | None, hdu: int | str | None = None
         if features or exclude:
             raise ValueError("--features and --exclude choose catalogue columns; with "
                              "--light-curves the features are computed from the curves.")
-        X, ids, _, _ = read_light_curves(path, None, curves)
-        return X, [str(i) for i in ids], "table" if X.ndim == 2 else "curve", None
+        objects, curve_ids, _, _ = read_light_curves(path, None, curves)
+        return (objects, [str(i) for i in curve_ids],
+                "table" if objects.ndim == 2 else "curve", None)
     if format_suffix(path) in INPUT_SUFFIXES:  # the roles as `drama score` decides them
         catalogue, _ = read_input(path, id_column, None, features, exclude, hdu)
         ids = catalogue.ids

@@ -403,7 +403,7 @@ class RunRegistry:
             run = self._runs.get(name)
             failed = run is not None and run.progress.as_dict()["state"] == "failed"
             if run is None or failed:
-                if failed:
+                if run is not None:  # it failed to open: start again
                     run.close()
                 run = self._runs[name] = Run(self.workspace, data, self.refit_every,
                                              options or RunOptions())
