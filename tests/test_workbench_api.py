@@ -515,3 +515,18 @@ def test_sky_coordinates_come_with_a_table_that_has_them(client, workspace):
     opened(client)
     assert client.get("/api/object", params={"run": "table.csv", "id": "obj0"}).json()[
         "sky"] is None
+
+
+def test_carried_columns_are_shown_beside_the_features_as_text(client, workspace):
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame({"id": [f"s{i}" for i in range(30)], "ra": rng.uniform(0, 360, 30),
+                          "kind": ["<b>star</b>"] * 29 + [None],
+                          "flux": rng.normal(size=30), "size": rng.normal(size=30)})
+    frame.to_csv(workspace / "cat.csv", index=False)
+    opened(client, "cat.csv")
+    first = client.get("/api/object", params={"run": "cat.csv", "id": "s0"}).json()
+    assert first["carried"] == [{"name": "ra", "value": str(frame.ra[0])},
+                                {"name": "kind", "value": "<b>star</b>"}]  # as text
+    assert [d["feature"] for d in first["deviations"]] in (["flux", "size"], ["size", "flux"])
+    last = client.get("/api/object", params={"run": "cat.csv", "id": "s29"}).json()
+    assert last["carried"][1] == {"name": "kind", "value": ""}

@@ -29,6 +29,7 @@ SORTS = ("score", "next", "random")
 HISTOGRAM_BINS = 40
 UNLABELLED, SKIPPED, LABELLED = 0, 1, 2
 _TOP_DEVIATIONS = 8
+_SHOWN_CARRIED = 20  # carried columns listed per object (a wide catalogue carries many)
 # Column names (any case) that hold sky coordinates in degrees.
 _RA_NAMES = ("ra", "raj2000", "ra_deg", "ra_j2000")
 _DEC_NAMES = ("dec", "decj2000", "dej2000", "dec_deg", "dec_j2000")
@@ -181,6 +182,7 @@ def detail(session: ActiveSession, annotations: Annotations, index: dict[str, in
         if proto is not None:
             out["prototype_deviations"] = _prototype_deviations(session, i, proto.values)
         out["sky"] = _sky(session, i, carried)
+        out["carried"] = _carried(carried, i)
     elif kind == "curve":
         out["curve"] = _curve(session.X[i], median,
                               None if proto is None else proto.values)
@@ -195,6 +197,16 @@ def detail(session: ActiveSession, annotations: Annotations, index: dict[str, in
         out["light_curve"] = light_curve(session, observations, i,
                                          None if proto is None else proto.values)
     return out
+
+
+def _carried(carried: pd.DataFrame | None, i: int) -> list[dict[str, str]]:
+    """The object's carried-through columns (names, positions, text classes: what the
+    column roles keep out of the features) as text, empty where a cell is missing."""
+    if carried is None:
+        return []
+    row = carried.iloc[i]
+    return [{"name": str(c), "value": "" if pd.isna(row[c]) else str(row[c])}
+            for c in list(carried.columns)[:_SHOWN_CARRIED]]
 
 
 def _prototype_deviations(session: ActiveSession, i: int, prototype: np.ndarray

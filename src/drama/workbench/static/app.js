@@ -415,6 +415,7 @@ async function select(id) {
   fact(facts, "label", detail.label || (detail.skipped ? "skipped" : "none"));
   fact(facts, "class tag", detail.cls);
   fact(facts, "rating", detail.rating);
+  for (const column of detail.carried || []) fact(facts, column.name, column.value);
   state.detail = detail;
   showPrototype(detail);
   skyLinks(detail.sky);
