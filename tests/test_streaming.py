@@ -140,7 +140,7 @@ def test_cli_memory_streams_a_catalogue_with_a_saved_model(tmp_path, monkeypatch
     def whole_table(*args: object) -> None:
         raise AssertionError("--memory read the whole table")
 
-    monkeypatch.setattr("drama.cli.commands._read_objects", whole_table)
+    monkeypatch.setattr("drama.cli.commands.read_objects", whole_table)
     result = runner.invoke(app, ["score", str(big), "--model", str(model), "-o", str(out),
                                  "--memory", "8KB"])
     assert result.exit_code == 0, result.output

@@ -25,7 +25,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from drama.active.store import describe_adoption
-from drama.cli.commands import ExcludeOpt, FeaturesOpt, MissingOpt, read_input
+from drama.cli.commands import (
+    ExcludeOpt,
+    FeaturesOpt,
+    HduOpt,
+    MissingOpt,
+    read_input,
+    read_objects,
+)
 from drama.cli.common import (
     INPUT_SUFFIXES,
     check_table_output,
@@ -43,9 +50,8 @@ from drama.cli.lightcurves import (
     RepresentationOpt,
     TimeOpt,
     curve_options,
-    read_light_curves,
 )
-from drama.missing import apply_missing, check_missing, training_medians
+from drama.missing import apply_missing, check_missing, missing_per_row, training_medians
 
 if TYPE_CHECKING:  # pragma: no cover
     from drama.active import ActiveSession, Candidate
@@ -70,14 +76,13 @@ def load_objects(path: Path, id_column: str | None, hdu: int | str | None = None
     if not path.exists():
         raise ValueError(f"Data file {str(path)!r} does not exist; check the path.")
     if curves is not None:
-        if features or exclude:
-            raise ValueError("--features and --exclude choose catalogue columns; with "
-                             "--light-curves the features are computed from the curves.")
-        objects, curve_ids, _, _ = read_light_curves(path, None, curves)
+        objects, curve_ids, *_ = read_objects(path, None, None, features, exclude, None,
+                                              curves)
+        assert curve_ids is not None  # a light curve is named by its id column
         return (objects, [str(i) for i in curve_ids],
                 "table" if objects.ndim == 2 else "curve", None)
     if format_suffix(path) in INPUT_SUFFIXES:  # the roles as `drama score` decides them
-        catalogue, _ = read_input(path, id_column, None, features, exclude, hdu)
+        catalogue, _, _ = read_input(path, id_column, None, features, exclude, hdu)
         ids = catalogue.ids
         return (catalogue.features, None if ids is None else [str(i) for i in ids], "table",
                 catalogue.carried)
@@ -104,9 +109,9 @@ def handle_missing(X: Any, ids: list[str] | None, missing: str
     if handled is X:
         return X, ids, ""
     if kept is None:
-        bad = ~np.isfinite(arr.reshape(len(arr), -1))
-        return handled, ids, (f"{int(bad.sum())} missing value(s) in "
-                              f"{int(bad.any(axis=1).sum())} object(s) were filled with the "
+        per_row = missing_per_row(arr)
+        return handled, ids, (f"{int(per_row.sum())} missing value(s) in "
+                              f"{int((per_row > 0).sum())} object(s) were filled with the "
                               "medians (--missing impute).")
     names = [str(i) for i in range(len(arr))] if ids is None else ids
     dropped = [names[i] for i in np.flatnonzero(~kept)]
@@ -221,9 +226,7 @@ def active(
         help="Data file: a table (CSV, Parquet, FITS, VOTable, ECSV, HDF5) or .npy/.npz/.mat.")],
     store: Annotated[Path, typer.Option("--store", help="SQLite label store (made if missing).")],
     id_column: Annotated[str | None, typer.Option(help="Table column with object ids.")] = None,
-    hdu: Annotated[str | None, typer.Option(
-        help="FITS/VOTable: the table to read, by number (0 = primary) or name; HDF5: the "
-        "table's path in the file.", show_default="the first table")] = None,
+    hdu: HduOpt = None,
     reducer: Annotated[list[str] | None, typer.Option(
         help="DRAMA reducers to choose among (repeat the option).")] = None,
     levels: Annotated[int, typer.Option(

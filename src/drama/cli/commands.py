@@ -172,13 +172,13 @@ def read_input(
     path: Path, id_column: str | None, label_column: str | None,
     features: list[str] | None = None, exclude: list[str] | None = None,
     hdu: int | str | None = None,
-) -> tuple[Catalogue, str]:
-    """The input split by column roles (printed on stderr), and the id column's name
-    ("row": row numbers). The features are indexed by the object ids, so that a refusal
-    of missing values names the object."""
+) -> tuple[Catalogue, str, list[str]]:
+    """The input split by column roles (printed on stderr), the id column's name
+    ("row": row numbers) and the table's columns. The features are indexed by the object
+    ids, so that a refusal of missing values names the object."""
     from drama.datasets import load_catalogue
 
-    _check_input(path, id_column, label_column, hdu)
+    columns = _check_input(path, id_column, label_column, hdu)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         catalogue = load_catalogue(path, id_column, label_column, hdu=hdu,
@@ -195,10 +195,10 @@ def read_input(
         )
     if catalogue.ids is not None:
         catalogue.features.index = _id_index(catalogue.ids)
-    return catalogue, id_name
+    return catalogue, id_name, columns
 
 
-def _read_objects(
+def read_objects(
     path: Path, id_column: str | None, label_column: str | None,
     features: list[str] | None, exclude: list[str] | None, hdu: int | str | None,
     curves: Any,
@@ -214,8 +214,9 @@ def _read_objects(
                             "--light-curves the features are computed from the curves.")
         X, ids, y, id_name = read_light_curves(path, label_column, curves)
         return X, ids, y, id_name, pd.DataFrame(index=range(len(X))), None
-    catalogue, id_name = read_input(path, id_column, label_column, features, exclude, hdu)
-    warn_if_long_format(_table_columns(path, hdu), catalogue.ids, id_name)
+    catalogue, id_name, columns = read_input(path, id_column, label_column, features, exclude,
+                                             hdu)
+    warn_if_long_format(columns, catalogue.ids, id_name)
     return (catalogue.features, catalogue.ids, catalogue.y, id_name, catalogue.carried,
             catalogue.roles)
 
@@ -572,7 +573,7 @@ def score(
                     id_column, label_column, features, exclude, given, scheduler,
                     local_cluster)
             return
-        X, ids, y, id_name, carried, roles = _read_objects(
+        X, ids, y, id_name, carried, roles = read_objects(
             input, id_column, label_column, features, exclude, parse_hdu(hdu), curves)
         if model is not None:
             det, threshold = _scoring_model(model, device)
@@ -742,7 +743,7 @@ def fit(
         check_replaceable(model, "--model", "model",
                           lambda path: detector_format(path) is not None, force)
         check_missing(missing)
-        X, ids, y, id_name, _, _ = _read_objects(
+        X, ids, y, id_name, _, _ = read_objects(
             input, id_column, label_column, features, exclude, parse_hdu(hdu),
             curve_options(light_curves, time, mag, err, band, representation, min_points,
                           id_column))

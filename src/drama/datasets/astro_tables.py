@@ -111,7 +111,6 @@ def _refuse_truncated_gzip(source: str) -> None:
     (one pass of decompression, paid only on this error path)."""
     if not source.lower().endswith(".gz"):
         return
-    import gzip
     import zlib
 
     try:

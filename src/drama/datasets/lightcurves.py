@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from drama._validation import check_integer, check_option
-from drama.datasets.folders import DATA_ENV, data_dirs, data_subfolder
+from drama.datasets.folders import DATA_ENV, PathArg, data_dirs, data_subfolder
 from drama.datasets.lightcurve_features import (
     BAZIN_FEATURES,
     BAZIN_MIN_POINTS,
@@ -168,12 +168,13 @@ def curve_features(mjd: Any, mag: Any, err: Any) -> np.ndarray:
     return extract(t, m, e)
 
 
-def crts_folder(folder: str | os.PathLike[str] | None = None) -> Path | None:
+def crts_folder(folder: str | os.PathLike[str] | None = None, *,
+                data_dir: PathArg | Iterable[PathArg] | None = None) -> Path | None:
     """Where the CRTS files are: ``folder``, else ``lightcurves/crts`` in a data folder
-    (``$DRAMA_DATA``, then the cache); None where there is none."""
+    (``data_dir``, ``$DRAMA_DATA``, then the cache); None where there is none."""
     if folder is not None:
         return Path(folder)
-    return data_subfolder("lightcurves", "crts")
+    return data_subfolder("lightcurves", "crts", data_dir=data_dir)
 
 
 REPRESENTATIONS = ("features", "features+bazin", "grid")

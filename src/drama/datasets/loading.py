@@ -18,7 +18,7 @@ import pandas as pd
 from .astro_tables import vector_features
 from .builtin_tasks import BUILTINS
 from .download import CATALOGUE
-from .folders import DATA_ENV, SUFFIXES, data_dirs, data_subfolder
+from .folders import DATA_ENV, SUFFIXES, data_dirs
 from .readers import (
     ARRAY_FORMATS,
     FORMATS,
@@ -178,9 +178,9 @@ def _load_collection(name: str, data_dir: DataDirArg) -> tuple[np.ndarray, np.nd
     -d crts``: y = 1 for every class but SN, CV, AGN and Blazar), one row of light-curve
     features per curve (``"crts"``) or one ``(64, 2)`` grid (``"crts-grid"``)."""
     from drama.benchmark.suites import crts_rare_classes
-    from drama.datasets.lightcurves import load_crts
+    from drama.datasets.lightcurves import crts_folder, load_crts
 
-    root = data_subfolder("lightcurves", "crts", data_dir=data_dir)
+    root = crts_folder(data_dir=data_dir)
     if root is None:
         looked = ", ".join(str(d / "lightcurves" / "crts") for d in data_dirs(data_dir))
         raise FileNotFoundError(
@@ -391,10 +391,10 @@ def available(data_dir: DataDirArg = None) -> list[DatasetInfo]:
     be corrupt. When a name occurs in several folders, the first one listed is the one
     :func:`load` uses.
     """
-    from .lightcurves import CRTS_CURVES
+    from .lightcurves import CRTS_CURVES, crts_folder
 
     found = [DatasetInfo(name, None, "builtin", "builtin") for name in sorted(BUILTINS)]
-    crts = data_subfolder("lightcurves", "crts", data_dir=data_dir)
+    crts = crts_folder(data_dir=data_dir)
     if crts is not None and _is_file(crts / CRTS_CURVES):
         found.extend(DatasetInfo(name, crts, f"light-curve {representation}", "collection")
                      for name, representation in COLLECTIONS.items())
