@@ -277,7 +277,8 @@ def vector_features(frame: pd.DataFrame, features: pd.DataFrame,
     if vector is None:
         return features, None
     name, shape, names = vector
-    others = [c for c in features.columns if c not in set(names)]
+    elements = set(names)  # once: a spectrum has thousands of them
+    others = [c for c in features.columns if c not in elements]
     if others:
         shown = ", ".join(map(str, others[:10])) + (", ..." if len(others) > 10 else "")
         warnings.warn(
@@ -285,4 +286,4 @@ def vector_features(frame: pd.DataFrame, features: pd.DataFrame,
             f"features; the scalar column(s) {shown} are left out of them.",
             UserWarning, stacklevel=4,
         )
-    return features[[c for c in features.columns if c in set(names)]], tuple(shape)
+    return features[[c for c in features.columns if c in elements]], tuple(shape)

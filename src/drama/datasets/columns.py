@@ -215,7 +215,8 @@ def match_model_features(frame: pd.DataFrame, roles: ColumnRoles, fitted: Sequen
     fitted = [str(c) for c in fitted]
     have = set(roles.features)
     missing = [c for c in fitted if c not in have]
-    extra = [c for c in roles.features if c not in set(fitted)]
+    known = set(fitted)
+    extra = [c for c in roles.features if c not in known]
     if missing or extra:
         parts = []
         if missing:

@@ -295,7 +295,8 @@ def load_catalogue(
     if len(shape) > 1:
         raise ValueError(f"{target}: each row holds an array of shape {shape}; only one value "
                          "or one vector per row fits in a table.")
-    left = [c for c in catalogue.features.columns if c not in set(table.columns)]
+    kept = set(table.columns)
+    left = [c for c in catalogue.features.columns if c not in kept]
     roles = replace(catalogue.roles, features=tuple(table.columns),
                     carried=catalogue.roles.carried + tuple(left))
     return Catalogue(table, catalogue.ids, catalogue.y,
