@@ -41,6 +41,7 @@ __all__ = [
     "ActiveStore",
     "describe_adoption",
     "export_labels",
+    "latest_by_id",
     "StoreDamagedError",
     "StoreError",
     "StoreLockedError",
@@ -461,7 +462,7 @@ class ActiveStore:
 
     def current(self) -> dict[str, tuple[str, str | None, int]]:
         """The latest label of each object: id -> (label, cls, seq); relabelling overrides."""
-        return _latest_by_id((oid, label, cls, seq)
+        return latest_by_id((oid, label, cls, seq)
                              for seq, oid, label, cls, _ in self.history())
 
     def meta(self) -> dict[str, str]:
@@ -495,7 +496,7 @@ def _labelled_ids(conn: sqlite3.Connection) -> set[str]:
     return {r[0] for r in conn.execute("SELECT DISTINCT object_id FROM labels")}
 
 
-def _latest_by_id(rows: Iterable[Sequence[Any]]) -> dict[str, Any]:
+def latest_by_id(rows: Iterable[Sequence[Any]]) -> dict[str, Any]:
     """``(id, *rest)`` rows, oldest first, as id -> the rest of its latest row: relabelling
     overrides, and the order is that of each object's latest label."""
     latest: dict[str, Any] = {}
@@ -542,7 +543,7 @@ def export_labels(path: str | os.PathLike[str]) -> list[tuple[str, str, str | No
     try:
         if ActiveStore._meta(conn).get("format") != FORMAT:
             raise StoreError(f"{path!r} is not a DRAMA label store.")
-        latest = _latest_by_id(conn.execute(
+        latest = latest_by_id(conn.execute(
             "SELECT object_id, label, cls, created FROM labels ORDER BY seq"))
     except sqlite3.Error as exc:
         raise StoreError(f"{path!r} is not a readable DRAMA label store ({exc}).") from None

@@ -24,14 +24,18 @@ __all__ = ["PICTURE_SUFFIXES", "column_roles", "is_image_folder", "read_input"]
 PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
+def _is_picture(path: Path) -> bool:
+    return path.suffix.lower() in PICTURE_SUFFIXES and not path.name.startswith(".")
+
+
 def _pictures(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir()
-                  if p.suffix.lower() in PICTURE_SUFFIXES and not p.name.startswith("."))
+    return sorted(filter(_is_picture, folder.iterdir()))
 
 
 def is_image_folder(path: Path) -> bool:
-    """A folder that holds at least one PNG or JPEG file (not counting its sub-folders)."""
-    return path.is_dir() and bool(_pictures(path))
+    """A folder that holds at least one PNG or JPEG file (not counting its sub-folders);
+    asked on every request of a run, so it stops at the first one."""
+    return path.is_dir() and any(map(_is_picture, path.iterdir()))
 
 
 def _image_folder(folder: Path) -> tuple[Any, list[str]]:

@@ -240,10 +240,10 @@ def results(session: ActiveSession) -> dict[str, Any]:
 def _labels_frame(session: ActiveSession, annotations: Annotations) -> pd.DataFrame:
     """The latest label of every object, as ``drama active --export`` writes it, with the
     rating it was given (if any)."""
-    latest: dict[str, tuple[int, str, str | None, float]] = {}
-    for seq, oid, label, cls, created in session.store.history():
-        latest.pop(oid, None)
-        latest[oid] = (seq, label, cls, created)
+    from drama.active.store import latest_by_id
+
+    latest = latest_by_id((oid, seq, label, cls, created)
+                          for seq, oid, label, cls, created in session.store.history())
     ratings = annotations.ratings(v[0] for v in latest.values())
     rows = list(latest.items())
     return pd.DataFrame({
