@@ -77,9 +77,9 @@ def read_table(source: Path, columns: Sequence[str], text: Sequence[str],
     import dask.dataframe as dd
 
     if source.suffix.lower() == ".csv":
-        import pandas as pd
+        from drama.datasets.readers import csv_header
 
-        check_columns(source, pd.read_csv(source, nrows=0).columns, columns)
+        check_columns(source, csv_header(source), columns)
         return dd.read_csv(source, usecols=list(columns), blocksize=parse_memory(memory) // 4,
                            dtype={c: str for c in text} or None)
     check_columns(source, first_rows(source, 1).columns, columns)  # a damaged file too
@@ -135,13 +135,12 @@ def score_table_on_cluster(
 
     source, output = Path(source), Path(output)
     how: Plan = plan(detector, source, output, id_column, carry)
-    text = [c for c in how.columns if c not in how.features]
     address = client.scheduler.address
     try:
         model = client.scatter(detector, broadcast=True, hash=False)
     except _gone() as exc:
         raise _lost(address, exc) from None
-    partitions = read_table(source, how.columns, text, memory).to_delayed()
+    partitions = read_table(source, how.columns, how.text, memory).to_delayed()
     tasks = [dask.delayed(scored_frame)(model, part, how) for part in partitions]
     return write_frames(_in_order(client, tasks, address), source, output, how, progress)
 

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from drama._io import atomic_path
+from drama.datasets.readers import csv_header
 
 __all__ = ["STREAM_FORMATS", "Plan", "batch_rows", "check_columns", "first_rows",
            "parse_memory", "plan", "score_table", "scored_frame", "write_frames"]
@@ -125,7 +126,7 @@ def _batches(path: Path, rows: int, columns: list[str],
                 start += len(frame)
                 yield frame
         return
-    check_columns(path, pd.read_csv(path, nrows=0).columns, columns)
+    check_columns(path, csv_header(path), columns)
     yield from pd.read_csv(path, usecols=columns, chunksize=rows,
                            dtype={c: str for c in text} or None, keep_default_na=True)
 
@@ -167,6 +168,12 @@ class Plan:
     carry: list[str]
     threshold: float | None
     output_format: str
+
+    @property
+    def text(self) -> list[str]:
+        """The columns read that are not features (ids, carried): read as text, so that a
+        batch at a time cannot change their type."""
+        return [c for c in self.columns if c not in self.features]
 
 
 def _check_folder(output: Path) -> None:
@@ -281,7 +288,6 @@ def score_table(
     source, output = Path(source), Path(output)
     how = plan(detector, source, output, id_column, carry)
     rows = batch_rows(parse_memory(memory), len(how.features))
-    text = [c for c in how.columns if c not in how.features]
     frames = (scored_frame(detector, batch, how)
-              for batch in _batches(source, rows, how.columns, text) if not batch.empty)
+              for batch in _batches(source, rows, how.columns, how.text) if not batch.empty)
     return write_frames(frames, source, output, how, progress)
