@@ -483,3 +483,22 @@ def test_fourth_powers_that_overflow_are_recomputed_finite(metric):
                          for u in U - P[0]])
     assert np.isfinite(got).all()
     np.testing.assert_allclose(got, np.nan_to_num(expected), rtol=1e-12)
+
+
+def test_euclidean_blocks_written_in_place_or_not_give_the_same_distances():
+    # BLAS writes straight into a C-contiguous block; any other block receives a copy
+    rng = np.random.default_rng(3)
+    U, P = rng.normal(size=(40, 7)), rng.normal(size=(5, 7))
+    expected = cdist(U, P)
+    contiguous = np.empty((40, 5))
+    strided = np.empty((40, 10))[:, ::2]
+    for out in (contiguous, strided):
+        distances._euclidean(U, P, out)
+        np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_euclidean_of_float32_objects_is_computed_in_float64():
+    rng = np.random.default_rng(4)
+    U, P = rng.normal(size=(30, 6)).astype(np.float32), rng.normal(size=(4, 6))
+    np.testing.assert_allclose(prototype_distances(U, P, "l2"),
+                               cdist(U.astype(float), P), rtol=1e-12)
