@@ -190,6 +190,57 @@ def test_a_run_opens_in_the_background_with_its_progress(client, monkeypatch):
     assert missing.status_code == 409 and "open it first" in missing.json()["detail"]
 
 
+def test_the_bar_moves_within_the_fit_step_by_step(client, monkeypatch):
+    import drama.search as search_module
+
+    release, scoring = threading.Event(), threading.Event()
+    real_score = search_module._score_tree
+
+    def held_score(*args, **kwargs):  # the second step of the fit: its tree fitted before
+        scoring.set()
+        assert release.wait(60)
+        return real_score(*args, **kwargs)
+
+    monkeypatch.setattr(search_module, "_score_tree", held_score)
+    open_run(client, "table.csv", options=FAST, wait=False)
+    assert scoring.wait(60)
+    status = client.get("/api/runs/status", params={"run": "table.csv"}).json()
+    total = status["fit_steps"]["total"]
+    assert status["phase"] == "fitting" and status["fit_steps"] == {"done": 1, "total": total}
+    assert total >= 4  # a tree fitted, scored, (its partner), the members, the space
+    assert status["fraction"] == pytest.approx((1 + 1 / total) / 3)
+    release.set()
+    seen = [status["fraction"]]
+    deadline = time.monotonic() + 60
+    while status["state"] == "opening" and time.monotonic() < deadline:
+        status = client.get("/api/runs/status", params={"run": "table.csv"}).json()
+        seen.append(status["fraction"])
+    assert status["state"] == "open" and seen == sorted(seen) and seen[-1] == 1.0
+
+
+def test_the_progress_callback_changes_no_result():
+    from drama.active import ActiveSession
+
+    X = np.random.default_rng(4).normal(size=(120, 4))
+    X[:4] += 6.0
+    calls: list[tuple[int, int]] = []
+    plain = DramaSearch(reducers=["none", "pca"], levels=[1, 2], random_state=0).fit(X)
+    watched = DramaSearch(reducers=["none", "pca"], levels=[1, 2], random_state=0).fit(
+        X, progress=lambda done, total: calls.append((done, total)))
+    total = calls[-1][1]
+    assert calls == [(k, total) for k in range(1, total + 1)]
+    np.testing.assert_array_equal(plain.decision_scores_, watched.decision_scores_)
+    untimed = [c for c in plain.results_.columns if not c.endswith("_time")]  # seconds vary
+    pd.testing.assert_frame_equal(plain.results_[untimed], watched.results_[untimed])
+    pd.testing.assert_series_equal(plain.weights_, watched.weights_)
+    assert not hasattr(watched, "_progress")  # nothing of it is kept (nor saved)
+    sessions = [ActiveSession(X, reducers=("none",), levels=(1, 2), fit_progress=callback)
+                for callback in (None, lambda *_: None)]
+    np.testing.assert_array_equal(sessions[0].scores_, sessions[1].scores_)
+    for session in sessions:
+        session.close()
+
+
 def test_a_background_opening_that_fails_says_why(client):
     bad = {"reducers": ["none"], "spaces": ["residual"]}
     assert open_run(client, "table.csv", options=bad, wait=False)["run"] == "table.csv"

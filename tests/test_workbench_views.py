@@ -207,6 +207,69 @@ def test_the_map_colours_by_predicted_class(client):
         assert classes == ["far" if n else "" for n in counts]
 
 
+def test_the_map_is_the_latent_space_of_the_configuration_carrying_the_ranking(client):
+    from drama.run_report import _two_dimensions
+
+    client.post("/api/runs", json={"path": "curves.npy"})
+    points = client.get("/api/map", params={"run": "curves.npy"}).json()
+    search = client.app.state.registry.get("curves.npy").session.search_
+    name = leading_configuration(search)[0]
+    codes = search.estimators_[parse_config(name)["reducer"]].encode(np.load(
+        client.app.state.registry.workspace.root / "curves.npy"))
+    expected = _two_dimensions(codes)[0]
+    np.testing.assert_allclose(np.c_[points["x"], points["y"]], expected, atol=1e-4)
+    assert name in points["space"] and "DRAMA's map" in points["space"]
+    # not the session's own feature space, which the map drew before
+    session = client.app.state.registry.get("curves.npy").session
+    assert not np.allclose(np.abs(expected), np.abs(_two_dimensions(session.space.coords)[0]),
+                           atol=1e-3)
+
+
+def test_the_map_is_saved_with_the_fit_and_not_made_again(client, monkeypatch):
+    client.post("/api/runs", json={"path": "table.csv"})
+    first = client.get("/api/map", params={"run": "table.csv"}).json()
+    assert client.post("/api/close", json={"run": "table.csv"}).json()["closed"]
+
+    def made_again(*_args, **_kwargs):
+        raise AssertionError("the map was made again")
+
+    monkeypatch.setattr("drama.workbench.runs.latent_map", made_again)
+    reopened = client.post("/api/runs", json={"path": "table.csv"}).json()
+    assert reopened["fit"] == "saved"
+    assert client.get("/api/map", params={"run": "table.csv"}).json() == first
+
+
+def test_a_zoomed_window_is_binned_again_and_shows_its_points(client):
+    client.post("/api/runs", json={"path": "table.csv"})
+    every = client.get("/api/map", params={"run": "table.csv"}).json()
+    x, y = np.asarray(every["x"]), np.asarray(every["y"])
+    coarse = client.get("/api/map", params={"run": "table.csv", "max_points": 10,
+                                            "bins": 4}).json()
+    assert coarse["mode"] == "cells" and coarse["shown"] == len(x)
+    # a window with more objects than max_points: its own 4 x 4 cells, finer than before
+    ordered = np.sort(x)  # the window's edges between objects (x is rounded to 1e-4)
+    x0, x1 = ordered[0] - 0.01, (ordered[40] + ordered[41]) / 2
+    y0, y1 = y.min() - 0.01, y.max() + 0.01
+    window = {"x0": x0, "x1": x1, "y0": y0, "y1": y1}
+    zoomed = client.get("/api/map", params={"run": "table.csv", "max_points": 10, "bins": 4,
+                                            **window}).json()
+    within = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+    assert zoomed["mode"] == "cells" and zoomed["shown"] == int(within.sum())
+    assert sum(map(sum, zoomed["count"])) == int(within.sum())
+    assert zoomed["x"][0] == pytest.approx(x0 + (x1 - x0) / 8, abs=1e-3)
+    assert zoomed["x"][1] - zoomed["x"][0] < coarse["x"][1] - coarse["x"][0]
+    # few enough objects in the window: the objects themselves, and only those
+    top = ordered[-5]
+    few = client.get("/api/map", params={"run": "table.csv", "max_points": 10, "bins": 4,
+                                         "x0": (ordered[-6] + top) / 2, "x1": x.max() + 1, "y0": y0,
+                                         "y1": y1}).json()
+    assert few["mode"] == "points"
+    assert set(few["ids"]) == {i for i, xi in zip(every["ids"], x, strict=True) if xi >= top}
+    for bad in ({"x0": 1, "x1": 0, "y0": 0, "y1": 1}, {"x0": 0, "x1": 1}):
+        refused = client.get("/api/map", params={"run": "table.csv", **bad})
+        assert refused.status_code == 400, refused.text
+
+
 def test_a_lasso_selects_the_objects_inside_it(client):
     client.post("/api/runs", json={"path": "table.csv"})
     points = client.get("/api/map", params={"run": "table.csv"}).json()

@@ -222,8 +222,15 @@ def create_app(workspace: str | Path, *, host: str = "127.0.0.1",
 
     @app.get("/api/map")
     def map_of(run: str, max_points: int = Query(MAX_POINTS, ge=1, le=200_000),
-               bins: int = Query(BINS, ge=2, le=500)) -> dict[str, Any]:
-        return answer_errors(lambda: run_of(run).map(max_points=max_points, bins=bins))
+               bins: int = Query(BINS, ge=2, le=500), x0: float | None = None,
+               x1: float | None = None, y0: float | None = None,
+               y1: float | None = None) -> dict[str, Any]:
+        bounds = (x0, x1, y0, y1)
+        if any(b is None for b in bounds) and any(b is not None for b in bounds):
+            raise HTTPException(400, "A map window needs all four of x0, x1, y0 and y1.")
+        window = None if x0 is None else bounds
+        return answer_errors(lambda: run_of(run).map(max_points=max_points, bins=bins,
+                                                     window=window))
 
     @app.get("/api/map/lasso")
     def lasso(run: str, polygon: str) -> dict[str, Any]:

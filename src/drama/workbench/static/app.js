@@ -107,6 +107,8 @@ function showProgress(status) {
   $("open-progress").value = status.fraction;
   $("open-phase").textContent = status.state === "opening"
     ? status.phase + " (step " + (status.steps_done + 1) + " of " + status.phases.length +
+      (status.phase === "fitting" && status.fit_steps.total
+        ? "; the fit's step " + status.fit_steps.done + " of " + status.fit_steps.total : "") +
       "), " + Math.round(status.seconds) + " s"
     : status.state + (status.fit === "saved" ? ": reopened from the saved fit" :
       status.fit === "fit" ? ": fitted" : "");
@@ -133,6 +135,7 @@ async function openRun(path, options) {
     const run = await openInBackground(path, options);
     showOptions(run.options);
     state.run = run.run;
+    state.mapWindow = null;
     $("run-name").textContent = run.run;
     $("file").value = run.run;
     $("objects").textContent = run.objects;
@@ -634,16 +637,34 @@ async function showLasso(polygon) {
   });
 }
 
+// The map's window: null for every object, else [x0, x1, y0, y1] as the user zoomed; the
+// server bins only that window again, or sends its objects once few enough are in it.
+state.mapWindow = null;
+
 async function loadMap() {
   if ($("map-pane").hidden || !state.run || !window.Plotly) return;
-  const data = await api("GET", "/api/map?" + query({ run: state.run }));
+  const view = state.mapWindow;
+  const [x0, x1, y0, y1] = view || [];
+  const data = await api("GET", "/api/map?" + query({ run: state.run,
+    ...(view ? { x0, x1, y0, y1 } : {}) }));
+  $("map-space").textContent = data.space + ". " + (data.mode === "points"
+    ? data.shown + " objects drawn" : data.shown + " objects in " + data.bins + " × " +
+      data.bins + " cells (zoom in for detail)") + (view ? " in the zoomed window." : ".");
   const layout = { height: 480, margin: { t: 10, r: 10, b: 40, l: 50 }, hovermode: "closest",
     showlegend: false,
-    xaxis: { title: { text: "main axis 1" } }, yaxis: { title: { text: "main axis 2" } } };
+    xaxis: { title: { text: data.axes[0] }, ...(view ? { range: [x0, x1] } : {}) },
+    yaxis: { title: { text: data.axes[1] }, ...(view ? { range: [y0, y1] } : {}) } };
   const target = $("map-plot");
-  await window.Plotly.react(target, mapTraces(data, $("map-colour").value), layout,
-    { displaylogo: false, responsive: true });
+  state.mapDrawing = true;
+  try {
+    await window.Plotly.react(target, mapTraces(data, $("map-colour").value), layout,
+      { displaylogo: false, responsive: true });
+  } finally {
+    state.mapDrawing = false;
+  }
   target.dataset.objects = String(data.objects);
+  target.dataset.mode = data.mode;
+  target.dataset.shown = String(data.shown);
   if (!target.dataset.clickable) {
     target.on("plotly_selected", (event) => {
       const polygon = event ? polygonOf(event) : null;
@@ -659,6 +680,16 @@ async function loadMap() {
     target.on("plotly_click", (event) => {
       const id = event.points.length ? event.points[0].customdata : null;
       if (id !== null && id !== undefined) act(() => select(String(id)));
+    });
+    // a zoom (or pan) asks for the window again; a double click (autorange) for everything
+    target.on("plotly_relayout", (event) => {
+      if (state.mapDrawing) return;
+      const zoomed = ["xaxis.range[0]", "xaxis.range[1]", "yaxis.range[0]", "yaxis.range[1]"]
+        .map((k) => event[k]);
+      if (zoomed.every((v) => v !== undefined)) state.mapWindow = zoomed.map(Number);
+      else if (event["xaxis.autorange"] || event["yaxis.autorange"]) state.mapWindow = null;
+      else return;
+      act(loadMap);
     });
   }
 }
