@@ -113,6 +113,93 @@ def test_multipart_only_on_the_upload_endpoint_and_from_this_origin(client, work
     assert not (workspace / "uploads").exists()
 
 
+def pictures(count: int, size: int = 8) -> list[tuple[str, bytes]]:
+    """``count`` small grey PNG files (one unusual), as a browser would send them."""
+    import matplotlib.image as mpimg
+
+    rng = np.random.default_rng(5)
+    out = []
+    for i in range(count):
+        image = rng.uniform(0.0, 0.2, size=(size, size))
+        image[3:5, 3:5] = 0.9 if i != 2 else 0.1
+        buffer = io.BytesIO()
+        mpimg.imsave(buffer, image, cmap="gray", vmin=0, vmax=1, format="png")
+        out.append((f"cut{i:02d}.png", buffer.getvalue()))
+    return out
+
+
+def upload_images(client: TestClient, named: list[tuple[str, bytes]], folder: str | None = None):
+    return client.post("/api/upload/images", data={} if folder is None else {"folder": folder},
+                       files=[("files", (n, b, "image/png")) for n, b in named])
+
+
+def zipped(named: list[tuple[str, bytes]]) -> bytes:
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, body in named:
+            archive.writestr(name, body)
+    return buffer.getvalue()
+
+
+def test_pictures_upload_as_an_image_folder_that_opens_as_a_run(client, workspace):
+    sent = pictures(12)
+    first = upload_images(client, sent, folder="cutouts")
+    assert first.status_code == 200, first.text
+    assert first.json() == {**first.json(), "path": "uploads/cutouts", "pictures": 12}
+    for name, body in sent:
+        assert (workspace / "uploads" / "cutouts" / name).read_bytes() == body
+    again = upload_images(client, sent[:3], folder="cutouts")  # never into the first
+    assert again.json()["path"] == "uploads/cutouts-2"
+    assert len(list((workspace / "uploads" / "cutouts").iterdir())) == 12
+    from_zip = upload_images(client, [("survey.zip", zipped(sent))])
+    assert from_zip.status_code == 200, from_zip.text
+    assert from_zip.json()["path"] == "uploads/survey" and from_zip.json()["pictures"] == 12
+    files = {f["path"]: f["format"] for f in client.get("/api/files").json()["files"]}
+    assert files["uploads/cutouts"] == files["uploads/survey"] == "image folder"
+    run = open_run(client, "uploads/survey", options=FAST)
+    assert run["kind"] == "image" and run["objects"] == 12
+    assert sorted(p.name for p in (workspace / "uploads").iterdir()) == [
+        "cutouts", "cutouts-2", "survey"]  # no part-folder left behind
+
+
+@pytest.mark.parametrize("case", ["not-a-picture", "text-suffix", "zip-slip", "zip-folder",
+                                  "zip-absolute", "bad-folder", "twice", "bad-zip"])
+def test_bad_picture_uploads_are_refused_and_leave_nothing(client, workspace, tmp_path, case):
+    good = pictures(3)
+    sent, folder = {
+        "not-a-picture": ([*good, ("fake.png", b"id,a\n1,2\n")], None),
+        "text-suffix": ([*good, ("notes.txt", b"hello")], None),
+        "zip-slip": ([("a.zip", zipped([*good, ("../evil.png", good[0][1])]))], None),
+        "zip-folder": ([("a.zip", zipped([("sub/x.png", good[0][1])]))], None),
+        "zip-absolute": ([("a.zip", zipped([("/tmp/evil.png", good[0][1])]))], None),
+        "bad-folder": (good, "../outside"),
+        "twice": ([*good, good[0]], None),
+        "bad-zip": ([("a.zip", b"PK not a zip")], None),
+    }[case]
+    response = upload_images(client, sent, folder)
+    assert response.status_code == 400, response.text
+    assert not (tmp_path / "evil.png").exists() and not (workspace / "evil.png").exists()
+    assert not (tmp_path / "outside").exists() and not (workspace / "outside").exists()
+    uploads = workspace / "uploads"
+    assert not uploads.exists() or list(uploads.iterdir()) == []
+
+
+def test_picture_uploads_beyond_the_limit_are_refused(workspace):
+    sent = pictures(40, size=32)
+    total = sum(len(b) for _, b in sent)
+    limit_mb = total * 0.5 / 2**20
+    with TestClient(create_app(workspace, max_upload_mb=limit_mb), base_url=LOCAL) as client:
+        several = upload_images(client, sent)
+        archive = upload_images(client, [("a.zip", zipped(sent))])
+        fits = upload_images(client, sent[:5])
+        as_json = client.post("/api/upload/images", json={"files": []})
+    assert several.status_code == archive.status_code == 413, (several.text, archive.text)
+    assert fits.status_code == 200 and as_json.status_code == 415
+    assert [p.name for p in (workspace / "uploads").iterdir()] == ["images"]
+
+
 # ---------------------------------------------------------------------- column roles
 def test_column_roles_are_those_drama_score_prints(client, workspace):
     rng = np.random.default_rng(2)

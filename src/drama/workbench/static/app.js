@@ -213,20 +213,41 @@ async function loadEarlierRuns() {
   }
 }
 
+async function postForm(path, form) {
+  const response = await fetch(path, { method: "POST", body: form });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    throw new Error(typeof data.detail === "string" ? data.detail : response.statusText);
+  }
+  return data;
+}
+
 async function uploadFile() {
   const file = $("upload-file").files[0];
   if (!file) { setStatus("Choose a file to upload first.", true); return; }
   const form = new FormData();
   form.append("file", file);
   setStatus("Uploading " + file.name + "…");
-  const response = await fetch("/api/upload", { method: "POST", body: form });
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    throw new Error(typeof data.detail === "string" ? data.detail : response.statusText);
-  }
+  const data = await postForm("/api/upload", form);
   await loadFiles();
   $("file").value = data.path;
   setStatus("Uploaded as " + data.path + " (" + data.size + " bytes).");
+  await loadColumns();
+}
+
+// Several pictures (or one .zip of them) become a new image folder in uploads/.
+async function uploadImages() {
+  const files = [...$("upload-images-files").files];
+  if (!files.length) { setStatus("Choose the pictures (or a .zip) to upload first.", true); return; }
+  const form = new FormData();
+  for (const file of files) form.append("files", file);
+  const folder = $("upload-images-folder").value.trim();
+  if (folder) form.append("folder", folder);
+  setStatus("Uploading " + files.length + " file(s)…");
+  const data = await postForm("/api/upload/images", form);
+  await loadFiles();
+  $("file").value = data.path;
+  setStatus("Uploaded " + data.pictures + " pictures as the image folder " + data.path + ".");
   await loadColumns();
 }
 
@@ -749,6 +770,8 @@ window.addEventListener("DOMContentLoaded", async () => {
   $("file").addEventListener("change", () => loadColumns().catch(
     (error) => setStatus(error.message, true)));
   $("upload").addEventListener("click", () => uploadFile().catch(
+    (error) => setStatus(error.message, true)));
+  $("upload-images").addEventListener("click", () => uploadImages().catch(
     (error) => setStatus(error.message, true)));
   for (const id of ["choice-auto", "choice-chosen"]) {
     $(id).addEventListener("change", () => {
