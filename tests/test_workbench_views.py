@@ -76,6 +76,69 @@ def test_a_table_object_is_compared_with_its_own_clusters_prototype(client, work
     assert parse_config(named["configuration"])["space"] != "neighbours"
 
 
+def test_every_configuration_of_a_blend_shows_its_prototype_with_its_weight(client, workspace):
+    detail = detail_of(client, "clusters.csv", "c0")
+    search = client.app.state.registry.get("clusters.csv").session.search_
+    trees = {c: w for c, w in search.weights_.items()
+             if w > 0 and parse_config(c)["space"] != "neighbours"}
+    listed = detail["prototypes"]
+    assert len(listed) > 1 and {p["configuration"] for p in listed} == set(trees)
+    assert all(p["weight"] == pytest.approx(trees[p["configuration"]]) for p in listed)
+    assert [p["shown"] for p in listed] == [True] + [False] * (len(listed) - 1)
+    assert listed[0]["configuration"] == detail["prototype"]["configuration"]
+    x = pd.read_csv(workspace / "clusters.csv").set_index("id").loc["c0"].to_numpy()
+    for p in listed:
+        own = nearest_prototype(search, x, p["configuration"])
+        assert p["leaf"] == own.leaf
+        assert p["largest_deviation"]["feature"] in ("a", "b", "c")
+    other = listed[-1]["configuration"]
+    shown = client.get("/api/object", params={"run": "clusters.csv", "id": "c0",
+                                              "configuration": other}).json()
+    assert shown["prototype"]["configuration"] == other and other in shown["prototype"]["note"]
+    assert [p["shown"] for p in shown["prototypes"]] == [False] * (len(listed) - 1) + [True]
+    values = nearest_prototype(search, x, other).values
+    assert {d["feature"]: d["prototype"] for d in shown["prototype_deviations"]} == {
+        name: pytest.approx(v) for name, v in zip("abc", values, strict=True)}
+    bad = client.get("/api/object", params={"run": "clusters.csv", "id": "c0",
+                                            "configuration": "none|nonsense|9|input"})
+    assert bad.status_code == 400 and "not a tree configuration" in bad.json()["detail"]
+
+
+def test_why_a_candidate_is_proposed(client):
+    assert client.post("/api/runs", json={"path": "clusters.csv"}).status_code == 200
+    first = client.get("/api/candidates", params={"run": "clusters.csv"}).json()["items"][0]["id"]
+    session = client.app.state.registry.get("clusters.csv").session
+    why = client.get("/api/object", params={"run": "clusters.csv", "id": first}).json()["why"]
+    i = session.ids.index(first)
+    assert why[0].startswith(f"Rank 1 of 80; DRAMA's score puts it above "
+                             f"{100 * session.anomaly_[i]:.1f} %")
+    search = session.search_
+    column = list(search.train_scores_.columns)
+    heaviest = search.weights_.sort_values(ascending=False, kind="stable")
+    high = [c for c, w in heaviest.items()
+            if w > 0 and search.train_ranks_[i, column.index(c)] >= 0.9]
+    assert why[1].startswith(f"{len(high)} of the {(search.weights_ > 0).sum()} configurations")
+    assert all(c in why[1] for c in high[:5])
+    assert why[-1] == (f"The session (top strategy) would ask it as number 1: "
+                       f"{session.next(1)[0].reason}.")
+    assert not any("P(interesting)" in w for w in why)  # no label yet
+    # once objects are labelled, the nearest labelled one is named, with its distance
+    coords, width = session.space.coords, session.space.bandwidth
+    gaps = np.linalg.norm(coords - coords[i], axis=1) / width
+    near_one, far_one = (session.ids[j] for j in np.argsort(gaps)[[1, -1]])
+    for oid, answer in ((near_one, "interesting"), (far_one, "boring")):
+        client.post("/api/label", json={"run": "clusters.csv", "id": oid, "answer": answer})
+    client.post("/api/refit", json={"run": "clusters.csv"})
+    after = client.get("/api/object", params={"run": "clusters.csv", "id": first}).json()
+    gap = gaps[session.ids.index(near_one)]
+    assert (f"P(interesting) {session.p_interesting_[i]:.2f} from the labels so far: it lies "
+            f"{'near' if gap <= 2 else 'far from'} the labelled objects; the nearest, "
+            f"{near_one} (interesting), is {gap:.1f} kernel widths away.") in after["why"]
+    labelled = client.get("/api/object", params={"run": "clusters.csv",
+                                                 "id": near_one}).json()["why"]
+    assert labelled[-1] == "It is labelled interesting, so the ranking puts it at the top."
+
+
 def test_the_prototype_is_the_nearest_leaf_of_the_leading_configuration():
     rng = np.random.default_rng(2)
     X = rng.normal(size=(90, 4))

@@ -223,8 +223,9 @@ def create_app(workspace: str | Path, *, host: str = "127.0.0.1",
             offset=offset, seed=seed, lasso=parse_polygon(lasso) if lasso else None))
 
     @app.get("/api/object")
-    def detail(run: str, id: str) -> dict[str, Any]:  # noqa: A002 - the object's id
-        return answer_errors(lambda: run_of(run).detail(id))
+    def detail(run: str, id: str,  # noqa: A002 - the object's id
+               configuration: str | None = None) -> dict[str, Any]:
+        return answer_errors(lambda: run_of(run).detail(id, configuration or None))
 
     @app.get("/api/results")
     def results(run: str) -> dict[str, Any]:

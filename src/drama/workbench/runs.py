@@ -284,11 +284,12 @@ class Run:
             self.session, self.annotations, self.index,
             keep=None if lasso is None else inside(self._map().xy, lasso), **options))
 
-    def detail(self, oid: str) -> dict[str, Any]:
+    def detail(self, oid: str, configuration: str | None = None) -> dict[str, Any]:
+        """One object (shown with ``configuration``'s prototype, else the leading one's)."""
         return self._call(lambda: views.detail(
             self.session, self.annotations, self.index, oid, self.kind, self.median,
             self.carried, context=self.context, context_problem=self.context_problem,
-            observations=self.observations))
+            observations=self.observations, configuration=configuration))
 
     def results(self) -> dict[str, Any]:
         return self._call(lambda: views.results(self.session))

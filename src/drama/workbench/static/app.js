@@ -136,6 +136,7 @@ async function openRun(path, options) {
     showOptions(run.options);
     state.run = run.run;
     state.mapWindow = null;
+    state.prototypeConfig = null;
     $("run-name").textContent = run.run;
     $("file").value = run.run;
     $("objects").textContent = run.objects;
@@ -420,12 +421,28 @@ function plot(detail) {
   window.Plotly.react(target, traces, layout, { displaylogo: false, responsive: true });
 }
 
+// One object, shown with the prototype of the configuration chosen in the blend's table
+// (state.prototypeConfig), else the leading one's; a choice a refit has dropped from the
+// ranking is forgotten.
+async function objectDetail(id) {
+  const asked = { run: state.run, id };
+  if (state.prototypeConfig) {
+    try {
+      return await api("GET", "/api/object?" + query({ ...asked,
+        configuration: state.prototypeConfig }));
+    } catch (error) {
+      state.prototypeConfig = null;
+    }
+  }
+  return api("GET", "/api/object?" + query(asked));
+}
+
 async function select(id) {
   state.selected = id;
   for (const row of $("candidates").tBodies[0].rows) {
     row.classList.toggle("selected", row.dataset.id === id);
   }
-  const detail = await api("GET", "/api/object?" + query({ run: state.run, id }));
+  const detail = await objectDetail(id);
   if (state.selected !== id) return;
   $("object-id").textContent = detail.id;
   const facts = $("object-facts");
@@ -441,7 +458,15 @@ async function select(id) {
   fact(facts, "rating", detail.rating);
   for (const column of detail.carried || []) fact(facts, column.name, column.value);
   state.detail = detail;
+  const why = $("why");
+  why.replaceChildren();
+  for (const sentence of detail.why) {
+    const item = document.createElement("li");
+    item.textContent = sentence;
+    why.appendChild(item);
+  }
   showPrototype(detail);
+  showBlend(detail);
   skyLinks(detail.sky);
   $("stretch-controls").hidden = !detail.image;
   const table = $("deviations");
@@ -482,6 +507,30 @@ function showPrototype(detail) {
     cell(row, fmt(d.value));
     cell(row, fmt(d.prototype));
     cell(row, d.robust_z === null ? "–" : d.robust_z.toFixed(1));
+    table.tBodies[0].appendChild(row);
+  }
+}
+
+// Every tree configuration of the ranking with the object's prototype under it; a click
+// on one draws the object with that prototype (and keeps the choice for other objects).
+function showBlend(detail) {
+  const table = $("blend-prototypes");
+  table.hidden = detail.prototypes.length < 2;
+  table.tBodies[0].replaceChildren();
+  for (const p of detail.prototypes) {
+    const row = document.createElement("tr");
+    row.dataset.configuration = p.configuration;
+    if (p.shown) row.classList.add("selected");
+    cell(row, p.configuration);
+    cell(row, fmt(p.weight));
+    cell(row, p.leaf === "" ? "root" : p.leaf);
+    const d = p.largest_deviation;
+    cell(row, d ? d.feature + " (" + (d.robust_z === null ? "–" : d.robust_z.toFixed(1)) + ")"
+      : "");
+    row.addEventListener("click", () => act(() => {
+      state.prototypeConfig = p.configuration;
+      return select(detail.id);
+    }));
     table.tBodies[0].appendChild(row);
   }
 }
