@@ -110,51 +110,59 @@ def map_view(session: ActiveSession, space: MapSpace, labelled: dict[str, str], 
     xy = space.xy
     scores = np.asarray(session.scores_, dtype=np.float64)
     n = len(scores)
-    if box is None:
-        shown = np.arange(n)
-        box = (xy[:, 0].min(), xy[:, 0].max() + 1e-12, xy[:, 1].min(), xy[:, 1].max() + 1e-12)
+    if box is None:  # every object: no copy of a million rows
+        shown, box = slice(None), (xy[:, 0].min(), xy[:, 0].max() + 1e-12,
+                                   xy[:, 1].min(), xy[:, 1].max() + 1e-12)
+        rows = np.arange(n)
     else:
-        shown = np.flatnonzero((xy[:, 0] >= box[0]) & (xy[:, 0] <= box[1])
-                               & (xy[:, 1] >= box[2]) & (xy[:, 1] <= box[3]))
-    about = {"objects": n, "shown": int(len(shown)), "window": list(box),
+        shown = rows = np.flatnonzero((xy[:, 0] >= box[0]) & (xy[:, 0] <= box[1])
+                                      & (xy[:, 1] >= box[2]) & (xy[:, 1] <= box[3]))
+    about = {"objects": n, "shown": int(len(rows)), "window": [float(b) for b in box],
              "space": space.description, "axes": list(space.axes)}
-    if len(shown) <= max_points:
-        return {"mode": "points", **about, "ids": [session.ids[i] for i in shown],
-                "x": _rounded(xy[shown, 0]), "y": _rounded(xy[shown, 1]),
-                "score": _rounded(scores[shown]),
-                "label": [labelled.get(session.ids[i], "") for i in shown],
-                "class": [session.classes_[i] or "" for i in shown]}
-    edges = [np.linspace(box[0], box[1], bins + 1), np.linspace(box[2], box[3], bins + 1)]
-    cell = [np.clip(np.searchsorted(edges[k], xy[shown, k], side="right") - 1, 0, bins - 1)
-            for k in (0, 1)]
-    flat = cell[1] * bins + cell[0]  # row = y cell, column = x cell, as a heatmap reads
-    count = np.bincount(flat, minlength=bins * bins)
-    total = np.bincount(flat, weights=scores[shown], minlength=bins * bins)
-    mean = np.divide(total, count, out=np.full(bins * bins, np.nan), where=count > 0)
-    best = np.full(bins * bins, -1, dtype=np.int64)
-    order = np.argsort(scores[shown], kind="stable")  # later (higher) scores overwrite earlier
-    best[flat[order]] = shown[order]
+    if len(rows) <= max_points:
+        return {"mode": "points", **about, "ids": [session.ids[i] for i in rows],
+                "x": _rounded(xy[rows, 0]), "y": _rounded(xy[rows, 1]),
+                "score": _rounded(scores[rows]),
+                "label": [labelled.get(session.ids[i], "") for i in rows],
+                "class": [session.classes_[i] or "" for i in rows]}
+    cells = bins * bins
+    column, row = (np.clip(((xy[shown, k] - box[2 * k]) * (bins / (box[2 * k + 1] - box[2 * k])))
+                           .astype(np.int64), 0, bins - 1) for k in (0, 1))
+    flat = row * bins + column  # row = y cell, column = x cell, as a heatmap reads
+    values = scores[shown]
+    count = np.bincount(flat, minlength=cells)
+    total = np.bincount(flat, weights=values, minlength=cells)
+    mean = np.divide(total, count, out=np.full(cells, np.nan), where=count > 0)
+    top = np.full(cells, -np.inf)
+    np.maximum.at(top, flat, values)
+    is_top = values == top[flat]
+    best = np.full(cells, -1, dtype=np.int64)
+    best[flat[is_top]] = rows[is_top]  # each cell's highest-scoring object
     as_grid = lambda v: v.reshape(bins, bins)  # noqa: E731
-    classes = np.asarray([c or "" for c in session.classes_], dtype=object)[shown]
+    centres = [(b[:-1] + b[1:]) / 2 for b in (np.linspace(box[0], box[1], bins + 1),
+                                               np.linspace(box[2], box[3], bins + 1))]
     return {
         "mode": "cells", **about, "bins": bins,
-        "x": _rounded((edges[0][:-1] + edges[0][1:]) / 2),
-        "y": _rounded((edges[1][:-1] + edges[1][1:]) / 2),
+        "x": _rounded(centres[0]), "y": _rounded(centres[1]),
         "count": as_grid(count).tolist(),
         "mean_score": [[None if np.isnan(v) else round(float(v), 4) for v in row]
                        for row in as_grid(mean)],
         "best_id": [[session.ids[i] if i >= 0 else None for i in row] for row in as_grid(best)],
-        "class": [list(row) for row in as_grid(_cell_classes(classes, flat, bins * bins))],
+        "class": as_grid(_cell_classes(session.classes_, shown, flat, cells)).tolist(),
     }
 
 
-def _cell_classes(classes: np.ndarray, flat: np.ndarray, cells: int) -> np.ndarray:
+def _cell_classes(classes: Sequence[str | None], shown: slice | np.ndarray, flat: np.ndarray,
+                  cells: int) -> np.ndarray:
     """The predicted class most objects of each cell have ("" for none, or no object)."""
-    names, codes = np.unique(classes, return_inverse=True)
-    counts = np.stack([np.bincount(flat[codes == k], minlength=cells)
-                       for k in range(len(names))])
-    majority = names[counts.argmax(axis=0)]
-    majority[counts.sum(axis=0) == 0] = ""
+    names = sorted({c or "" for c in classes})
+    code_of = {name: k for k, name in enumerate(names)}
+    codes = np.fromiter((code_of[c or ""] for c in classes), dtype=np.int64,
+                        count=len(classes))[shown]
+    counts = np.bincount(flat * len(names) + codes,
+                         minlength=cells * len(names)).reshape(cells, len(names))
+    majority = np.asarray(names, dtype=object)[counts.argmax(axis=1)]
+    majority[counts.sum(axis=1) == 0] = ""
     return majority
 
 
