@@ -328,6 +328,15 @@ def test_the_progress_callback_changes_no_result():
         session.close()
 
 
+def test_the_progress_callback_follows_a_dask_fit_on_its_sample():
+    da = pytest.importorskip("dask.array")
+    X = da.from_array(np.random.default_rng(0).normal(size=(300, 4)), chunks=100)
+    calls: list[tuple[int, int]] = []
+    search = DramaSearch(reducers=["none"], levels=[1, 2], random_state=0).fit(
+        X, progress=lambda done, total: calls.append((done, total)))
+    assert calls and calls[-1][0] == calls[-1][1] and not hasattr(search, "_progress")
+
+
 def test_a_background_opening_that_fails_says_why(client):
     bad = {"reducers": ["none"], "spaces": ["residual"]}
     assert open_run(client, "table.csv", options=bad, wait=False)["run"] == "table.csv"

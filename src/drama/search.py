@@ -593,11 +593,13 @@ class DramaSearch(AnomalyDetector):
         ``progress(done, total)``, when given, is called as each step ends (a tree fitted,
         a tree scored, a stability partner measured, the whole-set members, the relevance
         space), for a progress bar; it changes no result."""
+        if progress is None:  # (a Dask input fits again on a sample, keeping the callback)
+            return super().fit(X, y)
         self._progress = progress
         try:
             return super().fit(X, y)
         finally:
-            del self._progress
+            self.__dict__.pop("_progress", None)
 
     def _fit(self, X: Any, y: Any) -> None:
         self._check_contamination()
