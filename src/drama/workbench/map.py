@@ -80,8 +80,8 @@ def latent_map(search: DramaSearch, X: np.ndarray) -> MapSpace:
         what = f"the latent space of {name}'s reducer ({reducer}), its own axes"
         axes = ("latent 1", "latent 2" if width == 2 else "")
     return MapSpace(np.ascontiguousarray(xy, dtype=np.float64), name,
-                    f"DRAMA's map: {what}, the configuration with the largest weight in "
-                    "the ranking", axes)
+                    f"DRAMA's map: {what}, the tree configuration leading the ranking "
+                    "when the run was fitted", axes)
 
 
 def _rounded(values: np.ndarray) -> list[float]:
