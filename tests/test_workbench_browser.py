@@ -134,6 +134,11 @@ def test_label_undo_refit_reload_and_export_in_a_real_browser(browser, tmp_path)
                    .get_attribute("class"))
         # the hostile id is shown as text: no element made of it, no script run
         assert HOSTILE_ID in states
+        hostile = next(r for r in browser.find_elements(By.CSS_SELECTOR, "#candidates tbody tr")
+                       if r.get_attribute("data-id") == HOSTILE_ID)
+        hostile.click()  # its pane, why and blend included, holds it as text too
+        wait.until(lambda d: text("object-id") == HOSTILE_ID and settled(d))
+        assert browser.find_elements(By.CSS_SELECTOR, "#object-pane img") == []
         assert browser.find_elements(By.CSS_SELECTOR, "#candidates img") == []
         assert browser.title == title
 
@@ -178,17 +183,31 @@ def test_label_undo_refit_reload_and_export_in_a_real_browser(browser, tmp_path)
         # a zoom with the mouse: the server sends the window's objects, and only those
         every = browser.execute_script("const t = document.getElementById('map-plot');"
                                        "return [t.data[0].x, t.data[0].y];")
+        browser.execute_script(
+            "document.getElementById('map-plot').scrollIntoView({block: 'center'})")
         area = browser.find_element(By.CSS_SELECTOR, "#map-plot .nsewdrag")
-        ActionChains(browser).move_to_element_with_offset(area, -60, -60).click_and_hold() \
-            .move_by_offset(120, 120).release().perform()
+        dx, dy = browser.execute_script("""
+            const r = document.querySelector('#map-plot .nsewdrag').getBoundingClientRect();
+            const p = document.querySelectorAll('#map-plot .point')[7].getBoundingClientRect();
+            return [Math.round(p.x + p.width / 2 - r.x - r.width / 2),
+                    Math.round(p.y + p.height / 2 - r.y - r.height / 2)];""")
+        ActionChains(browser).move_to_element_with_offset(area, dx - 25, dy - 25) \
+            .click_and_hold().move_by_offset(50, 50).release().perform()  # round one point
         wait.until(lambda d: settled(d) and d.execute_script("return state.mapWindow") and
                    d.find_element(By.ID, "map-plot").get_attribute("data-shown") != "40")
         x0, x1, y0, y1 = browser.execute_script("return state.mapWindow")
         inside = sum(x0 <= x <= x1 and y0 <= y <= y1 for x, y in zip(*every, strict=True))
+        assert 1 <= inside < 40
         assert browser.find_element(By.ID, "map-plot").get_attribute("data-shown") == str(inside)
         assert browser.execute_script(
             "return document.getElementById('map-plot').data[0].x.length") == inside
         assert "in the zoomed window" in text("map-space")
+        point = browser.find_elements(By.CSS_SELECTOR, "#map-plot .point")[0]
+        ActionChains(browser).move_to_element(point).perform()  # a click still opens one
+        wait.until(lambda d: text("map-hover") != "")
+        hovered = text("map-hover")
+        ActionChains(browser).click().perform()
+        wait.until(lambda d: text("object-id") == hovered and settled(d))
         browser.execute_script("Plotly.relayout('map-plot', {'xaxis.autorange': true, "
                                "'yaxis.autorange': true})")  # as a double click does
         wait.until(lambda d: settled(d) and d.find_element(By.ID, "map-plot")

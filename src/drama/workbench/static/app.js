@@ -459,6 +459,7 @@ async function select(id) {
   for (const column of detail.carried || []) fact(facts, column.name, column.value);
   state.detail = detail;
   const why = $("why");
+  $("why-box").hidden = false;
   why.replaceChildren();
   for (const sentence of detail.why) {
     const item = document.createElement("li");
