@@ -1,9 +1,10 @@
 """End to end: ``drama serve`` in a subprocess, driven in Debian's headless Chromium by
 Selenium with the system chromedriver (never a downloaded one). Label five candidates with
 the keyboard, undo one, re-rank, reload the page and find the labels, export them, open
-an object from the map, select objects with a lasso on it, look at the results, an image
-with its prototype and context, and a curve; a light curve as observed; and on the data
-page, the column roles, the progress bar, the earlier runs and an upload. With
+an object from the map, select objects with a lasso on it, zoom into it, look at the
+results, why a candidate is proposed and the prototypes of the blend, an image with its
+prototype and context, and a curve; a light curve as observed; and on the data page, the
+column roles, the progress bar, the earlier runs, an upload and a pictures upload. With
 DRAMA_SCREENSHOTS=1 it saves the pages to docs/figures/workbench-*.png.
 
 Where the browser is missing the test skips, except under CI (the CI variable set), where
@@ -120,8 +121,24 @@ def test_label_undo_refit_reload_and_export_in_a_real_browser(browser, tmp_path)
         assert [states[i] for i in labelled] == [
             ("interesting", ""), ("boring", ""), ("interesting", "4"), ("boring", "1"),
             ("", "")]
+        # why the selected candidate is proposed, and every configuration's prototype
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#why li")) >= 3)
+        assert text("why").startswith("Rank ")
+        blend = "#blend-prototypes tbody tr"
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, blend)) > 1)
+        chosen = browser.find_elements(By.CSS_SELECTOR, blend)[1]
+        other = chosen.get_attribute("data-configuration")
+        chosen.click()
+        wait.until(lambda d: settled(d) and f"the prototype of {other}" in text("prototype-note")
+                   and "selected" in d.find_elements(By.CSS_SELECTOR, blend)[1]
+                   .get_attribute("class"))
         # the hostile id is shown as text: no element made of it, no script run
         assert HOSTILE_ID in states
+        hostile = next(r for r in browser.find_elements(By.CSS_SELECTOR, "#candidates tbody tr")
+                       if r.get_attribute("data-id") == HOSTILE_ID)
+        hostile.click()  # its pane, why and blend included, holds it as text too
+        wait.until(lambda d: text("object-id") == HOSTILE_ID and settled(d))
+        assert browser.find_elements(By.CSS_SELECTOR, "#object-pane img") == []
         assert browser.find_elements(By.CSS_SELECTOR, "#candidates img") == []
         assert browser.title == title
 
@@ -162,6 +179,39 @@ def test_label_undo_refit_reload_and_export_in_a_real_browser(browser, tmp_path)
         browser.find_element(By.ID, "lasso-clear").click()
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#candidates tbody tr"))
                    == 40 and settled(d))
+        assert text("map-space").startswith("DRAMA's map: ")
+        # a zoom with the mouse: the server sends the window's objects, and only those
+        every = browser.execute_script("const t = document.getElementById('map-plot');"
+                                       "return [t.data[0].x, t.data[0].y];")
+        browser.execute_script(
+            "document.getElementById('map-plot').scrollIntoView({block: 'center'})")
+        area = browser.find_element(By.CSS_SELECTOR, "#map-plot .nsewdrag")
+        dx, dy = browser.execute_script("""
+            const r = document.querySelector('#map-plot .nsewdrag').getBoundingClientRect();
+            const p = document.querySelectorAll('#map-plot .point')[7].getBoundingClientRect();
+            return [Math.round(p.x + p.width / 2 - r.x - r.width / 2),
+                    Math.round(p.y + p.height / 2 - r.y - r.height / 2)];""")
+        ActionChains(browser).move_to_element_with_offset(area, dx - 25, dy - 25) \
+            .click_and_hold().move_by_offset(50, 50).release().perform()  # round one point
+        wait.until(lambda d: settled(d) and d.execute_script("return state.mapWindow") and
+                   d.find_element(By.ID, "map-plot").get_attribute("data-shown") != "40")
+        x0, x1, y0, y1 = browser.execute_script("return state.mapWindow")
+        inside = sum(x0 <= x <= x1 and y0 <= y <= y1 for x, y in zip(*every, strict=True))
+        assert 1 <= inside < 40
+        assert browser.find_element(By.ID, "map-plot").get_attribute("data-shown") == str(inside)
+        assert browser.execute_script(
+            "return document.getElementById('map-plot').data[0].x.length") == inside
+        assert "in the zoomed window" in text("map-space")
+        point = browser.find_elements(By.CSS_SELECTOR, "#map-plot .point")[0]
+        ActionChains(browser).move_to_element(point).perform()  # a click still opens one
+        wait.until(lambda d: text("map-hover") != "")
+        hovered = text("map-hover")
+        ActionChains(browser).click().perform()
+        wait.until(lambda d: text("object-id") == hovered and settled(d))
+        browser.execute_script("Plotly.relayout('map-plot', {'xaxis.autorange': true, "
+                               "'yaxis.autorange': true})")  # as a double click does
+        wait.until(lambda d: settled(d) and d.find_element(By.ID, "map-plot")
+                   .get_attribute("data-shown") == "40")
         browser.find_element(By.ID, "map-toggle").click()
 
         browser.find_element(By.ID, "results-toggle").click()
@@ -208,6 +258,20 @@ def test_label_undo_refit_reload_and_export_in_a_real_browser(browser, tmp_path)
         wait.until(lambda d: "Uploaded as uploads/table.csv" in text("status"))
         assert Select(browser.find_element(By.ID, "file")).first_selected_option.get_attribute(
             "value") == "uploads/table.csv"
+        import matplotlib.image as mpimg  # pictures upload as a new image folder
+
+        for k in range(6):
+            mpimg.imsave(tmp_path / f"pic{k}.png", np.random.default_rng(k).uniform(
+                size=(8, 8)), cmap="gray")
+        browser.find_element(By.ID, "upload-images-files").send_keys(
+            "\n".join(str(tmp_path / f"pic{k}.png") for k in range(6)))
+        browser.find_element(By.ID, "upload-images-folder").send_keys("cutouts")
+        browser.find_element(By.ID, "upload-images").click()
+        wait.until(lambda d: "Uploaded 6 pictures as the image folder uploads/cutouts"
+                   in text("status"))
+        assert Select(browser.find_element(By.ID, "file")).first_selected_option.get_attribute(
+            "value") == "uploads/cutouts"
+        wait.until(lambda d: "image data, shape 6 × 8 × 8" in text("columns-note"))
     finally:
         proc.terminate()
         proc.wait()

@@ -113,6 +113,93 @@ def test_multipart_only_on_the_upload_endpoint_and_from_this_origin(client, work
     assert not (workspace / "uploads").exists()
 
 
+def pictures(count: int, size: int = 8) -> list[tuple[str, bytes]]:
+    """``count`` small grey PNG files (one unusual), as a browser would send them."""
+    import matplotlib.image as mpimg
+
+    rng = np.random.default_rng(5)
+    out = []
+    for i in range(count):
+        image = rng.uniform(0.0, 0.2, size=(size, size))
+        image[3:5, 3:5] = 0.9 if i != 2 else 0.1
+        buffer = io.BytesIO()
+        mpimg.imsave(buffer, image, cmap="gray", vmin=0, vmax=1, format="png")
+        out.append((f"cut{i:02d}.png", buffer.getvalue()))
+    return out
+
+
+def upload_images(client: TestClient, named: list[tuple[str, bytes]], folder: str | None = None):
+    return client.post("/api/upload/images", data={} if folder is None else {"folder": folder},
+                       files=[("files", (n, b, "image/png")) for n, b in named])
+
+
+def zipped(named: list[tuple[str, bytes]]) -> bytes:
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, body in named:
+            archive.writestr(name, body)
+    return buffer.getvalue()
+
+
+def test_pictures_upload_as_an_image_folder_that_opens_as_a_run(client, workspace):
+    sent = pictures(12)
+    first = upload_images(client, sent, folder="cutouts")
+    assert first.status_code == 200, first.text
+    assert first.json() == {**first.json(), "path": "uploads/cutouts", "pictures": 12}
+    for name, body in sent:
+        assert (workspace / "uploads" / "cutouts" / name).read_bytes() == body
+    again = upload_images(client, sent[:3], folder="cutouts")  # never into the first
+    assert again.json()["path"] == "uploads/cutouts-2"
+    assert len(list((workspace / "uploads" / "cutouts").iterdir())) == 12
+    from_zip = upload_images(client, [("survey.zip", zipped(sent))])
+    assert from_zip.status_code == 200, from_zip.text
+    assert from_zip.json()["path"] == "uploads/survey" and from_zip.json()["pictures"] == 12
+    files = {f["path"]: f["format"] for f in client.get("/api/files").json()["files"]}
+    assert files["uploads/cutouts"] == files["uploads/survey"] == "image folder"
+    run = open_run(client, "uploads/survey", options=FAST)
+    assert run["kind"] == "image" and run["objects"] == 12
+    assert sorted(p.name for p in (workspace / "uploads").iterdir()) == [
+        "cutouts", "cutouts-2", "survey"]  # no part-folder left behind
+
+
+@pytest.mark.parametrize("case", ["not-a-picture", "text-suffix", "zip-slip", "zip-folder",
+                                  "zip-absolute", "bad-folder", "twice", "bad-zip"])
+def test_bad_picture_uploads_are_refused_and_leave_nothing(client, workspace, tmp_path, case):
+    good = pictures(3)
+    sent, folder = {
+        "not-a-picture": ([*good, ("fake.png", b"id,a\n1,2\n")], None),
+        "text-suffix": ([*good, ("notes.txt", b"hello")], None),
+        "zip-slip": ([("a.zip", zipped([*good, ("../evil.png", good[0][1])]))], None),
+        "zip-folder": ([("a.zip", zipped([("sub/x.png", good[0][1])]))], None),
+        "zip-absolute": ([("a.zip", zipped([("/tmp/evil.png", good[0][1])]))], None),
+        "bad-folder": (good, "../outside"),
+        "twice": ([*good, good[0]], None),
+        "bad-zip": ([("a.zip", b"PK not a zip")], None),
+    }[case]
+    response = upload_images(client, sent, folder)
+    assert response.status_code == 400, response.text
+    assert not (tmp_path / "evil.png").exists() and not (workspace / "evil.png").exists()
+    assert not (tmp_path / "outside").exists() and not (workspace / "outside").exists()
+    uploads = workspace / "uploads"
+    assert not uploads.exists() or list(uploads.iterdir()) == []
+
+
+def test_picture_uploads_beyond_the_limit_are_refused(workspace):
+    sent = pictures(40, size=32)
+    total = sum(len(b) for _, b in sent)
+    limit_mb = total * 0.5 / 2**20
+    with TestClient(create_app(workspace, max_upload_mb=limit_mb), base_url=LOCAL) as client:
+        several = upload_images(client, sent)
+        archive = upload_images(client, [("a.zip", zipped(sent))])
+        fits = upload_images(client, sent[:5])
+        as_json = client.post("/api/upload/images", json={"files": []})
+    assert several.status_code == archive.status_code == 413, (several.text, archive.text)
+    assert fits.status_code == 200 and as_json.status_code == 415
+    assert [p.name for p in (workspace / "uploads").iterdir()] == ["images"]
+
+
 # ---------------------------------------------------------------------- column roles
 def test_column_roles_are_those_drama_score_prints(client, workspace):
     rng = np.random.default_rng(2)
@@ -188,6 +275,66 @@ def test_a_run_opens_in_the_background_with_its_progress(client, monkeypatch):
     assert client.get("/api/candidates", params={"run": "table.csv"}).json()["total"] == 60
     missing = client.get("/api/runs/status", params={"run": "table.parquet"})
     assert missing.status_code == 409 and "open it first" in missing.json()["detail"]
+
+
+def test_the_bar_moves_within_the_fit_step_by_step(client, monkeypatch):
+    import drama.search as search_module
+
+    release, scoring = threading.Event(), threading.Event()
+    real_score = search_module._score_tree
+
+    def held_score(*args, **kwargs):  # the second step of the fit: its tree fitted before
+        scoring.set()
+        assert release.wait(60)
+        return real_score(*args, **kwargs)
+
+    monkeypatch.setattr(search_module, "_score_tree", held_score)
+    open_run(client, "table.csv", options=FAST, wait=False)
+    assert scoring.wait(60)
+    status = client.get("/api/runs/status", params={"run": "table.csv"}).json()
+    total = status["fit_steps"]["total"]
+    assert status["phase"] == "fitting" and status["fit_steps"] == {"done": 1, "total": total}
+    assert total >= 4  # a tree fitted, scored, (its partner), the members, the space
+    assert status["fraction"] == pytest.approx((1 + 1 / total) / 3)
+    release.set()
+    seen = [status["fraction"]]
+    deadline = time.monotonic() + 60
+    while status["state"] == "opening" and time.monotonic() < deadline:
+        status = client.get("/api/runs/status", params={"run": "table.csv"}).json()
+        seen.append(status["fraction"])
+    assert status["state"] == "open" and seen == sorted(seen) and seen[-1] == 1.0
+
+
+def test_the_progress_callback_changes_no_result():
+    from drama.active import ActiveSession
+
+    X = np.random.default_rng(4).normal(size=(120, 4))
+    X[:4] += 6.0
+    calls: list[tuple[int, int]] = []
+    plain = DramaSearch(reducers=["none", "pca"], levels=[1, 2], random_state=0).fit(X)
+    watched = DramaSearch(reducers=["none", "pca"], levels=[1, 2], random_state=0).fit(
+        X, progress=lambda done, total: calls.append((done, total)))
+    total = calls[-1][1]
+    assert calls == [(k, total) for k in range(1, total + 1)]
+    np.testing.assert_array_equal(plain.decision_scores_, watched.decision_scores_)
+    untimed = [c for c in plain.results_.columns if not c.endswith("_time")]  # seconds vary
+    pd.testing.assert_frame_equal(plain.results_[untimed], watched.results_[untimed])
+    pd.testing.assert_series_equal(plain.weights_, watched.weights_)
+    assert not hasattr(watched, "_progress")  # nothing of it is kept (nor saved)
+    sessions = [ActiveSession(X, reducers=("none",), levels=(1, 2), fit_progress=callback)
+                for callback in (None, lambda *_: None)]
+    np.testing.assert_array_equal(sessions[0].scores_, sessions[1].scores_)
+    for session in sessions:
+        session.close()
+
+
+def test_the_progress_callback_follows_a_dask_fit_on_its_sample():
+    da = pytest.importorskip("dask.array")
+    X = da.from_array(np.random.default_rng(0).normal(size=(300, 4)), chunks=100)
+    calls: list[tuple[int, int]] = []
+    search = DramaSearch(reducers=["none"], levels=[1, 2], random_state=0).fit(
+        X, progress=lambda done, total: calls.append((done, total)))
+    assert calls and calls[-1][0] == calls[-1][1] and not hasattr(search, "_progress")
 
 
 def test_a_background_opening_that_fails_says_why(client):

@@ -76,6 +76,69 @@ def test_a_table_object_is_compared_with_its_own_clusters_prototype(client, work
     assert parse_config(named["configuration"])["space"] != "neighbours"
 
 
+def test_every_configuration_of_a_blend_shows_its_prototype_with_its_weight(client, workspace):
+    detail = detail_of(client, "clusters.csv", "c0")
+    search = client.app.state.registry.get("clusters.csv").session.search_
+    trees = {c: w for c, w in search.weights_.items()
+             if w > 0 and parse_config(c)["space"] != "neighbours"}
+    listed = detail["prototypes"]
+    assert len(listed) > 1 and {p["configuration"] for p in listed} == set(trees)
+    assert all(p["weight"] == pytest.approx(trees[p["configuration"]]) for p in listed)
+    assert [p["shown"] for p in listed] == [True] + [False] * (len(listed) - 1)
+    assert listed[0]["configuration"] == detail["prototype"]["configuration"]
+    x = pd.read_csv(workspace / "clusters.csv").set_index("id").loc["c0"].to_numpy()
+    for p in listed:
+        own = nearest_prototype(search, x, p["configuration"])
+        assert p["leaf"] == own.leaf
+        assert p["largest_deviation"]["feature"] in ("a", "b", "c")
+    other = listed[-1]["configuration"]
+    shown = client.get("/api/object", params={"run": "clusters.csv", "id": "c0",
+                                              "configuration": other}).json()
+    assert shown["prototype"]["configuration"] == other and other in shown["prototype"]["note"]
+    assert [p["shown"] for p in shown["prototypes"]] == [False] * (len(listed) - 1) + [True]
+    values = nearest_prototype(search, x, other).values
+    assert {d["feature"]: d["prototype"] for d in shown["prototype_deviations"]} == {
+        name: pytest.approx(v) for name, v in zip("abc", values, strict=True)}
+    bad = client.get("/api/object", params={"run": "clusters.csv", "id": "c0",
+                                            "configuration": "none|nonsense|9|input"})
+    assert bad.status_code == 400 and "not a tree configuration" in bad.json()["detail"]
+
+
+def test_why_a_candidate_is_proposed(client):
+    assert client.post("/api/runs", json={"path": "clusters.csv"}).status_code == 200
+    first = client.get("/api/candidates", params={"run": "clusters.csv"}).json()["items"][0]["id"]
+    session = client.app.state.registry.get("clusters.csv").session
+    why = client.get("/api/object", params={"run": "clusters.csv", "id": first}).json()["why"]
+    i = session.ids.index(first)
+    assert why[0].startswith(f"Rank 1 of 80; DRAMA's score puts it above "
+                             f"{100 * session.anomaly_[i]:.1f} %")
+    search = session.search_
+    column = list(search.train_scores_.columns)
+    heaviest = search.weights_.sort_values(ascending=False, kind="stable")
+    high = [c for c, w in heaviest.items()
+            if w > 0 and search.train_ranks_[i, column.index(c)] >= 0.9]
+    assert why[1].startswith(f"{len(high)} of the {(search.weights_ > 0).sum()} configurations")
+    assert all(c in why[1] for c in high[:5])
+    assert why[-1] == (f"The session (top strategy) would ask it as number 1: "
+                       f"{session.next(1)[0].reason}.")
+    assert not any("P(interesting)" in w for w in why)  # no label yet
+    # once objects are labelled, the nearest labelled one is named, with its distance
+    coords, width = session.space.coords, session.space.bandwidth
+    gaps = np.linalg.norm(coords - coords[i], axis=1) / width
+    near_one, far_one = (session.ids[j] for j in np.argsort(gaps)[[1, -1]])
+    for oid, answer in ((near_one, "interesting"), (far_one, "boring")):
+        client.post("/api/label", json={"run": "clusters.csv", "id": oid, "answer": answer})
+    client.post("/api/refit", json={"run": "clusters.csv"})
+    after = client.get("/api/object", params={"run": "clusters.csv", "id": first}).json()
+    gap = gaps[session.ids.index(near_one)]
+    assert (f"P(interesting) {session.p_interesting_[i]:.2f} from the labels so far: it lies "
+            f"{'near' if gap <= 2 else 'far from'} the labelled objects; the nearest, "
+            f"{near_one} (interesting), is {gap:.1f} kernel widths away.") in after["why"]
+    labelled = client.get("/api/object", params={"run": "clusters.csv",
+                                                 "id": near_one}).json()["why"]
+    assert labelled[-1] == "It is labelled interesting, so the ranking puts it at the top."
+
+
 def test_the_prototype_is_the_nearest_leaf_of_the_leading_configuration():
     rng = np.random.default_rng(2)
     X = rng.normal(size=(90, 4))
@@ -205,6 +268,69 @@ def test_the_map_colours_by_predicted_class(client):
     for classes, counts in zip(cells["class"], cells["count"], strict=True):
         # the one tag is every object's proposal; an empty cell has none
         assert classes == ["far" if n else "" for n in counts]
+
+
+def test_the_map_is_the_latent_space_of_the_configuration_carrying_the_ranking(client):
+    from drama.run_report import _two_dimensions
+
+    client.post("/api/runs", json={"path": "curves.npy"})
+    points = client.get("/api/map", params={"run": "curves.npy"}).json()
+    search = client.app.state.registry.get("curves.npy").session.search_
+    name = leading_configuration(search)[0]
+    codes = search.estimators_[parse_config(name)["reducer"]].encode(np.load(
+        client.app.state.registry.workspace.root / "curves.npy"))
+    expected = _two_dimensions(codes)[0]
+    np.testing.assert_allclose(np.c_[points["x"], points["y"]], expected, atol=1e-4)
+    assert name in points["space"] and "DRAMA's map" in points["space"]
+    # not the session's own feature space, which the map drew before
+    session = client.app.state.registry.get("curves.npy").session
+    assert not np.allclose(np.abs(expected), np.abs(_two_dimensions(session.space.coords)[0]),
+                           atol=1e-3)
+
+
+def test_the_map_is_saved_with_the_fit_and_not_made_again(client, monkeypatch):
+    client.post("/api/runs", json={"path": "table.csv"})
+    first = client.get("/api/map", params={"run": "table.csv"}).json()
+    assert client.post("/api/close", json={"run": "table.csv"}).json()["closed"]
+
+    def made_again(*_args, **_kwargs):
+        raise AssertionError("the map was made again")
+
+    monkeypatch.setattr("drama.workbench.runs.latent_map", made_again)
+    reopened = client.post("/api/runs", json={"path": "table.csv"}).json()
+    assert reopened["fit"] == "saved"
+    assert client.get("/api/map", params={"run": "table.csv"}).json() == first
+
+
+def test_a_zoomed_window_is_binned_again_and_shows_its_points(client):
+    client.post("/api/runs", json={"path": "table.csv"})
+    every = client.get("/api/map", params={"run": "table.csv"}).json()
+    x, y = np.asarray(every["x"]), np.asarray(every["y"])
+    coarse = client.get("/api/map", params={"run": "table.csv", "max_points": 10,
+                                            "bins": 4}).json()
+    assert coarse["mode"] == "cells" and coarse["shown"] == len(x)
+    # a window with more objects than max_points: its own 4 x 4 cells, finer than before
+    ordered = np.sort(x)  # the window's edges between objects (x is rounded to 1e-4)
+    x0, x1 = ordered[0] - 0.01, (ordered[40] + ordered[41]) / 2
+    y0, y1 = y.min() - 0.01, y.max() + 0.01
+    window = {"x0": x0, "x1": x1, "y0": y0, "y1": y1}
+    zoomed = client.get("/api/map", params={"run": "table.csv", "max_points": 10, "bins": 4,
+                                            **window}).json()
+    within = (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
+    assert zoomed["mode"] == "cells" and zoomed["shown"] == int(within.sum())
+    assert sum(map(sum, zoomed["count"])) == int(within.sum())
+    assert zoomed["x"][0] == pytest.approx(x0 + (x1 - x0) / 8, abs=1e-3)
+    assert zoomed["x"][1] - zoomed["x"][0] < coarse["x"][1] - coarse["x"][0]
+    # few enough objects in the window: the objects themselves, and only those
+    top = ordered[-5]
+    few = client.get("/api/map", params={"run": "table.csv", "max_points": 10, "bins": 4,
+                                         "x0": (ordered[-6] + top) / 2, "x1": x.max() + 1, "y0": y0,
+                                         "y1": y1}).json()
+    assert few["mode"] == "points"
+    assert set(few["ids"]) == {i for i, xi in zip(every["ids"], x, strict=True) if xi >= top}
+    for bad in ({"x0": 1, "x1": 0, "y0": 0, "y1": 1}, {"x0": 0, "x1": 1}):
+        refused = client.get("/api/map", params={"run": "table.csv", **bad})
+        assert refused.status_code == 400, refused.text
 
 
 def test_a_lasso_selects_the_objects_inside_it(client):

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
@@ -223,6 +223,30 @@ def _stability(X: np.ndarray, reducer: str, params: dict[str, Any], metrics: lis
         for name, column in ranks.items()
     }
     return stability, time.perf_counter() - start
+
+
+#: ``progress(done, total)``: called as each step of a fit ends (see DramaSearch.fit).
+Progress = Callable[[int, int], None]
+
+
+class _Steps:
+    """Counts the steps of one fit for an optional progress callback."""
+
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self.progress, self.total, self.done = progress, total, 0
+
+    def advance(self) -> None:
+        self.done += 1
+        if self.progress is not None:
+            self.progress(self.done, self.total)
+
+    def each(self, results: Iterable[Any]) -> list[Any]:
+        """The results of a parallel run in order, one step counted as each arrives."""
+        out = []
+        for result in results:
+            out.append(result)
+            self.advance()
+        return out
 
 
 class DramaSearch(AnomalyDetector):
@@ -563,10 +587,19 @@ class DramaSearch(AnomalyDetector):
         return arr.astype(np.int64)
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X: Any, y: Any = None) -> DramaSearch:
+    def fit(self, X: Any, y: Any = None, *, progress: Progress | None = None) -> DramaSearch:
         """Fit one tree per reducer (and its stability partner), score every configuration,
-        then select (see ``select``). A fit that fails leaves a fitted search as it was."""
-        return super().fit(X, y)
+        then select (see ``select``). A fit that fails leaves a fitted search as it was.
+        ``progress(done, total)``, when given, is called as each step ends (a tree fitted,
+        a tree scored, a stability partner measured, the whole-set members, the relevance
+        space), for a progress bar; it changes no result."""
+        if progress is None:  # (a Dask input fits again on a sample, keeping the callback)
+            return super().fit(X, y)
+        self._progress = progress
+        try:
+            return super().fit(X, y)
+        finally:
+            self.__dict__.pop("_progress", None)
 
     def _fit(self, X: Any, y: Any) -> None:
         self._check_contamination()
@@ -582,17 +615,19 @@ class DramaSearch(AnomalyDetector):
         partner_seed, space_seed = spawn_seeds(self.random_state, 2)
         if keep_cov:
             params["keep_covariance"] = True
-        fitted = Parallel(n_jobs=self.n_jobs)(
+        per_tree = 2 + (self.stability_threshold is not None)  # fit, score (and partner)
+        steps = _Steps(getattr(self, "_progress", None), per_tree * len(reducers) + 2)
+        fitted = steps.each(Parallel(n_jobs=self.n_jobs, return_as="generator")(
             delayed(_fit_tree)(arr, r, {**_params_for(params, r, reducers),
                                         "random_state": self.random_state})
             for r in reducers
-        )
+        ))
         self.estimators_ = {r: det for r, (det, _) in zip(reducers, fitted, strict=True)}
         fit_time = {r: t for r, (_, t) in zip(reducers, fitted, strict=True)}
-        scored = Parallel(n_jobs=self.n_jobs)(
+        scored = steps.each(Parallel(n_jobs=self.n_jobs, return_as="generator")(
             delayed(_score_tree)(det, arr, metrics, levels, spaces)
             for det in self.estimators_.values()
-        )
+        ))
         if not any(scores for scores, _ in scored):
             raise _no_configuration()
         rows, columns = [], {}
@@ -603,6 +638,7 @@ class DramaSearch(AnomalyDetector):
                              "score_time": cost[name]})
                 columns[name] = values
         self.members_ = self._fit_members(arr, rows, columns)
+        steps.advance()
         ranks = self._set_training_scores(pd.DataFrame(columns))
         self.results_ = pd.DataFrame(rows)
         # whole-set members have no seed: as stable as can be
@@ -611,10 +647,11 @@ class DramaSearch(AnomalyDetector):
         if self.stability_threshold is not None:
             partner_params = {**params, "random_state": partner_seed}
             self._measure_stability(arr, partner_params, reducers, metrics, levels, spaces,
-                                    ranks)
+                                    ranks, steps)
         self.n_features_in_ = int(np.prod(arr.shape[1:]))
         self._set_feature_names(X)
         self.space_ = self._relevance_space(arr, space_seed)
+        steps.advance()
         self._choose(labels)
 
     def _fit_members(self, arr: np.ndarray, rows: list[dict[str, Any]],
@@ -667,17 +704,17 @@ class DramaSearch(AnomalyDetector):
 
     def _measure_stability(self, arr: np.ndarray, params: dict[str, Any], reducers: list[str],
                            metrics: list[str], levels: list[int], spaces: list[str],
-                           ranks: dict[str, np.ndarray]) -> None:
+                           ranks: dict[str, np.ndarray], steps: _Steps) -> None:
         """Fill ``results_``'s stability columns from a second tree per reducer, fitted with
         the partner seed in ``params`` (only the first seed's trees score new objects)."""
         res = self.results_
         trees = ~self._member_mask()
-        measured = Parallel(n_jobs=self.n_jobs)(
+        measured = steps.each(Parallel(n_jobs=self.n_jobs, return_as="generator")(
             delayed(_stability)(arr, r, _params_for(params, r, reducers), metrics, levels,
                                 spaces, {name: ranks[name] for name in
                                          res.loc[trees & (res["reducer"] == r), "config"]})
             for r in reducers
-        )
+        ))
         stability: dict[str, float] = {}
         for r, (values, seconds) in zip(reducers, measured, strict=True):
             stability.update(values)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -152,6 +152,10 @@ class ActiveSession:
         number of objects or values differ; that it saw these very objects is the
         caller's to ensure (the workbench keys the saved search by
         :func:`drama.active.store.data_fingerprint`).
+    fit_progress : callable, optional
+        ``fit_progress(done, total)`` is called as each step of the search's fit ends
+        (:meth:`drama.DramaSearch.fit`), for a progress bar (the workbench's); it changes
+        no result.
 
     Examples
     --------
@@ -185,6 +189,7 @@ class ActiveSession:
         steal_lock: bool = False,
         progress: bool = False,
         fitted_search: DramaSearch | None = None,
+        fit_progress: Callable[[int, int], None] | None = None,
     ) -> None:
         if strategy not in STRATEGIES:
             raise ValueError(
@@ -252,7 +257,7 @@ class ActiveSession:
         if self.adoption is not None:
             warnings.warn(describe_adoption(self.adoption), UserWarning, stacklevel=2)
         try:
-            self.search_ = (search.fit(arr) if fitted_search is None
+            self.search_ = (search.fit(arr, progress=fit_progress) if fitted_search is None
                             else _checked_search(fitted_search, search, arr))
             self.space = self.search_.space_  # the same data and seed: no second build
             self._learn_features = np.hstack([self.space.coords, self.search_.train_ranks_])

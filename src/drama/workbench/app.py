@@ -23,17 +23,18 @@ from .inputs import column_roles
 from .map import BINS, MAX_POINTS, parse_polygon
 from .runs import RunOptions, RunRegistry
 from .saved_runs import earlier_runs
-from .uploads import DEFAULT_MAX_UPLOAD_MB, UploadTooLarge, save_upload
+from .uploads import DEFAULT_MAX_UPLOAD_MB, UploadTooLarge, save_image_upload, save_upload
 from .workspace import Workspace, WorkspaceError
 
 if TYPE_CHECKING:  # pragma: no cover
     from fastapi import FastAPI, Request, Response
 
-__all__ = ["LOCAL_HOSTS", "UPLOAD_PATH", "create_app"]
+__all__ = ["IMAGE_UPLOAD_PATH", "LOCAL_HOSTS", "UPLOAD_PATH", "create_app"]
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]")
-#: The one endpoint that takes a multipart/form-data body (a file); every other takes JSON.
+#: The two endpoints that take a multipart/form-data body (files); every other takes JSON.
 UPLOAD_PATH = "/api/upload"
+IMAGE_UPLOAD_PATH = "/api/upload/images"
 # What a multipart body may add to the file it carries (boundaries and part headers).
 _MULTIPART_SLACK = 64 << 10
 _MEDIA_TYPES = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet",
@@ -59,10 +60,10 @@ def _plotly_js() -> bytes | None:
 
 def _body_refusal(request: Request, max_upload: int) -> tuple[str, int] | None:
     """Why a request's body is refused (message, status), or None: JSON everywhere but on
-    the upload endpoint, which takes one multipart form no longer than the upload limit
+    the upload endpoints, which take one multipart form no longer than the upload limit
     allows (when the length is declared; the copy counts the bytes in any case)."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if request.url.path != UPLOAD_PATH:
+    if request.url.path not in (UPLOAD_PATH, IMAGE_UPLOAD_PATH):
         return None if kind == "application/json" else ("Send the body as application/json.",
                                                          415)
     if kind != "multipart/form-data":
@@ -79,7 +80,7 @@ def create_app(workspace: str | Path, *, host: str = "127.0.0.1",
     """The app serving ``workspace``; ``host`` is where it is bound (its name is accepted in
     the Host header besides the loopback names; on 0.0.0.0 or :: any name is); an upload
     may be at most ``max_upload_mb`` MiB."""
-    from fastapi import Body, FastAPI, File, HTTPException, Query, UploadFile
+    from fastapi import Body, FastAPI, File, Form, HTTPException, Query, UploadFile
     from fastapi.responses import JSONResponse, Response
     from starlette.middleware.trustedhost import TrustedHostMiddleware
 
@@ -190,10 +191,19 @@ def create_app(workspace: str | Path, *, host: str = "127.0.0.1",
                                                   file.file, max_upload))
         return {"path": saved, "size": (registry.workspace.root / saved).stat().st_size}
 
+    def upload_images(files: list = File(...),  # noqa: B008 - FastAPI's way
+                      folder: str | None = Form(None)) -> dict[str, Any]:  # noqa: B008
+        saved = answer_errors(lambda: save_image_upload(
+            registry.workspace, [(f.filename, f.file) for f in files], max_upload, folder))
+        pictures = sorted(p.name for p in (registry.workspace.root / saved).iterdir())
+        return {"path": saved, "pictures": len(pictures), "names": pictures[:50]}
+
     # FastAPI reads the parameter's type from its annotation, a string under this module's
     # postponed annotations that names a class imported here, not at the module's top
     upload.__annotations__["file"] = UploadFile
+    upload_images.__annotations__.update(files=list[UploadFile], folder=str | None)
     app.post(UPLOAD_PATH)(upload)
+    app.post(IMAGE_UPLOAD_PATH)(upload_images)
 
     @app.post("/api/close")
     def close_run(run: str = Body(..., embed=True)) -> dict[str, Any]:
@@ -213,8 +223,9 @@ def create_app(workspace: str | Path, *, host: str = "127.0.0.1",
             offset=offset, seed=seed, lasso=parse_polygon(lasso) if lasso else None))
 
     @app.get("/api/object")
-    def detail(run: str, id: str) -> dict[str, Any]:  # noqa: A002 - the object's id
-        return answer_errors(lambda: run_of(run).detail(id))
+    def detail(run: str, id: str,  # noqa: A002 - the object's id
+               configuration: str | None = None) -> dict[str, Any]:
+        return answer_errors(lambda: run_of(run).detail(id, configuration or None))
 
     @app.get("/api/results")
     def results(run: str) -> dict[str, Any]:
@@ -222,8 +233,15 @@ def create_app(workspace: str | Path, *, host: str = "127.0.0.1",
 
     @app.get("/api/map")
     def map_of(run: str, max_points: int = Query(MAX_POINTS, ge=1, le=200_000),
-               bins: int = Query(BINS, ge=2, le=500)) -> dict[str, Any]:
-        return answer_errors(lambda: run_of(run).map(max_points=max_points, bins=bins))
+               bins: int = Query(BINS, ge=2, le=500), x0: float | None = None,
+               x1: float | None = None, y0: float | None = None,
+               y1: float | None = None) -> dict[str, Any]:
+        bounds = (x0, x1, y0, y1)
+        if any(b is None for b in bounds) and any(b is not None for b in bounds):
+            raise HTTPException(400, "A map window needs all four of x0, x1, y0 and y1.")
+        window = None if x0 is None else bounds
+        return answer_errors(lambda: run_of(run).map(max_points=max_points, bins=bins,
+                                                     window=window))
 
     @app.get("/api/map/lasso")
     def lasso(run: str, polygon: str) -> dict[str, Any]:

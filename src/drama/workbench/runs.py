@@ -29,8 +29,8 @@ from .annotations import Annotations, label_for_rating
 from .context import load_context
 from .inputs import read_input
 from .lightcurves import Observations
-from .map import inside, map_coordinates, map_view, selection
-from .saved_runs import fit_key, load_fit, save_fit
+from .map import MapSpace, inside, latent_map, map_view, selection
+from .saved_runs import fit_key, load_fit, load_map, save_fit
 from .workspace import Workspace
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -131,7 +131,8 @@ class OpenProgress:
     """How far the opening of a run has come, for the page's progress bar: the phase
     (``reading`` the data, ``fitting`` DRAMA's configurations and ranking, ``saving`` the
     fit; or ``loading`` the saved fit), the steps done out of the phases of that path,
-    and the seconds so far. The fit itself reports no finer progress."""
+    and the seconds so far. Within ``fitting``, the search reports each step of its fit
+    (:meth:`fit_step`: a tree fitted, scored, ...), so the fraction moves during it too."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -139,11 +140,17 @@ class OpenProgress:
         self._path, self._phase, self._state = "fit", "reading", "opening"
         self._error: str | None = None
         self._ended: float | None = None
+        self._fit_steps = (0, 0)  # (done, total) of the search's fit
 
     def enter(self, phase: str, path: str | None = None) -> None:
         with self._lock:
             self._path = path or self._path
             self._phase = phase
+
+    def fit_step(self, done: int, total: int) -> None:
+        """The search's progress callback: ``done`` of its ``total`` steps."""
+        with self._lock:
+            self._fit_steps = (done, total)
 
     def end(self, error: BaseException | None = None) -> None:
         with self._lock:
@@ -155,9 +162,12 @@ class OpenProgress:
         with self._lock:
             phases = OPEN_PHASES[self._path]
             done = len(phases) if self._state == "open" else phases.index(self._phase)
+            step, steps = self._fit_steps
+            within = step / steps if self._phase == "fitting" and steps else 0.0
             until = self._ended if self._ended is not None else time.monotonic()
             return {"state": self._state, "phase": self._phase, "phases": list(phases),
-                    "steps_done": done, "fraction": done / len(phases),
+                    "steps_done": done, "fraction": (done + within) / len(phases),
+                    "fit_steps": {"done": step, "total": steps},
                     "seconds": round(until - self._started, 3), "error": self._error,
                     "fit": None if self._state != "open" else self._path}
 
@@ -174,7 +184,7 @@ class Run:
         self.store_path = workspace.store_path(data)
         self.refit_every = refit_every
         self._since_refit = 0
-        self._map_xy: np.ndarray | None = None
+        self.map_space: MapSpace | None = None  # set when the run opens
         self.progress = OpenProgress()
         # A light-curve run's observations, which the object pane draws, and an image
         # run's context (a STEM.context.npy beside the data, see .context; one that does
@@ -220,12 +230,17 @@ class Run:
                 X, ids=ids, store=self.store_path, reducers=self.options.reducers,
                 levels=tuple(range(1, self.options.levels + 1)),
                 metrics=self.options.metrics, spaces=self.options.spaces,
-                random_state=self.options.seed, fitted_search=saved)
+                random_state=self.options.seed, fitted_search=saved,
+                fit_progress=self.progress.fit_step)
+        objects = len(self.session.ids)
+        # DRAMA's map, made once with the fit and reloaded with it
+        space = None if saved is None else load_map(self.store_path, key, objects)
+        self.map_space = space or latent_map(self.session.search_, self.session.X)
         if saved is None:
             self.progress.enter("saving")
             try:
-                save_fit(self.store_path, key, self.session.search_, path=self.name,
-                         objects=len(self.session.ids), kind=self.kind)
+                save_fit(self.store_path, key, self.session.search_, self.map_space,
+                         path=self.name, objects=objects, kind=self.kind)
             except (OSError, ValueError, TypeError):  # the run is open: it fits next time
                 logging.getLogger(__name__).exception("Saving the fit of %r failed", self.name)
         self.adoption = (None if self.session.adoption is None
@@ -267,32 +282,32 @@ class Run:
         """A page of the list; ``lasso`` (a polygon on the map) keeps the objects inside."""
         return self._call(lambda: views.candidates(
             self.session, self.annotations, self.index,
-            keep=None if lasso is None else inside(self._coordinates(), lasso), **options))
+            keep=None if lasso is None else inside(self._map().xy, lasso), **options))
 
-    def detail(self, oid: str) -> dict[str, Any]:
+    def detail(self, oid: str, configuration: str | None = None) -> dict[str, Any]:
+        """One object (shown with ``configuration``'s prototype, else the leading one's)."""
         return self._call(lambda: views.detail(
             self.session, self.annotations, self.index, oid, self.kind, self.median,
             self.carried, context=self.context, context_problem=self.context_problem,
-            observations=self.observations))
+            observations=self.observations, configuration=configuration))
 
     def results(self) -> dict[str, Any]:
         return self._call(lambda: views.results(self.session))
 
     def map(self, **options: Any) -> dict[str, Any]:
-        def _map() -> dict[str, Any]:
+        """The map (or the part of it a window shows): see :func:`.map.map_view`."""
+        def _view() -> dict[str, Any]:
             labelled = {oid: v[0] for oid, v in self.session.store.current().items()}
-            return map_view(self.session, self._coordinates(), labelled, **options)
-        return self._call(_map)
+            return map_view(self.session, self._map(), labelled, **options)
+        return self._call(_view)
 
     def lasso(self, polygon: np.ndarray) -> dict[str, Any]:
         """The objects inside a polygon drawn on the map: the count and the best of them."""
-        return self._call(lambda: selection(self.session, self._coordinates(), polygon))
+        return self._call(lambda: selection(self.session, self._map().xy, polygon))
 
-    def _coordinates(self) -> np.ndarray:
-        """On the run's thread: the map's coordinates, projected once."""
-        if self._map_xy is None:
-            self._map_xy = map_coordinates(self.session)
-        return self._map_xy
+    def _map(self) -> MapSpace:
+        assert self.map_space is not None  # set by the opening, which every call waits for
+        return self.map_space
 
     def export(self, what: str, fmt: str) -> bytes:
         return self._call(lambda: views.export_table(self.session, self.annotations, what, fmt))

@@ -5,6 +5,7 @@ Fitting DRAMA's configurations is the slow part of opening a run; everything aft
 code, next to the run's label store::
 
     .drama/<store name>.fit.npz    the search (drama.persistence: JSON + numeric arrays)
+    .drama/<store name>.fit.map.npy  every object's place on the map (.map), (n, 2) floats
     .drama/<store name>.fit.json   what it was fitted on: the data's fingerprint (the
                                    values and ids, hashed), the run's options, the
                                    versions of DRAMA and of the session's ranking
@@ -24,6 +25,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from drama._io import atomic_path
 from drama.active.store import export_labels
 from drama.exceptions import StoreError
@@ -31,16 +34,21 @@ from drama.exceptions import StoreError
 if TYPE_CHECKING:  # pragma: no cover
     from drama.search import DramaSearch
 
+    from .map import MapSpace
     from .runs import RunOptions
     from .workspace import Workspace
 
-__all__ = ["earlier_runs", "fit_key", "load_fit", "save_fit"]
+__all__ = ["earlier_runs", "fit_key", "load_fit", "load_map", "save_fit"]
 
 _LOG = logging.getLogger(__name__)
 
 
 def _paths(store: Path) -> tuple[Path, Path]:
     return store.with_suffix(".fit.npz"), store.with_suffix(".fit.json")
+
+
+def _map_path(store: Path) -> Path:
+    return store.with_suffix(".fit.map.npy")
 
 
 def fit_key(fingerprint: str, options: RunOptions) -> dict[str, Any]:
@@ -74,19 +82,43 @@ def load_fit(store: Path, key: dict[str, Any]) -> DramaSearch | None:
     return search if isinstance(search, DramaSearch) else None
 
 
-def save_fit(store: Path, key: dict[str, Any], search: DramaSearch, *, path: str,
-             objects: int, kind: str) -> None:
-    """Save ``search`` under ``key``; ``path``, ``objects`` and ``kind`` describe the run
-    in the list of earlier runs."""
+def save_fit(store: Path, key: dict[str, Any], search: DramaSearch, space: MapSpace, *,
+             path: str, objects: int, kind: str) -> None:
+    """Save ``search`` and its map ``space`` under ``key``; ``path``, ``objects`` and
+    ``kind`` describe the run in the list of earlier runs."""
     from drama.persistence import write_detector
 
     search_file, key_file = _paths(store)
     key_file.unlink(missing_ok=True)
     write_detector(search, search_file)
+    with atomic_path(_map_path(store)) as tmp, open(tmp, "wb") as out:
+        np.save(out, space.xy, allow_pickle=False)
     record = {"key": key, "path": path, "objects": objects, "kind": kind,
-              "saved_at": time.time()}
+              "saved_at": time.time(),
+              "map": {"configuration": space.configuration,
+                      "description": space.description, "axes": list(space.axes)}}
     with atomic_path(key_file) as tmp:
         Path(tmp).write_text(json.dumps(record))
+
+
+def load_map(store: Path, key: dict[str, Any], objects: int) -> MapSpace | None:
+    """The map saved with the fit for ``key`` beside ``store`` (``objects`` places), or
+    None (none saved, another key, or a file that does not read back: then it is made
+    again)."""
+    from .map import MapSpace
+
+    try:
+        record = json.loads(_paths(store)[1].read_text())
+        about = record["map"]
+        if record.get("key") != key:
+            return None
+        xy = np.load(_map_path(store), allow_pickle=False)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if xy.shape != (objects, 2) or xy.dtype != np.float64 or not np.isfinite(xy).all():
+        return None
+    return MapSpace(xy, str(about["configuration"]), str(about["description"]),
+                    (str(about["axes"][0]), str(about["axes"][1])))
 
 
 def earlier_runs(workspace: Workspace) -> list[dict[str, Any]]:

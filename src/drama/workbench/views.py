@@ -16,7 +16,8 @@ import pandas as pd
 
 from .context import context_view
 from .lightcurves import Observations, light_curve
-from .prototypes import nearest_prototype
+from .prototypes import Prototype, blend_prototypes, nearest_prototype
+from .why import why_proposed
 
 if TYPE_CHECKING:  # pragma: no cover
     from drama.active import ActiveSession
@@ -152,12 +153,14 @@ def _sky(session: ActiveSession, i: int, carried: pd.DataFrame | None
 def detail(session: ActiveSession, annotations: Annotations, index: dict[str, int],
            oid: str, kind: str, median: np.ndarray,
            carried: pd.DataFrame | None = None, *, context: np.ndarray | None = None,
-           context_problem: str | None = None,
-           observations: Observations | None = None) -> dict[str, Any]:
-    """Everything the object pane shows about one object: its scores and label, the
-    prototype it was compared with (:mod:`.prototypes`) and, by kind, the features that
-    deviate most, its curve (or, from a light-curve table, its observations:
-    :mod:`.lightcurves`) or its image (with its context: :mod:`.context`)."""
+           context_problem: str | None = None, observations: Observations | None = None,
+           configuration: str | None = None) -> dict[str, Any]:
+    """Everything the object pane shows about one object: its scores and label, why it is
+    where it is (:mod:`.why`), the prototype it was compared with (:mod:`.prototypes`:
+    the leading configuration's, or ``configuration``'s) and every configuration's of a
+    blend, and, by kind, the features that deviate most, its curve (or, from a
+    light-curve table, its observations: :mod:`.lightcurves`) or its image (with its
+    context: :mod:`.context`)."""
     if oid not in index:
         raise KeyError(f"There is no object with id {oid!r} in this run.")
     i = index[oid]
@@ -170,10 +173,13 @@ def detail(session: ActiveSession, annotations: Annotations, index: dict[str, in
         "p_interesting": _number(session.p_interesting_[i]),
         "predicted_class": session.classes_[i],
         "class_confidence": _number(session.class_confidence_[i]), **labels.of(oid),
+        "why": why_proposed(session, i, rank, labels.current, index),
     }
-    proto = nearest_prototype(session.search_, session.X[i])
+    proto = nearest_prototype(session.search_, session.X[i], configuration)
     out["prototype"] = None if proto is None else {
         "configuration": proto.configuration, "leaf": proto.leaf, "note": proto.note}
+    out["prototypes"] = [_blend_member(session, i, kind, member, weight, proto)
+                         for member, weight in blend_prototypes(session.search_, session.X[i])]
     if kind == "table":
         dev = session.deviations(oid, top=_TOP_DEVIATIONS)
         out["deviations"] = [
@@ -196,6 +202,19 @@ def detail(session: ActiveSession, annotations: Annotations, index: dict[str, in
     if observations is not None:
         out["light_curve"] = light_curve(session, observations, i,
                                          None if proto is None else proto.values)
+    return out
+
+
+def _blend_member(session: ActiveSession, i: int, kind: str, member: Prototype, weight: float,
+                  shown: Prototype | None) -> dict[str, Any]:
+    """One configuration of the ranking with the object's prototype under it: its weight,
+    the leaf, whether it is the one drawn, and (tables) the feature that deviates most."""
+    out: dict[str, Any] = {"configuration": member.configuration, "weight": _number(weight),
+                           "leaf": member.leaf,
+                           "shown": shown is not None
+                           and shown.configuration == member.configuration}
+    if kind == "table":
+        out["largest_deviation"] = _prototype_deviations(session, i, member.values)[0]
     return out
 
 

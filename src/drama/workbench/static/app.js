@@ -107,6 +107,8 @@ function showProgress(status) {
   $("open-progress").value = status.fraction;
   $("open-phase").textContent = status.state === "opening"
     ? status.phase + " (step " + (status.steps_done + 1) + " of " + status.phases.length +
+      (status.phase === "fitting" && status.fit_steps.total
+        ? "; the fit's step " + status.fit_steps.done + " of " + status.fit_steps.total : "") +
       "), " + Math.round(status.seconds) + " s"
     : status.state + (status.fit === "saved" ? ": reopened from the saved fit" :
       status.fit === "fit" ? ": fitted" : "");
@@ -133,6 +135,8 @@ async function openRun(path, options) {
     const run = await openInBackground(path, options);
     showOptions(run.options);
     state.run = run.run;
+    state.mapWindow = null;
+    state.prototypeConfig = null;
     $("run-name").textContent = run.run;
     $("file").value = run.run;
     $("objects").textContent = run.objects;
@@ -210,20 +214,41 @@ async function loadEarlierRuns() {
   }
 }
 
+async function postForm(path, form) {
+  const response = await fetch(path, { method: "POST", body: form });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    throw new Error(typeof data.detail === "string" ? data.detail : response.statusText);
+  }
+  return data;
+}
+
 async function uploadFile() {
   const file = $("upload-file").files[0];
   if (!file) { setStatus("Choose a file to upload first.", true); return; }
   const form = new FormData();
   form.append("file", file);
   setStatus("Uploading " + file.name + "…");
-  const response = await fetch("/api/upload", { method: "POST", body: form });
-  const data = await response.json().catch(() => ({}));
-  if (!response.ok) {
-    throw new Error(typeof data.detail === "string" ? data.detail : response.statusText);
-  }
+  const data = await postForm("/api/upload", form);
   await loadFiles();
   $("file").value = data.path;
   setStatus("Uploaded as " + data.path + " (" + data.size + " bytes).");
+  await loadColumns();
+}
+
+// Several pictures (or one .zip of them) become a new image folder in uploads/.
+async function uploadImages() {
+  const files = [...$("upload-images-files").files];
+  if (!files.length) { setStatus("Choose the pictures (or a .zip) to upload first.", true); return; }
+  const form = new FormData();
+  for (const file of files) form.append("files", file);
+  const folder = $("upload-images-folder").value.trim();
+  if (folder) form.append("folder", folder);
+  setStatus("Uploading " + files.length + " file(s)…");
+  const data = await postForm("/api/upload/images", form);
+  await loadFiles();
+  $("file").value = data.path;
+  setStatus("Uploaded " + data.pictures + " pictures as the image folder " + data.path + ".");
   await loadColumns();
 }
 
@@ -396,12 +421,28 @@ function plot(detail) {
   window.Plotly.react(target, traces, layout, { displaylogo: false, responsive: true });
 }
 
+// One object, shown with the prototype of the configuration chosen in the blend's table
+// (state.prototypeConfig), else the leading one's; a choice a refit has dropped from the
+// ranking is forgotten.
+async function objectDetail(id) {
+  const asked = { run: state.run, id };
+  if (state.prototypeConfig) {
+    try {
+      return await api("GET", "/api/object?" + query({ ...asked,
+        configuration: state.prototypeConfig }));
+    } catch (error) {
+      state.prototypeConfig = null;
+    }
+  }
+  return api("GET", "/api/object?" + query(asked));
+}
+
 async function select(id) {
   state.selected = id;
   for (const row of $("candidates").tBodies[0].rows) {
     row.classList.toggle("selected", row.dataset.id === id);
   }
-  const detail = await api("GET", "/api/object?" + query({ run: state.run, id }));
+  const detail = await objectDetail(id);
   if (state.selected !== id) return;
   $("object-id").textContent = detail.id;
   const facts = $("object-facts");
@@ -417,7 +458,16 @@ async function select(id) {
   fact(facts, "rating", detail.rating);
   for (const column of detail.carried || []) fact(facts, column.name, column.value);
   state.detail = detail;
+  const why = $("why");
+  $("why-box").hidden = false;
+  why.replaceChildren();
+  for (const sentence of detail.why) {
+    const item = document.createElement("li");
+    item.textContent = sentence;
+    why.appendChild(item);
+  }
   showPrototype(detail);
+  showBlend(detail);
   skyLinks(detail.sky);
   $("stretch-controls").hidden = !detail.image;
   const table = $("deviations");
@@ -458,6 +508,30 @@ function showPrototype(detail) {
     cell(row, fmt(d.value));
     cell(row, fmt(d.prototype));
     cell(row, d.robust_z === null ? "–" : d.robust_z.toFixed(1));
+    table.tBodies[0].appendChild(row);
+  }
+}
+
+// Every tree configuration of the ranking with the object's prototype under it; a click
+// on one draws the object with that prototype (and keeps the choice for other objects).
+function showBlend(detail) {
+  const table = $("blend-prototypes");
+  table.hidden = detail.prototypes.length < 2;
+  table.tBodies[0].replaceChildren();
+  for (const p of detail.prototypes) {
+    const row = document.createElement("tr");
+    row.dataset.configuration = p.configuration;
+    if (p.shown) row.classList.add("selected");
+    cell(row, p.configuration);
+    cell(row, fmt(p.weight));
+    cell(row, p.leaf === "" ? "root" : p.leaf);
+    const d = p.largest_deviation;
+    cell(row, d ? d.feature + " (" + (d.robust_z === null ? "–" : d.robust_z.toFixed(1)) + ")"
+      : "");
+    row.addEventListener("click", () => act(() => {
+      state.prototypeConfig = p.configuration;
+      return select(detail.id);
+    }));
     table.tBodies[0].appendChild(row);
   }
 }
@@ -634,16 +708,34 @@ async function showLasso(polygon) {
   });
 }
 
+// The map's window: null for every object, else [x0, x1, y0, y1] as the user zoomed; the
+// server bins only that window again, or sends its objects once few enough are in it.
+state.mapWindow = null;
+
 async function loadMap() {
   if ($("map-pane").hidden || !state.run || !window.Plotly) return;
-  const data = await api("GET", "/api/map?" + query({ run: state.run }));
+  const view = state.mapWindow;
+  const [x0, x1, y0, y1] = view || [];
+  const data = await api("GET", "/api/map?" + query({ run: state.run,
+    ...(view ? { x0, x1, y0, y1 } : {}) }));
+  $("map-space").textContent = data.space + ". " + (data.mode === "points"
+    ? data.shown + " objects drawn" : data.shown + " objects in " + data.bins + " × " +
+      data.bins + " cells (zoom in for detail)") + (view ? " in the zoomed window." : ".");
   const layout = { height: 480, margin: { t: 10, r: 10, b: 40, l: 50 }, hovermode: "closest",
     showlegend: false,
-    xaxis: { title: { text: "main axis 1" } }, yaxis: { title: { text: "main axis 2" } } };
+    xaxis: { title: { text: data.axes[0] }, ...(view ? { range: [x0, x1] } : {}) },
+    yaxis: { title: { text: data.axes[1] }, ...(view ? { range: [y0, y1] } : {}) } };
   const target = $("map-plot");
-  await window.Plotly.react(target, mapTraces(data, $("map-colour").value), layout,
-    { displaylogo: false, responsive: true });
+  state.mapDrawing = true;
+  try {
+    await window.Plotly.react(target, mapTraces(data, $("map-colour").value), layout,
+      { displaylogo: false, responsive: true });
+  } finally {
+    state.mapDrawing = false;
+  }
   target.dataset.objects = String(data.objects);
+  target.dataset.mode = data.mode;
+  target.dataset.shown = String(data.shown);
   if (!target.dataset.clickable) {
     target.on("plotly_selected", (event) => {
       const polygon = event ? polygonOf(event) : null;
@@ -659,6 +751,16 @@ async function loadMap() {
     target.on("plotly_click", (event) => {
       const id = event.points.length ? event.points[0].customdata : null;
       if (id !== null && id !== undefined) act(() => select(String(id)));
+    });
+    // a zoom (or pan) asks for the window again; a double click (autorange) for everything
+    target.on("plotly_relayout", (event) => {
+      if (state.mapDrawing) return;
+      const zoomed = ["xaxis.range[0]", "xaxis.range[1]", "yaxis.range[0]", "yaxis.range[1]"]
+        .map((k) => event[k]);
+      if (zoomed.every((v) => v !== undefined)) state.mapWindow = zoomed.map(Number);
+      else if (event["xaxis.autorange"] || event["yaxis.autorange"]) state.mapWindow = null;
+      else return;
+      act(loadMap);
     });
   }
 }
@@ -718,6 +820,8 @@ window.addEventListener("DOMContentLoaded", async () => {
   $("file").addEventListener("change", () => loadColumns().catch(
     (error) => setStatus(error.message, true)));
   $("upload").addEventListener("click", () => uploadFile().catch(
+    (error) => setStatus(error.message, true)));
+  $("upload-images").addEventListener("click", () => uploadImages().catch(
     (error) => setStatus(error.message, true)));
   for (const id of ["choice-auto", "choice-chosen"]) {
     $(id).addEventListener("change", () => {
