@@ -45,6 +45,7 @@ MODULES: dict[str, list[str]] = {
     "src/drama/tree.py": [
         "tests/test_tree_unit.py", "tests/test_engine_tree.py", "tests/test_boundaries.py",
         "tests/test_residual_space.py", "tests/test_engine_persistence.py",
+        "tests/test_deep_clustering.py",
     ],
     "src/drama/persistence.py": [
         "tests/test_persistence_unit.py", "tests/test_engine_persistence.py",
@@ -66,7 +67,7 @@ PARTS: dict[str, list[str]] = {
     "src/drama/search.py": [
         f"drama.search.x_{function}__mutmut_*"
         for function in ("label_auc", "auc_standard_error", "consensus_weights", "stable_pool")
-    ],
+    ] + ["drama.search.x*DramaSearch*_few_label_weights__mutmut_*"],
 }
 
 # Plain pytest in each mutant: no xdist workers, no doctest collection of the mutated sources.
