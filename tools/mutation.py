@@ -54,6 +54,7 @@ MODULES: dict[str, list[str]] = {
         "tests/test_model_checks_unit.py", "tests/test_engine_persistence.py",
     ],
     "src/drama/search.py": ["tests/test_search_selection_unit.py", "tests/test_boundaries.py"],
+    "src/drama/active/session.py": ["tests/test_active_session_ranking.py"],
 }
 
 # modules scored only in part: module -> the mutants that run (mutmut's names, * a wildcard)
@@ -68,6 +69,11 @@ PARTS: dict[str, list[str]] = {
         f"drama.search.x_{function}__mutmut_*"
         for function in ("label_auc", "auc_standard_error", "consensus_weights", "stable_pool")
     ] + ["drama.search.x*DramaSearch*_few_label_weights__mutmut_*"],
+    # the session's ranking (opening, labelling and closing a session are not scored)
+    "src/drama/active/session.py": [
+        f"drama.active.session.x*ActiveSession*{method}__mutmut_*"
+        for method in ("_label_vector", "_refit", "next", "ranking")
+    ],
 }
 
 # Plain pytest in each mutant: no xdist workers, no doctest collection of the mutated sources.
