@@ -121,6 +121,40 @@ def test_equal_agreement_keeps_the_first_configurations():
     np.testing.assert_array_equal(np.flatnonzero(weights), np.arange(5))
 
 
+def _stable_top(values: np.ndarray, k: int) -> list[int]:
+    """The k largest values, ties in input order: by Python's (stable) sort."""
+    return sorted(range(len(values)), key=lambda j: (-values[j], j))[:k]
+
+
+def test_many_equal_agreements_keep_the_first_configurations_of_each_value():
+    """32 configurations that are copies of three columns: the cut falls inside a group of
+    equal agreement, which keeps the earliest in the grid (an unstable sort of more than 16
+    values does not). Small integers over 16 objects and 32 columns keep every mean and
+    product exact, so that copies agree exactly equally (with general floats a matrix
+    product may round the same column differently at another position)."""
+    rng = np.random.default_rng(5)
+    base = rng.integers(0, 8, size=(16, 3)).astype(float)
+    base[:, 1] = base[:, 0] + rng.integers(0, 3, size=16)
+    copies = rng.integers(0, 3, size=32)
+    ranked = base[:, copies]
+    corr, weights = consensus_weights(ranked, share=0.25)  # 8 of 32
+    expected = _agreement(ranked, np.ones(32, bool))
+    np.testing.assert_allclose(corr, expected, rtol=1e-10)
+    for group in range(3):
+        assert len(set(corr[copies == group])) == 1
+    best = _stable_top(corr, 8)
+    assert np.bincount(copies)[copies[best[0]]] > 8  # the cut falls inside that group
+    np.testing.assert_array_equal(np.flatnonzero(weights), sorted(best))
+
+
+def test_a_pool_of_zeros_and_ones_is_a_mask():
+    ranked = np.random.default_rng(6).normal(size=(12, 4))
+    as_ints = consensus_weights(ranked, share=0.5, pool=[1, 0, 1, 1])
+    as_bools = consensus_weights(ranked, share=0.5, pool=np.array([True, False, True, True]))
+    for got, expected in zip(as_ints, as_bools, strict=True):
+        np.testing.assert_array_equal(got, expected)
+
+
 def test_a_constant_centre_makes_every_configuration_disagree():
     """Two columns in opposite orders average to a constant: nothing agrees with it."""
     ranked = np.column_stack([np.arange(8.0), 7.0 - np.arange(8.0)])
@@ -144,6 +178,25 @@ def test_with_too_few_stable_the_most_stable_are_kept():
     np.testing.assert_array_equal(np.flatnonzero(stable_pool(stability, 0.97)), [0, 1, 2, 3, 4])
     stability = np.array([0.5, 0.3, 0.5, 0.3, 0.5, 0.3])  # tied: the first of each value
     np.testing.assert_array_equal(np.flatnonzero(stable_pool(stability, 0.97)), [0, 1, 2, 3, 4])
+
+
+def test_the_stable_pool_keeps_everything_at_the_threshold_itself():
+    """Six configurations exactly at the threshold pass; nothing above it would leave fewer
+    than MIN_STABLE and fall back to the five most stable."""
+    stability = np.array([0.97] * 6 + [0.5])
+    pool = stable_pool(stability, 0.97)
+    assert pool.dtype == bool
+    np.testing.assert_array_equal(pool, [True] * 6 + [False])
+
+
+def test_the_fallback_pool_is_a_mask_of_the_most_stable_with_ties_in_order():
+    """Too few pass among 30 values on three levels: the five most stable, the earliest of
+    equal ones (an unstable sort of more than 16 values does not keep them)."""
+    stability = np.random.default_rng(7).choice([0.9, 0.8, 0.7], size=30)
+    pool = stable_pool(stability, 0.97)
+    assert pool.dtype == bool
+    assert (stability == 0.9).sum() > MIN_STABLE
+    np.testing.assert_array_equal(np.flatnonzero(pool), sorted(_stable_top(stability, 5)))
 
 
 def test_with_fewer_configurations_than_the_minimum_all_are_kept():
@@ -242,6 +295,25 @@ def test_the_consensus_stays_unless_beaten_by_more_than_guard_se_standard_errors
         "labels did not clearly beat the label-free consensus (2 anomalies vs 4 labelled "
         "normals; label AUC top-2 1.000 vs consensus 0.875 +- "
         f"{FEW_SE_CONSENSUS:.3f}); consensus kept")
+
+
+def test_the_prior_of_an_agreement_outside_minus_one_to_one_is_that_of_the_bound():
+    """A correlation rounded past +-1 maps to the prior 1 or 0, never beyond: with m = 2
+    and two anomalies, shrunk = (AUC + prior) / 2."""
+    search = SimpleNamespace(
+        train_ranks_=FEW_RANKED, prior_strength=2.0, top_k=1, guard_se=0.0,
+        _label_free_choice=lambda: SimpleNamespace(weights=FEW_CONSENSUS_WEIGHTS))
+    res = pd.DataFrame(index=range(4))
+    DramaSearch._few_label_weights(search, FEW_LABELS, np.array([-1.5, 1.5, -1.0, 1.0]),
+                                   FEW_LABEL_FREE, res)
+    np.testing.assert_allclose(res["shrunk_auc"], [0.5, 0.5, 0.25, 1.0])
+
+
+def test_any_positive_prior_strength_is_named_in_the_selection():
+    search, _, _, kept = _few_label_choice(prior_strength=0.5)
+    assert not kept
+    assert search.selection_.startswith(
+        "labels: average of the top 2 configurations by label AUC shrunk towards agreement (")
 
 
 def test_an_equal_label_auc_keeps_the_consensus():

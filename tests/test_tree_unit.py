@@ -254,6 +254,13 @@ def test_when_nothing_varies_the_floor_is_one():
     np.testing.assert_array_equal(tree.nodes_[0].lat_sigma, [1.0, 1.0])
 
 
+def test_tiny_latent_codes_still_vary():
+    """Whether a latent dimension varies is judged against the codes' own size: codes of
+    about 1e-13 that spread are floored at a tenth of their spread, not at the typical 1."""
+    Z = 1e-13 * np.array([[1.0, -2.0], [-1.0, 2.0], [3.0, 0.0], [-3.0, 0.0]])
+    np.testing.assert_allclose(SplitTree._latent_floor(Z), 0.1 * Z.std(axis=0), rtol=1e-12)
+
+
 def test_the_whitening_of_identical_objects_is_floored_by_the_training_variance():
     """Four identical objects have no covariance: every eigenvalue is raised to the floor,
     1e-4 x the mean training variance in input space and the mean squared latent floor in
@@ -392,6 +399,15 @@ def test_the_tree_defaults_are_drama_s_documented_defaults():
     assert params["keep_covariance"] is None and TreeConfig().keep_covariance is False
     assert TreeConfig.from_params({**params, "keep_covariance": True, "metric": "l1"}) \
         == TreeConfig(keep_covariance=True)
+
+
+def test_the_default_reducer_is_pca():
+    X = _four_blobs()
+    config = TreeConfig(n_levels=1, min_node_size=4, random_state=0)
+    default, pca = SplitTree(config=config).fit(X), SplitTree("pca", config).fit(X)
+    assert default.reducer == "pca"
+    for ours, theirs in zip(default.nodes_, pca.nodes_, strict=True):
+        np.testing.assert_array_equal(ours.prototype, theirs.prototype)
 
 
 def test_an_unknown_clustering_is_refused_by_name():
