@@ -132,7 +132,7 @@ def test_many_equal_agreements_keep_the_first_configurations_of_each_value():
     values does not). Small integers over 16 objects and 32 columns keep every mean and
     product exact, so that copies agree exactly equally (with general floats a matrix
     product may round the same column differently at another position)."""
-    rng = np.random.default_rng(5)
+    rng = np.random.default_rng(9)
     base = rng.integers(0, 8, size=(16, 3)).astype(float)
     base[:, 1] = base[:, 0] + rng.integers(0, 3, size=16)
     copies = rng.integers(0, 3, size=32)
@@ -192,7 +192,7 @@ def test_the_stable_pool_keeps_everything_at_the_threshold_itself():
 def test_the_fallback_pool_is_a_mask_of_the_most_stable_with_ties_in_order():
     """Too few pass among 30 values on three levels: the five most stable, the earliest of
     equal ones (an unstable sort of more than 16 values does not keep them)."""
-    stability = np.random.default_rng(7).choice([0.9, 0.8, 0.7], size=30)
+    stability = np.random.default_rng(9).choice([0.9, 0.8, 0.7], size=30)
     pool = stable_pool(stability, 0.97)
     assert pool.dtype == bool
     assert (stability == 0.9).sum() > MIN_STABLE
