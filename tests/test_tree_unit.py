@@ -294,9 +294,15 @@ def test_covariances_of_a_large_node_come_from_evenly_spaced_members(monkeypatch
     X = _two_groups_with_a_constant_column()
     eig_floor = max(1e-12, 1e-4 * float(np.mean(X.std(axis=0) ** 2)))
     np.testing.assert_allclose(tree.nodes_[2].in_whiten, whitening(X[[4, 7]], eig_floor))
-    monkeypatch.setattr(tree_module, "COVARIANCE_SAMPLES", 4)
-    tree = _identity_tree(keep_covariance=True)
-    np.testing.assert_allclose(tree.nodes_[2].in_whiten, whitening(X[4:], eig_floor))
+    s1 = np.sqrt(np.mean((np.array([0, 0, 0, 0, 1, 2, 3, 4]) - 1.25) ** 2))
+    lat_floor = np.array([0.5, 0.1 * s1, 0.1 * (5.0 + s1) / 2])  # the codes are the objects
+    np.testing.assert_allclose(tree.nodes_[2].lat_whiten,
+                               whitening(X[[4, 7]], float(np.mean(lat_floor**2))))
+    # a node of at most COVARIANCE_SAMPLES members uses each of them once
+    for samples in (4, 6):
+        monkeypatch.setattr(tree_module, "COVARIANCE_SAMPLES", samples)
+        tree = _identity_tree(keep_covariance=True)
+        np.testing.assert_allclose(tree.nodes_[2].in_whiten, whitening(X[4:], eig_floor))
 
 
 # ---------------------------------------------------------------- which nodes split
@@ -440,6 +446,51 @@ def test_values_too_large_for_float64_are_reported_with_advice():
     assert str(caught.value).endswith(
         " The (scaled) values are too large for float64 arithmetic: use scaling='minmax' or "
         "'standard', or rescale the data.")
+
+
+class _Rescaled:
+    """An identity reducer on values divided by 1e200: its codes stay small when the
+    objects are too large for float64 arithmetic."""
+
+    def fit(self, X):
+        return self
+
+    def encode(self, X):
+        return np.asarray(X, dtype=np.float64).reshape(len(X), -1) / 1e200
+
+    def decode(self, Z):
+        return np.asarray(Z, dtype=np.float64) * 1e200
+
+
+@pytest.mark.parametrize("keep_covariance", [False, True])
+def test_spreads_and_covariances_that_overflow_are_one_error_without_warnings(
+        keep_covariance):
+    """Objects near 1e200 with small codes: the node's input spread (and covariance)
+    overflow; that is reported as the one error with advice, no numpy warning before it."""
+    config = TreeConfig(n_levels=1, keep_covariance=keep_covariance)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError) as caught:
+            SplitTree(_Rescaled(), config).fit(_four_blobs() * 1e200)
+    assert str(caught.value).startswith("The spreads or covariances of node 'root' overflow")
+
+
+@pytest.mark.parametrize("where", ["spread", "whitening"])
+def test_an_overflow_in_a_child_names_the_child(monkeypatch, where):
+    """The overflow error names the node where it happened, here the first child ('0')."""
+    original = getattr(tree_module, where)
+
+    def overflowing_in_small_nodes(values, floor):
+        if len(values) == 4:
+            if where == "whitening":
+                raise ValueError("the covariance overflowed")
+            return np.full(values.shape[1], np.inf)
+        return original(values, floor)
+
+    monkeypatch.setattr(tree_module, where, overflowing_in_small_nodes)
+    with pytest.raises(ValueError) as caught:
+        _identity_tree(keep_covariance=True)
+    assert str(caught.value).startswith("The spreads or covariances of node '0' overflow")
 
 
 class _Scripted:
