@@ -49,7 +49,8 @@ class _Space:
 
 def _session(labels: dict[str, tuple[str, str | None]], *, model: str = "kernel",
              alpha: float = 1.5, bandwidth: float = 2.0, strategy: str = "top",
-             distances: np.ndarray | None = None,
+             distances: np.ndarray | None = None, random_state: int = 0,
+             learned_options: dict | None = None,
              learn_features: np.ndarray | None = None) -> ActiveSession:
     """A session over the twelve objects (ids "o0" ... "o11") with these labels (id ->
     (label, class)), ranked once."""
@@ -62,7 +63,8 @@ def _session(labels: dict[str, tuple[str, str | None]], *, model: str = "kernel"
     session._learn_features = (np.hstack([COORDS, ANOMALY[:, None]]) if learn_features is None
                                else learn_features)
     session.model, session.alpha, session.bandwidth = model, alpha, bandwidth
-    session.strategy, session.random_state, session.learned_options = strategy, 0, {}
+    session.strategy, session.random_state = strategy, random_state
+    session.learned_options = dict(learned_options or {})
     return session._refit()
 
 
@@ -187,6 +189,22 @@ def test_the_logistic_model_learns_its_prior_from_the_session_s_features():
     np.testing.assert_allclose(session.p_interesting_, expected, rtol=1e-12)
 
 
+def test_the_learned_prior_gets_the_session_s_seed_and_options():
+    """The unlabelled sample of the logistic model is drawn with the session's seed and
+    size (here 2 of the 9 unlabelled objects, so the draw matters)."""
+    labels = {"o3": ("interesting", None), "o8": ("boring", None), "o1": ("boring", None)}
+    features = np.random.default_rng(1).normal(size=(12, 3))
+    session = _session(labels, model="logistic", learn_features=features, random_state=1,
+                       learned_options={"n_unlabelled": 2})
+    prior = learned_prior(features, session.y_, ANOMALY, boring_features=COORDS,
+                          random_state=1, n_unlabelled=2)
+    others = [learned_prior(features, session.y_, ANOMALY, boring_features=COORDS, **opts)
+              for opts in ({"random_state": 0, "n_unlabelled": 2}, {"random_state": 1})]
+    assert not any(np.allclose(prior, other) for other in others)
+    expected = _posterior([3, 8, 1], [1.0, 0.0, 0.0], prior, SPACE_BANDWIDTH * 2.0, 1.5)
+    np.testing.assert_allclose(session.p_interesting_, expected, rtol=1e-12)
+
+
 def test_boring_labels_alone_learn_on_the_relevance_space_coordinates():
     """Five boring labels and no interesting one: the boring-alone model, fitted on the
     feature space's coordinates, not on the features with DRAMA's percentiles."""
@@ -224,6 +242,7 @@ def test_next_without_labels_names_no_probability():
 
 def test_next_asks_for_at_most_the_unlabelled_objects():
     session = _session(LABELS)
+    assert len(session.next()) == 1  # one at a time by default
     assert len(session.next(50)) == 9
     assert session.next(0) == [] and session.next(-3) == []
     everyone = _session({f"o{i}": ("boring", None) for i in range(12)})
