@@ -440,8 +440,10 @@ def test_values_too_large_for_float64_are_reported_with_advice():
     assert str(caught.value) == (
         "The spreads or covariances of node 'root' overflow float64: the (scaled) values are "
         "too large. Use scaling='minmax' or 'standard', or rescale the data.")
-    with pytest.raises(ValueError) as caught:
-        SplitTree("pca", TreeConfig(n_levels=1)).fit(X)
+    with warnings.catch_warnings():  # the advice is decided without an overflow warning
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError) as caught:
+            SplitTree("pca", TreeConfig(n_levels=1)).fit(X)
     assert str(caught.value).startswith("Fitting the reducer of node 'root' failed: ")
     assert str(caught.value).endswith(
         " The (scaled) values are too large for float64 arithmetic: use scaling='minmax' or "
@@ -460,6 +462,29 @@ class _Rescaled:
 
     def decode(self, Z):
         return np.asarray(Z, dtype=np.float64) * 1e200
+
+
+class _Float32Codes(_Rescaled):
+    """An identity reducer whose codes are float32."""
+
+    def encode(self, X):
+        return np.asarray(X, dtype=np.float32).reshape(len(X), -1)
+
+    def decode(self, Z):
+        return np.asarray(Z, dtype=np.float64)
+
+
+def test_float32_codes_are_taken_in_float64():
+    """A reducer's codes in float32 are converted once, so the tree's latent statistics
+    are float64 (the same numbers as from float64 codes of those values)."""
+    X = _four_blobs().astype(np.float32).astype(np.float64)
+    config = TreeConfig(n_levels=2, min_node_size=4, random_state=0)
+    tree = SplitTree(_Float32Codes(), config).fit(X)
+    plain = SplitTree("none", config).fit(X)
+    for node, reference in zip(tree.nodes_, plain.nodes_, strict=True):
+        assert node.latent_mean.dtype == node.lat_sigma.dtype == np.float64
+        np.testing.assert_array_equal(node.latent_mean, reference.latent_mean)
+        np.testing.assert_array_equal(node.lat_sigma, reference.lat_sigma)
 
 
 @pytest.mark.parametrize("keep_covariance", [False, True])
