@@ -500,6 +500,17 @@ def test_spreads_and_covariances_that_overflow_are_one_error_without_warnings(
     assert str(caught.value).startswith("The spreads or covariances of node 'root' overflow")
 
 
+def test_sums_that_overflow_into_nan_are_the_same_error_without_warnings():
+    """Half the objects at 1e308, half at -1e308: the partial sums of the training spread
+    overflow both ways and meet as NaN, which is the overflow error, not a numpy warning."""
+    X = np.r_[np.full(200, 1e308), np.full(200, -1e308)][:, None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError) as caught:
+            SplitTree(_Rescaled(), TreeConfig(n_levels=1)).fit(X)
+    assert str(caught.value).startswith("The spreads or covariances of node 'root' overflow")
+
+
 @pytest.mark.parametrize("where", ["spread", "whitening"])
 def test_an_overflow_in_a_child_names_the_child(monkeypatch, where):
     """The overflow error names the node where it happened, here the first child ('0')."""
