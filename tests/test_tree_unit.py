@@ -465,24 +465,28 @@ class _Rescaled:
 
 
 class _Float32Codes(_Rescaled):
-    """An identity reducer whose codes are float32."""
+    """An identity reducer whose codes and decoded objects are float32."""
 
     def encode(self, X):
         return np.asarray(X, dtype=np.float32).reshape(len(X), -1)
 
     def decode(self, Z):
-        return np.asarray(Z, dtype=np.float64)
+        return np.asarray(Z, dtype=np.float32)
 
 
 def test_float32_codes_are_taken_in_float64():
-    """A reducer's codes in float32 are converted once, so the tree's latent statistics
-    are float64 (the same numbers as from float64 codes of those values)."""
+    """A reducer's codes and prototypes in float32 are converted once, so the tree's
+    latent statistics and prototypes are float64 (the same numbers as from float64 codes
+    of those values)."""
     X = _four_blobs().astype(np.float32).astype(np.float64)
     config = TreeConfig(n_levels=2, min_node_size=4, random_state=0)
     tree = SplitTree(_Float32Codes(), config).fit(X)
     plain = SplitTree("none", config).fit(X)
     for node, reference in zip(tree.nodes_, plain.nodes_, strict=True):
         assert node.latent_mean.dtype == node.lat_sigma.dtype == np.float64
+        assert node.prototype.dtype == np.float64
+        np.testing.assert_array_equal(node.prototype,
+                                      reference.prototype.astype(np.float32))
         np.testing.assert_array_equal(node.latent_mean, reference.latent_mean)
         np.testing.assert_array_equal(node.lat_sigma, reference.lat_sigma)
 
