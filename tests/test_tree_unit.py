@@ -604,6 +604,92 @@ def test_an_sklearn_reducer_is_cloned_not_fitted_in_place():
     assert len(tree.reducers_) == 1 and tree.level_scores(_four_blobs(), ["l2"], [1])
 
 
+class _CountingEstimator:
+    """An identity reducer in sklearn's style (it has get_params) that counts its fits in
+    a fitted attribute, as an estimator's learned state."""
+
+    def get_params(self, deep=True):
+        return {}
+
+    def set_params(self, **params):
+        return self
+
+    def fit(self, X):
+        self.fits_ = getattr(self, "fits_", 0) + 1
+        return self
+
+    def encode(self, X):
+        return np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+
+    def decode(self, Z):
+        return np.asarray(Z, dtype=np.float64)
+
+
+def test_an_sklearn_style_reducer_starts_from_a_clone_without_its_fitted_state():
+    given = _CountingEstimator().fit(_four_blobs())
+    tree = SplitTree(given, TreeConfig(n_levels=1, min_node_size=4)).fit(_four_blobs())
+    assert given.fits_ == 1
+    assert [reducer.fits_ for reducer in tree.reducers_] == [1]
+
+
+class _Remembering(_Scripted):
+    """A reducer whose fit records, in a list it holds, the sizes it was fitted on."""
+
+    def __init__(self):
+        super().__init__()
+        self.sizes = []
+
+    def fit(self, X):
+        self.sizes.append(len(X))
+        return self
+
+
+def test_the_given_reducer_is_copied_deeply_and_never_changed():
+    given = _Remembering()
+    tree = SplitTree(given, TreeConfig(n_levels=2, min_node_size=4, random_state=0))
+    tree.fit(_four_blobs())
+    assert given.sizes == []
+    assert [r.sizes for r in tree.reducers_] == [[60]] + [[n.size] for n in tree.nodes_[1:3]]
+
+
+class _FailingWhenWarmStarted(_Scripted):
+    def fit(self, X):
+        if self.warm_from is not None:
+            raise ValueError("no luck below the root")
+        return self
+
+
+def test_a_child_s_failing_reducer_is_named_by_the_child():
+    with pytest.raises(ValueError) as caught:
+        SplitTree(_FailingWhenWarmStarted(), TreeConfig(n_levels=2, min_node_size=4,
+                                                        random_state=0)).fit(_four_blobs())
+    assert str(caught.value) == "Fitting the reducer of node '0' failed: no luck below the root"
+
+
+def test_the_configured_clustering_splits_the_nodes(monkeypatch):
+    asked = []
+    original = tree_module.split_centres
+
+    def recording(Z, method, *args):
+        asked.append(method)
+        return original(Z, method, *args)
+
+    monkeypatch.setattr(tree_module, "split_centres", recording)
+    SplitTree("pca", TreeConfig(n_levels=2, min_node_size=4, clustering="kmeans",
+                                random_state=0)).fit(_four_blobs())
+    assert asked == ["kmeans"] * 3
+
+
+def test_a_split_that_leaves_a_group_empty_is_no_split(monkeypatch):
+    """Both centres given, but every object nearest the first: the node stays a leaf."""
+    def far_second_centre(Z, *args):
+        return np.vstack([Z.mean(axis=0), Z.mean(axis=0) + 1e6])
+
+    monkeypatch.setattr(tree_module, "split_centres", far_second_centre)
+    tree = SplitTree("none", TreeConfig(n_levels=1, min_node_size=2)).fit(_four_blobs())
+    assert tree.nodes_[0].children == [] and tree.levels_ == [[0], [0]]
+
+
 def test_only_named_reducers_that_save_their_state_can_be_saved():
     tree = SplitTree(_Scripted(), TreeConfig(n_levels=1)).fit(_four_blobs())
     with pytest.raises(TypeError) as caught:
