@@ -142,6 +142,33 @@ def test_an_empty_learned_group_keeps_wards_split_and_network(monkeypatch) -> No
 
 
 @needs_torch
+def test_a_failing_joint_training_names_its_node(monkeypatch) -> None:
+    from drama.reducers.neural import AutoEncoder
+
+    def failing(self: AutoEncoder, X: np.ndarray, centres: np.ndarray) -> np.ndarray:
+        raise ValueError("no luck")
+
+    monkeypatch.setattr(AutoEncoder, "fit_clusters", failing)
+    with pytest.raises(ValueError) as caught:
+        _model("ae").fit(_data((10,)))
+    assert str(caught.value) == "Deep clustering of node 'root' failed: no luck"
+
+
+@needs_torch
+def test_the_tuned_network_s_float32_codes_are_taken_in_float64(monkeypatch) -> None:
+    """The root's record and its children's statistics from the tuned network's codes are
+    float64 even where the network answers in float32."""
+    from drama.reducers.neural import AutoEncoder
+
+    encode = AutoEncoder.encode
+    monkeypatch.setattr(AutoEncoder, "encode",
+                        lambda self, X: np.asarray(encode(self, X), dtype=np.float32))
+    tree = _model("ae").fit(_data((10,))).tree_
+    for node in tree.nodes_:
+        assert node.latent_mean.dtype == node.lat_sigma.dtype == np.float64
+
+
+@needs_torch
 def test_the_roots_record_follows_its_tuned_network() -> None:
     """The root's latent mean and prototype come from the network the tree keeps."""
     X = _data((10,))

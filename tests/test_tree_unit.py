@@ -254,6 +254,13 @@ def test_when_nothing_varies_the_floor_is_one():
     np.testing.assert_array_equal(tree.nodes_[0].lat_sigma, [1.0, 1.0])
 
 
+def test_tiny_latent_codes_still_vary():
+    """Whether a latent dimension varies is judged against the codes' own size: codes of
+    about 1e-13 that spread are floored at a tenth of their spread, not at the typical 1."""
+    Z = 1e-13 * np.array([[1.0, -2.0], [-1.0, 2.0], [3.0, 0.0], [-3.0, 0.0]])
+    np.testing.assert_allclose(SplitTree._latent_floor(Z), 0.1 * Z.std(axis=0), rtol=1e-12)
+
+
 def test_the_whitening_of_identical_objects_is_floored_by_the_training_variance():
     """Four identical objects have no covariance: every eigenvalue is raised to the floor,
     1e-4 x the mean training variance in input space and the mean squared latent floor in
@@ -287,9 +294,15 @@ def test_covariances_of_a_large_node_come_from_evenly_spaced_members(monkeypatch
     X = _two_groups_with_a_constant_column()
     eig_floor = max(1e-12, 1e-4 * float(np.mean(X.std(axis=0) ** 2)))
     np.testing.assert_allclose(tree.nodes_[2].in_whiten, whitening(X[[4, 7]], eig_floor))
-    monkeypatch.setattr(tree_module, "COVARIANCE_SAMPLES", 4)
-    tree = _identity_tree(keep_covariance=True)
-    np.testing.assert_allclose(tree.nodes_[2].in_whiten, whitening(X[4:], eig_floor))
+    s1 = np.sqrt(np.mean((np.array([0, 0, 0, 0, 1, 2, 3, 4]) - 1.25) ** 2))
+    lat_floor = np.array([0.5, 0.1 * s1, 0.1 * (5.0 + s1) / 2])  # the codes are the objects
+    np.testing.assert_allclose(tree.nodes_[2].lat_whiten,
+                               whitening(X[[4, 7]], float(np.mean(lat_floor**2))))
+    # a node of at most COVARIANCE_SAMPLES members uses each of them once
+    for samples in (4, 6):
+        monkeypatch.setattr(tree_module, "COVARIANCE_SAMPLES", samples)
+        tree = _identity_tree(keep_covariance=True)
+        np.testing.assert_allclose(tree.nodes_[2].in_whiten, whitening(X[4:], eig_floor))
 
 
 # ---------------------------------------------------------------- which nodes split
@@ -394,6 +407,15 @@ def test_the_tree_defaults_are_drama_s_documented_defaults():
         == TreeConfig(keep_covariance=True)
 
 
+def test_the_default_reducer_is_pca():
+    X = _four_blobs()
+    config = TreeConfig(n_levels=1, min_node_size=4, random_state=0)
+    default, pca = SplitTree(config=config).fit(X), SplitTree("pca", config).fit(X)
+    assert default.reducer == "pca"
+    for ours, theirs in zip(default.nodes_, pca.nodes_, strict=True):
+        np.testing.assert_array_equal(ours.prototype, theirs.prototype)
+
+
 def test_an_unknown_clustering_is_refused_by_name():
     with pytest.raises(ValueError) as caught:
         SplitTree("pca", TreeConfig(clustering="dbscan"))
@@ -418,12 +440,97 @@ def test_values_too_large_for_float64_are_reported_with_advice():
     assert str(caught.value) == (
         "The spreads or covariances of node 'root' overflow float64: the (scaled) values are "
         "too large. Use scaling='minmax' or 'standard', or rescale the data.")
-    with pytest.raises(ValueError) as caught:
-        SplitTree("pca", TreeConfig(n_levels=1)).fit(X)
+    with warnings.catch_warnings():  # the advice is decided without an overflow warning
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError) as caught:
+            SplitTree("pca", TreeConfig(n_levels=1)).fit(X)
     assert str(caught.value).startswith("Fitting the reducer of node 'root' failed: ")
     assert str(caught.value).endswith(
         " The (scaled) values are too large for float64 arithmetic: use scaling='minmax' or "
         "'standard', or rescale the data.")
+
+
+class _Rescaled:
+    """An identity reducer on values divided by 1e200: its codes stay small when the
+    objects are too large for float64 arithmetic."""
+
+    def fit(self, X):
+        return self
+
+    def encode(self, X):
+        return np.asarray(X, dtype=np.float64).reshape(len(X), -1) / 1e200
+
+    def decode(self, Z):
+        return np.asarray(Z, dtype=np.float64) * 1e200
+
+
+class _Float32Codes(_Rescaled):
+    """An identity reducer whose codes and decoded objects are float32."""
+
+    def encode(self, X):
+        return np.asarray(X, dtype=np.float32).reshape(len(X), -1)
+
+    def decode(self, Z):
+        return np.asarray(Z, dtype=np.float32)
+
+
+def test_float32_codes_are_taken_in_float64():
+    """A reducer's codes and prototypes in float32 are converted once, so the tree's
+    latent statistics and prototypes are float64 (the same numbers as from float64 codes
+    of those values)."""
+    X = _four_blobs().astype(np.float32).astype(np.float64)
+    config = TreeConfig(n_levels=2, min_node_size=4, random_state=0)
+    tree = SplitTree(_Float32Codes(), config).fit(X)
+    plain = SplitTree("none", config).fit(X)
+    for node, reference in zip(tree.nodes_, plain.nodes_, strict=True):
+        assert node.latent_mean.dtype == node.lat_sigma.dtype == np.float64
+        assert node.prototype.dtype == np.float64
+        np.testing.assert_array_equal(node.prototype,
+                                      reference.prototype.astype(np.float32))
+        np.testing.assert_array_equal(node.latent_mean, reference.latent_mean)
+        np.testing.assert_array_equal(node.lat_sigma, reference.lat_sigma)
+
+
+@pytest.mark.parametrize("keep_covariance", [False, True])
+def test_spreads_and_covariances_that_overflow_are_one_error_without_warnings(
+        keep_covariance):
+    """Objects near 1e200 with small codes: the node's input spread (and covariance)
+    overflow; that is reported as the one error with advice, no numpy warning before it."""
+    config = TreeConfig(n_levels=1, keep_covariance=keep_covariance)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError) as caught:
+            SplitTree(_Rescaled(), config).fit(_four_blobs() * 1e200)
+    assert str(caught.value).startswith("The spreads or covariances of node 'root' overflow")
+
+
+def test_sums_that_overflow_into_nan_are_the_same_error_without_warnings():
+    """Half the objects at 1e308, half at -1e308: the partial sums of the training spread
+    overflow both ways and meet as NaN, which is the overflow error, not a numpy warning."""
+    X = np.r_[np.full(200, 1e308), np.full(200, -1e308)][:, None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError) as caught:
+            SplitTree(_Rescaled(), TreeConfig(n_levels=1)).fit(X)
+    assert str(caught.value).startswith("The spreads or covariances of node 'root' overflow")
+
+
+@pytest.mark.parametrize("where", ["spread", "whitening"])
+def test_an_overflow_in_a_child_names_the_child(monkeypatch, where):
+    """The overflow error names the node where it happened, here the first child ('0')."""
+    original = getattr(tree_module, where)
+
+    def overflowing_in_small_nodes(values, floor):
+        if len(values) == 4:
+            if where == "whitening":
+                raise ValueError("the covariance overflowed")
+            return np.full(values.shape[1], np.inf)
+        return original(values, floor)
+
+    monkeypatch.setattr(tree_module, where, overflowing_in_small_nodes)
+    with pytest.raises(ValueError) as caught:
+        _identity_tree(keep_covariance=True)
+    assert str(caught.value).startswith("The spreads or covariances of node '0' overflow")
 
 
 class _Scripted:
@@ -495,6 +602,92 @@ def test_an_sklearn_reducer_is_cloned_not_fitted_in_place():
     tree = SplitTree(given, TreeConfig(n_levels=1, min_node_size=4)).fit(_four_blobs())
     assert not hasattr(given, "components_")
     assert len(tree.reducers_) == 1 and tree.level_scores(_four_blobs(), ["l2"], [1])
+
+
+class _CountingEstimator:
+    """An identity reducer in sklearn's style (it has get_params) that counts its fits in
+    a fitted attribute, as an estimator's learned state."""
+
+    def get_params(self, deep=True):
+        return {}
+
+    def set_params(self, **params):
+        return self
+
+    def fit(self, X):
+        self.fits_ = getattr(self, "fits_", 0) + 1
+        return self
+
+    def encode(self, X):
+        return np.asarray(X, dtype=np.float64).reshape(len(X), -1)
+
+    def decode(self, Z):
+        return np.asarray(Z, dtype=np.float64)
+
+
+def test_an_sklearn_style_reducer_starts_from_a_clone_without_its_fitted_state():
+    given = _CountingEstimator().fit(_four_blobs())
+    tree = SplitTree(given, TreeConfig(n_levels=1, min_node_size=4)).fit(_four_blobs())
+    assert given.fits_ == 1
+    assert [reducer.fits_ for reducer in tree.reducers_] == [1]
+
+
+class _Remembering(_Scripted):
+    """A reducer whose fit records, in a list it holds, the sizes it was fitted on."""
+
+    def __init__(self):
+        super().__init__()
+        self.sizes = []
+
+    def fit(self, X):
+        self.sizes.append(len(X))
+        return self
+
+
+def test_the_given_reducer_is_copied_deeply_and_never_changed():
+    given = _Remembering()
+    tree = SplitTree(given, TreeConfig(n_levels=2, min_node_size=4, random_state=0))
+    tree.fit(_four_blobs())
+    assert given.sizes == []
+    assert [r.sizes for r in tree.reducers_] == [[60]] + [[n.size] for n in tree.nodes_[1:3]]
+
+
+class _FailingWhenWarmStarted(_Scripted):
+    def fit(self, X):
+        if self.warm_from is not None:
+            raise ValueError("no luck below the root")
+        return self
+
+
+def test_a_child_s_failing_reducer_is_named_by_the_child():
+    with pytest.raises(ValueError) as caught:
+        SplitTree(_FailingWhenWarmStarted(), TreeConfig(n_levels=2, min_node_size=4,
+                                                        random_state=0)).fit(_four_blobs())
+    assert str(caught.value) == "Fitting the reducer of node '0' failed: no luck below the root"
+
+
+def test_the_configured_clustering_splits_the_nodes(monkeypatch):
+    asked = []
+    original = tree_module.split_centres
+
+    def recording(Z, method, *args):
+        asked.append(method)
+        return original(Z, method, *args)
+
+    monkeypatch.setattr(tree_module, "split_centres", recording)
+    SplitTree("pca", TreeConfig(n_levels=2, min_node_size=4, clustering="kmeans",
+                                random_state=0)).fit(_four_blobs())
+    assert asked == ["kmeans"] * 3
+
+
+def test_a_split_that_leaves_a_group_empty_is_no_split(monkeypatch):
+    """Both centres given, but every object nearest the first: the node stays a leaf."""
+    def far_second_centre(Z, *args):
+        return np.vstack([Z.mean(axis=0), Z.mean(axis=0) + 1e6])
+
+    monkeypatch.setattr(tree_module, "split_centres", far_second_centre)
+    tree = SplitTree("none", TreeConfig(n_levels=1, min_node_size=2)).fit(_four_blobs())
+    assert tree.nodes_[0].children == [] and tree.levels_ == [[0], [0]]
 
 
 def test_only_named_reducers_that_save_their_state_can_be_saved():

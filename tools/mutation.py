@@ -45,6 +45,7 @@ MODULES: dict[str, list[str]] = {
     "src/drama/tree.py": [
         "tests/test_tree_unit.py", "tests/test_engine_tree.py", "tests/test_boundaries.py",
         "tests/test_residual_space.py", "tests/test_engine_persistence.py",
+        "tests/test_deep_clustering.py",
     ],
     "src/drama/persistence.py": [
         "tests/test_persistence_unit.py", "tests/test_engine_persistence.py",
@@ -53,6 +54,7 @@ MODULES: dict[str, list[str]] = {
         "tests/test_model_checks_unit.py", "tests/test_engine_persistence.py",
     ],
     "src/drama/search.py": ["tests/test_search_selection_unit.py", "tests/test_boundaries.py"],
+    "src/drama/active/session.py": ["tests/test_active_session_ranking.py"],
 }
 
 # modules scored only in part: module -> the mutants that run (mutmut's names, * a wildcard)
@@ -66,6 +68,11 @@ PARTS: dict[str, list[str]] = {
     "src/drama/search.py": [
         f"drama.search.x_{function}__mutmut_*"
         for function in ("label_auc", "auc_standard_error", "consensus_weights", "stable_pool")
+    ] + ["drama.search.x*DramaSearch*_few_label_weights__mutmut_*"],
+    # the session's ranking (opening, labelling and closing a session are not scored)
+    "src/drama/active/session.py": [
+        f"drama.active.session.x*ActiveSession*{method}__mutmut_*"
+        for method in ("_label_vector", "_refit", "next", "ranking")
     ],
 }
 
