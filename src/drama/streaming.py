@@ -6,7 +6,8 @@ object does not depend on the others in its batch. :func:`score_table` therefore
 input in batches whose size follows a memory budget (independent of the number of rows),
 scores each batch and appends it to the output, in input order. The output is written to
 a temporary file beside the target and renamed onto it at the end, so a crash never
-leaves half a file. Parquet (by row groups) and CSV (by chunks of lines) are streamed.
+leaves half a file. Parquet (by row groups), CSV (by chunks of lines), FITS and HDF5
+tables (by row ranges, :mod:`drama.datasets.table_batches`) are read; Parquet or CSV written.
 The checks, the output rows of a batch and the writing are public pieces that
 :mod:`drama.dask_tables` reuses to score the batches on a Dask cluster.
 
@@ -35,11 +36,14 @@ from threadpoolctl import threadpool_limits
 from drama._io import atomic_path
 from drama.datasets.readers import csv_header
 
-__all__ = ["STREAM_FORMATS", "Plan", "batch_rows", "check_columns", "first_rows",
+__all__ = ["STREAM_FORMATS", "STREAM_INPUTS", "Plan", "batch_rows", "check_columns", "first_rows",
            "parse_memory", "plan", "score_table", "scored_frame", "write_frames"]
 
-#: Suffixes :func:`score_table` reads and writes.
+#: Suffixes :func:`score_table` writes.
 STREAM_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
+#: Suffixes :func:`score_table` reads: those, FITS and HDF5 tables.
+STREAM_INPUTS = {**STREAM_FORMATS, ".fits": "fits", ".fit": "fits", ".fts": "fits",
+                 ".h5": "hdf5", ".hdf5": "hdf5", ".hdf": "hdf5"}
 # Bytes held per feature value of a batch while it is scored: the input frame, its float64
 # array, the scaled copy, the distance blocks and the output columns, with room to spare
 # (benchmarks/stream_memory.py measures the peak).
@@ -75,11 +79,20 @@ def batch_rows(memory: int, n_values: int) -> int:
 
 
 def _format(path: Path, role: str) -> str:
-    fmt = STREAM_FORMATS.get(path.suffix.lower())
+    known = STREAM_INPUTS if role == "input" else STREAM_FORMATS
+    fmt = known.get(path.suffix.lower())
     if fmt is None:
-        raise ValueError(f"{role} {path.name}: streaming reads and writes "
-                         f"{', '.join(sorted(STREAM_FORMATS))} files; convert the table first.")
+        verb = "reads" if role == "input" else "writes"
+        raise ValueError(f"{role} {path.name}: streaming {verb} {', '.join(sorted(known))} "
+                         "files; convert the table first.")
     return fmt
+
+
+def _astro_batches(path: Path, fmt: str, rows: int) -> Iterator[pd.DataFrame]:
+    """A FITS or HDF5 table's first table, ``rows`` rows at a time, every column."""
+    from drama.datasets.table_batches import fits_batches, hdf5_batches
+
+    return fits_batches(path, rows) if fmt == "fits" else hdf5_batches(path, rows)
 
 
 @contextmanager
@@ -100,10 +113,19 @@ def _parquet(path: Path) -> Iterator[Any]:
 
 
 def first_rows(path: str | os.PathLike[str], n: int = 1000) -> pd.DataFrame:
-    """The first ``n`` rows of a Parquet or CSV table (every column), to decide the
+    """The first ``n`` rows of a table :func:`score_table` reads (every column), to decide the
     columns' roles before streaming the rest."""
     path = Path(path)
-    if _format(path, "input") == "parquet":
+    fmt = _format(path, "input")
+    if fmt in ("fits", "hdf5"):
+        batches = _astro_batches(path, fmt, n)
+        try:
+            return next(batches)
+        except StopIteration:
+            raise ValueError(f"{path.name} has no rows; there is nothing to score.") from None
+        finally:
+            batches.close()
+    if fmt == "parquet":
         with _parquet(path) as handle:
             batch = next(handle.iter_batches(batch_size=n), None)
             return (batch.to_pandas() if batch is not None
@@ -157,7 +179,14 @@ def _batches(path: Path, rows: int, how: Plan) -> Iterator[_Batch]:
     """The table's columns in batches of at most ``rows`` rows, in file order (a CSV's
     ``how.text`` columns as text: 19-digit ids keep every digit, and a column read one
     chunk at a time cannot change type between chunks)."""
-    if _format(path, "input") == "parquet":
+    fmt = _format(path, "input")
+    if fmt in ("fits", "hdf5"):
+        for number, frame in enumerate(_astro_batches(path, fmt, rows)):
+            if number == 0:
+                check_columns(path, frame.columns, how.columns)
+            yield _Batch(None, frame[how.features], frame)
+        return
+    if fmt == "parquet":
         with _parquet(path) as handle:
             check_columns(path, handle.schema_arrow.names, how.columns)
             others = how.text
