@@ -7,7 +7,7 @@ input in batches whose size follows a memory budget (independent of the number o
 scores each batch and appends it to the output, in input order. The output is written to
 a temporary file beside the target and renamed onto it at the end, so a crash never
 leaves half a file. Parquet (by row groups), CSV (by chunks of lines), FITS and HDF5
-tables (by row ranges, :mod:`drama.datasets.table_batches`) are read; Parquet or CSV written.
+tables (by row ranges, ``drama.datasets.table_batches``) are read; Parquet or CSV written.
 The checks, the output rows of a batch and the writing are public pieces that
 :mod:`drama.dask_tables` reuses to score the batches on a Dask cluster.
 

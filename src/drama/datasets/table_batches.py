@@ -2,7 +2,7 @@
 (:mod:`drama.streaming`).
 
 Each batch is converted as the whole-table readers convert a table
-(:mod:`drama.datasets.astro_tables`, :mod:`drama.datasets.hdf5_tables`): masked cells
+(``drama.datasets.astro_tables``, ``drama.datasets.hdf5_tables``): masked cells
 missing, text as str, a vector column expanded, pandas' stored row index as the column
 ``index``; so a table scored in batches gives the rows the in-memory reader gives. A FITS
 table is memory-mapped and sliced; an HDF5 table is read by row ranges through h5py. Only
