@@ -189,7 +189,6 @@ def _batches(path: Path, rows: int, how: Plan) -> Iterator[_Batch]:
     if fmt == "parquet":
         with _parquet(path) as handle:
             check_columns(path, handle.schema_arrow.names, how.columns)
-            others = how.text
             start = 0
             for batch in handle.iter_batches(batch_size=rows, columns=how.columns):
                 # row labels are the file's row numbers (a CSV's chunks have them already),
@@ -199,8 +198,7 @@ def _batches(path: Path, rows: int, how: Plan) -> Iterator[_Batch]:
                 values = _arrow_values(batch, how.features)
                 features = None if values is not None else \
                     batch.select(how.features).to_pandas().set_axis(index)
-                yield _Batch(values, features,
-                             batch.select(others).to_pandas().set_axis(index))
+                yield _Batch(values, features, batch.select(how.text).to_pandas().set_axis(index))
         return
     check_columns(path, csv_header(path), how.columns)
     for chunk in pd.read_csv(path, usecols=how.columns, chunksize=rows,
