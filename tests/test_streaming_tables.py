@@ -124,3 +124,21 @@ def test_a_cluster_refuses_what_its_workers_cannot_partition(catalogue, tmp_path
     source = _fits(frame, tmp_path / "c.fits")
     with pytest.raises(ValueError, match="a cluster reads Parquet or CSV"):
         read_table(source, FEATURES, [], "1GB")
+
+
+def test_cli_memory_scores_a_fits_table(catalogue, tmp_path):
+    from typer.testing import CliRunner
+
+    from drama.cli import app
+
+    det, frame = catalogue
+    model = tmp_path / "m.npz"
+    det.save(model)
+    source = _fits(frame, tmp_path / "c.fits")
+    out = tmp_path / "scores.csv"
+    result = CliRunner().invoke(app, ["score", str(source), "--model", str(model), "-o",
+                                      str(out), "--memory", "8KB", "--exclude", "flag"])
+    assert result.exit_code == 0, result.output
+    assert f"Scored {N} objects in batches within 8KB" in " ".join(result.output.split())
+    np.testing.assert_array_equal(pd.read_csv(out)["score"],
+                                  det.decision_function(_whole(source)[FEATURES]))
