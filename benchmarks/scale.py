@@ -12,13 +12,20 @@ size (the largest process: the command itself or one of its cluster's workers):
   on a uniform sample of ``drama.dask_support.SAMPLE_ROWS`` rows (the draw
   ``sample_positions(0, 100000, N)``), which the script gathers row group by row group;
 * ``score, 1 process``: ``drama score big.parquet --model m.npz -o one.parquet --memory M``;
-* ``score, LocalCluster 2``: the same with ``--local-cluster 2`` instead of ``--memory``.
+* ``score, LocalCluster 2``: the same with ``--local-cluster 2`` instead of ``--memory``;
+* ``search``: ``drama fit rows.parquet --model s.npz --seed 0``, the label-free search
+  (``DramaSearch`` with its default options) on the first ``--search-rows`` rows of the
+  table (1,000,000 by default; 0 leaves the step out), read whole into memory as ``drama
+  fit`` does.
 
 The matrix product is timed here on float64 (the dtype DRAMA scores in) on a block of at most
 1,000,000 rows and scaled to the table's rows. The outputs of the two scoring runs are then
 compared row group by row group (rows that differ, largest relative difference).
 
+The load average of the shared machine is printed before and after the run.
+
     python benchmarks/scale.py [--rows 10000000] [--features 100] [--memory 256MB]
+                               [--search-rows 1000000]
 """
 
 from __future__ import annotations
@@ -71,6 +78,19 @@ def write_sample(big: Path, sample: Path, rows: int, size: int) -> None:
     pq.write_table(pa.concat_tables(pieces), sample)
 
 
+def write_head(big: Path, head: Path, rows: int) -> None:
+    """The first ``rows`` rows of ``big``, copied batch by batch."""
+    import pyarrow.parquet as pq
+
+    with pq.ParquetFile(big) as handle, pq.ParquetWriter(head, handle.schema_arrow) as out:
+        left = rows
+        for batch in handle.iter_batches(GROUP):
+            if left <= 0:
+                break
+            out.write_batch(batch.slice(0, left))
+            left -= len(batch)
+
+
 def run(args: list[str]) -> tuple[float, float]:
     """Wall seconds and peak resident MiB of ``drama ARGS``."""
     start = time.perf_counter()
@@ -113,12 +133,67 @@ def compare_scores(a: Path, b: Path) -> tuple[int, float]:
     return differ, worst
 
 
+def breakdown(big: Path, model: Path, memory: str, rows: int) -> dict[str, float]:
+    """Seconds of each stage of the one-process scoring, each timed alone (no overlap) on
+    the first ``rows`` rows of ``big``, in batches as ``--memory`` makes them: reading
+    (Parquet to one C-contiguous float32 array per batch, checked finite), the scaling
+    (float32 to scaled float64), the l2 distances and the minimum over the prototypes (the
+    tree's level scores), and writing the output rows."""
+    import tempfile as tmp
+
+    from drama import load_detector
+    from drama.streaming import (
+        _Batch,
+        _batches,
+        _output_rows,
+        _Writer,
+        batch_rows,
+        parse_memory,
+        plan,
+    )
+
+    det = load_detector(model)
+    with tmp.TemporaryDirectory() as folder:
+        out = Path(folder) / "o.parquet"
+        how = plan(det, big, out, None, [])
+        size = batch_rows(parse_memory(memory), len(how.features))
+        seconds = dict.fromkeys(["read", "scaling", "distances", "write"], 0.0)
+        batches: list[_Batch] = []
+        start = time.perf_counter()
+        for batch in _batches(big, size, how):
+            batches.append(batch)
+            if sum(map(len, batches)) >= rows:
+                break
+        seconds["read"] = time.perf_counter() - start
+        scores = []
+        level = det._scored_level()
+        for batch in batches:
+            start = time.perf_counter()
+            scaled = det._scaled(batch.values)
+            middle = time.perf_counter()
+            scores.append(det.tree_.level_scores(scaled, [det.metric], [level])[
+                (level, det.metric)])
+            seconds["scaling"] += middle - start
+            seconds["distances"] += time.perf_counter() - middle
+            batch.values = None  # memory: one batch's scaled copy at a time
+        writer = _Writer(out, "parquet")
+        start = time.perf_counter()
+        for batch, values in zip(batches, scores, strict=True):
+            writer.write(_output_rows(values, batch.others, how))
+        writer.close()
+        seconds["write"] = time.perf_counter() - start
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--features", type=int, default=100)
     parser.add_argument("--memory", default="256MB", help="--memory of the 1-process run")
+    parser.add_argument("--search-rows", type=int, default=1_000_000,
+                        help="rows of the label-free search's fit (0: no search)")
     args = parser.parse_args()
+    print("load average before: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()), flush=True)
     from drama import load_detector
     from drama.dask_support import SAMPLE_ROWS
 
@@ -143,6 +218,13 @@ def main() -> None:
         results["score, --local-cluster 2"] = run(
             ["score", str(big), "--model", str(model), "-o", str(work / "two.parquet"),
              "--local-cluster", "2"])
+        if args.search_rows > 0:
+            search_rows = min(args.search_rows, args.rows)
+            rows_file = big if search_rows == args.rows else work / "rows.parquet"
+            if rows_file != big:
+                write_head(big, rows_file, search_rows)
+            results[f"search (DramaSearch defaults) on {search_rows:,} rows"] = run(
+                ["fit", str(rows_file), "--model", str(work / "s.npz"), "--seed", "0"])
         product = matmul_seconds(args.rows, args.features, prototypes)
         print("\n| step | seconds | rows / s | peak RSS MiB (largest process) | "
               "time per row / matmul's |")
@@ -150,10 +232,17 @@ def main() -> None:
         for name, (seconds, peak) in results.items():
             scored = name.startswith("score")
             rate = f"{args.rows / seconds:,.0f}" if scored else "-"
-            ratio = f"{seconds / product:,.0f}x" if scored else "-"
+            ratio = f"{seconds / product:.1f}x" if scored else "-"
             print(f"| {name} | {seconds:.1f} | {rate} | {peak:,.0f} | {ratio} |")
         print(f"\nBLAS float64 ({args.rows:,} x {args.features}) @ ({args.features} x "
               f"{prototypes}): {product:.3f} s ({args.rows / product:,.0f} rows/s)")
+        parts_rows = min(args.rows, 1_000_000)
+        parts = breakdown(big, model, args.memory, parts_rows)
+        share = product * parts_rows / args.rows
+        print(f"\nOne-process scoring by stage, each timed alone on the first {parts_rows:,} "
+              "rows (seconds; / the BLAS product of those rows): " + ", ".join(
+                  f"{name} {sec:.2f} ({sec / share:.1f}x)" for name, sec in parts.items())
+              + f"; sum {sum(parts.values()):.2f} ({sum(parts.values()) / share:.1f}x)")
         one = results[f"score, 1 process, --memory {args.memory}"][0]
         two = results["score, --local-cluster 2"][0]
         print(f"LocalCluster(2) / 1 process wall time: {two / one:.2f}")
@@ -161,6 +250,7 @@ def main() -> None:
         print(f"cluster against 1-process scores: {differ:,} of {args.rows:,} rows differ, "
               f"largest relative difference {worst:.1e} (batches of other sizes: BLAS may "
               "sum the l2 products in another order)")
+    print("load average after: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -86,6 +86,24 @@ def test_a_saved_search_scores_on_the_cluster_as_in_one_process(client, table, t
                                   search.decision_function(frame[FEATURES]))
 
 
+def test_the_search_grid_runs_on_the_cluster_through_joblibs_dask_backend(client, table):
+    import joblib
+
+    frame, _, _, _ = table
+    X = frame[FEATURES].iloc[::6]
+    options = dict(reducers=["pca", "none"], random_state=0, n_jobs=2)
+    local = DramaSearch(**options).fit(X)
+    with distributed.get_task_stream(client) as stream, \
+            joblib.parallel_config(backend="dask"):
+        on_cluster = DramaSearch(**options).fit(X)
+    ran = {task["worker"] for task in stream.data}
+    assert ran and ran <= set(client.scheduler_info()["workers"])  # the workers ran the grid
+    measured = [c for c in local.results_.columns if not c.endswith("_time")]  # not timings
+    pd.testing.assert_frame_equal(on_cluster.results_[measured], local.results_[measured])
+    np.testing.assert_array_equal(on_cluster.decision_function(frame[FEATURES]),
+                                  local.decision_function(frame[FEATURES]))
+
+
 def test_a_worker_killed_midway_is_replaced_and_the_scores_are_the_same(table, tmp_path):
     frame, parquet, _, det = table
     with _cluster() as cluster, distributed.Client(cluster) as client:

@@ -84,7 +84,7 @@ def test_clear_errors(model_and_table, tmp_path):
     table.drop(columns="r").to_csv(source, index=False)
     with pytest.raises(ValueError, match=r"no column\(s\) \['r'\]"):
         score_table(det, source, tmp_path / "o.csv")
-    with pytest.raises(ValueError, match="reads and writes .csv, .parquet, .pq"):
+    with pytest.raises(ValueError, match="writes .csv, .parquet, .pq"):
         score_table(det, source, tmp_path / "o.fits")
     with pytest.raises(ValueError, match="fitted on an array"):
         score_table(Drama(random_state=0).fit(frame.to_numpy()), source, tmp_path / "o.csv")
@@ -159,6 +159,76 @@ def test_cli_memory_streams_a_catalogue_with_a_saved_model(tmp_path, monkeypatch
     bad = runner.invoke(app, ["score", str(big), "--model", str(model), "-o",
                               str(tmp_path / "o.csv"), "--memory", "lots"])
     assert bad.exit_code == 2 and "positive size" in bad.output
+
+
+def test_float32_stays_float32_and_scores_as_its_float64_values(model_and_table, tmp_path):
+    det, frame, table = model_and_table
+    single = table.astype({c: np.float32 for c in FEATURES})
+    exact = single[FEATURES].astype(np.float64)  # every float32 is exact in float64
+    expected = det.decision_function(exact[list(det.feature_names_in_)])
+    # in memory: an array and a table of float32 columns score as their float64 values
+    np.testing.assert_array_equal(det.decision_function(single[FEATURES].to_numpy()), expected)
+    np.testing.assert_array_equal(det.decision_function(single[FEATURES]), expected)
+    from drama._validation import check_array
+
+    assert check_array(single[FEATURES], keep_float32=True).dtype == np.float32
+    assert check_array(single[FEATURES]).dtype == np.float64
+    source = tmp_path / "c32.parquet"
+    single.to_parquet(source, row_group_size=300)
+    score_table(det, source, tmp_path / "o.parquet", memory=4096)  # batches of 16 rows
+    np.testing.assert_array_equal(pd.read_parquet(tmp_path / "o.parquet")["score"], expected)
+
+
+def test_a_read_error_in_the_reading_thread_is_raised_and_leaves_no_output(
+        model_and_table, tmp_path, monkeypatch):
+    import drama.streaming as streaming
+
+    det, _, table = model_and_table
+    source = tmp_path / "c.parquet"
+    table.to_parquet(source)
+    out = tmp_path / "scores.parquet"
+    out.write_bytes(b"the previous run")
+    real = streaming._batches
+    reader_threads = []
+
+    def failing(*args, **kwargs):
+        import threading
+
+        for number, batch in enumerate(real(*args, **kwargs)):
+            reader_threads.append(threading.current_thread().name)
+            if number == 5:
+                raise OSError("the disk went away")
+            yield batch
+
+    monkeypatch.setattr(streaming, "_batches", failing)
+    with pytest.raises(OSError, match="the disk went away"):
+        score_table(det, source, out, memory=2048)
+    assert reader_threads and all(name.startswith("drama-read") for name in reader_threads)
+    assert out.read_bytes() == b"the previous run"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.parquet", "scores.parquet"]
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_a_write_error_in_the_writing_thread_is_raised_and_leaves_no_output(
+        model_and_table, tmp_path, monkeypatch, suffix):
+    import drama.streaming as streaming
+
+    det, _, table = model_and_table
+    source = tmp_path / "c.parquet"
+    table.to_parquet(source)
+    real, calls = streaming._Writer.write, []
+
+    def failing(self, frame):
+        calls.append(len(frame))
+        if len(calls) == 4:
+            raise OSError("no space left on device")
+        return real(self, frame)
+
+    monkeypatch.setattr(streaming._Writer, "write", failing)
+    with pytest.raises(OSError, match="no space left"):
+        score_table(det, source, tmp_path / f"o{suffix}", memory=2048)
+    assert len(calls) == 4  # stopped at the failing write, not at the end of the table
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.parquet"]
 
 
 # ---------------------------------------------------------------------- bad input and faults

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 
-def _from_dataframe(X: Any) -> np.ndarray:
+def _from_dataframe(X: Any, keep_float32: bool = False) -> np.ndarray:
     """pandas / polars frames: refuse non-numeric columns by name."""
     columns = list(X.columns)
     if hasattr(X, "select_dtypes"):  # pandas
@@ -21,34 +21,39 @@ def _from_dataframe(X: Any) -> np.ndarray:
                 f"Column(s) {bad} are not numeric. Drop them or encode them as numbers "
                 "before passing the table to DRAMA."
             )
-        return X.to_numpy(dtype=np.float64)
+        single = keep_float32 and all(X[c].dtype == np.float32 for c in columns)
+        return X.to_numpy(dtype=np.float32 if single else np.float64)
     bad = [c for c, dt in zip(columns, X.dtypes, strict=True) if not dt.is_numeric()]  # polars
     if bad:
         raise TypeError(
             f"Column(s) {bad} are not numeric. Drop them or encode them as numbers "
             "before passing the table to DRAMA."
         )
-    return X.to_numpy().astype(np.float64)
+    values = X.to_numpy()
+    return values if keep_float32 and values.dtype == np.float32 else values.astype(np.float64)
 
 
 def check_array(X: Any, *, name: str = "X", min_objects: int = 1,
-                allow_missing: bool = False) -> np.ndarray:
+                allow_missing: bool = False, keep_float32: bool = False) -> np.ndarray:
     """Return ``X`` as a float64 array of shape (n, ...) with n >= ``min_objects``.
 
     Tables are (n, d); sequences (n, T) or (n, T, C); images (n, H, W) or (n, H, W, C).
     NaN and infinities are refused unless ``allow_missing`` (see :mod:`drama.missing`).
+    ``keep_float32``: float32 data stay float32 (every float32 is exact in float64, so a
+    caller that converts later, as a model's scaling does, saves a copy of the data).
     """
     if hasattr(X, "toarray") and hasattr(X, "nnz"):
         raise TypeError(f"{name} is a sparse matrix; pass a dense array ({name}.toarray()).")
     if hasattr(X, "columns") and hasattr(X, "to_numpy"):
-        arr = _from_dataframe(X)
+        arr = _from_dataframe(X, keep_float32)
     else:
         try:
             arr = np.asarray(X)
         except Exception as exc:  # ragged lists and the like
             raise TypeError(f"{name} could not be read as an array: "
                             f"{mixed_shapes(X) or exc}") from None
-        arr = _as_float(arr, name)
+        if not (keep_float32 and arr.dtype == np.float32):
+            arr = _as_float(arr, name)
     if arr.ndim < 2:
         raise ValueError(
             f"{name} must be 2-D (objects x features) or higher; got shape {arr.shape}. Reshape "

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from drama.streaming import (
+    STREAM_INPUTS,
     Plan,
     check_columns,
     first_rows,
@@ -76,6 +77,9 @@ def read_table(source: Path, columns: Sequence[str], text: Sequence[str],
     bytes a value, its float64 array and scoring about 64), ``text`` columns as text."""
     import dask.dataframe as dd
 
+    if STREAM_INPUTS.get(source.suffix.lower()) not in ("csv", "parquet"):
+        raise ValueError(f"{source.name}: a cluster reads Parquet or CSV tables (its workers "
+                         "read the partitions); convert it, or score it with --memory.")
     if source.suffix.lower() == ".csv":
         from drama.datasets.readers import csv_header
 

@@ -130,8 +130,10 @@ class AnomalyDetector(BaseEstimator):
         """Learn from ``X`` and set every fitted attribute, ``decision_scores_`` included."""
         raise NotImplementedError
 
-    def _decision_function(self, X: Any) -> np.ndarray:
-        """Anomaly scores of new objects without missing values; never refits."""
+    def _decision_function(self, X: np.ndarray) -> np.ndarray:
+        """Anomaly scores of new objects; never refits. ``X`` is :meth:`decision_function`'s
+        checked array: float32 or float64, C-contiguous, finite, its column names (if it
+        came as a table) already checked."""
         raise NotImplementedError
 
     # ------------------------------------------------------------------ fitting
@@ -183,14 +185,19 @@ class AnomalyDetector(BaseEstimator):
             return score_map(self, X)
         self._check_fitted()
         check_missing(self.missing)
-        arr = check_array(X, allow_missing=True)
-        X, kept = apply_missing(X, arr, self.missing, self.__dict__.get("fill_values_"),
-                                at_fit=False)
+        self._check_feature_names(X)
+        # converted and scanned once: float32 stays float32 (exact in float64; the model's
+        # scaling converts), and _decision_function receives this checked array
+        arr = check_array(X, allow_missing=True, keep_float32=True)
+        handled, kept = apply_missing(X, arr, self.missing, self.__dict__.get("fill_values_"),
+                                      at_fit=False)
+        if handled is not X:  # imputed or dropped: another, finite table
+            arr = check_array(handled, keep_float32=True)
         if kept is None:
-            return self._decision_function(X)
+            return self._decision_function(arr)
         scores = np.full(len(kept), np.nan)
         if kept.any():
-            scores[kept] = self._decision_function(X)
+            scores[kept] = self._decision_function(arr)
         return scores
 
     def _missing_state(self) -> dict[str, np.ndarray]:

@@ -215,10 +215,13 @@ class Drama(AnomalyDetector):
 
     def _prepare(self, X: Any) -> np.ndarray:
         """Validate new data against the training shape and scale it."""
+        self._check_feature_names(X)
+        return self._scaled(check_array(X))
+
+    def _scaled(self, arr: np.ndarray) -> np.ndarray:
+        """A checked array (float32 or float64) scaled as at fit, in float64."""
         self._check_fitted()
         self._check_unchanged()
-        self._check_feature_names(X)
-        arr = check_array(X)
         self._check_object_shape(arr, self.sample_shape_)
         return self.scaler_.transform(arr)
 
@@ -263,8 +266,8 @@ class Drama(AnomalyDetector):
         return scores
 
     # ------------------------------------------------------------------ scoring
-    def _decision_function(self, X: Any) -> np.ndarray:
-        return self._score(self._prepare(X), self.tree_)
+    def _decision_function(self, X: np.ndarray) -> np.ndarray:
+        return self._score(self._scaled(X), self.tree_)
 
     def score_levels(
         self,

@@ -91,7 +91,11 @@ class Scaler:
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         flat = X.reshape(len(X), -1)
-        return ((flat - self.offset_) / self.scale_).reshape(X.shape)
+        # one float64 result written in place (float32 input is converted on the way, each
+        # value exactly), not a temporary per operation
+        out = np.subtract(flat, self.offset_, dtype=np.float64)
+        out /= self.scale_
+        return out.reshape(X.shape)
 
     def inverse_transform(self, X: np.ndarray) -> np.ndarray:
         """Back to the input's units (prototypes live in the scaled space)."""

@@ -6,15 +6,24 @@ object does not depend on the others in its batch. :func:`score_table` therefore
 input in batches whose size follows a memory budget (independent of the number of rows),
 scores each batch and appends it to the output, in input order. The output is written to
 a temporary file beside the target and renamed onto it at the end, so a crash never
-leaves half a file. Parquet (by row groups) and CSV (by chunks of lines) are streamed.
+leaves half a file. Parquet (by row groups), CSV (by chunks of lines), FITS and HDF5
+tables (by row ranges, ``drama.datasets.table_batches``) are read; Parquet or CSV written.
 The checks, the output rows of a batch and the writing are public pieces that
 :mod:`drama.dask_tables` reuses to score the batches on a Dask cluster.
+
+In one process the work of a batch is spread over three threads, so that reading and
+writing overlap the arithmetic (pyarrow, pandas' C parser, NumPy and BLAS release the GIL):
+one reads the next batch (a Parquet file's features straight into one C-contiguous array,
+float32 when the file's are, checked for missing values) while this one scores the current
+batch, and one writes the previous batch's output rows. Each is a single thread that hands
+its batches on in order, and an error in any of them stops the run (nothing is written).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,15 +31,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from drama._io import atomic_path
 from drama.datasets.readers import csv_header
 
-__all__ = ["STREAM_FORMATS", "Plan", "batch_rows", "check_columns", "first_rows",
+__all__ = ["STREAM_FORMATS", "STREAM_INPUTS", "Plan", "batch_rows", "check_columns", "first_rows",
            "parse_memory", "plan", "score_table", "scored_frame", "write_frames"]
 
-#: Suffixes :func:`score_table` reads and writes.
+#: Suffixes :func:`score_table` writes.
 STREAM_FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
+#: Suffixes :func:`score_table` reads: those, FITS and HDF5 tables.
+STREAM_INPUTS = {**STREAM_FORMATS, ".fits": "fits", ".fit": "fits", ".fts": "fits",
+                 ".h5": "hdf5", ".hdf5": "hdf5", ".hdf": "hdf5"}
 # Bytes held per feature value of a batch while it is scored: the input frame, its float64
 # array, the scaled copy, the distance blocks and the output columns, with room to spare
 # (benchmarks/stream_memory.py measures the peak).
@@ -66,11 +79,20 @@ def batch_rows(memory: int, n_values: int) -> int:
 
 
 def _format(path: Path, role: str) -> str:
-    fmt = STREAM_FORMATS.get(path.suffix.lower())
+    known = STREAM_INPUTS if role == "input" else STREAM_FORMATS
+    fmt = known.get(path.suffix.lower())
     if fmt is None:
-        raise ValueError(f"{role} {path.name}: streaming reads and writes "
-                         f"{', '.join(sorted(STREAM_FORMATS))} files; convert the table first.")
+        verb = "reads" if role == "input" else "writes"
+        raise ValueError(f"{role} {path.name}: streaming {verb} {', '.join(sorted(known))} "
+                         "files; convert the table first.")
     return fmt
+
+
+def _astro_batches(path: Path, fmt: str, rows: int) -> Iterator[pd.DataFrame]:
+    """A FITS or HDF5 table's first table, ``rows`` rows at a time, every column."""
+    from drama.datasets.table_batches import fits_batches, hdf5_batches
+
+    return fits_batches(path, rows) if fmt == "fits" else hdf5_batches(path, rows)
 
 
 @contextmanager
@@ -91,10 +113,19 @@ def _parquet(path: Path) -> Iterator[Any]:
 
 
 def first_rows(path: str | os.PathLike[str], n: int = 1000) -> pd.DataFrame:
-    """The first ``n`` rows of a Parquet or CSV table (every column), to decide the
+    """The first ``n`` rows of a table :func:`score_table` reads (every column), to decide the
     columns' roles before streaming the rest."""
     path = Path(path)
-    if _format(path, "input") == "parquet":
+    fmt = _format(path, "input")
+    if fmt in ("fits", "hdf5"):
+        batches = _astro_batches(path, fmt, n)
+        try:
+            return next(batches)
+        except StopIteration:
+            raise ValueError(f"{path.name} has no rows; there is nothing to score.") from None
+        finally:
+            batches.close()
+    if fmt == "parquet":
         with _parquet(path) as handle:
             batch = next(handle.iter_batches(batch_size=n), None)
             return (batch.to_pandas() if batch is not None
@@ -109,26 +140,91 @@ def check_columns(path: Path, present: Sequence[str], columns: Sequence[str]) ->
         raise ValueError(f"{path.name} has no column(s) {missing}; it has {list(present)[:20]}.")
 
 
-def _batches(path: Path, rows: int, columns: list[str],
-             text: list[str]) -> Iterator[pd.DataFrame]:
-    """The table's ``columns`` in batches of at most ``rows`` rows, in file order (a CSV's
-    ``text`` columns as text: 19-digit ids keep every digit, and a column read one chunk
-    at a time cannot change type between chunks)."""
-    if _format(path, "input") == "parquet":
+@dataclass
+class _Batch:
+    """One batch as read: its features as one finite, C-contiguous array (``values``) or,
+    when that cannot be (a missing value, a column that is not numbers), as a table
+    (``features``, row labels the file's row numbers) that the detector checks and whose
+    missing values its policy handles, naming them by column and row; and the table's
+    other columns (id, carried) as read."""
+
+    values: np.ndarray | None
+    features: pd.DataFrame | None
+    others: pd.DataFrame
+
+    def __len__(self) -> int:
+        return len(self.others)
+
+
+def _arrow_values(batch: Any, names: Sequence[str]) -> np.ndarray | None:
+    """The ``names`` columns of a pyarrow batch as one C-contiguous (rows, features) array,
+    float32 when every one is float32 (exact in the float64 the model scales in), float64
+    otherwise; None when one is not a float or integer column or a value is not finite."""
+    import pyarrow as pa
+
+    columns = [batch.column(name) for name in names]
+    if not all(pa.types.is_floating(c.type) or pa.types.is_integer(c.type) for c in columns):
+        return None
+    dtype = np.float32 if all(c.type == pa.float32() for c in columns) else np.float64
+    # one column per row of a (features, rows) array, then one transposing copy: faster
+    # than writing every column into a strided slice of the (rows, features) result
+    stacked = np.empty((len(columns), batch.num_rows), dtype=dtype)
+    for row, column in zip(stacked, columns, strict=True):
+        row[:] = column.to_numpy(zero_copy_only=False)
+    values = np.ascontiguousarray(stacked.T)
+    return values if np.isfinite(values).all() else None
+
+
+def _batches(path: Path, rows: int, how: Plan) -> Iterator[_Batch]:
+    """The table's columns in batches of at most ``rows`` rows, in file order (a CSV's
+    ``how.text`` columns as text: 19-digit ids keep every digit, and a column read one
+    chunk at a time cannot change type between chunks)."""
+    fmt = _format(path, "input")
+    if fmt in ("fits", "hdf5"):
+        for number, frame in enumerate(_astro_batches(path, fmt, rows)):
+            if number == 0:
+                check_columns(path, frame.columns, how.columns)
+            yield _Batch(None, frame[how.features], frame)
+        return
+    if fmt == "parquet":
         with _parquet(path) as handle:
-            check_columns(path, handle.schema_arrow.names, columns)
+            check_columns(path, handle.schema_arrow.names, how.columns)
             start = 0
-            for batch in handle.iter_batches(batch_size=rows, columns=columns):
-                frame = batch.to_pandas()
+            for batch in handle.iter_batches(batch_size=rows, columns=how.columns):
                 # row labels are the file's row numbers (a CSV's chunks have them already),
                 # so a refused missing value is named where it is in the file
-                frame.index = pd.RangeIndex(start, start + len(frame))
-                start += len(frame)
-                yield frame
+                index = pd.RangeIndex(start, start + batch.num_rows)
+                start += batch.num_rows
+                values = _arrow_values(batch, how.features)
+                features = None if values is not None else \
+                    batch.select(how.features).to_pandas().set_axis(index)
+                yield _Batch(values, features, batch.select(how.text).to_pandas().set_axis(index))
         return
-    check_columns(path, csv_header(path), columns)
-    yield from pd.read_csv(path, usecols=columns, chunksize=rows,
-                           dtype={c: str for c in text} or None, keep_default_na=True)
+    check_columns(path, csv_header(path), how.columns)
+    for chunk in pd.read_csv(path, usecols=how.columns, chunksize=rows,
+                             dtype={c: str for c in how.text} or None, keep_default_na=True):
+        yield _Batch(None, chunk[how.features], chunk)
+
+
+_END = object()
+
+
+def _read_ahead(items: Iterator[Any]) -> Iterator[Any]:
+    """``items`` in their order, each next one produced in a thread while the caller works
+    on the current one; an error there is raised here. Closing this generator waits for
+    the thread and closes ``items``."""
+    with ThreadPoolExecutor(1, thread_name_prefix="drama-read") as pool:
+        try:
+            pending = pool.submit(next, items, _END)
+            while (item := pending.result()) is not _END:
+                pending = pool.submit(next, items, _END)
+                yield item
+        finally:
+            pending.cancel()
+            wait([pending])
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
 
 
 class _Writer:
@@ -139,11 +235,12 @@ class _Writer:
         self._started = False  # the CSV header, or the Parquet writer, exists
         self._parquet: Any = None
 
-    def write(self, frame: pd.DataFrame) -> None:
+    def write(self, frame: pd.DataFrame) -> int:
+        """Append ``frame``; returns its number of rows."""
         if self.fmt == "csv":
             frame.to_csv(self.path, mode="a", header=not self._started, index=False)
             self._started = True
-            return
+            return len(frame)
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -152,6 +249,7 @@ class _Writer:
             self._parquet = pq.ParquetWriter(self.path, table.schema)
             self._started = True
         self._parquet.write_table(table.cast(self._parquet.schema))
+        return len(frame)
 
     def close(self) -> None:
         if self._parquet is not None:
@@ -217,7 +315,12 @@ def plan(detector: Any, source: Path, output: Path, id_column: str | None,
 def scored_frame(detector: Any, batch: pd.DataFrame, how: Plan) -> pd.DataFrame:
     """The output rows of one batch: id, score, label (empty where the score is NaN) and
     the carried columns as read."""
-    scores = np.asarray(detector.decision_function(batch[how.features]), dtype=np.float64)
+    return _output_rows(detector.decision_function(batch[how.features]), batch, how)
+
+
+def _output_rows(scores: Any, batch: pd.DataFrame, how: Plan) -> pd.DataFrame:
+    """id, score, label and the carried columns of a batch scored ``scores``."""
+    scores = np.asarray(scores, dtype=np.float64)
     frame = pd.DataFrame({"score": scores})
     if how.id_column is not None:
         frame.insert(0, how.id_column, batch[how.id_column].to_numpy())
@@ -228,6 +331,13 @@ def scored_frame(detector: Any, batch: pd.DataFrame, how: Plan) -> pd.DataFrame:
     for column in how.carry:
         frame[column] = batch[column].to_numpy()
     return frame
+
+
+def _scored(detector: Any, batch: _Batch, how: Plan) -> pd.DataFrame:
+    """The output rows of a batch as read: its array scored when it has one (the columns
+    were matched by name when the batch was read), else its feature table."""
+    features = batch.values if batch.values is not None else batch.features
+    return _output_rows(detector.decision_function(features), batch.others, how)
 
 
 def _fingerprint(path: Path) -> tuple[int, int]:
@@ -243,17 +353,30 @@ def write_frames(frames: Iterable[pd.DataFrame], source: Path, output: Path, how
     while it was read is an error, and nothing is written."""
     before = _fingerprint(source)
     done = 0
-    with atomic_path(output, output.suffix) as tmp:  # an unwritable folder fails here
+
+    def written(pending: Future[int] | None) -> None:
+        nonlocal done
+        if pending is not None:
+            done += pending.result()  # the writer's error, if any, is raised here
+            if progress is not None:
+                progress(done)
+
+    # an unwritable folder fails at atomic_path; one frame is written in a thread while
+    # the next is computed, and the thread is done before the file is closed or removed
+    with atomic_path(output, output.suffix) as tmp, \
+            ThreadPoolExecutor(1, thread_name_prefix="drama-write") as pool:
         writer = _Writer(tmp, how.output_format)
+        pending: Future[int] | None = None
         try:
             for frame in frames:
                 if frame.empty:
                     continue
-                writer.write(frame)
-                done += len(frame)
-                if progress is not None:
-                    progress(done)
+                written(pending)
+                pending = pool.submit(writer.write, frame)
+            written(pending)
         finally:
+            if pending is not None:
+                wait([pending])
             writer.close()
         if done == 0:
             raise ValueError(f"{source.name} has no rows; there is nothing to score.")
@@ -288,6 +411,12 @@ def score_table(
     source, output = Path(source), Path(output)
     how = plan(detector, source, output, id_column, carry)
     rows = batch_rows(parse_memory(memory), len(how.features))
-    frames = (scored_frame(detector, batch, how)
-              for batch in _batches(source, rows, how.columns, how.text) if not batch.empty)
-    return write_frames(frames, source, output, how, progress)
+    batches = _read_ahead(_batches(source, rows, how))
+    # the reading thread takes the second core: BLAS threads of their own would only
+    # compete with it (and with each other)
+    try:
+        with threadpool_limits(limits=1, user_api="blas"):
+            frames = (_scored(detector, batch, how) for batch in batches if len(batch))
+            return write_frames(frames, source, output, how, progress)
+    finally:
+        batches.close()

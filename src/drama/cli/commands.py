@@ -509,9 +509,9 @@ def score(
         str | None,
         typer.Option(
             "--memory",
-            help="With --model: score a Parquet or CSV table larger than memory in batches "
-            "that stay within this size (e.g. 2GB), writing as it goes; the output (.parquet "
-            "or .csv) then has no rank column.",
+            help="With --model: score a Parquet, CSV, FITS or HDF5 table larger than memory "
+            "in batches that stay within this size (e.g. 2GB), writing as it goes; the "
+            "output (.parquet or .csv) then has no rank column.",
             show_default=False,
         ),
     ] = None,
@@ -651,8 +651,9 @@ def _stream(input: Path, output: Path, model: Path | None, device: str | None,
         raise UserError("--memory scores with a saved model: fit one with `drama fit` (on a "
                         "sample of the table if it is large), then add --model.")
     if light_curves or labels is not None or hdu is not None:
-        raise UserError("--memory, --scheduler and --local-cluster stream a Parquet or CSV "
-                        "table; leave out --light-curves, --labels and --hdu.")
+        raise UserError("--memory, --scheduler and --local-cluster stream a table (Parquet, "
+                        "CSV; with --memory the first table of a FITS or HDF5 file too); "
+                        "leave out --light-curves, --labels and --hdu.")
     if model is not None:
         det, _ = _scoring_model(model, device)
         det.set_params(missing=missing)

@@ -97,9 +97,22 @@ def _text(values: np.ndarray) -> list[str]:
     return [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in values.tolist()]
 
 
-def _fixed_frame(group: Any, key: str, unreadable: type[Exception]) -> pd.DataFrame:
+def plain_index(group: Any, step: int = 1 << 20) -> bool:
+    """Whether a fixed-layout frame's stored row index is 0, 1, ... n-1 (read in steps)."""
+    stored = group["axis1"]
+    if stored.dtype.kind not in "iu":
+        return False
+    return all(np.array_equal(stored[start:start + step],
+                              np.arange(start, min(start + step, len(stored))))
+               for start in range(0, len(stored), step))
+
+
+def _fixed_frame(group: Any, key: str, unreadable: type[Exception],
+                 rows: slice = slice(None), plain: bool | None = None) -> pd.DataFrame:
     """pandas' fixed layout: the columns from their blocks, in ``axis0``'s order; a row
-    index other than 0, 1, ... n-1 comes back as the column ``index``, the default ids."""
+    index other than 0, 1, ... n-1 comes back as the column ``index``, the default ids.
+    ``rows``: only these rows (a batch), the others not read; ``plain``: the whole
+    index's :func:`plain_index`, when known."""
     varieties = {k: v for k, v in group.attrs.items() if str(k).endswith("_variety")}
     if any(_attr_text(v) != "regular" for v in varieties.values()):
         raise unreadable(f"frame {key!r} has a MultiIndex, which DRAMA does not read; "
@@ -112,13 +125,15 @@ def _fixed_frame(group: Any, key: str, unreadable: type[Exception]) -> pd.DataFr
             raise unreadable(f"pandas stored column(s) {items} of frame {key!r} as pickled "
                              f"Python objects (text, dates), which DRAMA does not load; "
                              f"{_WAY_OUT}")
-        data = values[()]
+        data = values[rows]
         for i, item in enumerate(items):
             columns[item] = data[:, i]
     frame = pd.DataFrame({name: columns[name] for name in _text(group["axis0"][()])})
-    index = group["axis1"][()]
-    if index.dtype.kind in "iu" and np.array_equal(index, np.arange(len(frame))):
+    if plain is None:
+        plain = plain_index(group)
+    if plain:
         return frame
+    index = group["axis1"][rows]
     if _INDEX_COLUMN in frame:
         raise unreadable(f"frame {key!r} has both a stored row index and a column called "
                          f"{_INDEX_COLUMN!r}; reset_index() under another name")
