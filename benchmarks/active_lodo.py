@@ -48,7 +48,7 @@ def _with(alpha: float, learned: dict, **more: object) -> dict:
 
 
 OPTION_SETS: dict[str, dict] = {
-    "defaults (blend start, boring labels alone teach from 5)": {},
+    "defaults (blend start, boring labels alone teach from 5, logistic C 0.1)": {},
     "tree start, boring labels alone off (ranking version 4)":
         {"label_free": "trees", "learned_options": {"min_boring_alone": 0}},
     "tree start, boring labels alone teach from 5": {"label_free": "trees"},
@@ -77,6 +77,8 @@ OPTION_SETS: dict[str, dict] = {
     "alpha 1000 (kernel nearly off), learned 1 / 0.95 / 3": _with(1000.0, NEW),
     "alpha 4, learned 1 / 0.95 / 1": _with(4.0, {**NEW, "half_weight_at": 1}),
     "alpha 4, learned 1 / 0.95 / 3, 1000 unlabelled": _with(4.0, {**NEW, "n_unlabelled": 1000}),
+    "logistic C 1 (ranking version 5's default)": {"learned_options": {"C": 1.0}},
+    "logistic C 0.3": {"learned_options": {"C": 0.3}},
 }
 
 

@@ -79,7 +79,10 @@ def test_the_learned_prior_starts_at_one_label_of_each_kind():
     assert np.array_equal(learned_prior(features, y, prior, min_each=2), prior)
     mixed = learned_prior(features, y, prior)
     assert not np.allclose(mixed, prior)
-    assert mixed[0] > prior[0] and mixed[1] < prior[1]  # toward what the labels say
+    # toward what the labels say: the boring object falls, and the interesting one gains
+    # on it (with the default C = 0.1 one label of each kind is a weak lesson)
+    assert mixed[1] < prior[1]
+    assert mixed[0] - prior[0] > mixed[1] - prior[1] + 0.05
 
 
 def _reference(features, groups, shares, C=1.0):
@@ -118,8 +121,8 @@ def test_the_learned_model_is_the_documented_weighted_logistic_regression():
     # boring labels alone: the unlabelled (target 1) against the boring ones, half and half
     y[8] = -1
     free = np.arange(8, 40)
-    got = learned_prior(features, y, prior, **kw)
-    want = rank_normalise(prior * _reference(features, [free, np.arange(8)], [0.5, 0.5]))
+    got = learned_prior(features, y, prior, C=1.0, **kw)
+    want = rank_normalise(prior * _reference(features, [free, np.arange(8)], [0.5, 0.5], 1.0))
     assert _same_ranking(got, want)
 
 
@@ -294,13 +297,13 @@ def test_stronger_regularisation_pulls_the_model_toward_the_unlabelled_sample():
     weak = learned_prior(features, y, prior, C=1e-6, **kw)
     assert not np.allclose(strong, weak)
     assert np.allclose(learned_prior(features, y, prior, **kw),
-                       learned_prior(features, y, prior, C=1.0, **kw))
+                       learned_prior(features, y, prior, C=0.1, **kw))
 
 
 # ---------------------------------------------------------------- options
 
 DEFAULTS = {"min_each": 1, "min_boring_alone": 5, "n_unlabelled": 300, "max_weight": 0.95,
-            "half_weight_at": 3.0, "unlabelled_weight": 0.2, "C": 1.0}
+            "half_weight_at": 3.0, "unlabelled_weight": 0.2, "C": 0.1}
 
 
 def test_options_left_out_take_the_documented_defaults():
