@@ -180,6 +180,7 @@ class Run:
     def __init__(self, workspace: Workspace, data: Path, refit_every: int,
                  options: RunOptions) -> None:
         self.name = workspace.relative(data)
+        self.root = workspace.root
         self.options = options
         self.store_path = workspace.store_path(data)
         self.refit_every = refit_every
@@ -263,7 +264,7 @@ class Run:
                 representation="grid" if curves.representation == "grid" else "features")
         if self.kind == "image" and data.is_file():
             try:
-                self.context = load_context(data, self.session.X.shape)
+                self.context = load_context(data, self.session.X.shape, self.root)
             except ValueError as exc:
                 self.context_problem = str(exc)
 
