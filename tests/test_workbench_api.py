@@ -476,6 +476,38 @@ def test_serve_refuses_a_workspace_that_is_not_a_folder(tmp_path):
     assert "is not a folder" in result.output
 
 
+@pytest.mark.parametrize("outside", ["folder", "file"])
+def test_a_state_folder_that_is_a_link_or_not_a_folder_is_refused(workspace, tmp_path,
+                                                                   outside):
+    from typer.testing import CliRunner
+
+    from drama.cli import app as drama_app
+    from drama.workbench.workspace import WorkspaceError
+
+    elsewhere = tmp_path / "elsewhere"
+    if outside == "folder":
+        elsewhere.mkdir()
+        (workspace / ".drama").symlink_to(elsewhere, target_is_directory=True)
+    else:
+        (workspace / ".drama").write_text("not a folder")
+    with pytest.raises(WorkspaceError, match=r"\.drama/ in the workspace is not a plain folder"):
+        create_app(workspace)
+    result = CliRunner().invoke(drama_app, ["serve", str(workspace), "--port", "0"])
+    assert result.exit_code == 2 and "not a plain folder" in result.output
+    assert not elsewhere.exists() or not any(elsewhere.iterdir())  # nothing written there
+
+
+def test_a_state_folder_linked_out_after_the_start_is_refused_too(client, workspace,
+                                                                  tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (workspace / ".drama").symlink_to(elsewhere, target_is_directory=True)
+    for response in (client.post("/api/runs", json={"path": "table.csv"}),
+                     client.get("/api/files"), client.get("/api/runs")):
+        assert response.status_code == 400 and "not a plain folder" in response.json()["detail"]
+    assert not any(elsewhere.iterdir())
+
+
 def test_run_options_are_the_terminals_and_a_run_can_be_closed(client, workspace):
     from drama.cli.active import load_objects
 

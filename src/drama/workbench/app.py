@@ -156,8 +156,9 @@ def create_app(workspace: str | Path, *, host: str = "127.0.0.1",
     # ------------------------------------------------------------------ the API
     @app.get("/api/files")
     def files() -> dict[str, Any]:
-        return {"files": [asdict(f) for f in registry.workspace.data_files()],
-                "open": registry.names()}
+        return answer_errors(lambda: {
+            "files": [asdict(f) for f in registry.workspace.data_files()],
+            "open": registry.names()})
 
     @app.post("/api/runs")
     def open_run(path: str = Body(...), options: Any = Body(None),  # noqa: B008 - checked
@@ -171,8 +172,8 @@ def create_app(workspace: str | Path, *, host: str = "127.0.0.1",
     @app.get("/api/runs")
     def saved_runs() -> dict[str, Any]:
         open_now = set(registry.names())
-        return {"runs": [{**r, "open": r["path"] in open_now}
-                         for r in earlier_runs(registry.workspace)]}
+        return answer_errors(lambda: {"runs": [{**r, "open": r["path"] in open_now}
+                                               for r in earlier_runs(registry.workspace)]})
 
     @app.get("/api/runs/status")
     def run_status(run: str) -> dict[str, Any]:

@@ -79,9 +79,7 @@ def _too_large(max_bytes: int) -> UploadTooLarge:
 
 
 def _uploads_folder(workspace: Workspace) -> Path:
-    folder = workspace.root / UPLOAD_FOLDER
-    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-        raise WorkspaceError(f"{UPLOAD_FOLDER}/ in the workspace is not a plain folder.")
+    folder = workspace.plain_folder(UPLOAD_FOLDER)
     folder.mkdir(exist_ok=True)
     return folder
 
