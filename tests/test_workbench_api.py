@@ -153,6 +153,19 @@ def test_labelled_and_skipped_go_after_the_unlabelled(client):
     assert everything[0]["id"] not in (top[0],)  # the boring one sinks after the refit
 
 
+def test_a_skip_on_a_labelled_object_is_refused_and_leaves_nothing_behind(client):
+    opened(client)
+    label(client, "obj2", answer="boring")
+    skipped = client.post("/api/label", json={"run": "table.csv", "id": "obj2",
+                                              "answer": "skip"})
+    assert skipped.status_code == 400
+    assert "already labelled; undo or relabel it instead" in skipped.json()["detail"]
+    undone = client.post("/api/undo", json={"run": "table.csv"}).json()
+    assert undone["undone"]["id"] == "obj2"
+    row = {r["id"]: r for r in page(client, limit=60)["items"]}["obj2"]
+    assert row["label"] in (None, "") and row["skipped"] is False  # unlabelled, not skipped
+
+
 def test_sorts_search_and_next_to_ask(client):
     opened(client)
     random_a = [r["id"] for r in page(client, sort="random", seed=1, limit=60)["items"]]

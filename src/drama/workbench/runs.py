@@ -338,6 +338,9 @@ class Run:
         if answer == "skip":
             if cls is not None:
                 raise ValueError("A skip carries no class tag.")
+            if oid in self.session.store.current():  # a skip takes no label back
+                raise ValueError(f"{oid!r} is already labelled; undo or relabel it instead "
+                                 "of skipping it.")
             self.annotations.skip(oid)
             return {"id": oid, "answer": "skip", "refit": False, **self._counts()}
         self.session.label(oid, answer, cls=cls)
