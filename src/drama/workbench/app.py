@@ -23,7 +23,13 @@ from .inputs import column_roles
 from .map import BINS, MAX_POINTS, parse_polygon
 from .runs import RunOptions, RunRegistry
 from .saved_runs import earlier_runs
-from .uploads import DEFAULT_MAX_UPLOAD_MB, UploadTooLarge, save_image_upload, save_upload
+from .uploads import (
+    DEFAULT_MAX_UPLOAD_MB,
+    UploadTooLarge,
+    save_image_upload,
+    save_upload,
+    too_large,
+)
 from .workspace import Workspace, WorkspaceError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,7 +67,8 @@ def _plotly_js() -> bytes | None:
 def _body_refusal(request: Request, max_upload: int) -> tuple[str, int] | None:
     """Why a request's body is refused (message, status), or None: JSON everywhere but on
     the upload endpoints, which take one multipart form no longer than the upload limit
-    allows (when the length is declared; the copy counts the bytes in any case)."""
+    allows (when the length is declared; else :class:`_CountedUploads` counts the body as
+    it arrives, and the copy counts the file's bytes in any case)."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if request.url.path not in (UPLOAD_PATH, IMAGE_UPLOAD_PATH):
         return None if kind == "application/json" else ("Send the body as application/json.",
@@ -70,9 +77,37 @@ def _body_refusal(request: Request, max_upload: int) -> tuple[str, int] | None:
         return "Send the upload as multipart/form-data.", 415
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > max_upload + _MULTIPART_SLACK:
-        return (f"The upload is larger than the server's limit of {max_upload / 2**20:.3g} MiB "
-                "(drama serve --max-upload).", 413)
+        return str(too_large(max_upload)), 413
     return None
+
+
+class _CountedUploads:
+    """ASGI middleware: the upload endpoints' body is counted as it arrives, and refused
+    (413) as soon as it passes the limit, so a body without a declared length (chunked)
+    is not read, nor spooled to disk, far beyond the limit."""
+
+    def __init__(self, app: Any, limit: int, max_upload: int) -> None:
+        self.app, self.limit, self.max_upload = app, limit, max_upload
+
+    async def __call__(self, scope: dict, receive: Callable[[], Awaitable[dict]],
+                       send: Callable[[dict], Awaitable[None]]) -> None:
+        if scope["type"] != "http" or scope["path"] not in (UPLOAD_PATH, IMAGE_UPLOAD_PATH):
+            await self.app(scope, receive, send)
+            return
+        from fastapi import HTTPException
+
+        received = 0
+
+        async def counted() -> dict:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:  # FastAPI answers it as it answers its own
+                    raise HTTPException(413, str(too_large(self.max_upload)))
+            return message
+
+        await self.app(scope, counted, send)
 
 
 def create_app(workspace: str | Path, *, host: str = "127.0.0.1",
@@ -98,6 +133,8 @@ def create_app(workspace: str | Path, *, host: str = "127.0.0.1",
                   openapi_url=None)
     app.state.registry = registry
     wildcard = host in ("0.0.0.0", "::")
+    app.add_middleware(_CountedUploads, limit=max_upload + _MULTIPART_SLACK,
+                       max_upload=max_upload)
     app.add_middleware(TrustedHostMiddleware,
                        allowed_hosts=["*"] if wildcard else [*LOCAL_HOSTS, host])
 
