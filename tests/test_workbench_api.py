@@ -240,6 +240,25 @@ def test_ratings_are_kept_and_mapped(client):
     assert {r["id"]: r for r in page(client, limit=60)["items"]}["obj2"]["rating"] is None
 
 
+def test_the_search_finds_objects_by_a_carried_name_literally(client, workspace):
+    names = [f"NGC {i}" for i in range(30)]
+    names[3], names[4], names[5] = "M.31 (Andromeda)", "M131", "[b]*"
+    frame = pd.DataFrame({"id": [f"s{i}" for i in range(30)], "name": names,
+                          "flux": np.random.default_rng(4).normal(size=30),
+                          "size": np.random.default_rng(5).normal(size=30)})
+    frame.to_csv(workspace / "named.csv", index=False)
+    opened(client, "named.csv")
+
+    def found(q: str) -> list[str]:
+        return sorted(r["id"] for r in page(client, "named.csv", q=q, limit=60)["items"])
+
+    assert found("andromeda") == ["s3"]  # by its name, any case
+    assert found("m.3") == ["s3"]  # a literal dot: M131 does not match as a regex would
+    assert found("(andromeda") == ["s3"] and found("[b]*") == ["s5"]  # no regex, no error
+    assert found("s1") == sorted(f"s{i}" for i in [1, *range(10, 20)])  # ids still found
+    assert found("nothing like it") == []
+
+
 def test_bad_answers_change_nothing(client):
     opened(client)
     for body in [{"id": "obj2", "answer": "maybe"}, {"id": "nope", "answer": "boring"},

@@ -282,7 +282,7 @@ class Run:
     def candidates(self, lasso: np.ndarray | None = None, **options: Any) -> dict[str, Any]:
         """A page of the list; ``lasso`` (a polygon on the map) keeps the objects inside."""
         return self._call(lambda: views.candidates(
-            self.session, self.annotations, self.index,
+            self.session, self.annotations, self.index, carried=self.carried,
             keep=None if lasso is None else inside(self._map().xy, lasso), **options))
 
     def detail(self, oid: str, configuration: str | None = None) -> dict[str, Any]:
