@@ -396,6 +396,31 @@ def test_a_background_opening_that_fails_says_why(client):
     assert open_run(client, "table.csv", options=FAST)["objects"] == 60  # a new try opens
 
 
+def test_errors_name_files_relative_to_the_workspace_not_by_server_path(client, workspace):
+    assert upload(client, "fake.parquet", b"not a parquet table").status_code == 200
+    shown = "uploads/fake.parquet is not a readable Parquet table"
+    opened = client.post("/api/runs", json={"path": "uploads/fake.parquet"})
+    assert opened.status_code == 400 and opened.json()["detail"].startswith(shown)
+    roles = client.get("/api/columns", params={"path": "uploads/fake.parquet"})
+    assert roles.status_code == 400 and roles.json()["detail"].startswith(shown)
+    open_run(client, "uploads/fake.parquet", wait=False)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = client.get("/api/runs/status", params={"run": "uploads/fake.parquet"}).json()
+        if status["state"] != "opening":
+            break
+        time.sleep(0.05)
+    assert status["state"] == "failed" and status["error"].startswith(shown)
+    refused = client.get("/api/candidates", params={"run": "uploads/fake.parquet"})
+    assert refused.status_code == 409 and shown in refused.json()["detail"]
+    (workspace / "bad.csv").write_text("id,a\n1,x\n2,y\n")  # no feature: a role error
+    error = client.get("/api/columns", params={"path": "bad.csv"}).json()["error"]
+    assert error.startswith("bad.csv: no column is left")
+    for message in (opened.json()["detail"], roles.json()["detail"], status["error"],
+                    refused.json()["detail"], error):
+        assert str(workspace.resolve()) not in message
+
+
 # ---------------------------------------------------------------------- saved fits
 def test_an_earlier_run_reopens_without_fitting_until_its_data_changes(client, workspace,
                                                                        monkeypatch):

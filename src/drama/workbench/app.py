@@ -153,22 +153,25 @@ def create_app(workspace: str | Path, *, host: str = "127.0.0.1",
         response.headers.update(_SECURITY_HEADERS)
         return response
 
+    shown = registry.workspace.shown
+
     def run_of(name: str) -> Any:
         try:
             return registry.get(name)
         except LookupError as exc:
-            raise HTTPException(409, str(exc)) from None
+            raise HTTPException(409, shown(str(exc))) from None
 
     def answer_errors(call: Callable[[], Any]) -> Any:
-        """Bad input becomes one message: 400, or 404 for an unknown object id."""
+        """Bad input becomes one message (files named relative to the workspace): 400, or
+        404 for an unknown object id."""
         try:
             return call()
         except KeyError as exc:
-            raise HTTPException(404, str(exc.args[0])) from None
+            raise HTTPException(404, shown(str(exc.args[0]))) from None
         except UploadTooLarge as exc:
             raise HTTPException(413, str(exc)) from None
         except (WorkspaceError, StoreError, ValueError) as exc:
-            raise HTTPException(400, str(exc)) from None
+            raise HTTPException(400, shown(str(exc))) from None
 
     # ------------------------------------------------------------------ the page
     page = resources.files("drama.workbench") / "static"
@@ -217,12 +220,16 @@ def create_app(workspace: str | Path, *, host: str = "127.0.0.1",
         try:
             return answer_errors(lambda: registry.status(run))
         except LookupError as exc:
-            raise HTTPException(409, str(exc)) from None
+            raise HTTPException(409, shown(str(exc))) from None
 
     @app.get("/api/columns")
     def columns(path: str) -> dict[str, Any]:
-        return answer_errors(lambda: {"path": path, **column_roles(
-            registry.workspace.resolve(path))})
+        roles = answer_errors(lambda: column_roles(registry.workspace.resolve(path)))
+        if roles.get("error"):
+            roles["error"] = shown(roles["error"])
+        if "notes" in roles:
+            roles["notes"] = [shown(n) for n in roles["notes"]]
+        return {"path": path, **roles}
 
     def upload(file: UploadFile = File(...)) -> dict[str, Any]:  # noqa: B008 - FastAPI's way
         saved = answer_errors(lambda: save_upload(registry.workspace, file.filename,

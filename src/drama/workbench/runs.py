@@ -448,7 +448,10 @@ class RunRegistry:
             run = self._runs.get(name)
         if run is None:
             raise LookupError(f"The run on {name!r} is not open; open it first.")
-        return {"run": name, **run.progress.as_dict()}
+        progress = run.progress.as_dict()
+        if progress["error"] is not None:
+            progress["error"] = self.workspace.shown(progress["error"])
+        return {"run": name, **progress}
 
     def close_run(self, relative: str) -> bool:
         """Close one run and release its store (for ``drama active``, or other options);

@@ -97,6 +97,11 @@ class Workspace:
         """The request name of a resolved file of the workspace."""
         return path.relative_to(self.root).as_posix()
 
+    def shown(self, message: str) -> str:
+        """A message for the browser, its files of the workspace named relative to it (as
+        requests name them), never by the server's absolute path."""
+        return message.replace(f"{self.root}{os.sep}", "")
+
     def store_path(self, data: Path) -> Path:
         """The label store of a data file: ``.drama/<path with / as __>.drama.db``, the file
         ``drama active DATA --store`` takes to share the labels with the terminal."""
