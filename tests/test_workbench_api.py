@@ -153,6 +153,19 @@ def test_labelled_and_skipped_go_after_the_unlabelled(client):
     assert everything[0]["id"] not in (top[0],)  # the boring one sinks after the refit
 
 
+def test_a_skip_on_a_labelled_object_is_refused_and_leaves_nothing_behind(client):
+    opened(client)
+    label(client, "obj2", answer="boring")
+    skipped = client.post("/api/label", json={"run": "table.csv", "id": "obj2",
+                                              "answer": "skip"})
+    assert skipped.status_code == 400
+    assert "already labelled; undo or relabel it instead" in skipped.json()["detail"]
+    undone = client.post("/api/undo", json={"run": "table.csv"}).json()
+    assert undone["undone"]["id"] == "obj2"
+    row = {r["id"]: r for r in page(client, limit=60)["items"]}["obj2"]
+    assert row["label"] in (None, "") and row["skipped"] is False  # unlabelled, not skipped
+
+
 def test_sorts_search_and_next_to_ask(client):
     opened(client)
     random_a = [r["id"] for r in page(client, sort="random", seed=1, limit=60)["items"]]
@@ -225,6 +238,25 @@ def test_ratings_are_kept_and_mapped(client):
     relabelled = label(client, "obj2", answer="boring")  # a new answer without a rating
     assert relabelled["labelled"] == 4
     assert {r["id"]: r for r in page(client, limit=60)["items"]}["obj2"]["rating"] is None
+
+
+def test_the_search_finds_objects_by_a_carried_name_literally(client, workspace):
+    names = [f"NGC {i}" for i in range(30)]
+    names[3], names[4], names[5] = "M.31 (Andromeda)", "M131", "[b]*"
+    frame = pd.DataFrame({"id": [f"s{i}" for i in range(30)], "name": names,
+                          "flux": np.random.default_rng(4).normal(size=30),
+                          "size": np.random.default_rng(5).normal(size=30)})
+    frame.to_csv(workspace / "named.csv", index=False)
+    opened(client, "named.csv")
+
+    def found(q: str) -> list[str]:
+        return sorted(r["id"] for r in page(client, "named.csv", q=q, limit=60)["items"])
+
+    assert found("andromeda") == ["s3"]  # by its name, any case
+    assert found("m.3") == ["s3"]  # a literal dot: M131 does not match as a regex would
+    assert found("(andromeda") == ["s3"] and found("[b]*") == ["s5"]  # no regex, no error
+    assert found("s1") == sorted(f"s{i}" for i in [1, *range(10, 20)])  # ids still found
+    assert found("nothing like it") == []
 
 
 def test_bad_answers_change_nothing(client):
@@ -474,6 +506,38 @@ def test_serve_refuses_a_workspace_that_is_not_a_folder(tmp_path):
     result = CliRunner().invoke(drama_app, ["serve", str(tmp_path / "missing"), "--port", "0"])
     assert result.exit_code == 2
     assert "is not a folder" in result.output
+
+
+@pytest.mark.parametrize("outside", ["folder", "file"])
+def test_a_state_folder_that_is_a_link_or_not_a_folder_is_refused(workspace, tmp_path,
+                                                                   outside):
+    from typer.testing import CliRunner
+
+    from drama.cli import app as drama_app
+    from drama.workbench.workspace import WorkspaceError
+
+    elsewhere = tmp_path / "elsewhere"
+    if outside == "folder":
+        elsewhere.mkdir()
+        (workspace / ".drama").symlink_to(elsewhere, target_is_directory=True)
+    else:
+        (workspace / ".drama").write_text("not a folder")
+    with pytest.raises(WorkspaceError, match=r"\.drama/ in the workspace is not a plain folder"):
+        create_app(workspace)
+    result = CliRunner().invoke(drama_app, ["serve", str(workspace), "--port", "0"])
+    assert result.exit_code == 2 and "not a plain folder" in result.output
+    assert not elsewhere.exists() or not any(elsewhere.iterdir())  # nothing written there
+
+
+def test_a_state_folder_linked_out_after_the_start_is_refused_too(client, workspace,
+                                                                  tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (workspace / ".drama").symlink_to(elsewhere, target_is_directory=True)
+    for response in (client.post("/api/runs", json={"path": "table.csv"}),
+                     client.get("/api/files"), client.get("/api/runs")):
+        assert response.status_code == 400 and "not a plain folder" in response.json()["detail"]
+    assert not any(elsewhere.iterdir())
 
 
 def test_run_options_are_the_terminals_and_a_run_can_be_closed(client, workspace):

@@ -280,7 +280,8 @@ def test_label_undo_refit_reload_and_export_in_a_real_browser(browser, tmp_path)
 
 def test_a_light_curve_is_drawn_as_observed(browser, tmp_path):
     """A long-format light-curve table opened as a run (its columns named in the options)
-    draws each object's points with error bars per band and the prototype."""
+    draws each object's points with error bars per band and the prototype; band names are
+    data, shown literally in the legend (never as plotly's pseudo-HTML: no link, no bold)."""
     import json
     import threading
     import urllib.request
@@ -295,10 +296,11 @@ def test_a_light_curve_is_drawn_as_observed(browser, tmp_path):
 
     rng = np.random.default_rng(3)
     rows = []
+    g, r = '<a href="https://example.com/">g</a>', "<b>r</b> & 'i'"
     for k in range(24):
-        for band in "gr":
+        for band in (g, r):
             t = np.sort(np.r_[rng.uniform(0, 50, 12), rng.uniform(150, 200, 12)])
-            mag = 18 + 0.3 * np.sin(t / 7) + rng.normal(0, 0.05, 24) + 0.5 * (band == "r")
+            mag = 18 + 0.3 * np.sin(t / 7) + rng.normal(0, 0.05, 24) + 0.5 * (band == r)
             rows += [(str(k), ti, mi, 0.05, band) for ti, mi in zip(t, mag, strict=True)]
     table = pd.DataFrame(rows, columns=["oid", "mjd", "mag", "magerr", "filter"])
     roles = {"id": "oid", "time": "mjd", "mag": "mag", "err": "magerr", "band": "filter"}
@@ -325,7 +327,10 @@ def test_a_light_curve_is_drawn_as_observed(browser, tmp_path):
             lambda d: d.find_elements(By.CSS_SELECTOR, "#plot .errorbar")
             and d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1")
         legend = {e.text for e in browser.find_elements(By.CSS_SELECTOR, "#plot .legendtext")}
-        assert legend == {"band g", "band r", "prototype, band g", "prototype, band r"}
+        assert legend == {f"band {g}", f"band {r}", f"prototype, band {g}",
+                          f"prototype, band {r}"}
+        assert not browser.find_elements(By.CSS_SELECTOR, "#plot .legend a")
+        assert not browser.find_elements(By.CSS_SELECTOR, "#plot .legend tspan[style*=bold]")
         assert "time" in browser.find_element(By.CSS_SELECTOR, "#plot .xtitle").text
         assert "On the time axis: the prototype's grid" in browser.find_element(
             By.ID, "prototype-note").text

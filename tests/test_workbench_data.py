@@ -103,6 +103,49 @@ def test_uploads_beyond_the_limit_are_refused(workspace):
     assert [p.name for p in (workspace / "uploads").iterdir()] == ["small.csv"]
 
 
+@pytest.mark.parametrize("path", ["/api/upload", "/api/upload/images"])
+def test_a_chunked_upload_beyond_the_limit_is_refused_while_it_streams(workspace, path):
+    """No declared length (chunked): the server counts the body as it arrives and answers
+    413 once it passes the limit, having read little more than the limit, not all of it."""
+    import asyncio
+
+    app = create_app(workspace, max_upload_mb=1)
+    boundary = "drama-test-boundary"
+    field, name = ("file", "big.csv") if path == "/api/upload" else ("files", "a.png")
+    head = (f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; '
+            f'filename="{name}"\r\nContent-Type: application/octet-stream\r\n\r\n').encode()
+    offered, chunk = 64 << 20, b"x" * (64 << 10)
+    pulled, answer = [0], {}
+
+    async def receive() -> dict:
+        if "status" in answer:  # answered: the client goes away
+            return {"type": "http.disconnect"}
+        body = head if pulled[0] == 0 else chunk
+        pulled[0] += len(body)
+        more = pulled[0] < offered
+        return {"type": "http.request", "more_body": more,
+                "body": body if more else body + f"\r\n--{boundary}--\r\n".encode()}
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+        elif message["type"] == "http.response.body":
+            answer["body"] = answer.get("body", b"") + message.get("body", b"")
+
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+             "method": "POST", "scheme": "http", "path": path, "raw_path": path.encode(),
+             "root_path": "", "query_string": b"", "server": ("127.0.0.1", 80),
+             "client": ("127.0.0.1", 5000),
+             "headers": [(b"host", b"127.0.0.1"), (b"transfer-encoding", b"chunked"),
+                         (b"content-type",
+                          f"multipart/form-data; boundary={boundary}".encode())]}
+    asyncio.run(app(scope, receive, send))
+    assert answer["status"] == 413, answer
+    assert b"--max-upload" in answer["body"]
+    assert pulled[0] <= (1 << 20) + (256 << 10), pulled[0]  # the limit, a little slack
+    assert not (workspace / "uploads").exists() or not any((workspace / "uploads").iterdir())
+
+
 def test_multipart_only_on_the_upload_endpoint_and_from_this_origin(client, workspace):
     form = client.post("/api/runs", files={"file": ("x.csv", b"id,a\n1,2\n")})
     assert form.status_code == 415
@@ -351,6 +394,31 @@ def test_a_background_opening_that_fails_says_why(client):
     assert refused.status_code == 409 and "could not be opened" in refused.json()["detail"]
     assert client.get("/api/files").json()["open"] == []
     assert open_run(client, "table.csv", options=FAST)["objects"] == 60  # a new try opens
+
+
+def test_errors_name_files_relative_to_the_workspace_not_by_server_path(client, workspace):
+    assert upload(client, "fake.parquet", b"not a parquet table").status_code == 200
+    shown = "uploads/fake.parquet is not a readable Parquet table"
+    opened = client.post("/api/runs", json={"path": "uploads/fake.parquet"})
+    assert opened.status_code == 400 and opened.json()["detail"].startswith(shown)
+    roles = client.get("/api/columns", params={"path": "uploads/fake.parquet"})
+    assert roles.status_code == 400 and roles.json()["detail"].startswith(shown)
+    open_run(client, "uploads/fake.parquet", wait=False)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        status = client.get("/api/runs/status", params={"run": "uploads/fake.parquet"}).json()
+        if status["state"] != "opening":
+            break
+        time.sleep(0.05)
+    assert status["state"] == "failed" and status["error"].startswith(shown)
+    refused = client.get("/api/candidates", params={"run": "uploads/fake.parquet"})
+    assert refused.status_code == 409 and shown in refused.json()["detail"]
+    (workspace / "bad.csv").write_text("id,a\n1,x\n2,y\n")  # no feature: a role error
+    error = client.get("/api/columns", params={"path": "bad.csv"}).json()["error"]
+    assert error.startswith("bad.csv: no column is left")
+    for message in (opened.json()["detail"], roles.json()["detail"], status["error"],
+                    refused.json()["detail"], error):
+        assert str(workspace.resolve()) not in message
 
 
 # ---------------------------------------------------------------------- saved fits

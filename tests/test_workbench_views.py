@@ -183,6 +183,18 @@ def test_a_context_that_does_not_fit_is_named_not_shown(client, workspace):
     assert "context" not in image and "images.context.npy" in image["context_problem"]
 
 
+def test_a_context_file_linked_from_outside_the_workspace_is_refused(client, workspace,
+                                                                      tmp_path):
+    outside = tmp_path / "outside.npy"
+    np.save(outside, np.load(workspace / "images.context.npy"))
+    (workspace / "images.context.npy").unlink()
+    (workspace / "images.context.npy").symlink_to(outside)
+    image = detail_of(client, "images.npy", "5")["image"]
+    assert "context" not in image
+    assert "outside the workspace" in image["context_problem"]
+    assert str(tmp_path) not in image["context_problem"]  # no server path in the note
+
+
 def test_a_large_context_is_averaged_in_blocks():
     from drama.workbench.context import context_view
 

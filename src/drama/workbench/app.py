@@ -23,7 +23,13 @@ from .inputs import column_roles
 from .map import BINS, MAX_POINTS, parse_polygon
 from .runs import RunOptions, RunRegistry
 from .saved_runs import earlier_runs
-from .uploads import DEFAULT_MAX_UPLOAD_MB, UploadTooLarge, save_image_upload, save_upload
+from .uploads import (
+    DEFAULT_MAX_UPLOAD_MB,
+    UploadTooLarge,
+    save_image_upload,
+    save_upload,
+    too_large,
+)
 from .workspace import Workspace, WorkspaceError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,7 +67,8 @@ def _plotly_js() -> bytes | None:
 def _body_refusal(request: Request, max_upload: int) -> tuple[str, int] | None:
     """Why a request's body is refused (message, status), or None: JSON everywhere but on
     the upload endpoints, which take one multipart form no longer than the upload limit
-    allows (when the length is declared; the copy counts the bytes in any case)."""
+    allows (when the length is declared; else :class:`_CountedUploads` counts the body as
+    it arrives, and the copy counts the file's bytes in any case)."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if request.url.path not in (UPLOAD_PATH, IMAGE_UPLOAD_PATH):
         return None if kind == "application/json" else ("Send the body as application/json.",
@@ -70,9 +77,37 @@ def _body_refusal(request: Request, max_upload: int) -> tuple[str, int] | None:
         return "Send the upload as multipart/form-data.", 415
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > max_upload + _MULTIPART_SLACK:
-        return (f"The upload is larger than the server's limit of {max_upload / 2**20:.3g} MiB "
-                "(drama serve --max-upload).", 413)
+        return str(too_large(max_upload)), 413
     return None
+
+
+class _CountedUploads:
+    """ASGI middleware: the upload endpoints' body is counted as it arrives, and refused
+    (413) as soon as it passes the limit, so a body without a declared length (chunked)
+    is not read, nor spooled to disk, far beyond the limit."""
+
+    def __init__(self, app: Any, limit: int, max_upload: int) -> None:
+        self.app, self.limit, self.max_upload = app, limit, max_upload
+
+    async def __call__(self, scope: dict, receive: Callable[[], Awaitable[dict]],
+                       send: Callable[[dict], Awaitable[None]]) -> None:
+        if scope["type"] != "http" or scope["path"] not in (UPLOAD_PATH, IMAGE_UPLOAD_PATH):
+            await self.app(scope, receive, send)
+            return
+        from fastapi import HTTPException
+
+        received = 0
+
+        async def counted() -> dict:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:  # FastAPI answers it as it answers its own
+                    raise HTTPException(413, str(too_large(self.max_upload)))
+            return message
+
+        await self.app(scope, counted, send)
 
 
 def create_app(workspace: str | Path, *, host: str = "127.0.0.1",
@@ -98,6 +133,8 @@ def create_app(workspace: str | Path, *, host: str = "127.0.0.1",
                   openapi_url=None)
     app.state.registry = registry
     wildcard = host in ("0.0.0.0", "::")
+    app.add_middleware(_CountedUploads, limit=max_upload + _MULTIPART_SLACK,
+                       max_upload=max_upload)
     app.add_middleware(TrustedHostMiddleware,
                        allowed_hosts=["*"] if wildcard else [*LOCAL_HOSTS, host])
 
@@ -116,22 +153,25 @@ def create_app(workspace: str | Path, *, host: str = "127.0.0.1",
         response.headers.update(_SECURITY_HEADERS)
         return response
 
+    shown = registry.workspace.shown
+
     def run_of(name: str) -> Any:
         try:
             return registry.get(name)
         except LookupError as exc:
-            raise HTTPException(409, str(exc)) from None
+            raise HTTPException(409, shown(str(exc))) from None
 
     def answer_errors(call: Callable[[], Any]) -> Any:
-        """Bad input becomes one message: 400, or 404 for an unknown object id."""
+        """Bad input becomes one message (files named relative to the workspace): 400, or
+        404 for an unknown object id."""
         try:
             return call()
         except KeyError as exc:
-            raise HTTPException(404, str(exc.args[0])) from None
+            raise HTTPException(404, shown(str(exc.args[0]))) from None
         except UploadTooLarge as exc:
             raise HTTPException(413, str(exc)) from None
         except (WorkspaceError, StoreError, ValueError) as exc:
-            raise HTTPException(400, str(exc)) from None
+            raise HTTPException(400, shown(str(exc))) from None
 
     # ------------------------------------------------------------------ the page
     page = resources.files("drama.workbench") / "static"
@@ -156,8 +196,9 @@ def create_app(workspace: str | Path, *, host: str = "127.0.0.1",
     # ------------------------------------------------------------------ the API
     @app.get("/api/files")
     def files() -> dict[str, Any]:
-        return {"files": [asdict(f) for f in registry.workspace.data_files()],
-                "open": registry.names()}
+        return answer_errors(lambda: {
+            "files": [asdict(f) for f in registry.workspace.data_files()],
+            "open": registry.names()})
 
     @app.post("/api/runs")
     def open_run(path: str = Body(...), options: Any = Body(None),  # noqa: B008 - checked
@@ -171,20 +212,24 @@ def create_app(workspace: str | Path, *, host: str = "127.0.0.1",
     @app.get("/api/runs")
     def saved_runs() -> dict[str, Any]:
         open_now = set(registry.names())
-        return {"runs": [{**r, "open": r["path"] in open_now}
-                         for r in earlier_runs(registry.workspace)]}
+        return answer_errors(lambda: {"runs": [{**r, "open": r["path"] in open_now}
+                                               for r in earlier_runs(registry.workspace)]})
 
     @app.get("/api/runs/status")
     def run_status(run: str) -> dict[str, Any]:
         try:
             return answer_errors(lambda: registry.status(run))
         except LookupError as exc:
-            raise HTTPException(409, str(exc)) from None
+            raise HTTPException(409, shown(str(exc))) from None
 
     @app.get("/api/columns")
     def columns(path: str) -> dict[str, Any]:
-        return answer_errors(lambda: {"path": path, **column_roles(
-            registry.workspace.resolve(path))})
+        roles = answer_errors(lambda: column_roles(registry.workspace.resolve(path)))
+        if roles.get("error"):
+            roles["error"] = shown(roles["error"])
+        if "notes" in roles:
+            roles["notes"] = [shown(n) for n in roles["notes"]]
+        return {"path": path, **roles}
 
     def upload(file: UploadFile = File(...)) -> dict[str, Any]:  # noqa: B008 - FastAPI's way
         saved = answer_errors(lambda: save_upload(registry.workspace, file.filename,

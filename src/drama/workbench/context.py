@@ -6,7 +6,8 @@ shape ``(n, H2, W2)`` or ``(n, H2, W2, C)`` with ``H2 >= H`` and ``W2 >= W`` (th
 height and width). The object pane shows it beside the cutout and the prototype, with the
 same stretch, and marks where the cutout lies in it. It is read with
 ``mmap_mode="r"`` (one object at a time, never the whole file into memory) and without
-pickle; a context file that does not fit the data is refused with a message, not shown.
+pickle; a context file that does not fit the data, or that is a link leading out of the
+workspace, is refused with a message, not shown.
 """
 
 from __future__ import annotations
@@ -30,12 +31,15 @@ def context_path(data: Path) -> Path:
     return data.with_name(stem + CONTEXT_SUFFIX)
 
 
-def load_context(data: Path, cutouts: tuple[int, ...]) -> np.ndarray | None:
+def load_context(data: Path, cutouts: tuple[int, ...], root: Path) -> np.ndarray | None:
     """The context images of ``data`` (memory-mapped), or None without a context file;
-    ``cutouts`` is the shape of the data (n, H, W[, C])."""
+    ``cutouts`` is the shape of the data (n, H, W[, C]); ``root`` is the (resolved)
+    workspace, which the context file must not lead out of."""
     path = context_path(data)
     if not path.is_file():
         return None
+    if not path.resolve().is_relative_to(root):
+        raise ValueError(f"{path.name} leads outside the workspace (a link?); it is not read.")
     context = np.load(path, mmap_mode="r", allow_pickle=False)
     n, h, w = cutouts[:3]
     if (context.ndim != len(cutouts) or context.shape[0] != n or context.shape[1] < h

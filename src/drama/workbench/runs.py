@@ -180,6 +180,7 @@ class Run:
     def __init__(self, workspace: Workspace, data: Path, refit_every: int,
                  options: RunOptions) -> None:
         self.name = workspace.relative(data)
+        self.root = workspace.root
         self.options = options
         self.store_path = workspace.store_path(data)
         self.refit_every = refit_every
@@ -263,7 +264,7 @@ class Run:
                 representation="grid" if curves.representation == "grid" else "features")
         if self.kind == "image" and data.is_file():
             try:
-                self.context = load_context(data, self.session.X.shape)
+                self.context = load_context(data, self.session.X.shape, self.root)
             except ValueError as exc:
                 self.context_problem = str(exc)
 
@@ -281,7 +282,7 @@ class Run:
     def candidates(self, lasso: np.ndarray | None = None, **options: Any) -> dict[str, Any]:
         """A page of the list; ``lasso`` (a polygon on the map) keeps the objects inside."""
         return self._call(lambda: views.candidates(
-            self.session, self.annotations, self.index,
+            self.session, self.annotations, self.index, carried=self.carried,
             keep=None if lasso is None else inside(self._map().xy, lasso), **options))
 
     def detail(self, oid: str, configuration: str | None = None) -> dict[str, Any]:
@@ -337,6 +338,9 @@ class Run:
         if answer == "skip":
             if cls is not None:
                 raise ValueError("A skip carries no class tag.")
+            if oid in self.session.store.current():  # a skip takes no label back
+                raise ValueError(f"{oid!r} is already labelled; undo or relabel it instead "
+                                 "of skipping it.")
             self.annotations.skip(oid)
             return {"id": oid, "answer": "skip", "refit": False, **self._counts()}
         self.session.label(oid, answer, cls=cls)
@@ -444,7 +448,10 @@ class RunRegistry:
             run = self._runs.get(name)
         if run is None:
             raise LookupError(f"The run on {name!r} is not open; open it first.")
-        return {"run": name, **run.progress.as_dict()}
+        progress = run.progress.as_dict()
+        if progress["error"] is not None:
+            progress["error"] = self.workspace.shown(progress["error"])
+        return {"run": name, **progress}
 
     def close_run(self, relative: str) -> bool:
         """Close one run and release its store (for ``drama active``, or other options);

@@ -124,11 +124,11 @@ def load_map(store: Path, key: dict[str, Any], objects: int) -> MapSpace | None:
 def earlier_runs(workspace: Workspace) -> list[dict[str, Any]]:
     """Every saved run whose data is still in the workspace: its path, options, number of
     objects and labels, and when it was fitted; newest first."""
-    from .workspace import WorkspaceError
+    from .workspace import STATE_FOLDER, WorkspaceError
 
     found = []
-    for key_file in sorted(workspace.state.glob("*.fit.json")) if workspace.state.is_dir() \
-            else []:
+    state = workspace.plain_folder(STATE_FOLDER)
+    for key_file in sorted(state.glob("*.fit.json")) if state.is_dir() else []:
         try:
             record = json.loads(key_file.read_text())
             workspace.resolve(record["path"])

@@ -32,7 +32,7 @@ from drama.datasets.readers import FORMATS, file_format, format_suffix
 from .workspace import Workspace, WorkspaceError
 
 __all__ = ["DEFAULT_MAX_UPLOAD_MB", "UPLOAD_FOLDER", "UploadTooLarge", "save_image_upload",
-           "save_upload"]
+           "save_upload", "too_large"]
 
 #: Where uploads go, below the workspace.
 UPLOAD_FOLDER = "uploads"
@@ -73,15 +73,14 @@ def _checked_name(name: str | None) -> str:
     return name
 
 
-def _too_large(max_bytes: int) -> UploadTooLarge:
+def too_large(max_bytes: int) -> UploadTooLarge:
+    """The refusal of an upload over ``max_bytes``, the same wherever it is counted."""
     return UploadTooLarge(f"The upload is larger than the server's limit of "
                           f"{max_bytes / 2**20:.3g} MiB (drama serve --max-upload).")
 
 
 def _uploads_folder(workspace: Workspace) -> Path:
-    folder = workspace.root / UPLOAD_FOLDER
-    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-        raise WorkspaceError(f"{UPLOAD_FOLDER}/ in the workspace is not a plain folder.")
+    folder = workspace.plain_folder(UPLOAD_FOLDER)
     folder.mkdir(exist_ok=True)
     return folder
 
@@ -96,7 +95,7 @@ class _Budget:
         while chunk := stream.read(_CHUNK):
             self.left -= len(chunk)
             if self.left < 0:
-                raise _too_large(self.max_bytes)
+                raise too_large(self.max_bytes)
             out.write(chunk)
 
 
@@ -152,7 +151,7 @@ def _unzip(archive: BinaryIO, folder: Path, budget: _Budget) -> None:
     """The pictures of a zip into ``folder``: every member a plain picture name (no
     folders, so no path can lead out), unpacked within the budget."""
     if archive.seek(0, os.SEEK_END) > budget.max_bytes:  # the zip itself within the limit
-        raise _too_large(budget.max_bytes)
+        raise too_large(budget.max_bytes)
     archive.seek(0)
     try:
         with zipfile.ZipFile(archive) as zipped:
@@ -165,7 +164,7 @@ def _unzip(archive: BinaryIO, folder: Path, budget: _Budget) -> None:
                     raise WorkspaceError(f"{member.filename!r} in the zip has folder parts; "
                                          "put the pictures at the top of the zip.")
                 if member.file_size > budget.left:  # as declared; the copy counts anyway
-                    raise _too_large(budget.max_bytes)
+                    raise too_large(budget.max_bytes)
                 with zipped.open(member) as stream:
                     _write_picture(folder, member.filename, stream, budget)
     except zipfile.BadZipFile as exc:

@@ -80,12 +80,29 @@ def _order(session: ActiveSession, labels: _Labels, index: dict[str, int], sort:
     return np.concatenate([np.asarray(asked, dtype=np.int64), by_score[~seen[by_score]]])
 
 
+def _matches(session: ActiveSession, carried: pd.DataFrame | None, query: str) -> np.ndarray:
+    """A mask over the objects: those whose id, or a value of a carried text column (a
+    name, a designation, a class), holds ``query`` (any case, taken literally)."""
+    needle = query.casefold()
+    texts = [pd.Series(session.ids, dtype="string")]
+    if carried is not None:
+        texts += [carried[c].astype("string") for c in carried.columns
+                  if pd.api.types.is_string_dtype(carried[c])]
+    hits = np.zeros(len(session.ids), dtype=bool)
+    for text in texts:
+        hits |= text.str.casefold().str.contains(needle, regex=False).fillna(False).to_numpy(
+            dtype=bool)
+    return hits
+
+
 def candidates(session: ActiveSession, annotations: Annotations, index: dict[str, int], *,
                sort: str = "score", unlabelled_first: bool = True, query: str = "",
                limit: int = 50, offset: int = 0, seed: int = 0,
-               keep: np.ndarray | None = None) -> dict[str, Any]:
+               keep: np.ndarray | None = None,
+               carried: pd.DataFrame | None = None) -> dict[str, Any]:
     """One page of the ranked list: id, rank (1 = highest score), scores, label state;
-    ``keep`` (a mask over the objects, e.g. a lasso on the map) leaves out the others."""
+    ``keep`` (a mask over the objects, e.g. a lasso on the map) leaves out the others,
+    ``query`` those whose id and carried text (see :func:`_matches`) do not hold it."""
     if limit < 1 or offset < 0:
         raise ValueError("limit must be at least 1 and offset at least 0.")
     labels = _Labels(session, annotations, index)
@@ -93,8 +110,7 @@ def candidates(session: ActiveSession, annotations: Annotations, index: dict[str
     if keep is not None:
         order = order[keep[order]]
     if query:
-        needle = query.casefold()
-        order = order[[needle in session.ids[i].casefold() for i in order]]
+        order = order[_matches(session, carried, query)[order]]
     if unlabelled_first:
         order = order[np.argsort(labels.state[order], kind="stable")]
     rank = np.empty(len(session.ids), dtype=np.int64)

@@ -49,14 +49,24 @@ class DataFile:
 
 
 class Workspace:
-    """A folder of data files; the stores live in its ``.drama`` subfolder."""
+    """A folder of data files; the stores live in its ``.drama`` subfolder (a plain
+    folder: a link there, which would put the labels and fits elsewhere, is refused)."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         path = Path(root).expanduser()
         if not path.is_dir():
             raise WorkspaceError(f"The workspace {str(path)!r} is not a folder.")
         self.root = path.resolve()
-        self.state = self.root / STATE_FOLDER
+        self.plain_folder(STATE_FOLDER)  # a link there is refused at the start already
+
+    def plain_folder(self, name: str) -> Path:
+        """The workspace's own folder ``name`` (it may not exist yet), refused when it is a
+        link or not a folder: what the workbench writes there stays in the workspace."""
+        folder = self.root / name
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            raise WorkspaceError(f"{name}/ in the workspace is not a plain folder (a link or a "
+                                 "file); the workbench writes there only into a real folder.")
+        return folder
 
     def resolve(self, relative: str) -> Path:
         """The existing data file (or folder of images) ``relative`` names inside the
@@ -87,10 +97,16 @@ class Workspace:
         """The request name of a resolved file of the workspace."""
         return path.relative_to(self.root).as_posix()
 
+    def shown(self, message: str) -> str:
+        """A message for the browser, its files of the workspace named relative to it (as
+        requests name them), never by the server's absolute path."""
+        return message.replace(f"{self.root}{os.sep}", "")
+
     def store_path(self, data: Path) -> Path:
         """The label store of a data file: ``.drama/<path with / as __>.drama.db``, the file
         ``drama active DATA --store`` takes to share the labels with the terminal."""
-        return self.state / (self.relative(data).replace("/", "__") + ".drama.db")
+        return self.plain_folder(STATE_FOLDER) / (self.relative(data).replace("/", "__")
+                                                  + ".drama.db")
 
     def data_files(self) -> list[DataFile]:
         """Every file DRAMA reads and every folder of images below the workspace, hidden

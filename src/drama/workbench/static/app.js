@@ -1,6 +1,6 @@
 // The workbench page. Every name that comes from the data (file names, ids, class tags,
-// feature names) is put on the page as text (textContent), never parsed as HTML; plots
-// carry only fixed labels.
+// feature names) is put on the page as text (textContent), never parsed as HTML; in plots
+// (whose labels plotly reads as pseudo-HTML) it goes through plotlyText first.
 "use strict";
 
 const state = { run: null, items: [], selected: null, busy: false, lasso: null,
@@ -26,6 +26,12 @@ async function api(method, path, body) {
   }
   return data;
 }
+
+// plotly reads trace names, titles, annotations and hover text as pseudo-HTML (<a href>,
+// <b>, <br>) and turns entities back into characters: a name from the data is escaped so
+// that it is drawn as the very text it is.
+const PLOTLY_ENTITIES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;" };
+const plotlyText = (text) => String(text).replace(/[&<>"']/g, (c) => PLOTLY_ENTITIES[c]);
 
 function query(params) {
   return Object.entries(params)
@@ -379,7 +385,7 @@ const BAND_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8
 function lightCurvePlot(curve, traces, layout) {
   const colour = (band) => BAND_COLOURS[curve.bands.findIndex((b) => b.band === band) %
     BAND_COLOURS.length];
-  const named = (band) => (band ? "band " + band : "observed");
+  const named = (band) => (band ? "band " + plotlyText(band) : "observed");
   for (const b of curve.bands) {
     traces.push({ x: b.time, y: b.mag, mode: "markers", type: "scatter", name: named(b.band),
       marker: { size: 5, color: colour(b.band) },
@@ -723,8 +729,8 @@ async function loadMap() {
       data.bins + " cells (zoom in for detail)") + (view ? " in the zoomed window." : ".");
   const layout = { height: 480, margin: { t: 10, r: 10, b: 40, l: 50 }, hovermode: "closest",
     showlegend: false,
-    xaxis: { title: { text: data.axes[0] }, ...(view ? { range: [x0, x1] } : {}) },
-    yaxis: { title: { text: data.axes[1] }, ...(view ? { range: [y0, y1] } : {}) } };
+    xaxis: { title: { text: plotlyText(data.axes[0]) }, ...(view ? { range: [x0, x1] } : {}) },
+    yaxis: { title: { text: plotlyText(data.axes[1]) }, ...(view ? { range: [y0, y1] } : {}) } };
   const target = $("map-plot");
   state.mapDrawing = true;
   try {
