@@ -224,3 +224,41 @@ def test_every_kind_of_reducer_scores_and_reloads_the_residual_space_exactly(red
     det.save(tmp_path / "m.npz")
     np.testing.assert_array_equal(load_detector(tmp_path / "m.npz").decision_function(X),
                                   det.decision_scores_)
+
+
+def test_paired_distances_in_many_small_chunks_match_row_by_row(monkeypatch):
+    # 2 rows per chunk over 41 rows: every chunk, and the short last one, lands in its place
+    monkeypatch.setattr("drama.distances._CHUNK_ELEMENTS", 8)
+    U, R = _pairs(6, n=41, d=4)
+    np.testing.assert_allclose(paired_distances(U, R, "l1"), _row_by_row(U, R, "cityblock"),
+                               rtol=1e-12)
+
+
+def test_paired_weighted_fourth_power_needs_the_spread():
+    U, R = _pairs(7, n=3)
+    for metric in ("wl2", "wl4"):
+        with pytest.raises(ValueError, match="needs the leaf's spread"):
+            paired_distances(U, R, metric)
+
+
+def test_paired_fourth_power_of_differences_below_one():
+    # every |u - r| < 1: the scaling by the largest term must not be skipped for them
+    U, _ = _pairs(8)
+    R = U + 0.01 * np.random.default_rng(9).normal(size=U.shape)
+    np.testing.assert_allclose(paired_distances(U, R, "l4"), _row_by_row(U, R, "minkowski", p=4),
+                               rtol=1e-12)
+
+
+def test_paired_braycurtis_of_small_values_keeps_its_denominator():
+    # sums of |u + r| well below 1: only the 1e-12 floor may bound the denominator
+    U, R = _pairs(10)
+    np.testing.assert_allclose(paired_distances(1e-3 * U, 1e-3 * R, "braycurtis"),
+                               _row_by_row(U, R, "braycurtis"), rtol=1e-12)
+
+
+def test_paired_correlation_of_a_rounded_constant_with_a_varying_vector_is_one():
+    # 0.7 repeated 7 times: its computed mean is inexact, so its centred norm is rounding
+    varying = np.array([[3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0]])
+    constant = np.full((1, 7), 0.7)
+    assert paired_distances(constant, varying, "correlation")[0] == 1.0
+    assert paired_distances(varying, constant, "correlation")[0] == 1.0

@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 # module -> the test files that exercise it (and are quick enough to run once per mutant)
 MODULES: dict[str, list[str]] = {
-    "src/drama/distances.py": ["tests/test_engine_distances.py"],
+    "src/drama/distances.py": ["tests/test_engine_distances.py", "tests/test_residual_space.py"],
     "src/drama/metrics.py": ["tests/test_metrics.py"],
     "src/drama/ranks.py": ["tests/test_ranks.py", "tests/test_blend.py"],
     "src/drama/blend.py": ["tests/test_blend.py"],
