@@ -156,7 +156,9 @@ def test_a_hostile_mat_file_is_refused_with_one_clean_line(
     assert "\n" not in message and result["file"] in message, message
     for word in HOSTILE[case][1]:
         assert word in message, message
-    assert "42" not in message  # nothing read from the secret files is shown
+    # nothing read from the secret files is shown (the paths in the test's folder, which
+    # may hold "42" as in pytest-42, are taken out first)
+    assert "42" not in message.replace(str(Path(result["file"]).parent), "")
 
 
 def test_a_well_formed_sparse_v73_file_still_loads(results: dict[str, dict]) -> None:
