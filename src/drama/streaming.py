@@ -22,7 +22,7 @@ its batches on in order, and an error in any of them stops the run (nothing is w
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -88,7 +88,7 @@ def _format(path: Path, role: str) -> str:
     return fmt
 
 
-def _astro_batches(path: Path, fmt: str, rows: int) -> Iterator[pd.DataFrame]:
+def _astro_batches(path: Path, fmt: str, rows: int) -> Generator[pd.DataFrame, None, None]:
     """A FITS or HDF5 table's first table, ``rows`` rows at a time, every column."""
     from drama.datasets.table_batches import fits_batches, hdf5_batches
 
@@ -175,7 +175,7 @@ def _arrow_values(batch: Any, names: Sequence[str]) -> np.ndarray | None:
     return values if np.isfinite(values).all() else None
 
 
-def _batches(path: Path, rows: int, how: Plan) -> Iterator[_Batch]:
+def _batches(path: Path, rows: int, how: Plan) -> Generator[_Batch, None, None]:
     """The table's columns in batches of at most ``rows`` rows, in file order (a CSV's
     ``how.text`` columns as text: 19-digit ids keep every digit, and a column read one
     chunk at a time cannot change type between chunks)."""
@@ -209,7 +209,7 @@ def _batches(path: Path, rows: int, how: Plan) -> Iterator[_Batch]:
 _END = object()
 
 
-def _read_ahead(items: Iterator[Any]) -> Iterator[Any]:
+def _read_ahead(items: Iterator[Any]) -> Generator[Any, None, None]:
     """``items`` in their order, each next one produced in a thread while the caller works
     on the current one; an error there is raised here. Closing this generator waits for
     the thread and closes ``items``."""

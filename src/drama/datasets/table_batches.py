@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +31,8 @@ def _truncated(path: Path, what: str) -> ValueError:
                       "it ends before its table does; fetch or write it again.")
 
 
-def fits_batches(path: Path, rows: int, hdu: int | str | None = None) -> Iterator[pd.DataFrame]:
+def fits_batches(path: Path, rows: int, hdu: int | str | None = None
+                 ) -> Generator[pd.DataFrame, None, None]:
     """The chosen table HDU (by default the first) of a FITS file, ``rows`` rows at a time
     (row labels: the file's row numbers). As astropy reads a table by path, an integer
     column's TNULL cells and empty text are missing, and text is stripped of trailing
@@ -71,7 +72,8 @@ def fits_batches(path: Path, rows: int, hdu: int | str | None = None) -> Iterato
             yield frame.set_axis(pd.RangeIndex(start, start + len(frame)))
 
 
-def hdf5_batches(path: Path, rows: int, name: str | None = None) -> Iterator[pd.DataFrame]:
+def hdf5_batches(path: Path, rows: int, name: str | None = None
+                 ) -> Generator[pd.DataFrame, None, None]:
     """The table ``name`` (by default the first) of an HDF5 file, ``rows`` rows at a time
     (row labels: the file's row numbers): a dataset of named fields (pandas' "table"
     layout with ``data_columns=True``, h5py, astropy without metadata) or pandas' "fixed"

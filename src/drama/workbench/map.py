@@ -110,6 +110,7 @@ def map_view(session: ActiveSession, space: MapSpace, labelled: dict[str, str], 
     xy = space.xy
     scores = np.asarray(session.scores_, dtype=np.float64)
     n = len(scores)
+    shown: slice | np.ndarray
     if box is None:  # every object: no copy of a million rows
         shown, box = slice(None), (xy[:, 0].min(), xy[:, 0].max() + 1e-12,
                                    xy[:, 1].min(), xy[:, 1].max() + 1e-12)
@@ -152,7 +153,8 @@ def map_view(session: ActiveSession, space: MapSpace, labelled: dict[str, str], 
     }
 
 
-def _cell_classes(classes: Sequence[str | None], shown: slice | np.ndarray, flat: np.ndarray,
+def _cell_classes(classes: Sequence[str | None] | np.ndarray, shown: slice | np.ndarray,
+                  flat: np.ndarray,
                   cells: int) -> np.ndarray:
     """The predicted class most objects of each cell have ("" for none, or no object)."""
     names = sorted({c or "" for c in classes})

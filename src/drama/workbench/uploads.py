@@ -25,7 +25,7 @@ import uuid
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from drama.datasets.readers import FORMATS, file_format, format_suffix
 
@@ -91,7 +91,7 @@ class _Budget:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes, self.left = max_bytes, max_bytes
 
-    def copy(self, stream: BinaryIO, out: BinaryIO) -> None:
+    def copy(self, stream: IO[bytes], out: BinaryIO) -> None:
         while chunk := stream.read(_CHUNK):
             self.left -= len(chunk)
             if self.left < 0:
@@ -131,7 +131,7 @@ def _picture_name(name: str | None) -> str:
     return name
 
 
-def _write_picture(folder: Path, name: str, stream: BinaryIO, budget: _Budget) -> None:
+def _write_picture(folder: Path, name: str, stream: IO[bytes], budget: _Budget) -> None:
     """One picture into ``folder`` (never over another of the same upload), its first
     bytes checked against its suffix."""
     name = _picture_name(name)
