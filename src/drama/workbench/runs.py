@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from drama._validation import check_integer
 from drama.active.store import data_fingerprint, describe_adoption
 
 from . import views
@@ -65,10 +66,8 @@ def _curve_options(given: Any) -> CurveOptions:
     if not all(v is None or isinstance(v, str) for k, v in given.items() if k != "min_points"):
         raise ValueError(f"curves names columns as text; got {given!r}.")
     points = given.get("min_points")
-    if points is not None and (isinstance(points, bool) or not isinstance(points, int)
-                               or points < 2):
-        raise ValueError(f"curves.min_points must be a whole number of at least 2; got "
-                         f"{points!r}.")
+    if points is not None:
+        check_integer(points, "curves.min_points", 2)
     chosen = curve_options(True, given.get("time"), given.get("mag"), given.get("err"),
                            given.get("band"), given.get("representation"), points,
                            given.get("id"))
@@ -108,10 +107,8 @@ class RunOptions:
             raise ValueError(f"Unknown run option(s) {', '.join(map(repr, unknown))}; "
                              "give reducers, levels, metrics, spaces, seed or curves.")
         levels, seed = given.get("levels", cls.levels), given.get("seed", cls.seed)
-        for name, value, low in (("levels", levels, 1), ("seed", seed, 0)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{name} must be a whole number of at least {low}; "
-                                 f"got {value!r}.")
+        check_integer(levels, "levels", 1)
+        check_integer(seed, "seed", 0)
         metrics = given.get("metrics", cls.metrics)
         curves = given.get("curves")
         return cls(
