@@ -82,9 +82,9 @@ def column_roles(path: Path) -> dict[str, Any]:
         X, _, kind, _ = read_input(path)
         return {"table": False, "kind": kind, "shape": list(X.shape), "columns": []}
     from drama.datasets import load_catalogue
-    from drama.datasets.readers import read_table_file
+    from drama.datasets.readers import table_columns
 
-    names = [str(c) for c in read_table_file(path).columns]
+    names = [str(c) for c in table_columns(path)]  # from the header where the format allows
     out: dict[str, Any] = {"table": True, "kind": "table", "columns": [], "lines": [],
                            "notes": [], "error": None}
     with warnings.catch_warnings(record=True) as caught:
